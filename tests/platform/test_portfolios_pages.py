@@ -1,0 +1,93 @@
+"""Portfolio list and positions table, valued at stored prices as of the last price date."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.formatting import money
+from webapp.models import PriceBar
+from webapp.services.portfolios import positions_view
+
+AS_OF = dt.date(2026, 8, 3)
+
+
+def close(symbol: str, day: dt.date = AS_OF) -> float:
+    return db.session.scalar(select(PriceBar.adj_close).where(PriceBar.symbol == symbol, PriceBar.date == day))
+
+
+@pytest.fixture()
+def book(factory):
+    user = factory.user()
+    portfolio = factory.portfolio(
+        user,
+        positions=[
+            dict(symbol="AAPL", quantity=10, entry_price=100.0),
+            dict(symbol="TSLA", quantity=-5, entry_price=300.0),
+        ],
+        cash=1_000.0,
+    )
+    return user, portfolio
+
+
+def test_positions_view_values_match_hand_calculation(book):
+    _, portfolio = book
+    view = positions_view(portfolio)
+    assert view.as_of == AS_OF
+    rows = {r["symbol"]: r for r in view.rows}
+    aapl, tsla = close("AAPL"), close("TSLA")
+    assert rows["AAPL"]["market_value"] == pytest.approx(10 * aapl)
+    assert rows["AAPL"]["unrealized_pnl"] == pytest.approx(10 * (aapl - 100.0))
+    assert rows["AAPL"]["unrealized_pnl_pct"] == pytest.approx((aapl - 100.0) / 100.0)
+    assert rows["TSLA"]["market_value"] == pytest.approx(-5 * tsla)
+    assert rows["TSLA"]["unrealized_pnl"] == pytest.approx(-5 * (tsla - 300.0))
+    gross = 10 * aapl + 5 * tsla
+    assert rows["AAPL"]["weight"] == pytest.approx(10 * aapl / gross)
+    assert rows["TSLA"]["weight"] == pytest.approx(-5 * tsla / gross)
+    assert view.totals["equity"] == pytest.approx(10 * aapl - 5 * tsla + 1_000.0)
+    assert rows["AAPL"]["name"] == "Apple Inc."
+
+
+def test_positions_page_shows_table_totals_and_as_of(client, auth, book):
+    user, portfolio = book
+    auth.login(user.email)
+    html = client.get(f"/portfolios/{portfolio.id}").get_data(as_text=True)
+    aapl = close("AAPL")
+    for text in ("Apple Inc.", "Tesla", "As of 2026-08-03", money(10 * aapl), "Unrealized P&amp;L",
+                 "Weight", money(10 * aapl - 5 * close("TSLA") + 1_000.0)):
+        assert text in html, text
+    assert 'class="num neg"' in html  # the short's negative market value renders red
+
+
+def test_portfolio_list_shows_only_own_portfolios(client, auth, book, factory):
+    user, portfolio = book
+    other = factory.user()
+    theirs = factory.portfolio(other, name="Someone else's book")
+    auth.login(user.email)
+    html = client.get("/portfolios/").get_data(as_text=True)
+    assert portfolio.name in html and theirs.name not in html
+    assert "Prices as of 2026-08-03" in html
+
+
+def test_another_advisors_portfolio_is_404(client, auth, book, factory):
+    _, portfolio = book
+    intruder = factory.user()
+    auth.login(intruder.email)
+    resp = client.get(f"/portfolios/{portfolio.id}")
+    assert resp.status_code == 404
+    assert "AAPL" not in resp.get_data(as_text=True)
+    assert client.get("/portfolios/999999").status_code == 404
+
+
+def test_pages_require_login(client, book):
+    _, portfolio = book
+    resp = client.get(f"/portfolios/{portfolio.id}")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_empty_portfolio_says_so(client, auth, factory):
+    user = factory.user()
+    portfolio = factory.portfolio(user)
+    auth.login(user.email)
+    html = client.get(f"/portfolios/{portfolio.id}").get_data(as_text=True)
+    assert "no open positions" in html

@@ -1,0 +1,104 @@
+"""SigmaSight: the app factory.
+
+Kept light on purpose: importing ``webapp.analytics`` from a job or notebook must not build an app.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from webapp.config import INSTANCE_DIR, get_config
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    """Build the Flask app for ``config_name`` (development, testing, production)."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(get_config(config_name))
+    app.config.update(overrides)
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    configure_logging(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from webapp import models  # noqa: F401  (tables must be known to Alembic)
+    from webapp.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(app.root_path).parent / "migrations"),
+        render_as_batch=True,  # SQLite needs batch mode to alter tables
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(models.User, int(user_id))
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.api import bp as api_bp
+    from webapp.api.common import ApiError, api_error_response
+    from webapp.auth import bp as auth_bp
+    from webapp.main import bp as main_bp
+    from webapp.onboarding import bp as imports_bp
+    from webapp.overview import bp as overview_bp
+    from webapp.performance import bp as performance_bp
+    from webapp.portfolios import bp as portfolios_bp
+    from webapp.positions import bp as positions_bp
+    from webapp.stress import bp as stress_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(portfolios_bp)
+    app.register_blueprint(imports_bp)
+    for feature_bp in (overview_bp, positions_bp, performance_bp, stress_bp):
+        app.register_blueprint(feature_bp)
+    app.register_error_handler(ApiError, api_error_response)
+    app.register_blueprint(api_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from webapp.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from webapp.formatting import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from webapp.cli import register
+
+    register(app)
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )

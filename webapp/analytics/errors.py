@@ -1,0 +1,38 @@
+"""Domain errors. Each carries a machine-readable ``reason`` that pages and the API show."""
+from __future__ import annotations
+
+
+class AnalyticsError(Exception):
+    """Base class: an engine could not produce a result, and says why."""
+
+    reason = "analytics_error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict:
+        """The missing-result shape: ``{"available": False, "reason", "message", "details"}``."""
+        return {
+            "available": False,
+            "reason": self.reason,
+            "message": self.message,
+            "details": self.details,
+        }
+
+
+class NoPositions(AnalyticsError):
+    reason = "no_positions"
+
+
+class NoPrices(AnalyticsError):
+    reason = "no_prices"
+
+
+class InsufficientHistory(AnalyticsError):
+    reason = "insufficient_history"
+
+
+class InsufficientOverlap(AnalyticsError):
+    reason = "insufficient_overlap"

@@ -1,0 +1,18 @@
+"""The JSON API at /api/v1: one blueprint, a module per resource.
+
+Auth: Bearer tokens (POST /auth/login); the browser session also authorises GET requests so
+download links work from pages. Writes need a token, so a forged cross-site form can't use the
+session cookie (the blueprint is CSRF-exempt for that reason).
+"""
+from flask import Blueprint
+
+from webapp.api.common import api_rate_limit, rate_limit_key
+from webapp.extensions import csrf, limiter
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Token-authenticated writes carry no cookie-borne authority, so CSRF tokens don't apply; done
+# once here (not in the factory) so building several apps doesn't stack the limit.
+csrf.exempt(bp)
+limiter.limit(api_rate_limit, key_func=rate_limit_key)(bp)
+
+from webapp.api import auth, data, management, system  # noqa: E402,F401

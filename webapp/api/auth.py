@@ -1,0 +1,59 @@
+"""POST /auth/login, /auth/refresh, /auth/logout."""
+from __future__ import annotations
+
+from flask import current_app, g, jsonify, request
+
+from webapp.api import bp
+from webapp.api.common import ApiError, issue_token, require_auth, token_row
+from webapp.extensions import db, limiter
+from webapp.models._time import isoformat_z, utcnow
+from webapp.services.users import authenticate
+
+
+def _token_response(token: str, row, status: int = 200):
+    body = {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_at": isoformat_z(row.expires_at),
+        "expires_in": int((row.expires_at - utcnow()).total_seconds()),
+    }
+    return jsonify(body), status
+
+
+@bp.post("/auth/login")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+def login():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "Send a JSON body: {\"email\": …, \"password\": …}.")
+    missing = [f for f in ("email", "password") if not isinstance(data.get(f), str) or not data.get(f)]
+    if missing:
+        raise ApiError(422, "Missing or empty field(s): " + ", ".join(missing),
+                       {"fields": missing}, "validation_error")
+    user = authenticate(data["email"], data["password"])
+    if user is None:
+        raise ApiError(401, "Invalid email or password.")
+    token, row = issue_token(user)
+    return _token_response(token, row)
+
+
+@bp.post("/auth/refresh")
+@require_auth
+def refresh():
+    """Swap a valid token for a new one; the old one is revoked."""
+    old = token_row()
+    if old is None:
+        raise ApiError(401, "Refreshing needs a bearer token.")
+    old.revoked_at = utcnow()
+    token, row = issue_token(g.user)
+    return _token_response(token, row)
+
+
+@bp.post("/auth/logout")
+@require_auth
+def logout():
+    row = token_row()
+    if row is not None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+    return jsonify({"revoked": row is not None})

@@ -1,0 +1,136 @@
+"""Authentication, rate-limit key, parameter validation and the error shape for the API."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, g, jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp.errors import error_body
+from webapp.extensions import db
+from webapp.models import ApiToken, User
+from webapp.models._time import utcnow
+
+TOKEN_TTL = timedelta(hours=24)
+
+
+class ApiError(Exception):
+    """Raised anywhere under /api/v1; rendered as ``{"error": {code, message, details}}``."""
+
+    def __init__(self, status: int, message: str, details: dict | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.details, self.code = status, message, details, code
+
+
+def api_error_response(exc: ApiError):
+    response = jsonify(error_body(exc.status, exc.message, exc.details, exc.code))
+    response.status_code = exc.status
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="sigmasight"'
+    return response
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    """A new random bearer token; only its digest is stored."""
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_digest=digest(token), expires_at=utcnow() + TOKEN_TTL)
+    db.session.add(row)
+    db.session.commit()
+    return token, row
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def token_row() -> ApiToken | None:
+    """The valid (unexpired, unrevoked) token row of this request, if any."""
+    if "api_token" not in g:
+        token = _bearer()
+        row = None
+        if token:
+            row = db.session.scalar(select(ApiToken).where(ApiToken.token_digest == digest(token)))
+            if row is not None and (row.revoked_at is not None or row.expires_at <= utcnow()):
+                row = None
+        g.api_token = row
+    return g.api_token
+
+
+def api_user() -> User | None:
+    """The authenticated user: bearer token, or (for safe methods) the browser session."""
+    row = token_row()
+    if row is not None and row.user.is_active:
+        return row.user
+    if request.method in ("GET", "HEAD") and current_user.is_authenticated:
+        return current_user._get_current_object()
+    return None
+
+
+def rate_limit_key() -> str:
+    """Per user when authenticated, per address otherwise."""
+    user = api_user()
+    return f"user:{user.id}" if user is not None else f"ip:{request.remote_addr}"
+
+
+def require_auth(view):
+    """401 in the API error shape without valid credentials; sets ``g.user``."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        user = api_user()
+        if user is None:
+            message = "Authentication required: send 'Authorization: Bearer <token>'."
+            if _bearer():
+                message = "The bearer token is invalid, expired or revoked."
+            raise ApiError(401, message)
+        g.user = user
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def int_param(name: str, default: int, lo: int, hi: int) -> int:
+    """An integer query parameter within [lo, hi]; 400 naming the field and the range otherwise."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"'{name}' must be an integer between {lo} and {hi}",
+                       {"field": name, "value": raw, "min": lo, "max": hi}, "invalid_parameter") from None
+    if not lo <= value <= hi:
+        raise ApiError(400, f"'{name}' must be between {lo} and {hi}",
+                       {"field": name, "value": value, "min": lo, "max": hi}, "invalid_parameter")
+    return value
+
+
+def choice_param(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = request.args.get(name, default)
+    if raw not in choices:
+        raise ApiError(400, f"'{name}' must be one of: {', '.join(choices)}",
+                       {"field": name, "value": raw, "allowed": list(choices)}, "invalid_parameter")
+    return raw
+
+
+def owned_portfolio_or_404(portfolio_id: int):
+    from webapp.models import Portfolio
+
+    portfolio = db.session.get(Portfolio, portfolio_id)
+    if portfolio is None or portfolio.user_id != g.user.id:
+        raise ApiError(404, "Portfolio not found.", {"portfolio_id": portfolio_id})
+    return portfolio
+
+
+def api_rate_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]

@@ -1,0 +1,84 @@
+"""/system: batch triggers, job status, batch history."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from webapp.api import bp
+from webapp.api.common import ApiError, int_param, owned_portfolio_or_404, require_auth
+from webapp.models._time import isoformat_z
+from webapp.queueing import enqueue_portfolio_batch, fetch_job, job_status
+from webapp.services import portfolios as svc
+from webapp.services.batch import recent_runs
+
+
+def run_dict(run) -> dict:
+    return {
+        "batch_run_id": run.id,
+        "portfolio_id": run.portfolio_id,
+        "job_id": run.job_id,
+        "trigger": run.trigger,
+        "status": run.status,
+        "as_of": run.as_of_date.isoformat() if run.as_of_date else None,
+        "created_at": isoformat_z(run.created_at),
+        "started_at": isoformat_z(run.started_at),
+        "finished_at": isoformat_z(run.finished_at),
+        "steps": run.steps,
+        "error": run.error,
+    }
+
+
+@bp.post("/system/batch/portfolio/<int:portfolio_id>")
+@require_auth
+def batch_portfolio(portfolio_id: int):
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    run = enqueue_portfolio_batch(portfolio.id, trigger="api")
+    return jsonify(run_dict(run)), 202
+
+
+@bp.post("/system/batch/run-all")
+@require_auth
+def batch_run_all():
+    """Queue a batch for every portfolio of the caller (one job each)."""
+    runs = [enqueue_portfolio_batch(p.id, trigger="api") for p in svc.user_portfolios(g.user.id)]
+    return jsonify({"runs": [run_dict(r) for r in runs], "count": len(runs)}), 202
+
+
+def _job_owned(job_id: str) -> None:
+    """Job ids are batch-<run id>; only the owner of that run's portfolio may read it."""
+    from webapp.extensions import db
+    from webapp.models import BatchRun, Portfolio
+
+    run_id = job_id.removeprefix("batch-")
+    run = db.session.get(BatchRun, int(run_id)) if run_id.isdigit() else None
+    portfolio = db.session.get(Portfolio, run.portfolio_id) if run and run.portfolio_id else None
+    if portfolio is None or portfolio.user_id != g.user.id:
+        raise ApiError(404, "Job not found.", {"job_id": job_id})
+
+
+@bp.get("/system/jobs/<job_id>")
+@require_auth
+def job(job_id: str):
+    _job_owned(job_id)
+    status = job_status(job_id) if fetch_job(job_id) else None
+    if status is None:
+        raise ApiError(404, "Job not found (finished jobs expire after 7 days).", {"job_id": job_id})
+    for key in ("enqueued_at", "started_at", "ended_at"):
+        value = status[key]
+        status[key] = isoformat_z(value.replace(tzinfo=None)) if value else None
+    return jsonify(status)
+
+
+@bp.get("/system/batch/history")
+@require_auth
+def batch_history():
+    limit = int_param("limit", 50, 1, 500)
+    portfolio_id = request.args.get("portfolio_id", type=int)
+    if portfolio_id is not None:
+        owned_portfolio_or_404(portfolio_id)
+        runs = recent_runs(portfolio_id, limit)
+    else:
+        runs = []
+        for p in svc.user_portfolios(g.user.id):
+            runs.extend(recent_runs(p.id, limit))
+        runs = sorted(runs, key=lambda r: r.id, reverse=True)[:limit]
+    return jsonify({"runs": [run_dict(r) for r in runs], "count": len(runs)})

@@ -1,0 +1,51 @@
+"""`flask` commands: users, seed-demo, marketdata, worker, scheduler, batch."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from jobs.cli import batch_cli, scheduler_command
+from jobs.worker import worker_command
+from webapp.marketdata.cli import marketdata_cli
+
+users_cli = AppGroup("users", help="Manage advisor accounts.")
+
+
+@users_cli.command("create")
+@click.option("--email", prompt=True)
+@click.option("--name", "full_name", default="")
+@click.password_option()
+def create_user_command(email, full_name, password):
+    """Add an advisor who can log in through the browser form."""
+    from webapp.services.users import create_user
+
+    try:
+        user = create_user(email, password, full_name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created advisor {user.email} (id {user.id})")
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Create the three demo advisors and their books (idempotent)."""
+    from webapp.services.demo import DEMO_PASSWORD, seed_demo
+
+    try:
+        created = seed_demo()
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in created:
+        click.echo(f"created {line}")
+    click.echo(f"demo data ready (password for every demo account: {DEMO_PASSWORD})")
+
+
+def register(app: Flask) -> None:
+    """Attach the command groups to ``app.cli``."""
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(marketdata_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(batch_cli)

@@ -1,0 +1,103 @@
+"""Configuration classes. The only module that reads ``os.environ``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    """Settings shared by every run mode."""
+
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "100 per minute")
+    RQ_QUEUES = ("default",)
+    MARKETDATA_PROVIDER = os.environ.get("MARKETDATA_PROVIDER", "bundled")
+    FMP_API_KEY = os.environ.get("FMP_API_KEY")
+    POLYGON_API_KEY = os.environ.get("POLYGON_API_KEY")
+    IMPORT_MAX_BYTES = 5 * 1024 * 1024  # holdings files above this are refused with a clear message
+    IMPORT_MAX_ROWS = 20_000
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # requests larger than a maximal file plus form fields: 413
+    AUTO_BATCH_ON_START = False
+
+
+class DevelopmentConfig(Config):
+    """Embedded defaults: SQLite under instance/, Redis started by `make run`."""
+
+    DEBUG = False
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'sigmasight.db'}"
+    )
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6399/0")
+
+
+class TestingConfig(Config):
+    """SQLite in a temp file by default; TEST_DATABASE_URL points the suite at PostgreSQL."""
+
+    TESTING = True
+    SECRET_KEY = "testing"
+    WTF_CSRF_ENABLED = False  # tests that exercise CSRF switch it on for themselves
+    # Limits are read per request, so a test can tighten them; generous by default.
+    LOGIN_RATE_LIMIT = "1000 per minute"
+    API_RATE_LIMIT = "10000 per minute"
+
+    def __init__(self) -> None:
+        # Read at instantiation: the test session decides these before building the app.
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+        self.REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+class ProductionConfig(Config):
+    """Every secret from the environment; refuse to start without them."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL")
+
+    def __init__(self) -> None:
+        missing = [name for name in self.REQUIRED if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError(
+                "Production config refuses to start: missing environment variable(s) "
+                + ", ".join(missing)
+            )
+        self.SECRET_KEY = os.environ["SECRET_KEY"]
+        url = os.environ["DATABASE_URL"]
+        # Heroku-style URLs say postgres://, which SQLAlchemy 2 no longer accepts.
+        self.SQLALCHEMY_DATABASE_URI = url.replace("postgres://", "postgresql://", 1)
+        self.REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", self.REDIS_URL)
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name: str | None = None) -> Config:
+    """Instantiate the config class called ``name`` (default: $SIGMASIGHT_ENV or development)."""
+    name = name or os.environ.get("SIGMASIGHT_ENV", "development")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise RuntimeError(f"unknown config {name!r}; choose one of {sorted(CONFIGS)}") from None

@@ -1,0 +1,103 @@
+"""What `make run` starts: embedded Redis, migrations, bundled prices, demo books, one RQ worker,
+the cron scheduler and gunicorn on 127.0.0.1:$PORT (default 8000), then queues the first batch of
+any portfolio that has none for the current as-of date. Ctrl-C stops every process it started.
+
+Run as ``python -m webapp.devserver`` from the project root with the virtualenv's Python.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from webapp.embedded_redis import free_port, start_redis, stop
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def _flask(*args: str, env: dict) -> None:
+    """Run a `flask` CLI step, stopping the launch with its output when it fails."""
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True)
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "8000"))
+    env = dict(os.environ, SIGMASIGHT_ENV=os.environ.get("SIGMASIGHT_ENV", "development"))
+    children: list[subprocess.Popen] = []
+    stopping = False
+
+    def shutdown(*_):
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        print("\nstopping SigmaSight…", flush=True)
+        for proc in reversed(children):
+            stop(proc)
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        if "REDIS_URL" not in os.environ:
+            redis_port = free_port(int(os.environ.get("REDIS_PORT", "6399")))
+            children.append(start_redis(redis_port, ROOT / "instance" / "redis"))
+            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+            print(f"embedded Redis on 127.0.0.1:{redis_port}", flush=True)
+        _flask("db", "upgrade", env=env)
+        _flask("marketdata", "sync", env=env)
+        _flask("seed-demo", env=env)
+        for command in ("worker", "scheduler"):
+            children.append(
+                subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", command], cwd=ROOT, env=env)
+            )
+        # The demo books' first batch runs by itself, so every number is there within a minute.
+        _flask("batch", "run", "--enqueue", "--if-missing", env=env)
+        children.append(
+            subprocess.Popen(
+                [
+                    str(BIN / "gunicorn"),
+                    "--bind", f"127.0.0.1:{port}",
+                    "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
+                    "--threads", "4",
+                    "--access-logfile", "-",
+                    "wsgi:app",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+        _print_banner(port)
+        while not stopping:
+            for proc in children:
+                if proc.poll() is not None:
+                    print(f"process {proc.args[0]} exited with {proc.returncode}", flush=True)
+                    shutdown()
+                    return 1
+            time.sleep(0.5)
+        return 0
+    except (subprocess.CalledProcessError, RuntimeError) as exc:
+        print(f"make run failed: {exc}", file=sys.stderr, flush=True)
+        shutdown()
+        return 1
+
+
+def _print_banner(port: int) -> None:
+    from webapp.services.demo import DEMO_BOOKS, DEMO_PASSWORD
+
+    lines = [
+        "",
+        "  SigmaSight is running:  http://127.0.0.1:%d/" % port,
+        "  Demo login:            %s / %s" % (DEMO_BOOKS[0].email, DEMO_PASSWORD),
+        "  Other demo accounts:   " + ", ".join(b.email for b in DEMO_BOOKS[1:]),
+        "  Stop with Ctrl-C.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

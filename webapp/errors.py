@@ -1,0 +1,59 @@
+"""Error handlers: HTML pages for the browser, the one JSON error shape for /api and HTMX."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def error_body(status: int, message: str, details: object = None, code: str | None = None) -> dict:
+    """``{"error": {"code", "message", "details"}}`` — the API's single error shape."""
+    return {
+        "error": {
+            "code": code or ERROR_CODES.get(status, "error"),
+            "message": message,
+            "details": details if details is not None else {},
+        }
+    }
+
+
+def wants_json() -> bool:
+    """API paths and clients that ask for JSON get the JSON error shape."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
+        "text/html"
+    ]
+
+
+def _handle_http(exc: HTTPException):
+    status = exc.code or 500
+    message = exc.description or exc.name
+    if wants_json():
+        response = jsonify(error_body(status, message))
+        response.status_code = status
+        if status == 429 and exc.response is not None:
+            retry_after = exc.response.headers.get("Retry-After")
+            if retry_after:
+                response.headers["Retry-After"] = retry_after
+        return response
+    return render_template("error.html", status=status, message=message, name=exc.name), status
+
+
+def register(app: Flask) -> None:
+    """Install the handlers on ``app``."""
+    app.register_error_handler(HTTPException, _handle_http)

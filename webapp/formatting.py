@@ -1,0 +1,64 @@
+"""Jinja filters that format numbers for people: $1,234,567, 12.3%, negatives in red."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from flask import Flask
+from markupsafe import Markup
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def money(value, decimals: int = 0) -> str:
+    """$1,234,567 with a leading minus for negatives; an em dash when missing."""
+    if _missing(value):
+        return "—"
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.{decimals}f}"
+
+
+def pct(value, decimals: int = 1, *, ratio: bool = True) -> str:
+    """12.3% from 0.123 (``ratio=True``) or from 12.3."""
+    if _missing(value):
+        return "—"
+    return f"{value * 100 if ratio else value:,.{decimals}f}%"
+
+
+def number(value, decimals: int = 2) -> str:
+    if _missing(value):
+        return "—"
+    return f"{value:,.{decimals}f}"
+
+
+def signed_class(value) -> str:
+    """CSS class for a number: 'neg' for negatives so they render red."""
+    if _missing(value):
+        return "muted"
+    return "neg" if value < 0 else ("pos" if value > 0 else "")
+
+
+def colored(text: str, value) -> Markup:
+    return Markup('<span class="{}">{}</span>').format(signed_class(value), text)
+
+
+def isodate(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return value.isoformat()
+
+
+def register(app: Flask) -> None:
+    """Install the filters."""
+    app.jinja_env.filters.update(
+        money=money,
+        pct=pct,
+        number=number,
+        signed_class=signed_class,
+        colored=colored,
+        isodate=isodate,
+    )

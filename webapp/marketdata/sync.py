@@ -1,0 +1,181 @@
+"""Insert-only market-data sync with per-symbol gap detection.
+
+A stored (symbol, date) bar is never updated or deleted: history a user has seen stays as it was,
+and a provider that later revises a value cannot silently change past results.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.marketdata.base import PriceProvider
+from webapp.models import PriceBar, RiskFreeRate, Security
+
+CALENDAR_SYMBOL = "SPY"  # its stored dates are the trading calendar gaps are measured against
+INSERT_CHUNK = 5000
+
+DateRange = tuple[dt.date | None, dt.date | None]
+
+
+@dataclass
+class SymbolSync:
+    symbol: str
+    existing: int
+    inserted: int = 0
+    requested: list[DateRange] = field(default_factory=list)
+
+
+@dataclass
+class SyncReport:
+    provider: str
+    symbols: list[SymbolSync]
+    securities_inserted: int = 0
+    risk_free_inserted: int = 0
+
+    @property
+    def inserted(self) -> int:
+        return sum(s.inserted for s in self.symbols)
+
+
+def insert_ignoring_duplicates(model, rows: list[dict]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING in chunks: a row that raced in meanwhile is kept as stored."""
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    for i in range(0, len(rows), INSERT_CHUNK):
+        db.session.execute(insert(model).on_conflict_do_nothing(), rows[i : i + INSERT_CHUNK])
+
+
+def stored_dates(symbols: Iterable[str]) -> dict[str, list[dt.date]]:
+    """Sorted stored bar dates per symbol."""
+    dates: dict[str, list[dt.date]] = defaultdict(list)
+    query = (
+        select(PriceBar.symbol, PriceBar.date)
+        .where(PriceBar.symbol.in_(list(symbols)))
+        .order_by(PriceBar.symbol, PriceBar.date)
+    )
+    for symbol, date in db.session.execute(query):
+        dates[symbol].append(date)
+    return dates
+
+
+def missing_ranges(
+    have: Sequence[dt.date],
+    calendar: Sequence[dt.date],
+    start: dt.date | None,
+    end: dt.date | None,
+) -> list[DateRange]:
+    """Date ranges to request for a symbol that already has bars on ``have`` (sorted).
+
+    Nothing stored: the whole [start, end]. Otherwise the stretch before the first bar, the stretch
+    after the last, and every run of calendar days missing in between.
+    """
+    if not have:
+        return [(start, end)]
+    first, last = have[0], have[-1]
+    ranges: list[DateRange] = []
+    if start is None or start < first:
+        ranges.append((start, first - dt.timedelta(days=1)))
+    held = set(have)
+    run: list[dt.date] = []
+    for day in calendar:
+        if first < day < last and day not in held:
+            run.append(day)
+        elif run:
+            ranges.append((run[0], run[-1]))
+            run = []
+    if run:
+        ranges.append((run[0], run[-1]))
+    if end is None or end > last:
+        ranges.append((last + dt.timedelta(days=1), end))
+    return ranges
+
+
+def _bar_rows(bars: pd.DataFrame, source: str) -> list[dict]:
+    frame = bars.astype(object).where(bars.notna(), None)
+    rows = []
+    for rec in frame.to_dict("records"):
+        if rec["adj_close"] is None:
+            continue  # a bar without an adjusted close can't be valued; providers say why upstream
+        rec["source"] = source
+        if rec["volume"] is not None:
+            rec["volume"] = int(rec["volume"])
+        rows.append(rec)
+    return rows
+
+
+def sync_prices(
+    provider: PriceProvider,
+    symbols: Sequence[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> SyncReport:
+    """Fill each symbol's gaps from ``provider`` without touching stored bars; commits once."""
+    symbols = sorted(symbols or provider.available_symbols() or [])
+    have = stored_dates(symbols)
+    calendar = stored_dates([CALENDAR_SYMBOL]).get(CALENDAR_SYMBOL, [])
+    report = SyncReport(provider=provider.name, symbols=[])
+    by_range: dict[DateRange, list[str]] = defaultdict(list)
+    per_symbol = {}
+    for symbol in symbols:
+        entry = SymbolSync(symbol=symbol, existing=len(have.get(symbol, [])))
+        entry.requested = missing_ranges(have.get(symbol, []), calendar, start, end)
+        for rng in entry.requested:
+            by_range[rng].append(symbol)
+        per_symbol[symbol] = entry
+        report.symbols.append(entry)
+    for (lo, hi), group in by_range.items():
+        if lo is not None and hi is not None and lo > hi:
+            continue
+        bars = provider.fetch_daily_bars(group, lo, hi)
+        if bars.empty:
+            continue
+        rows = _bar_rows(bars, provider.name)
+        # Count per symbol before inserting; the unique constraint still guards against races.
+        held = {(s, d) for s in group for d in have.get(s, [])}
+        rows = [r for r in rows if (r["symbol"], r["date"]) not in held]
+        insert_ignoring_duplicates(PriceBar, rows)
+        for r in rows:
+            per_symbol[r["symbol"]].inserted += 1
+    report.securities_inserted = _sync_securities(provider)
+    report.risk_free_inserted = _sync_risk_free(provider)
+    db.session.commit()
+    return report
+
+
+def _sync_securities(provider) -> int:
+    if not hasattr(provider, "securities"):
+        return 0
+    frame = provider.securities()
+    held = set(db.session.scalars(select(Security.symbol)))
+    rows = [
+        {k: (v or None) if k in ("sector", "industry") else v for k, v in rec.items()}
+        for rec in frame.to_dict("records")
+        if rec["symbol"] not in held
+    ]
+    insert_ignoring_duplicates(Security, rows)
+    return len(rows)
+
+
+def _sync_risk_free(provider) -> int:
+    if not hasattr(provider, "risk_free"):
+        return 0
+    frame = provider.risk_free()
+    held = set(db.session.scalars(select(RiskFreeRate.date)))
+    rows = [
+        {"date": r["date"], "rate_annual_pct": float(r["rate_annual_pct"]), "source": provider.name}
+        for r in frame.to_dict("records")
+        if r["date"] not in held
+    ]
+    insert_ignoring_duplicates(RiskFreeRate, rows)
+    return len(rows)

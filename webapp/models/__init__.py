@@ -1,0 +1,35 @@
+"""SQLAlchemy models, one module per domain; imported here so Alembic sees every table."""
+from webapp.models.jobs import BatchRun
+from webapp.models.market import FactorDefinition, PriceBar, RiskFreeRate, Security
+from webapp.models.portfolios import (
+    LONG_TYPES,
+    OPTION_TYPES,
+    POSITION_TYPES,
+    SHORT_TYPES,
+    Portfolio,
+    Position,
+    Tag,
+    position_tags,
+)
+from webapp.models.results import AnalyticsResult, PortfolioSnapshot
+from webapp.models.users import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "AnalyticsResult",
+    "BatchRun",
+    "FactorDefinition",
+    "LONG_TYPES",
+    "OPTION_TYPES",
+    "POSITION_TYPES",
+    "Portfolio",
+    "PortfolioSnapshot",
+    "Position",
+    "PriceBar",
+    "RiskFreeRate",
+    "SHORT_TYPES",
+    "Security",
+    "Tag",
+    "User",
+    "position_tags",
+]

@@ -1,0 +1,90 @@
+"""Portfolio list, positions, recalculation with progress, batch-run history."""
+from __future__ import annotations
+
+from flask import abort, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.routing import BuildError
+
+from webapp.extensions import db
+from webapp.models import BatchRun
+from webapp.pages import nav_item, owned, portfolio_page
+from webapp.portfolios import bp
+from webapp.queueing import enqueue_portfolio_batch, job_status
+from webapp.services import portfolios as svc
+from webapp.services.batch import recent_runs
+from webapp.services.queries import latest_price_date
+
+nav_item("portfolios.detail", "Positions", 20)
+nav_item("portfolios.jobs", "Jobs", 90)
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page here belongs to a logged-in advisor."""
+
+
+@bp.get("/")
+def index():
+    return render_template(
+        "portfolios/index.html",
+        portfolios=svc.user_portfolios(current_user.id),
+        as_of=latest_price_date(),
+    )
+
+
+@bp.get("/switch")
+def switch():
+    """The layout's portfolio switcher: same page, other portfolio."""
+    portfolio = owned(request.args.get("portfolio_id", type=int) or 0)
+    endpoint = request.args.get("page", "portfolios.detail")
+    try:
+        return redirect(url_for(endpoint, portfolio_id=portfolio.id))
+    except BuildError:
+        return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
+
+
+@bp.get("/<int:portfolio_id>")
+def detail(portfolio_id: int):
+    portfolio = owned(portfolio_id)
+    view = svc.positions_view(portfolio)
+    return portfolio_page(
+        "portfolios/detail.html", "portfolios/_positions_table.html", portfolio, "Positions",
+        view=view, as_of=view.as_of,
+    )
+
+
+@bp.post("/<int:portfolio_id>/recalculate")
+def recalculate(portfolio_id: int):
+    """Queue the batch (or return the one already running) and show its progress."""
+    portfolio = owned(portfolio_id)
+    run = enqueue_portfolio_batch(portfolio.id, trigger="manual")
+    if request.headers.get("HX-Request") != "true":
+        return redirect(url_for("portfolios.jobs", portfolio_id=portfolio.id))
+    status = job_status(run.job_id) if run.job_id else None
+    return render_template("portfolios/_job_progress.html", run=run, status=status)
+
+
+@bp.get("/<int:portfolio_id>/runs/<int:run_id>/progress")
+def run_progress(portfolio_id: int, run_id: int):
+    """The polled progress fragment; when the run ends, HTMX reloads the page's numbers."""
+    portfolio = owned(portfolio_id)
+    run = db.session.get(BatchRun, run_id)
+    if run is None or run.portfolio_id != portfolio.id:
+        abort(404)
+    status = job_status(run.job_id) if run.job_id else None
+    done = run.status in ("succeeded", "partial", "failed")
+    response = make_response(
+        render_template("portfolios/_job_progress.html", run=run, status=status, reload=done)
+    )
+    if done:
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+@bp.get("/<int:portfolio_id>/jobs")
+def jobs(portfolio_id: int):
+    portfolio = owned(portfolio_id)
+    return portfolio_page(
+        "portfolios/jobs.html", None, portfolio, "Jobs", runs=recent_runs(portfolio.id, limit=30)
+    )

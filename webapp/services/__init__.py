@@ -1,0 +1,1 @@
+"""Services: the one place where the database meets the engines."""

@@ -1,0 +1,167 @@
+"""The portfolio batch: ordered steps that load inputs, run the engines and persist results.
+
+Each step commits on its own, so one failing step is recorded with its reason and the others'
+results survive. A run is ``succeeded`` when every step did, ``partial`` when some did, ``failed``
+when none did. Re-running for the same as-of date replaces that day's results (idempotent).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from webapp.analytics.errors import AnalyticsError
+from webapp.extensions import db
+from webapp.models import BatchRun, Portfolio
+from webapp.models._time import utcnow
+from webapp.services import queries
+from webapp.services.results import prune_superseded, store_result
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+class StepSkipped(Exception):
+    """A step could not run because a step it needs failed."""
+
+
+@dataclass
+class BatchContext:
+    """What the steps share: the portfolio, the as-of date and inputs computed along the way."""
+
+    portfolio: Portfolio
+    run: BatchRun
+    as_of: Any
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def store(self, kind: str, payload: dict, params: dict | None = None) -> None:
+        store_result(
+            self.portfolio.id, kind, payload, as_of=self.as_of, params=params,
+            batch_run_id=self.run.id,
+        )
+
+    def need(self, key: str):
+        """An input an earlier step provides; raises StepSkipped when that step failed."""
+        if key not in self.data:
+            raise StepSkipped(f"needs '{key}', which an earlier step did not produce")
+        return self.data[key]
+
+
+def _steps():
+    # Imported lazily: the step bodies pull in pandas/statsmodels, which `flask --help` need not pay.
+    from webapp.services import batch_steps
+
+    return batch_steps.STEPS
+
+
+def step_names() -> list[str]:
+    return [name for name, _ in _steps()]
+
+
+def create_run(portfolio_id: int | None, trigger: str) -> BatchRun:
+    run = BatchRun(portfolio_id=portfolio_id, trigger=trigger, status="queued", steps=[])
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def active_run(portfolio_id: int) -> BatchRun | None:
+    """The queued or running batch of this portfolio, if any."""
+    return db.session.scalar(
+        select(BatchRun)
+        .where(BatchRun.portfolio_id == portfolio_id, BatchRun.status.in_(("queued", "running")))
+        .order_by(BatchRun.id.desc())
+        .limit(1)
+    )
+
+
+def run_portfolio_batch(
+    portfolio_id: int,
+    *,
+    batch_run_id: int | None = None,
+    trigger: str = "manual",
+    progress: ProgressFn | None = None,
+) -> BatchRun:
+    """Run every step for one portfolio, recording per-step status, timing and errors."""
+    portfolio = db.session.get(Portfolio, portfolio_id)
+    if portfolio is None:
+        raise LookupError(f"portfolio {portfolio_id} does not exist")
+    run = db.session.get(BatchRun, batch_run_id) if batch_run_id else None
+    if run is None:
+        run = create_run(portfolio_id, trigger)
+    run.status, run.started_at, run.finished_at, run.error = "running", utcnow(), None, None
+    run.as_of_date = queries.latest_price_date()
+    run.steps = []
+    db.session.commit()
+    ctx = BatchContext(portfolio=portfolio, run=run, as_of=run.as_of_date)
+    steps = _steps()
+    records = []
+    for index, (name, fn) in enumerate(steps):
+        if progress:
+            progress(index, len(steps), name)
+        records.append(_run_step(ctx, name, fn))
+        run.steps = list(records)  # a new list so SQLAlchemy sees the JSON change
+        db.session.commit()
+    ok = sum(r["status"] == "succeeded" for r in records)
+    run.status = "succeeded" if ok == len(records) else ("partial" if ok else "failed")
+    failed = [r for r in records if r["status"] != "succeeded"]
+    run.error = "; ".join(f"{r['name']}: {r['error']}" for r in failed) or None
+    run.finished_at = utcnow()
+    prune_superseded(portfolio_id, run.id)
+    db.session.commit()
+    if progress:
+        progress(len(steps), len(steps), "done")
+    return run
+
+
+def _run_step(ctx: BatchContext, name: str, fn) -> dict:
+    started = time.perf_counter()
+    record = {"name": name, "status": "succeeded", "seconds": None, "error": None, "reason": None}
+    try:
+        if ctx.as_of is None:
+            raise AnalyticsError("no market data stored; run `flask marketdata sync`")
+        fn(ctx)
+        db.session.commit()
+    except StepSkipped as exc:
+        db.session.rollback()
+        record.update(status="skipped", error=str(exc), reason="dependency_failed")
+    except AnalyticsError as exc:
+        db.session.rollback()
+        record.update(status="failed", error=exc.message, reason=exc.reason)
+    except Exception as exc:  # recorded, never lost: the next steps still run
+        db.session.rollback()
+        log.exception("batch step %s failed for portfolio %s", name, ctx.portfolio.id)
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:500], reason="error")
+    record["seconds"] = round(time.perf_counter() - started, 4)
+    return record
+
+
+def all_portfolio_ids() -> list[int]:
+    return list(db.session.scalars(select(Portfolio.id).order_by(Portfolio.id)))
+
+
+def recent_runs(portfolio_id: int | None = None, limit: int = 50) -> list[BatchRun]:
+    query = select(BatchRun).order_by(BatchRun.id.desc()).limit(limit)
+    if portfolio_id is not None:
+        query = query.where(BatchRun.portfolio_id == portfolio_id)
+    return list(db.session.scalars(query))
+
+
+def portfolios_needing_batch(portfolio_ids: list[int]) -> list[int]:
+    """Those without a finished (succeeded/partial) run for the current as-of date."""
+    as_of = queries.latest_price_date()
+    done = set(
+        db.session.scalars(
+            select(BatchRun.portfolio_id).where(
+                BatchRun.portfolio_id.in_(portfolio_ids),
+                BatchRun.as_of_date == as_of,
+                BatchRun.status.in_(("succeeded", "partial")),
+            )
+        )
+    )
+    return [pid for pid in portfolio_ids if pid not in done]

@@ -1,0 +1,111 @@
+"""CSV onboarding: validate a holdings file, keep it for the preview, commit it all-or-nothing."""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app
+
+from webapp.extensions import db
+from webapp.imports import validate_holdings_file
+from webapp.models import Portfolio, Position
+from webapp.queueing import get_redis
+from webapp.services import management as mgmt
+from webapp.services.queries import known_symbols
+
+PENDING_TTL = 3600  # seconds a validated upload waits for its confirmation
+
+
+def validate_upload(data: bytes, filename: str):
+    """The validation report (nothing is stored)."""
+    return validate_holdings_file(
+        data,
+        filename=filename,
+        known_symbols=known_symbols(),
+        max_bytes=current_app.config["IMPORT_MAX_BYTES"],
+        max_rows=current_app.config["IMPORT_MAX_ROWS"],
+    )
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    token: str
+    user_id: int
+    filename: str
+    data: bytes
+
+
+def _key(token: str) -> str:
+    return f"sigmasight:import:{token}"
+
+
+def stash_upload(user_id: int, filename: str, data: bytes) -> str:
+    """Keep the uploaded bytes in Redis for the confirmation step; returns the token."""
+    token = uuid.uuid4().hex
+    meta = json.dumps({"user_id": user_id, "filename": filename}).encode()
+    get_redis().set(_key(token), meta + b"\n" + data, ex=PENDING_TTL)
+    return token
+
+
+def load_upload(token: str, user_id: int) -> PendingUpload | None:
+    """The stashed upload if it exists, hasn't expired and belongs to ``user_id``."""
+    if not token or not token.isalnum():
+        return None
+    raw = get_redis().get(_key(token))
+    if raw is None:
+        return None
+    meta, _, data = raw.partition(b"\n")
+    info = json.loads(meta)
+    if info["user_id"] != user_id:
+        return None
+    return PendingUpload(token=token, user_id=user_id, filename=info["filename"], data=data)
+
+
+def drop_upload(token: str) -> None:
+    get_redis().delete(_key(token))
+
+
+class ImportRefused(Exception):
+    """The file has a file-level error: nothing can be imported."""
+
+    def __init__(self, report):
+        super().__init__(report.file_error["message"] if report.file_error else "refused")
+        self.report = report
+
+
+def commit_import(user_id: int, portfolio_data: dict, report) -> Portfolio:
+    """Create the portfolio with every accepted row in one transaction — or store nothing."""
+    if report.file_error:
+        raise ImportRefused(report)
+    clean = mgmt.validate_portfolio(portfolio_data, user_id)
+    if not report.accepted:
+        raise mgmt.ValidationError({"file": "The file has no importable rows."})
+    try:
+        portfolio = Portfolio(user_id=user_id, **clean)
+        db.session.add(portfolio)
+        tag_names = sorted({t for row in report.accepted for t in row.tags})
+        tags = {t.name: t for t in mgmt.tags_by_name(user_id, tuple(tag_names))}
+        for row in report.accepted:
+            portfolio.positions.append(
+                Position(
+                    symbol=row.symbol,
+                    position_type=row.position_type,
+                    quantity=row.quantity,
+                    entry_price=row.entry_price,
+                    entry_date=row.entry_date,
+                    underlying_symbol=row.underlying_symbol,
+                    strike_price=row.strike_price,
+                    expiration_date=row.expiration_date,
+                    multiplier=row.multiplier,
+                    implied_vol=row.implied_vol,
+                    strategy=row.strategy,
+                    notes=row.notes or "",
+                    tags=[tags[t] for t in row.tags],
+                )
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return portfolio

@@ -1,0 +1,130 @@
+"""Turn ORM rows into the DataFrames the engines take. Engines never see ORM objects."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import PriceBar, RiskFreeRate, Security
+from webapp.models.portfolios import OPTION_TYPES, Position
+
+HOLDINGS_COLUMNS = [
+    "symbol",
+    "underlying",
+    "position_type",
+    "quantity",
+    "multiplier",
+    "entry_price",
+    "entry_date",
+    "strike",
+    "expiry",
+    "implied_vol",
+    "strategy",
+]
+
+
+def latest_price_date() -> dt.date | None:
+    """The as-of date: the last date any stored bar has (calculations never use the wall clock)."""
+    return db.session.scalar(select(func.max(PriceBar.date)))
+
+
+def holdings_frame(positions: Iterable[Position]) -> pd.DataFrame:
+    """The engines' holdings contract: one row per position, index = position id."""
+    rows = []
+    for p in positions:
+        is_option = p.position_type in OPTION_TYPES
+        rows.append(
+            {
+                "position_id": p.id,
+                "symbol": p.symbol,
+                "underlying": p.underlying_symbol if is_option else p.symbol,
+                "position_type": p.position_type,
+                "quantity": float(p.quantity),
+                "multiplier": float(p.multiplier or 1.0),
+                "entry_price": float(p.entry_price),
+                "entry_date": p.entry_date,
+                "strike": float(p.strike_price) if p.strike_price is not None else np.nan,
+                "expiry": p.expiration_date,
+                "implied_vol": float(p.implied_vol) if p.implied_vol is not None else np.nan,
+                "strategy": p.strategy,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["position_id", *HOLDINGS_COLUMNS])
+    return frame.set_index("position_id")
+
+
+def open_positions(portfolio_id: int) -> list[Position]:
+    """Positions without an exit date, in id order."""
+    return list(
+        db.session.scalars(
+            select(Position)
+            .where(Position.portfolio_id == portfolio_id, Position.exit_date.is_(None))
+            .order_by(Position.id)
+        )
+    )
+
+
+def load_prices(
+    symbols: Iterable[str],
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    column: str = "adj_close",
+) -> pd.DataFrame:
+    """Wide frame of one price column: DatetimeIndex ascending, a column per symbol, NaN gaps."""
+    symbols = sorted(set(symbols))
+    if not symbols:
+        return pd.DataFrame()
+    value = getattr(PriceBar, column)
+    query = select(PriceBar.date, PriceBar.symbol, value).where(PriceBar.symbol.in_(symbols))
+    if start is not None:
+        query = query.where(PriceBar.date >= start)
+    if end is not None:
+        query = query.where(PriceBar.date <= end)
+    rows = db.session.execute(query).all()
+    long = pd.DataFrame(rows, columns=["date", "symbol", column])
+    if long.empty:
+        return pd.DataFrame(columns=symbols, dtype=float)
+    long["date"] = pd.to_datetime(long["date"])
+    wide = long.pivot(index="date", columns="symbol", values=column).sort_index()
+    wide.columns.name = None
+    return wide.reindex(columns=[s for s in symbols if s in wide.columns]).astype(float)
+
+
+def load_risk_free(start: dt.date | None = None, end: dt.date | None = None) -> pd.Series:
+    """T-bill yield, % per year, indexed by date."""
+    query = select(RiskFreeRate.date, RiskFreeRate.rate_annual_pct).order_by(RiskFreeRate.date)
+    if start is not None:
+        query = query.where(RiskFreeRate.date >= start)
+    if end is not None:
+        query = query.where(RiskFreeRate.date <= end)
+    rows = db.session.execute(query).all()
+    series = pd.Series({pd.Timestamp(d): r for d, r in rows}, dtype=float)
+    return series.sort_index()
+
+
+def risk_free_on(as_of: dt.date) -> float | None:
+    """The last T-bill yield (% per year) on or before ``as_of``."""
+    return db.session.scalar(
+        select(RiskFreeRate.rate_annual_pct)
+        .where(RiskFreeRate.date <= as_of)
+        .order_by(RiskFreeRate.date.desc())
+        .limit(1)
+    )
+
+
+def security_info(symbols: Iterable[str]) -> dict[str, Security]:
+    """Securities by symbol (missing symbols are simply absent)."""
+    symbols = set(symbols)
+    if not symbols:
+        return {}
+    rows = db.session.scalars(select(Security).where(Security.symbol.in_(symbols)))
+    return {s.symbol: s for s in rows}
+
+
+def known_symbols() -> frozenset[str]:
+    """Symbols that have at least one stored bar."""
+    return frozenset(db.session.scalars(select(PriceBar.symbol).distinct()))
