@@ -1,0 +1,72 @@
+"""Option values and Greeks against mibian directly and the closed form by hand."""
+import math
+
+import mibian
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from webapp.analytics.errors import InsufficientHistory
+from webapp.analytics.options import (
+    black_scholes_price,
+    intrinsic_value,
+    option_greeks,
+    position_greeks,
+    realized_vol,
+)
+from webapp.analytics.performance import black_scholes_vector
+
+
+def bs_by_hand(s, k, r, vol, days, call):
+    t = days / 365.0
+    d1 = (math.log(s / k) + (r + vol**2 / 2) * t) / (vol * math.sqrt(t))
+    d2 = d1 - vol * math.sqrt(t)
+    if call:
+        return s * norm.cdf(d1) - k * math.exp(-r * t) * norm.cdf(d2)
+    return k * math.exp(-r * t) * norm.cdf(-d2) - s * norm.cdf(-d1)
+
+
+@pytest.mark.parametrize("call", [True, False])
+@pytest.mark.parametrize("s,k,days,vol", [(100, 100, 30, 0.2), (250, 230, 120, 0.35), (50, 60, 7, 0.6)])
+def test_greeks_equal_mibian_and_closed_form(s, k, days, vol, call):
+    g = option_greeks(s, k, 4.5, vol, days, call=call)
+    bs = mibian.BS([s, k, 4.5, days], volatility=vol * 100)
+    assert g.price == pytest.approx(bs.callPrice if call else bs.putPrice, abs=1e-12)
+    assert g.delta == pytest.approx(bs.callDelta if call else bs.putDelta, abs=1e-12)
+    assert g.gamma == pytest.approx(bs.gamma, abs=1e-12)
+    assert g.price == pytest.approx(bs_by_hand(s, k, 0.045, vol, days, call), abs=1e-9)
+    assert black_scholes_price(s, k, 0.045, vol, days, call=call) == pytest.approx(g.price, abs=1e-12)
+    vec = black_scholes_vector(np.array([s]), k, 0.045, vol, np.array([days]), call)
+    assert vec[0] == pytest.approx(g.price, abs=1e-9)
+
+
+def test_put_call_parity():
+    c = option_greeks(120, 110, 5.0, 0.3, 90, call=True)
+    p = option_greeks(120, 110, 5.0, 0.3, 90, call=False)
+    assert c.price - p.price == pytest.approx(120 - 110 * math.exp(-0.05 * 90 / 365), abs=1e-9)
+    assert c.delta - p.delta == pytest.approx(1.0, abs=1e-12)
+
+
+def test_option_past_expiry_is_intrinsic_with_no_time_greeks():
+    itm_call = option_greeks(110, 100, 4.0, 0.3, -3, call=True)
+    otm_put = option_greeks(110, 100, 4.0, 0.3, 0, call=False)
+    assert itm_call.price == 10 and itm_call.delta == 1.0 and itm_call.gamma == 0.0
+    assert otm_put.price == 0 and otm_put.delta == 0.0
+    assert intrinsic_value(90, 100, call=False) == 10
+
+
+def test_position_greeks_are_signed_and_scaled():
+    g = option_greeks(100, 100, 4.0, 0.25, 60, call=True)
+    short = position_greeks(g, -3, 100)
+    assert short["delta"] == pytest.approx(-300 * g.delta)
+    assert short["gamma"] == pytest.approx(-300 * g.gamma)
+
+
+def test_realized_vol_matches_numpy_and_needs_history():
+    rng = np.random.default_rng(7)
+    prices = pd.Series(100 * np.cumprod(1 + rng.normal(0, 0.01, 200)))
+    r = prices.pct_change().dropna().to_numpy()[-60:]
+    assert realized_vol(prices, 60) == pytest.approx(np.std(r, ddof=1) * math.sqrt(252), abs=1e-12)
+    with pytest.raises(InsufficientHistory):
+        realized_vol(prices.iloc[:10])

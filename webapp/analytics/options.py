@@ -1,0 +1,126 @@
+"""Option values and Greeks (Black–Scholes via mibian) and the realized vol that feeds them.
+
+Conventions: spot and strike in dollars per share, ``rate_pct`` the annual risk-free rate in
+percent (mibian's unit), ``vol`` a decimal annual volatility (0.25 = 25%), ``days`` calendar days
+to expiry counted from the as-of date (mibian uses days / 365). Greeks are per share of one
+contract's deliverable; a position's Greeks are these × quantity × multiplier (signed by the
+caller's quantity).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import mibian
+import pandas as pd
+
+from webapp.analytics.constants import REALIZED_VOL_WINDOW, TRADING_DAYS_PER_YEAR
+from webapp.analytics.errors import InsufficientHistory
+
+# Fewer daily returns than this give a volatility too noisy to price an option with.
+MIN_VOL_OBSERVATIONS = 20
+
+
+@dataclass(frozen=True)
+class Greeks:
+    """Per-share value and sensitivities of one option.
+
+    price: $ per share; delta: $ per $1 of underlying; gamma: delta per $1 of underlying;
+    theta: $ per calendar day; vega: $ per 1 vol point (1%); rho: $ per 1 rate point (1%).
+    """
+
+    price: float
+    delta: float
+    gamma: float
+    theta: float
+    vega: float
+    rho: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def realized_vol(prices: pd.Series, window: int = REALIZED_VOL_WINDOW) -> float:
+    """Annualized realized volatility: std(ddof=1) of the last ``window`` daily simple returns × √252.
+
+    ``prices`` are adjusted closes ascending by date; NaNs are dropped before returns are taken,
+    so a gap day contributes one multi-day return. Raises ``InsufficientHistory`` below
+    ``MIN_VOL_OBSERVATIONS`` returns.
+    """
+    clean = pd.Series(prices, dtype=float).dropna()
+    returns = (clean / clean.shift(1) - 1.0).iloc[1:].iloc[-window:]
+    if len(returns) < MIN_VOL_OBSERVATIONS:
+        raise InsufficientHistory(
+            f"{len(returns)} daily returns; realized vol needs at least {MIN_VOL_OBSERVATIONS}",
+            observations=len(returns),
+            required=MIN_VOL_OBSERVATIONS,
+        )
+    return float(returns.std(ddof=1) * math.sqrt(TRADING_DAYS_PER_YEAR))
+
+
+def intrinsic_value(spot: float, strike: float, call: bool) -> float:
+    """max(S − K, 0) for a call, max(K − S, 0) for a put, $ per share."""
+    return max(spot - strike, 0.0) if call else max(strike - spot, 0.0)
+
+
+def option_greeks(
+    spot: float, strike: float, rate_pct: float, vol: float, days: float, *, call: bool
+) -> Greeks:
+    """Black–Scholes value and Greeks per share (mibian.BS, no dividends).
+
+    At or past expiry (``days <= 0``) the option is worth its intrinsic value and its delta is
+    1/−1 in the money, 0 otherwise; the other Greeks are 0. ``vol`` must be > 0.
+    """
+    if days <= 0:
+        itm = (spot > strike) if call else (spot < strike)
+        return Greeks(
+            price=intrinsic_value(spot, strike, call),
+            delta=(1.0 if call else -1.0) if itm else 0.0,
+            gamma=0.0, theta=0.0, vega=0.0, rho=0.0,
+        )
+    if not vol > 0:
+        raise ValueError(f"volatility must be positive, got {vol!r}")
+    bs = mibian.BS([spot, strike, rate_pct, days], volatility=vol * 100.0)
+    return Greeks(
+        price=float(bs.callPrice if call else bs.putPrice),
+        delta=float(bs.callDelta if call else bs.putDelta),
+        gamma=float(bs.gamma),
+        theta=float(bs.callTheta if call else bs.putTheta),
+        vega=float(bs.vega),
+        rho=float(bs.callRho if call else bs.putRho),
+    )
+
+
+def black_scholes_price(
+    spot: float, strike: float, rate: float, vol: float, days: float, *, call: bool = True
+) -> float:
+    """Black–Scholes premium in $ per share; ``rate`` here is a decimal (0.045 = 4.5%)."""
+    return option_greeks(spot, strike, rate * 100.0, vol, days, call=call).price
+
+
+def position_greeks(greeks: Greeks, quantity: float, multiplier: float) -> dict[str, float]:
+    """Position Greeks = per-share Greeks × quantity × multiplier (signed by quantity)."""
+    scale = quantity * multiplier
+    return {
+        "delta": greeks.delta * scale,
+        "gamma": greeks.gamma * scale,
+        "theta": greeks.theta * scale,
+        "vega": greeks.vega * scale,
+        "rho": greeks.rho * scale,
+    }
+
+
+def days_to_expiry(expiry, as_of) -> int:
+    """Calendar days from the as-of date to expiry (negative once expired)."""
+    return int((pd.Timestamp(expiry) - pd.Timestamp(as_of)).days)
+
+
+__all__ = [
+    "Greeks",
+    "black_scholes_price",
+    "days_to_expiry",
+    "intrinsic_value",
+    "option_greeks",
+    "position_greeks",
+    "realized_vol",
+]
