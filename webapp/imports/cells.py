@@ -1,0 +1,139 @@
+"""Cell-level parsing: numbers, dates, header names and CSV-injection neutralising."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+# Zero-width and BOM characters survive Excel round-trips inside cells; str.strip() keeps them.
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
+_MISSING = frozenset({"", "-", "--", "\u2013", "\u2014", "n/a", "na"})
+# Sanity bound: anything this large is a paste error, and float() would lose it anyway.
+_MAX_ABS = Decimal("1e15")
+_NUMBER_RE = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
+_SIGNS_RE = re.compile(r"^([+-]?)\$?([+-]?)(.*)$")
+_GROUPED_RE = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_ISO_RE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
+_US_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$")
+_MON_D_Y_RE = re.compile(r"^([A-Za-z]{3})-(\d{1,2})-(\d{4})$")
+_D_MON_Y_RE = re.compile(r"^(\d{1,2})-([A-Za-z]{3})-(\d{4}|\d{2})$")
+# Excel and pandas often append a midnight time to dates; the time carries no meaning here.
+_TIME_SUFFIX_RE = re.compile(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?$")
+
+
+class CellError(ValueError):
+    """A cell that cannot be read: ``code`` is a report error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def clean(text: str | None) -> str:
+    """The cell trimmed of whitespace and invisible characters."""
+    if not text:
+        return ""
+    return text.strip().strip(_INVISIBLE).strip()
+
+
+def is_missing(text: str | None) -> bool:
+    """True for empty cells and the brokers' placeholders (``--``, ``N/A``)."""
+    return clean(text).lower() in _MISSING
+
+
+def _not_a_number(raw: str) -> str:
+    if raw[:1] in "=@" or (raw[:1] in "+-" and not any(c.isdigit() for c in raw)):
+        return f"'{raw}' looks like a formula; formulas are never evaluated."
+    return f"'{raw}' is not a number."
+
+
+def parse_decimal(text: str | None) -> Decimal | None:
+    """A number cell as Decimal; None when missing; CellError('invalid_number') otherwise."""
+    raw = clean(text)
+    if raw.lower() in _MISSING:
+        return None
+    s = raw.replace("\u2212", "-").replace(" ", "").replace("\xa0", "")  # Unicode minus from web pages
+    paren = s.startswith("(") and s.endswith(")")  # accounting negative: (123.45), ($180.00)
+    if paren:
+        s = s[1:-1]
+    m = _SIGNS_RE.match(s)  # "-$6,070.00", "$-6,070.00", "+$0.16"
+    if m is None or (m[1] and m[2]) or (paren and (m[1] or m[2])):
+        raise CellError("invalid_number", _not_a_number(raw))
+    negative = paren or "-" in (m[1], m[2])
+    s = m[3]
+    if "," in s:
+        # Only US thousands grouping: "1,5" is a European decimal and must not become 15.
+        if not _GROUPED_RE.match(s):
+            raise CellError("invalid_number", f"'{raw}' is not a number (use 1,234.56 or 1234.56).")
+        s = s.replace(",", "")
+    if not _NUMBER_RE.match(s):
+        raise CellError("invalid_number", _not_a_number(raw))
+    try:
+        value = Decimal(s)
+    except InvalidOperation:  # pragma: no cover - the regex admits only valid literals
+        raise CellError("invalid_number", _not_a_number(raw)) from None
+    if abs(value) > _MAX_ABS:
+        raise CellError("invalid_number", f"'{raw}' is out of range.")
+    return -value if negative else value
+
+
+def _make_date(raw: str, year: int, month: int, day: int) -> dt.date:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        hint = " Slash dates are read month-first (MM/DD/YYYY)." if "/" in raw and month > 12 else ""
+        raise CellError("invalid_date", f"'{raw}' is not a real date.{hint}") from None
+
+
+def _two_digit_year(yy: int) -> int:
+    # POSIX/strptime pivot: 69-99 -> 1900s, 00-68 -> 2000s.
+    return 1900 + yy if yy >= 69 else 2000 + yy
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """A date cell; None when missing; CellError('invalid_date') when unreadable."""
+    raw = clean(text)
+    if raw.lower() in _MISSING:
+        return None
+    s = _TIME_SUFFIX_RE.sub("", raw)
+    m = _ISO_RE.match(s)
+    if m:
+        return _make_date(raw, int(m[1]), int(m[2]), int(m[3]))
+    m = _US_RE.match(s)
+    if m:  # always US month-first, never DD/MM
+        year = int(m[3]) if len(m[3]) == 4 else _two_digit_year(int(m[3]))
+        return _make_date(raw, year, int(m[1]), int(m[2]))
+    m = _MON_D_Y_RE.match(s)
+    if m and m[1].lower() in _MONTHS:
+        return _make_date(raw, int(m[3]), _MONTHS[m[1].lower()], int(m[2]))
+    m = _D_MON_Y_RE.match(s)  # Excel's d-mmm-yy display format, unambiguous
+    if m and m[2].lower() in _MONTHS:
+        year = int(m[3]) if len(m[3]) == 4 else _two_digit_year(int(m[3]))
+        return _make_date(raw, year, _MONTHS[m[2].lower()], int(m[1]))
+    raise CellError(
+        "invalid_date",
+        f"'{raw}' is not a date (use YYYY-MM-DD; MM/DD/YYYY is also read, month first).",
+    )
+
+
+def month_number(name: str) -> int | None:
+    """1-12 for a three-letter (or longer) English month name, else None."""
+    return _MONTHS.get(name[:3].lower()) if len(name) >= 3 else None
+
+
+def norm_header(text: str) -> str:
+    """Header key: lower case with everything but letters and digits removed."""
+    return "".join(ch for ch in clean(text).lower() if ch.isalnum())
+
+
+_DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(text: str) -> str:
+    """Free text made safe for spreadsheets (CWE-1236): a risky first character gets a leading '."""
+    if text and text.startswith(_DANGEROUS_START):
+        return "'" + text
+    return text

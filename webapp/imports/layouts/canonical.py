@@ -1,0 +1,109 @@
+"""The SigmaSight template (CSV_IMPORT.md §3): a header row, then one position per line."""
+from __future__ import annotations
+
+import datetime as dt
+
+from webapp.imports.cells import clean, norm_header
+from webapp.imports.layouts.base import Candidate, Columns, Parsed, header_keys, recognisable
+from webapp.imports.reader import FileRefused, Record
+from webapp.imports.report import warning
+from webapp.imports.symbols import is_cash_row, is_total_row
+
+FORMAT = "canonical"
+# Canonical name first, then the aliases of §3 in priority order.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "ticker": ("ticker", "symbol"),
+    "quantity": ("quantity", "qty", "shares"),
+    "entry_price": (
+        "entry_price", "price", "cost per share", "cost basis per share", "avg cost",
+        "average cost", "price paid",
+    ),
+    "entry_date": ("entry_date", "date", "purchase date", "open date", "trade date", "date acquired"),
+    "tags": ("tags", "tag"),
+    "strategy": ("strategy",),
+    "notes": ("notes", "note"),
+    "implied_vol": ("implied_vol", "iv", "implied volatility"),
+}
+REQUIRED = ("ticker", "quantity", "entry_price", "entry_date")
+_TICKER_KEYS = frozenset(norm_header(a) for a in FIELDS["ticker"])
+
+
+def is_header(keys: set[str]) -> bool:
+    """True for a row that names a ticker column (the template's header)."""
+    return bool(keys & _TICKER_KEYS)
+
+
+def _columns(header: Record) -> tuple[dict[str, int], list[dict[str, str]]]:
+    columns = Columns(header.cells)
+    index: dict[str, int] = {}
+    notes: list[dict[str, str]] = []
+    for name, aliases in FIELDS.items():
+        hits = [a for a in aliases if columns.find(a) is not None]
+        if hits:
+            index[name] = columns.find(hits[0])  # type: ignore[assignment]
+            if len({columns.find(a) for a in hits}) > 1:
+                notes.append(warning(
+                    "ambiguous_column",
+                    f"Several columns could be {name} ({', '.join(hits)}); '{hits[0]}' was used.",
+                ))
+    missing = [name for name in REQUIRED if name not in index]
+    if missing:
+        hints = "; ".join(f"{name} (or {', '.join(FIELDS[name][1:])})" for name in missing)
+        raise FileRefused(
+            "missing_required_column",
+            f"Missing required column(s): {hints}. The header must name ticker, quantity, "
+            "entry_price and entry_date; download the template for an example.",
+            columns.names,
+        )
+    return index, notes
+
+
+def _is_note(record: Record) -> bool:
+    # A lone first cell of free text ("Prepared for J. Smith", a disclaimer) is not a position.
+    filled = [c for c in record.cells if clean(c)]
+    return len(filled) == 1 and bool(clean(record.cells[0])) and " " in clean(record.cells[0]) \
+        and not recognisable(record.cells[0])
+
+
+def parse(records: list[Record], header_at: int, today: dt.date) -> Parsed:
+    """Candidates from a canonical file whose header is ``records[header_at]``."""
+    out = Parsed(FORMAT)
+    header = records[header_at]
+    index, notes = _columns(header)
+    out.warnings.extend(notes)
+    header_set = header_keys(header)
+    width = len(header.cells)
+    for record in records[: header_at + 1]:
+        out.skip(record)  # preamble lines and the header itself
+    for record in records[header_at + 1:]:
+        ticker = record.cell(index["ticker"])
+        quantity = record.cell(index["quantity"])
+        # Only rows that are plainly not positions are skipped; a broken position row is rejected
+        # (so the broker layouts' "no quantity and no ticker" rule does not apply here).
+        repeated_header = norm_header(ticker) in _TICKER_KEYS and header_keys(record) == header_set
+        if record.blank or is_total_row(ticker) or _is_note(record) or repeated_header:
+            out.skip(record)
+            continue
+        if is_cash_row(ticker):
+            out.skip(record)
+            out.cash_lines.append(record.line)
+            continue
+        candidate = Candidate(
+            line=record.line,
+            ticker=ticker,
+            quantity=quantity,
+            price=record.cell(index["entry_price"]),
+            date=record.cell(index["entry_date"]),
+            tags=record.cell(index.get("tags")),
+            strategy=record.cell(index.get("strategy")),
+            notes=record.cell(index.get("notes")),
+            implied_vol=record.cell(index.get("implied_vol")),
+        )
+        if any(clean(c) for c in record.cells[width:]):
+            candidate.warnings.append(warning(
+                "extra_cells_ignored",
+                "This line has more cells than the header; the extra cells were ignored "
+                "(an unquoted comma inside a value, e.g. 1,000, shifts the columns).",
+            ))
+        out.candidates.append(candidate)
+    return out

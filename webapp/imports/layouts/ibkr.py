@@ -1,0 +1,98 @@
+"""Interactive Brokers Activity Statement CSV: the Open Positions section (CSV_IMPORT.md §2, §4.3)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from webapp.imports.cells import CellError, clean, is_missing, parse_decimal
+from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, require
+from webapp.imports.reader import Record
+from webapp.imports.report import warning
+
+FORMAT = "ibkr_activity"
+_DATE_RE = re.compile(r"([A-Za-z]+ \d{1,2}, \d{4})\s*$")
+_STOCKS = "stocks"
+_OPTIONS = "equity and index options"
+
+
+def signature(record: Record, keys: set[str]) -> bool:
+    """Every row is "Section,RowType,...": Statement/Open Positions with Header or Data."""
+    if len(record.cells) < 2:
+        return False
+    section, row_type = clean(record.cells[0]), clean(record.cells[1])
+    return row_type in ("Header", "Data") and (section == "Statement" or section.endswith("Open Positions"))
+
+
+def _period_end(records: list[Record]) -> dt.date | None:
+    # Statement,Data,Period,"January 1, 2025 - March 31, 2025" (or a single day): the last day.
+    for record in records:
+        if [clean(c) for c in record.cells[:3]] == ["Statement", "Data", "Period"]:
+            m = _DATE_RE.search(clean(record.cell(3)))
+            if m:
+                try:
+                    return dt.datetime.strptime(m[1], "%B %d, %Y").date()
+                except ValueError:
+                    return None
+    return None
+
+
+def _is_positions(section: str) -> bool:
+    # "Open Positions"; older statements split "Long Open Positions" / "Short Open Positions".
+    return section.endswith("Open Positions")
+
+
+def parse(records: list[Record], today: dt.date) -> Parsed:
+    """Candidates from Open Positions Summary rows: price = Cost Price, date = statement period end."""
+    out = Parsed(FORMAT)
+    date, note = default_date(_period_end(records), today, "statement")
+    index: dict[str, int | None] | None = None
+    for record in records:
+        section, row_type = clean(record.cell(0)), clean(record.cell(1))
+        if not _is_positions(section):
+            out.skip(record)  # every other section: Statement, Trades, Cash Report, NAV...
+            continue
+        if row_type == "Header":
+            columns = Columns(record.cells)
+            index = dict(require(
+                columns, "Interactive Brokers Open Positions",
+                symbol=("Symbol",), quantity=("Quantity",), price=("Cost Price",),
+            ))
+            index |= {
+                "kind": columns.find("DataDiscriminator"), "category": columns.find("Asset Category"),
+                "currency": columns.find("Currency"), "mult": columns.find("Mult", "Multiplier"),
+                "account": columns.find("Account"),
+            }
+            out.skip(record)
+            continue
+        kind = clean(record.cell(index["kind"])) if index else ""
+        if index is None or row_type != "Data" or kind.lower() not in ("", "summary"):
+            out.skip(record)  # Total/SubTotal/Notes rows, and Lot rows (the Summary row sums them)
+            continue
+        out.candidates.append(_candidate(record, index, date, note))
+    return out
+
+
+def _candidate(record: Record, index: dict[str, int | None], date: dt.date, note: dict[str, str]) -> Candidate:
+    candidate = Candidate(
+        line=record.line, ticker=record.cell(index["symbol"]), quantity=record.cell(index["quantity"]),
+        price=record.cell(index["price"]), price_label="Cost Price",
+        default_date=date, default_date_warning=note,
+        account=clean(record.cell(index["account"])) or None,
+    )
+    category = clean(record.cell(index["category"])).lower()
+    if category and category not in (_STOCKS, _OPTIONS):
+        candidate.unsupported = f"{clean(record.cell(index['category']))} positions cannot be held in SigmaSight."
+    elif category == _OPTIONS:
+        try:
+            mult = parse_decimal(record.cell(index["mult"]))
+        except CellError:
+            mult = None
+        if mult is not None and mult != 100:
+            # Mini and adjusted contracts: the app values every option at 100 shares.
+            candidate.unsupported = f"Options with a multiplier of {mult} are not supported (only 100)."
+    currency = clean(record.cell(index["currency"])).upper()
+    if currency and currency != "USD" and not is_missing(currency):
+        candidate.warnings.append(warning(
+            "non_usd_currency", f"Prices in this row are in {currency}; SigmaSight values positions in USD.",
+        ))
+    return candidate

@@ -1,0 +1,86 @@
+"""Charles Schwab "Positions" export, single account or All-Accounts (CSV_IMPORT.md §2, §4.1)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from webapp.imports.cells import CellError, clean, parse_date
+from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, header_keys, require, skip_row
+from webapp.imports.reader import Record
+
+FORMAT = "schwab_positions"
+_QTY = ("Qty (Quantity)", "Quantity")
+_AS_OF_RE = re.compile(r"as of .*?(\d{1,4}/\d{1,2}/\d{1,4})\s*$", re.IGNORECASE)
+
+
+def _is_header(keys: set[str]) -> bool:
+    return "symbol" in keys and ("qtyquantity" in keys or "quantity" in keys) and (
+        "mktvalmarketvalue" in keys or "marketvalue" in keys
+    ) and "accountnumber" not in keys  # Fidelity's header has Quantity and no Market Value
+
+
+def signature(record: Record, keys: set[str]) -> bool:
+    """Line 1 "Positions for account ..." or a Schwab positions header."""
+    return clean(record.cells[0]).lower().startswith("positions for") or _is_header(keys)
+
+
+def _as_of(text: str) -> dt.date | None:
+    m = _AS_OF_RE.search(clean(text))
+    if m is None:
+        return None
+    try:
+        return parse_date(m[1])
+    except CellError:
+        return None
+
+
+def parse(records: list[Record], today: dt.date) -> Parsed:
+    """Candidates: price = |Cost Basis| / |Qty| (/100 for options), date = the as-of date."""
+    out = Parsed(FORMAT)
+    statement: dt.date | None = None
+    index: dict[str, int] | None = None
+    account: str | None = None
+    for record in records:
+        first = clean(record.cells[0]) if record.cells else ""
+        if first.lower().startswith("positions for"):
+            statement = statement or _as_of(first)
+            out.skip(record)
+            continue
+        keys = header_keys(record)
+        if _is_header(keys):
+            index = require(
+                Columns(record.cells), "Schwab positions",
+                symbol=("Symbol",), quantity=_QTY, cost=("Cost Basis",),
+            )
+            index["type"] = Columns(record.cells).find("Security Type")  # type: ignore[assignment]
+            out.skip(record)
+            continue
+        filled = [c for c in record.cells if clean(c)]
+        if len(filled) == 1 and first:
+            # A lone first cell: the All-Accounts title ("Individual    XXXX-1234") opening an account.
+            account = first
+            out.skip(record)
+            continue
+        if index is None:
+            out.skip(record)
+            continue
+        symbol, quantity = record.cell(index["symbol"]), record.cell(index["quantity"])
+        security_type = clean(record.cell(index.get("type"))).lower()
+        if security_type.startswith("cash") and not record.blank:
+            out.skip(record)
+            out.cash_lines.append(record.line)
+            continue
+        if skip_row(out, record, symbol, quantity):
+            continue
+        date, note = default_date(statement, today, "statement")
+        candidate = Candidate(
+            line=record.line, ticker=symbol, quantity=quantity,
+            price=record.cell(index["cost"]), price_is_total=True, price_label="Cost Basis",
+            default_date=date, default_date_warning=note, account=account,
+        )
+        if security_type == "fixed income":
+            candidate.unsupported = "Fixed income (bonds, bills, CDs) cannot be held in SigmaSight."
+        elif security_type.startswith("futures"):
+            candidate.unsupported = "Futures positions cannot be held in SigmaSight."
+        out.candidates.append(candidate)
+    return out
