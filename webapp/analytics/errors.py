@@ -36,3 +36,9 @@ class InsufficientHistory(AnalyticsError):
 
 class InsufficientOverlap(AnalyticsError):
     reason = "insufficient_overlap"
+
+
+class InsufficientSymbols(AnalyticsError):
+    """Fewer than two symbols: no pairwise statistic (correlations, diversification score)."""
+
+    reason = "insufficient_symbols"
