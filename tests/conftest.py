@@ -42,6 +42,22 @@ def _reset_database(db) -> None:
             conn.execute(text("CREATE SCHEMA public"))
 
 
+def _isolated_client_class():
+    """A test client whose every request runs in a fresh app context, as in production.
+
+    Tests hold an app context (``ctx``) for their factories; without this, requests would reuse
+    it and share ``g`` (flask-login's cached user) and the DB session across requests.
+    """
+    from flask.testing import FlaskClient
+
+    class Client(FlaskClient):
+        def open(self, *args, **kwargs):
+            with self.application.app_context():
+                return super().open(*args, **kwargs)
+
+    return Client
+
+
 @pytest.fixture(scope="session")
 def app(redis_url):
     """The app on a database built by the real migrations, with prices and demo books loaded."""
@@ -54,6 +70,7 @@ def app(redis_url):
     from webapp.services.demo import seed_demo
 
     app = create_app("testing")
+    app.test_client_class = _isolated_client_class()
     with app.app_context():
         _reset_database(db)
         flask_migrate.upgrade()

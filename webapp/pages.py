@@ -30,6 +30,7 @@ def is_htmx() -> bool:
 
 def portfolio_page(template: str, partial: str | None, portfolio, page_title: str, **context):
     """Render the full page, or only ``partial`` when HTMX asks; responses vary on HX-Request."""
+    context["as_of"] = context.get("as_of") or latest_price_date()
     if partial and is_htmx():
         response = make_response(render_template(partial, portfolio=portfolio, **context))
     else:
@@ -40,7 +41,6 @@ def portfolio_page(template: str, partial: str | None, portfolio, page_title: st
                 page_title=page_title,
                 my_portfolios=portfolio_svc.user_portfolios(current_user.id),
                 portfolio_nav=PORTFOLIO_NAV,
-                as_of=context.get("as_of") or latest_price_date(),
                 active_run=_run_banner(portfolio.id),
                 **context,
             )

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from webapp.analytics.options import black_scholes_price, realized_vol
 from webapp.extensions import db
 from webapp.models import Portfolio, Position, PriceBar, Tag, User
+from webapp.services.management import osi_symbol
 from webapp.services.queries import latest_price_date, load_prices, risk_free_on
 
 DEMO_PASSWORD = "demo12345"
@@ -144,11 +145,6 @@ DEMO_BOOKS = (
 )
 
 
-def occ_symbol(underlying: str, expiry: dt.date, kind: str, strike: float) -> str:
-    """Unpadded OSI symbol: root + YYMMDD + C|P + strike×1000 in 8 digits."""
-    return f"{underlying}{expiry:%y%m%d}{kind}{round(strike * 1000):08d}"
-
-
 def _entry_close(symbol: str, day: dt.date) -> tuple[dt.date, float]:
     row = db.session.execute(
         select(PriceBar.date, PriceBar.adj_close)
@@ -196,7 +192,7 @@ def _option_position(h: OptionHolding) -> Position:
     )
     long = h.contracts > 0
     return Position(
-        symbol=occ_symbol(h.underlying, expiry, h.kind, strike),
+        symbol=osi_symbol(h.underlying, expiry, h.kind, strike),
         position_type=("L" if long else "S") + h.kind,
         quantity=float(h.contracts),
         entry_price=round(premium, 4),
@@ -231,11 +227,13 @@ def seed_demo() -> list[str]:
             user_id=user.id, name=book.portfolio, description=book.description, cash=book.cash
         )
         tag_cache = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.user_id == user.id))}
-        for h in book.holdings:
-            position = _option_position(h) if isinstance(h, OptionHolding) else _stock_position(h)
-            position.strategy = h.strategy
-            position.tags = _tags(user, h.tags, tag_cache)
-            portfolio.positions.append(position)
+        # The entry-price lookups would otherwise autoflush half-built positions.
+        with db.session.no_autoflush:
+            for h in book.holdings:
+                position = _option_position(h) if isinstance(h, OptionHolding) else _stock_position(h)
+                position.strategy = h.strategy
+                position.tags = _tags(user, h.tags, tag_cache)
+                portfolio.positions.append(position)
         db.session.add(portfolio)
         created.append(f"{book.email}: {book.portfolio} ({len(book.holdings)} positions)")
     db.session.commit()
