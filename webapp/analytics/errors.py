@@ -42,3 +42,9 @@ class InsufficientSymbols(AnalyticsError):
     """Fewer than two symbols: no pairwise statistic (correlations, diversification score)."""
 
     reason = "insufficient_symbols"
+
+
+class NonPositiveEquity(AnalyticsError):
+    """Equity ≤ 0: returns and betas relative to equity are undefined."""
+
+    reason = "non_positive_equity"

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.analytics.constants import STANDARD_WINDOWS
 from webapp.analytics.errors import AnalyticsError
 from webapp.extensions import db
 from webapp.models import BatchRun, Portfolio
@@ -38,6 +39,7 @@ class BatchContext:
     run: BatchRun
     as_of: Any
     data: dict[str, Any] = field(default_factory=dict)
+    windows: tuple[int, ...] = STANDARD_WINDOWS
 
     def store(self, kind: str, payload: dict, params: dict | None = None) -> None:
         store_result(
