@@ -57,12 +57,27 @@ class PositionsView:
     totals: dict = field(default_factory=dict)
     left_out: list[dict] = field(default_factory=list)
 
+    @property
+    def strategies(self) -> list[dict]:
+        """Subtotals per strategy (positions without one grouped as "Unassigned"), largest first."""
+        groups: dict[str, dict] = {}
+        for r in self.rows:
+            name = r.get("strategy") or "Unassigned"
+            g = groups.setdefault(name, {"strategy": name, "positions": 0, "market_value": 0.0,
+                                         "unrealized_pnl": 0.0, "exposure": 0.0})
+            g["positions"] += 1
+            if r.get("status") == "ok":
+                for key in ("market_value", "unrealized_pnl", "exposure"):
+                    g[key] += r.get(key) or 0.0
+        return sorted(groups.values(), key=lambda g: -abs(g["market_value"]))
+
     def to_dict(self) -> dict:
         return {
             "portfolio_id": self.portfolio_id,
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "positions": self.rows,
             "totals": self.totals,
+            "strategies": self.strategies,
             "left_out": self.left_out,
         }
 

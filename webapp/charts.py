@@ -1,0 +1,101 @@
+"""Plotly figure specs (plain dicts for plotly.js) built from service results.
+
+Presentation only: engines never import this, and the JSON API returns numbers, not figures.
+Every figure has a title, axis titles with units, and hover text with formatted values.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
+NEG, POS, BRAND, MUTED = "#c62828", "#1b7f3b", "#2458d6", "#6b7686"
+
+
+def _layout(title: str, x_title: str = "", y_title: str = "", **extra: Any) -> dict:
+    layout = {
+        "title": {"text": title, "font": {"size": 14}},
+        "font": FONT,
+        "margin": {"l": 70, "r": 20, "t": 40, "b": 60},
+        "xaxis": {"title": {"text": x_title}, "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "automargin": True},
+        "paper_bgcolor": "#fff",
+        "plot_bgcolor": "#fff",
+        "hovermode": "closest",
+    }
+    layout.update(extra)
+    return layout
+
+
+def signed_bars(labels: list[str], values: list[float], *, title: str, y_title: str,
+                x_title: str = "", hover: str = "%{x}: %{y:$,.0f}<extra></extra>",
+                horizontal: bool = False) -> dict:
+    """Bars coloured red for negatives and green for positives."""
+    colors = [NEG if (v or 0) < 0 else POS for v in values]
+    trace: dict[str, Any] = {"type": "bar", "marker": {"color": colors}, "hovertemplate": hover}
+    if horizontal:
+        trace.update(x=values, y=labels, orientation="h")
+        layout = _layout(title, y_title, x_title)
+        layout["yaxis"]["autorange"] = "reversed"
+    else:
+        trace.update(x=labels, y=values)
+        layout = _layout(title, x_title, y_title)
+    return {"data": [trace], "layout": layout}
+
+
+def grouped_bars(labels: list[str], series: dict[str, list[float]], *, title: str, y_title: str,
+                 x_title: str = "", hover_format: str = "$,.0f") -> dict:
+    """Several bar series side by side (e.g. long and short exposure per sector)."""
+    palette = [POS, NEG, BRAND, MUTED]
+    data = [
+        {"type": "bar", "name": name, "x": labels, "y": values,
+         "marker": {"color": palette[i % len(palette)]},
+         "hovertemplate": f"%{{x}}: %{{y:{hover_format}}}<extra>{name}</extra>"}
+        for i, (name, values) in enumerate(series.items())
+    ]
+    layout = _layout(title, x_title, y_title, barmode="relative",
+                     legend={"orientation": "h", "y": -0.25})
+    return {"data": data, "layout": layout}
+
+
+def lines(x: list, series: dict[str, list[float]], *, title: str, y_title: str,
+          x_title: str = "Date", hover_format: str = "$,.0f", fill: bool = False) -> dict:
+    """Line chart with one trace per series."""
+    palette = [BRAND, MUTED, POS, NEG]
+    data = [
+        {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": values,
+         "line": {"color": palette[i % len(palette)], "width": 1.6},
+         "fill": "tozeroy" if fill else "none",
+         "hovertemplate": f"%{{x}}: %{{y:{hover_format}}}<extra>{name}</extra>"}
+        for i, (name, values) in enumerate(series.items())
+    ]
+    return {"data": data, "layout": _layout(title, x_title, y_title,
+                                            legend={"orientation": "h", "y": -0.25})}
+
+
+def heatmap(labels: list[str], matrix: list[list[float | None]], *, title: str) -> dict:
+    """Correlation heatmap: diverging red–white–blue centred on 0, values on hover."""
+    trace = {
+        "type": "heatmap", "x": labels, "y": labels, "z": matrix, "zmin": -1, "zmax": 1, "zmid": 0,
+        "colorscale": [[0, "#b2182b"], [0.5, "#f7f7f7"], [1, "#2166ac"]],
+        "colorbar": {"title": {"text": "Correlation"}},
+        "hovertemplate": "%{y} vs %{x}: %{z:.2f}<extra></extra>",
+        "hoverongaps": False,
+    }
+    layout = _layout(title, "Symbol", "Symbol", height=max(420, 22 * len(labels) + 160))
+    layout["yaxis"]["autorange"] = "reversed"
+    return {"data": [trace], "layout": layout}
+
+
+def histogram(values: list[float], *, title: str, x_title: str, markers: dict[str, float]) -> dict:
+    """Return histogram with vertical lines at the given values (e.g. VaR 95/99)."""
+    shapes, annotations = [], []
+    for i, (name, x) in enumerate(markers.items()):
+        shapes.append({"type": "line", "x0": x, "x1": x, "yref": "paper", "y0": 0, "y1": 1,
+                       "line": {"color": NEG, "dash": "dash" if i else "solid", "width": 1.5}})
+        annotations.append({"x": x, "yref": "paper", "y": 1 - 0.08 * i, "text": name,
+                            "showarrow": False, "xanchor": "right", "font": {"color": NEG}})
+    trace = {"type": "histogram", "x": values, "nbinsx": 40, "marker": {"color": BRAND},
+             "hovertemplate": "%{x:.2%}: %{y} days<extra></extra>"}
+    layout = _layout(title, x_title, "Days", shapes=shapes, annotations=annotations)
+    layout["xaxis"]["tickformat"] = ".1%"
+    return {"data": [trace], "layout": layout}

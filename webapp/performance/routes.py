@@ -1,0 +1,32 @@
+"""Performance: the value history from daily snapshots against SPY, and period returns."""
+from __future__ import annotations
+
+from flask_login import login_required
+
+from webapp import charts
+from webapp.pages import nav_item, owned, portfolio_page
+from webapp.performance import bp
+from webapp.services import analytics
+
+nav_item("performance.index", "Performance", 70)
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page here belongs to a logged-in advisor."""
+
+
+@bp.get("/performance")
+def index(portfolio_id: int):
+    portfolio = owned(portfolio_id)
+    result = analytics.stored(portfolio, "performance")
+    figure = None
+    if result.available:
+        h = result.data["history"]
+        figure = charts.lines(
+            h["dates"],
+            {"Portfolio": h["equity"], f"{result.data['benchmark']} (same start value)": h["benchmark_equity"]},
+            title="Portfolio value vs SPY", y_title="Value (US $)")
+    return portfolio_page("performance/index.html", None, portfolio, "Performance",
+                          result=result, figure=figure, as_of=result.as_of)

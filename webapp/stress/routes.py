@@ -1,0 +1,45 @@
+"""Stress tests: every scenario's impact, a category filter and one scenario's position detail."""
+from __future__ import annotations
+
+from flask import request
+from flask_login import login_required
+
+from webapp import charts
+from webapp.pages import nav_item, owned, portfolio_page
+from webapp.services import analytics
+from webapp.stress import bp
+
+nav_item("stress.index", "Stress tests", 60)
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page here belongs to a logged-in advisor."""
+
+
+def _figure(scenarios: list[dict]):
+    if not scenarios:
+        return None
+    ordered = sorted(scenarios, key=lambda s: s["pnl"])
+    return charts.signed_bars(
+        [s["name"] for s in ordered], [s["pnl"] for s in ordered],
+        title="Scenario P&L", y_title="Scenario", x_title="P&L (US $)",
+        hover="%{y}: %{x:$,.0f}<extra></extra>", horizontal=True)
+
+
+@bp.get("/stress")
+def index(portfolio_id: int):
+    portfolio = owned(portfolio_id)
+    category = request.args.get("category") or None
+    result = analytics.stress_test(portfolio, category=category)
+    selected = None
+    if result.available:
+        wanted = request.args.get("scenario")
+        selected = next((s for s in result.data["scenarios"] if s["scenario_id"] == wanted), None)
+    figure = _figure(result.data.get("scenarios", [])) if result.available else None
+    partial = "stress/_position_detail.html" if request.headers.get("HX-Target") == "scenario-detail" \
+        else "stress/_scenarios.html"
+    return portfolio_page("stress/index.html", partial, portfolio, "Stress tests",
+                          result=result, category=category, selected=selected, figure=figure,
+                          as_of=result.as_of)
