@@ -63,17 +63,21 @@ def register_blueprints(app: Flask) -> None:
     from webapp.auth import bp as auth_bp
     from webapp.main import bp as main_bp
     from webapp.onboarding import bp as imports_bp
+    from webapp.correlations import bp as correlations_bp
+    from webapp.factors import bp as factors_bp
     from webapp.overview import bp as overview_bp
     from webapp.performance import bp as performance_bp
     from webapp.portfolios import bp as portfolios_bp
     from webapp.positions import bp as positions_bp
+    from webapp.risk import bp as risk_bp
     from webapp.stress import bp as stress_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(portfolios_bp)
     app.register_blueprint(imports_bp)
-    for feature_bp in (overview_bp, positions_bp, performance_bp, stress_bp):
+    for feature_bp in (overview_bp, correlations_bp, factors_bp, risk_bp, stress_bp,
+                      performance_bp, positions_bp):
         app.register_blueprint(feature_bp)
     app.register_error_handler(ApiError, api_error_response)
     app.register_blueprint(api_bp)
