@@ -5,11 +5,13 @@ import datetime as dt
 import math
 
 from flask import Flask
+from jinja2 import Undefined
 from markupsafe import Markup
 
 
 def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return value is None or isinstance(value, Undefined) or (
+        isinstance(value, float) and math.isnan(value))
 
 
 def money(value, decimals: int = 0) -> str:

@@ -67,11 +67,15 @@ def missing(portfolio: Portfolio, kind: str, parameters: dict | None = None) -> 
     runs = [r for r in recent_runs(portfolio.id, limit=5) if r.status not in ("queued", "running")]
     step_name = STEP_OF_KIND.get(kind)
     for run in runs:
-        for step in run.steps or []:
+        steps = run.steps or []
+        for step in steps:
             if step["name"] == step_name and step["status"] != "succeeded":
+                # A skipped step reports the failure that caused it (e.g. no_positions).
+                cause = step if step["status"] == "failed" else next(
+                    (s for s in steps if s["status"] == "failed"), step)
                 return Result(kind, portfolio.id, False, parameters=parameters or {},
-                              reason=step.get("reason") or "calculation_failed",
-                              message=step.get("error"), as_of=run.as_of_date)
+                              reason=cause.get("reason") or "calculation_failed",
+                              message=cause.get("error"), as_of=run.as_of_date)
     return Result(kind, portfolio.id, False, parameters=parameters or {}, reason="no_results",
                   message="No calculation has run for this portfolio yet; press Recalculate.")
 

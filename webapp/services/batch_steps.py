@@ -57,23 +57,21 @@ def step_valuation(ctx) -> None:
     prices = queries.load_prices(symbols, start - dt.timedelta(days=10), ctx.as_of)
     rate = queries.risk_free_on(ctx.as_of) or 0.0
     if holdings.empty:
-        valued = holdings.assign(status=pd.Series(dtype=object))
+        valued = holdings.reindex(columns=[*holdings.columns, *exposures_engine.VALUED_COLUMNS])
     else:
         valued = exposures_engine.value_holdings(holdings, prices, ctx.as_of, rate,
                                                  realized_vol_window=REALIZED_VOL_WINDOW)
-    summary = exposures_engine.exposure_summary(valued, portfolio.cash) if not holdings.empty else None
+    summary = exposures_engine.exposure_summary(valued, portfolio.cash)
     sectors = {s: (sec.sector or sec.asset_class) for s, sec in
                queries.security_info(set(holdings["underlying"])).items()}
-    breakdown = (exposures_engine.sector_breakdown(valued, sectors)
-                 if not holdings.empty else pd.DataFrame())
+    breakdown = exposures_engine.sector_breakdown(valued, sectors)
     left_out = [
         {"position_id": int(pid), "symbol": r["symbol"], "reason": r["status"],
          "detail": r.get("reason_detail")}
         for pid, r in valued.iterrows() if r["status"] != "ok"
     ]
     ctx.store("overview", {
-        "summary": summary.to_dict() if summary else {
-            "cash": portfolio.cash, "equity": portfolio.cash, "position_count": 0},
+        "summary": summary.to_dict(),
         "sectors": [{"sector": s, **{k: float(v) for k, v in r.items()}}
                     for s, r in breakdown.iterrows()],
         "positions": _positions_rows(valued),

@@ -87,7 +87,8 @@ def load_prices(
     rows = db.session.execute(query).all()
     long = pd.DataFrame(rows, columns=["date", "symbol", column])
     if long.empty:
-        return pd.DataFrame(columns=symbols, dtype=float)
+        # Same contract as below: a DatetimeIndex, and symbols without bars simply absent.
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="date"), dtype=float)
     long["date"] = pd.to_datetime(long["date"])
     wide = long.pivot(index="date", columns="symbol", values=column).sort_index()
     wide.columns.name = None
