@@ -132,3 +132,16 @@ def test_coverage_cli_reports_gaps_and_staleness(runner, ctx):
     assert lines["ZZCOV"][3:5] == ["12", "3"]  # 12 trading days stored, 3 missing
     assert f"gap {days[5]} .. {days[7]}" in result.output
     assert lines["UNH"][2] == "2023-10-27" and int(lines["UNH"][6]) > 600  # stale since 2023
+
+
+def test_factor_definitions_are_reference_data(ctx):
+    from webapp.analytics.factors import FACTORS
+    from webapp.marketdata.sync import sync_factor_definitions
+    from webapp.models import FactorDefinition
+    from webapp.services.analytics import factor_definitions
+
+    rows = factor_definitions()
+    assert [r["name"] for r in rows] == [f.name for f in FACTORS]
+    assert {r["name"]: r["etf_symbol"] for r in rows}["Value"] == "VTV"
+    assert sync_factor_definitions() == 0  # already there: nothing inserted
+    assert db.session.scalar(select(func.count()).select_from(FactorDefinition)) == 8

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.marketdata.base import PriceProvider
-from webapp.models import PriceBar, RiskFreeRate, Security
+from webapp.models import FactorDefinition, PriceBar, RiskFreeRate, Security
 
 CALENDAR_SYMBOL = "SPY"  # its stored dates are the trading calendar gaps are measured against
 INSERT_CHUNK = 5000
@@ -149,6 +149,7 @@ def sync_prices(
             per_symbol[r["symbol"]].inserted += 1
     report.securities_inserted = _sync_securities(provider)
     report.risk_free_inserted = _sync_risk_free(provider)
+    sync_factor_definitions()
     db.session.commit()
     return report
 
@@ -178,4 +179,19 @@ def _sync_risk_free(provider) -> int:
         if r["date"] not in held
     ]
     insert_ignoring_duplicates(RiskFreeRate, rows)
+    return len(rows)
+
+
+def sync_factor_definitions() -> int:
+    """Insert the engine's factor definitions that the table lacks (reference data, insert-only)."""
+    from webapp.analytics.factors import FACTORS
+
+    held = set(db.session.scalars(select(FactorDefinition.name)))
+    rows = [
+        {"name": f.name, "etf_symbol": f.etf_symbol, "construction": f.construction,
+         "description": f.description, "sort_order": i}
+        for i, f in enumerate(FACTORS) if f.name not in held
+    ]
+    if rows:
+        db.session.execute(FactorDefinition.__table__.insert(), rows)
     return len(rows)

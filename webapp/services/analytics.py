@@ -261,5 +261,13 @@ def risk_metrics(portfolio: Portfolio, *, lookback_days: int = 90) -> Result:
 
 
 def factor_definitions() -> list[dict]:
-    """The 8 factors: name, ETF proxy, construction (raw or spread vs SPY), description."""
-    return [spec.to_dict() for spec in factors_engine.FACTORS]
+    """The stored factor definitions: name, ETF proxy, construction (raw or spread), formula."""
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import FactorDefinition
+
+    formulas = {spec.name: spec.to_dict()["formula"] for spec in factors_engine.FACTORS}
+    rows = db.session.scalars(select(FactorDefinition).order_by(FactorDefinition.sort_order))
+    return [{"name": r.name, "etf_symbol": r.etf_symbol, "construction": r.construction,
+             "formula": formulas.get(r.name), "description": r.description} for r in rows]
