@@ -53,7 +53,8 @@ def grouped_bars(labels: list[str], series: dict[str, list[float]], *, title: st
         for i, (name, values) in enumerate(series.items())
     ]
     layout = _layout(title, x_title, y_title, barmode="relative",
-                     legend={"orientation": "h", "y": -0.25})
+                     legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"})
+    layout["xaxis"]["tickangle"] = -35
     return {"data": data, "layout": layout}
 
 
@@ -68,8 +69,10 @@ def lines(x: list, series: dict[str, list[float]], *, title: str, y_title: str,
          "hovertemplate": f"%{{x}}: %{{y:{hover_format}}}<extra>{name}</extra>"}
         for i, (name, values) in enumerate(series.items())
     ]
-    return {"data": data, "layout": _layout(title, x_title, y_title,
-                                            legend={"orientation": "h", "y": -0.25})}
+    layout = _layout(title, x_title, y_title, legend={"orientation": "h", "y": -0.25})
+    if "%" in hover_format:
+        layout["yaxis"]["tickformat"] = ".0%"
+    return {"data": data, "layout": layout}
 
 
 def heatmap(labels: list[str], matrix: list[list[float | None]], *, title: str) -> dict:
