@@ -1,19 +1,26 @@
-"""/management: portfolios, positions and tags — the forms' validation, the API's error shape."""
+"""/management: portfolios, CSV upload, positions and tags — the forms' validation, the API's error shape.
+
+Field problems answer 422 ``{"error": {"code": "validation_error", "details": {"fields": {field:
+message}}}}`` with the messages the forms show; a state clash (closing a closed position) is 409.
+"""
 from __future__ import annotations
 
 from flask import g, jsonify, request
+from redis.exceptions import RedisError
 
 from webapp.api import bp
-from webapp.api.common import ApiError, owned_portfolio_or_404, require_auth
-from webapp.extensions import db
-from webapp.models import Tag
+from webapp.api.common import ApiError, choice_param, owned_portfolio_or_404, require_auth
+from webapp.models import Portfolio, Position, Tag
 from webapp.models._time import isoformat_z
 from webapp.queueing import enqueue_after_import
 from webapp.services import imports as import_svc
 from webapp.services import management as mgmt
 
+UPLOAD_MODES = ("validate", "commit")
+
 
 def _json_body() -> dict:
+    """The request's JSON object, or 400."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "Send a JSON object body.")
@@ -21,33 +28,58 @@ def _json_body() -> dict:
 
 
 def _invalid(exc: mgmt.ValidationError) -> ApiError:
-    return ApiError(422, "Validation failed: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()),
-                    {"fields": exc.errors}, "validation_error")
+    """A service validation error as the API's error (422, or 409 for a state clash)."""
+    if isinstance(exc, mgmt.Conflict):
+        return ApiError(409, str(exc), {"fields": exc.errors}, "conflict")
+    return ApiError(422, "Validation failed: " + str(exc), {"fields": exc.errors}, "validation_error")
 
 
-def portfolio_dict(p) -> dict:
+def portfolio_dict(p: Portfolio) -> dict:
+    """A portfolio as the API returns it (``cash_balance`` as in /data/portfolios)."""
     return {"id": p.id, "name": p.name, "description": p.description, "cash_balance": p.cash,
             "created_at": isoformat_z(p.created_at), "updated_at": isoformat_z(p.updated_at)}
 
 
-def position_dict(p) -> dict:
+def position_dict(p: Position) -> dict:
+    """A position with every stored field; its input fields are accepted back by PUT."""
+    fields = mgmt.position_fields(p)
     return {
-        "id": p.id, "portfolio_id": p.portfolio_id, "symbol": p.symbol, "position_type": p.position_type,
+        "id": p.id, "portfolio_id": p.portfolio_id, "symbol": p.symbol,
+        "position_type": p.position_type, "option_type": fields["option_type"] or None,
         "quantity": p.quantity, "entry_price": p.entry_price,
         "entry_date": p.entry_date.isoformat() if p.entry_date else None,
+        "status": "open" if p.is_open else "closed",
         "exit_date": p.exit_date.isoformat() if p.exit_date else None, "exit_price": p.exit_price,
         "underlying_symbol": p.underlying_symbol, "strike_price": p.strike_price,
         "expiration_date": p.expiration_date.isoformat() if p.expiration_date else None,
         "multiplier": p.multiplier, "implied_vol": p.implied_vol, "strategy": p.strategy,
-        "notes": p.notes, "tags": [t.name for t in p.tags],
+        "notes": p.notes, "tags": fields["tags"],
     }
+
+
+def tag_dict(t: Tag) -> dict:
+    """A tag with the number of open positions carrying it."""
+    return {"id": t.id, "name": t.name, "color": t.color,
+            "position_count": sum(1 for p in t.positions if p.is_open)}
+
+
+def _portfolio_body() -> dict:
+    """The JSON body, with ``cash_balance`` (what GET returns) accepted as ``cash``."""
+    data = _json_body()
+    if "cash_balance" in data and "cash" not in data:
+        data["cash"] = data.pop("cash_balance")
+    return data
+
+
+# ---------------------------------------------------------------- portfolios
 
 
 @bp.post("/management/portfolios")
 @require_auth
 def create_portfolio():
+    """A new, empty portfolio: {name, description?, cash?} → 201."""
     try:
-        portfolio = mgmt.create_portfolio(g.user.id, _json_body())
+        portfolio = mgmt.create_portfolio(g.user.id, _portfolio_body())
     except mgmt.ValidationError as exc:
         raise _invalid(exc) from None
     return jsonify(portfolio_dict(portfolio)), 201
@@ -56,9 +88,10 @@ def create_portfolio():
 @bp.route("/management/portfolios/<int:portfolio_id>", methods=["PATCH", "PUT"])
 @require_auth
 def update_portfolio(portfolio_id: int):
+    """Rename / re-describe / set cash; fields not sent keep their value."""
     portfolio = owned_portfolio_or_404(portfolio_id)
     try:
-        mgmt.update_portfolio(portfolio, _json_body())
+        mgmt.update_portfolio(portfolio, _portfolio_body())
     except mgmt.ValidationError as exc:
         raise _invalid(exc) from None
     return jsonify(portfolio_dict(portfolio))
@@ -67,6 +100,7 @@ def update_portfolio(portfolio_id: int):
 @bp.delete("/management/portfolios/<int:portfolio_id>")
 @require_auth
 def delete_portfolio(portfolio_id: int):
+    """Delete the portfolio with its positions and results → 204."""
     mgmt.delete_portfolio(owned_portfolio_or_404(portfolio_id))
     return "", 204
 
@@ -76,41 +110,54 @@ def delete_portfolio(portfolio_id: int):
 def upload_portfolio():
     """multipart: file, name, mode=validate|commit → the validation report of CSV_IMPORT.md §5."""
     mode = request.form.get("mode", "validate")
-    if mode not in ("validate", "commit"):
+    if mode not in UPLOAD_MODES:
         raise ApiError(400, "'mode' must be validate or commit",
-                       {"field": "mode", "value": mode, "allowed": ["validate", "commit"]}, "invalid_parameter")
+                       {"field": "mode", "value": mode, "allowed": list(UPLOAD_MODES)}, "invalid_parameter")
     upload = request.files.get("file")
     if upload is None:
-        raise ApiError(400, "Attach the holdings file as multipart field 'file'.", {"field": "file"}, "invalid_parameter")
+        raise ApiError(422, "Attach the holdings file as multipart field 'file'.",
+                       {"fields": {"file": "Choose a CSV file to upload."}}, "validation_error")
     report = import_svc.validate_upload(upload.read(), upload.filename or "upload.csv")
-    body = report.to_dict()
     if report.file_error:
-        return jsonify(body), 422
+        return jsonify(report.to_dict()), 422
     if mode == "validate":
-        return jsonify(body), 200
-    fields = {"name": request.form.get("name"), "description": request.form.get("description"),
-              "cash": request.form.get("cash")}
+        return jsonify(report.to_dict()), 200
+    fields = {key: request.form.get(key) for key in ("name", "description", "cash")}
     try:
         portfolio = import_svc.commit_import(g.user.id, fields, report)
     except mgmt.ValidationError as exc:
         raise _invalid(exc) from None
-    run = enqueue_after_import(portfolio.id)
-    body["portfolio_id"] = portfolio.id
-    body["batch_run_id"] = run.id
-    body["job_id"] = run.job_id
-    return jsonify(body), 201
+    response = jsonify(report.to_dict())
+    response.status_code = 201
+    try:
+        run = enqueue_after_import(portfolio.id)
+    except RedisError:
+        pass  # stored; the advisor (or POST /system/batch/portfolio/<id>) can queue it later
+    else:
+        # The body is exactly the §5 report; the queued work is named in headers.
+        response.headers["X-Batch-Run-Id"] = str(run.id)
+        response.headers["X-Job-Id"] = run.job_id or ""
+    return response
+
+
+# ---------------------------------------------------------------- positions
 
 
 @bp.get("/management/portfolios/<int:portfolio_id>/positions")
 @require_auth
 def list_positions(portfolio_id: int):
+    """?status=open|closed|all (default open), ?tag=name, ?strategy=name."""
     portfolio = owned_portfolio_or_404(portfolio_id)
-    return jsonify({"positions": [position_dict(p) for p in portfolio.positions]})
+    status = choice_param("status", "open", mgmt.POSITION_STATUSES)
+    positions = mgmt.list_positions(portfolio, status=status, tag=request.args.get("tag") or None,
+                                    strategy=request.args.get("strategy") or None)
+    return jsonify({"positions": [position_dict(p) for p in positions], "count": len(positions)})
 
 
 @bp.post("/management/portfolios/<int:portfolio_id>/positions")
 @require_auth
 def create_position(portfolio_id: int):
+    """Add a position → 201 (position_type, or option_type call/put plus the quantity's sign)."""
     portfolio = owned_portfolio_or_404(portfolio_id)
     try:
         position = mgmt.add_position(portfolio, _json_body())
@@ -119,7 +166,8 @@ def create_position(portfolio_id: int):
     return jsonify(position_dict(position)), 201
 
 
-def _position(portfolio_id: int, position_id: int):
+def _position(portfolio_id: int, position_id: int) -> Position:
+    """The caller's position in the caller's portfolio, or 404."""
     portfolio = owned_portfolio_or_404(portfolio_id)
     position = mgmt.owned_position(portfolio, position_id)
     if position is None:
@@ -127,14 +175,20 @@ def _position(portfolio_id: int, position_id: int):
     return position
 
 
+@bp.get("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>")
+@require_auth
+def get_position(portfolio_id: int, position_id: int):
+    """One position, open or closed."""
+    return jsonify(position_dict(_position(portfolio_id, position_id)))
+
+
 @bp.route("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>", methods=["PUT", "PATCH"])
 @require_auth
 def update_position(portfolio_id: int, position_id: int):
+    """PUT replaces every field; PATCH changes only the fields sent."""
     position = _position(portfolio_id, position_id)
-    data = position_dict(position) | _json_body() if request.method == "PATCH" else _json_body()
-    data["quantity"] = abs(data["quantity"]) if isinstance(data.get("quantity"), (int, float)) else data.get("quantity")
     try:
-        mgmt.update_position(position, data)
+        mgmt.update_position(position, _json_body(), partial=request.method == "PATCH")
     except mgmt.ValidationError as exc:
         raise _invalid(exc) from None
     return jsonify(position_dict(position))
@@ -143,46 +197,67 @@ def update_position(portfolio_id: int, position_id: int):
 @bp.post("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>/close")
 @require_auth
 def close_position(portfolio_id: int, position_id: int):
+    """{exit_date, exit_price}; 409 when the position is already closed."""
     position = _position(portfolio_id, position_id)
     try:
         mgmt.close_position(position, _json_body())
     except mgmt.ValidationError as exc:
-        raise ApiError(409 if "already closed" in str(exc) else 422, str(exc),
-                       {"fields": exc.errors}, "conflict" if "already closed" in str(exc) else "validation_error") from None
+        raise _invalid(exc) from None
     return jsonify(position_dict(position))
 
 
 @bp.delete("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>")
 @require_auth
 def delete_position(portfolio_id: int, position_id: int):
+    """Delete the position → 204."""
     mgmt.delete_position(_position(portfolio_id, position_id))
     return "", 204
+
+
+@bp.put("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>/tags")
+@require_auth
+def set_position_tags(portfolio_id: int, position_id: int):
+    """{"tags": [names]} replaces the position's tags; unknown names become new tags."""
+    position = _position(portfolio_id, position_id)
+    body = _json_body()
+    if "tags" not in body:
+        raise ApiError(422, "Send {\"tags\": [names]}.", {"fields": {"tags": "This field is required."}},
+                       "validation_error")
+    try:
+        mgmt.set_position_tags(position, body["tags"])
+    except mgmt.ValidationError as exc:
+        raise _invalid(exc) from None
+    return jsonify(position_dict(position))
+
+
+# ---------------------------------------------------------------- tags
 
 
 @bp.get("/management/tags")
 @require_auth
 def list_tags():
-    return jsonify({"tags": [{"id": t.id, "name": t.name, "color": t.color,
-                              "position_count": len(t.positions)} for t in mgmt.user_tags(g.user.id)]})
+    """The caller's tags with their open-position counts."""
+    tags = mgmt.user_tags(g.user.id)
+    return jsonify({"tags": [tag_dict(t) for t in tags], "count": len(tags)})
 
 
 @bp.post("/management/tags")
 @require_auth
 def create_tag():
+    """A new tag: {name, color?} → 201."""
     try:
         tag = mgmt.create_tag(g.user.id, _json_body())
     except mgmt.ValidationError as exc:
-        if "already exists" in exc.errors.get("name", ""):
-            raise ApiError(409, exc.errors["name"], {"fields": exc.errors}, "conflict") from None
         raise _invalid(exc) from None
-    return jsonify({"id": tag.id, "name": tag.name, "color": tag.color}), 201
+    return jsonify(tag_dict(tag)), 201
 
 
 @bp.delete("/management/tags/<int:tag_id>")
 @require_auth
 def delete_tag(tag_id: int):
-    tag = db.session.get(Tag, tag_id)
-    if tag is None or tag.user_id != g.user.id:
+    """Delete the tag; its positions stay, untagged → 204."""
+    tag = mgmt.owned_tag(g.user.id, tag_id)
+    if tag is None:
         raise ApiError(404, "Tag not found.", {"tag_id": tag_id})
     mgmt.delete_tag(tag)
     return "", 204

@@ -1,18 +1,19 @@
+"""Upload and confirmation forms: CSRF and rendering only; services validate the values."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DecimalField, HiddenField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Optional
+from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 
 
 class UploadForm(FlaskForm):
     file = FileField("Holdings file (CSV)")
     name = StringField("New portfolio name")
     description = TextAreaField("Description")
-    cash = DecimalField("Cash ($)", places=2, validators=[Optional()])
+    cash = StringField("Cash ($)")
     submit = SubmitField("Check the file")
 
 
 class ConfirmImportForm(FlaskForm):
+    # The file itself waits in Redis under ``token``; the portfolio fields ride along unchanged.
     token = HiddenField()
     name = HiddenField()
     description = HiddenField()

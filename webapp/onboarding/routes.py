@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from redis.exceptions import RedisError
 
 from webapp.imports import TEMPLATE_CSV
+from webapp.imports.layouts.canonical import FIELDS, REQUIRED
 from webapp.onboarding import bp
 from webapp.onboarding.forms import ConfirmImportForm, UploadForm
 from webapp.queueing import enqueue_after_import
@@ -20,6 +22,7 @@ def require_login():
 
 @bp.get("/template.csv")
 def template():
+    """The canonical holdings template as a CSV download."""
     return Response(
         TEMPLATE_CSV,
         mimetype="text/csv",
@@ -27,55 +30,76 @@ def template():
     )
 
 
+def _upload_page(form: UploadForm, status: int = 200, report=None):
+    # The column table is rendered from the parser's own alias list, so the docs cannot drift.
+    return render_template("imports/upload.html", form=form, report=report, fields=FIELDS,
+                           required=REQUIRED), status
+
+
+def _portfolio_fields(form) -> dict:
+    return {"name": form.name.data or "", "description": form.description.data or "",
+            "cash": form.cash.data or ""}
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def upload():
+    """The upload form; a valid POST answers with the preview of what would be imported."""
     form = UploadForm()
     if not form.validate_on_submit():
-        return render_template("imports/upload.html", form=form), (400 if request.method == "POST" else 200)
-    portfolio_fields = {"name": form.name.data, "description": form.description.data, "cash": form.cash.data}
+        return _upload_page(form)
+    fields = _portfolio_fields(form)
+    errors: dict[str, str] = {}
     try:
-        mgmt.validate_portfolio(portfolio_fields, current_user.id)
+        mgmt.validate_portfolio(fields, current_user.id)
     except mgmt.ValidationError as exc:
-        for field, message in exc.errors.items():
-            form[field].errors = [message]
-        return render_template("imports/upload.html", form=form), 422
+        errors.update(exc.errors)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        form.file.errors = ["Choose a CSV file to upload."]
-        return render_template("imports/upload.html", form=form), 422
+        errors["file"] = "Choose a CSV file to upload."
+    if errors:
+        for field, message in errors.items():
+            form[field].errors = [message]
+        return _upload_page(form, 422)
     data = upload.read()
     report = svc.validate_upload(data, upload.filename)
     if report.file_error:
-        return render_template("imports/upload.html", form=form, report=report), 422
+        return _upload_page(form, 422, report)
     token = svc.stash_upload(current_user.id, upload.filename, data)
-    confirm = ConfirmImportForm(token=token, **{k: "" if v is None else v for k, v in portfolio_fields.items()})
+    # formdata=None: the hidden fields take these values, not the upload form's POST body.
+    confirm = ConfirmImportForm(formdata=None, token=token, **fields)
     return render_template("imports/preview.html", report=report, confirm=confirm,
-                           filename=upload.filename, portfolio_fields=portfolio_fields)
+                           filename=upload.filename, portfolio_fields=fields)
 
 
 @bp.post("/confirm")
 def confirm():
-    form = ConfirmImportForm()
-    if not form.validate_on_submit():
-        flash("The confirmation expired or was tampered with; upload the file again.", "error")
-        return redirect(url_for("imports.upload"))
+    """Import the stashed file's accepted rows into a new portfolio, then queue prices and the batch."""
+    form = ConfirmImportForm()  # its CSRF token was checked app-wide before this view ran
     pending = svc.load_upload(form.token.data, current_user.id)
     if pending is None:
-        flash("This upload has expired (uploads wait one hour); please upload the file again.", "error")
+        flash("This upload has expired (uploads wait one hour) or is not yours; nothing was "
+              "imported. Please upload the file again.", "error")
         return redirect(url_for("imports.upload"))
     report = svc.validate_upload(pending.data, pending.filename)
-    fields = {"name": form.name.data, "description": form.description.data, "cash": form.cash.data or None}
+    fields = {"name": form.name.data, "description": form.description.data, "cash": form.cash.data}
     try:
         portfolio = svc.commit_import(current_user.id, fields, report)
-    except (mgmt.ValidationError, svc.ImportRefused) as exc:
+    except mgmt.ValidationError as exc:
+        flash("Nothing was imported: " + " ".join(exc.errors.values()), "error")
+        return redirect(url_for("imports.upload"))
+    except svc.ImportRefused as exc:
         flash(f"Nothing was imported: {exc}", "error")
         return redirect(url_for("imports.upload"))
     svc.drop_upload(pending.token)
-    enqueue_after_import(portfolio.id)
-    flash(
-        f"Imported {len(report.accepted)} positions into '{portfolio.name}'"
-        + (f"; {len(report.rejected)} rejected rows were left out" if report.rejected else "")
-        + ". Prices and analytics are being calculated.",
-        "success",
-    )
+    rejected = f"; {len(report.rejected)} rejected rows were left out" if report.rejected else ""
+    try:
+        enqueue_after_import(portfolio.id)
+    except RedisError:
+        # The import is stored; only the follow-up work could not be queued.
+        flash("The job queue is unavailable: press Recalculate once it is back.", "error")
+        queued = ""
+    else:
+        queued = " Prices and analytics are being calculated."
+    flash(f"Imported {len(report.accepted)} positions into '{portfolio.name}'{rejected}.{queued}",
+          "success")
     return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))

@@ -1,20 +1,21 @@
-"""Forms: Flask-WTF supplies CSRF and rendering; the service layer does the validation."""
+"""Forms: Flask-WTF supplies CSRF and rendering; the service layer does all the validation.
+
+Every input is a plain text/select field without WTForms validators, so the raw value reaches
+``services.management`` and its one set of messages (shared with the API) shows next to the field.
+"""
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Optional
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import ColorInput, DateInput
 
-from webapp.models import POSITION_TYPES
-
-TYPE_LABELS = {
-    "LONG": "Long stock/ETF", "SHORT": "Short stock/ETF", "LC": "Long call", "LP": "Long put",
-    "SC": "Short call", "SP": "Short put",
-}
+INSTRUMENTS = [SelectChoice("", "Stock / ETF"), SelectChoice("call", "Call option"),
+               SelectChoice("put", "Put option")]
 
 
 class PortfolioForm(FlaskForm):
     name = StringField("Name")
     description = TextAreaField("Description")
-    cash = DecimalField("Cash ($)", places=2, validators=[Optional()])
+    cash = StringField("Cash ($)")
     submit = SubmitField("Save")
 
 
@@ -23,14 +24,15 @@ class ConfirmForm(FlaskForm):
 
 
 class PositionForm(FlaskForm):
-    position_type = SelectField("Type", choices=[(t, TYPE_LABELS[t]) for t in POSITION_TYPES])
-    symbol = StringField("Symbol (stocks/ETFs)")
-    quantity = StringField("Quantity (shares or contracts)")
+    # Call/put plus the quantity's sign give the type: +call = LC, -call = SC, +put = LP, -put = SP.
+    option_type = SelectField("Instrument", choices=INSTRUMENTS, validate_choice=False)
+    symbol = StringField("Symbol (stocks/ETFs, or an OCC option symbol)")
+    quantity = StringField("Quantity (shares or contracts; negative = short / written)")
     entry_price = StringField("Entry price ($ per share; options: premium per share)")
-    entry_date = DateField("Entry date", validators=[Optional()])
-    underlying_symbol = StringField("Underlying (options)")
-    strike_price = StringField("Strike (options)")
-    expiration_date = DateField("Expiry (options)", validators=[Optional()])
+    entry_date = StringField("Entry date", widget=DateInput())
+    underlying_symbol = StringField("Underlying")
+    strike_price = StringField("Strike ($)")
+    expiration_date = StringField("Expiry", widget=DateInput())
     implied_vol = StringField("Implied vol (decimal, optional)")
     strategy = StringField("Strategy")
     tags = StringField("Tags (comma-separated)")
@@ -39,12 +41,12 @@ class PositionForm(FlaskForm):
 
 
 class ClosePositionForm(FlaskForm):
-    exit_date = DateField("Exit date", validators=[Optional()])
-    exit_price = StringField("Exit price ($ per share)")
+    exit_date = StringField("Exit date", widget=DateInput())
+    exit_price = StringField("Exit price ($ per share; options: premium per share)")
     submit = SubmitField("Close position")
 
 
 class TagForm(FlaskForm):
     name = StringField("Tag name")
-    color = StringField("Colour", default="#4c78a8")
+    color = StringField("Colour", default="#4c78a8", widget=ColorInput())
     submit = SubmitField("Create tag")

@@ -1,62 +1,90 @@
-"""Portfolio, position and tag management pages (validated forms, CSRF, confirmation on delete)."""
+"""Portfolio, position and tag management pages (validated forms, CSRF, confirmation on delete).
+
+The forms only carry CSRF and render fields; ``services.management`` validates, so a page shows
+the same messages the API returns. A refused submission re-renders the form with 422.
+"""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from decimal import Decimal
 
-from webapp.extensions import db
-from webapp.models import Tag
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from webapp.models import Portfolio, Position
 from webapp.pages import owned
 from webapp.portfolios import bp
 from webapp.portfolios.forms import ClosePositionForm, ConfirmForm, PortfolioForm, PositionForm, TagForm
 from webapp.services import management as mgmt
 
 
-def _form_data(form) -> dict:
+def _form_data(form: FlaskForm) -> dict:
+    """The submitted values, as the service takes them."""
     return {k: v for k, v in form.data.items() if k not in ("csrf_token", "submit")}
 
 
-def _show_errors(form, exc: mgmt.ValidationError) -> None:
+def _show_errors(form: FlaskForm, exc: mgmt.ValidationError) -> None:
     for field, message in exc.errors.items():
         if field in form:
-            form[field].errors = list(form[field].errors or []) + [message]
+            form[field].errors = [*(form[field].errors or []), message]
         else:
             flash(message, "error")
 
 
+def _plain(value: float | None) -> str:
+    """A stored number as an advisor would type it: 100 not 100.0, never 1e+06."""
+    if value is None:
+        return ""
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def _position_prefill(position: Position) -> dict:
+    fields = mgmt.position_fields(position)
+    for key in ("quantity", "entry_price", "strike_price", "implied_vol"):
+        fields[key] = _plain(fields[key])
+    fields["tags"] = ", ".join(fields["tags"])
+    return fields
+
+
+def _refused(template: str, **context):
+    return render_template(template, **context), 422
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def create():
+    """A new, empty portfolio."""
     form = PortfolioForm()
-    if form.validate_on_submit():
-        try:
-            portfolio = mgmt.create_portfolio(current_user.id, _form_data(form))
-        except mgmt.ValidationError as exc:
-            _show_errors(form, exc)
-        else:
-            flash(f"Created portfolio '{portfolio.name}'.", "success")
-            return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("portfolios/portfolio_form.html", form=form, portfolio=None), status
+    if not form.validate_on_submit():
+        return render_template("portfolios/portfolio_form.html", form=form, portfolio=None)
+    try:
+        portfolio = mgmt.create_portfolio(current_user.id, _form_data(form))
+    except mgmt.ValidationError as exc:
+        _show_errors(form, exc)
+        return _refused("portfolios/portfolio_form.html", form=form, portfolio=None)
+    flash(f"Created portfolio '{portfolio.name}'. Add positions or import a holdings file.", "success")
+    return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
 
 
 @bp.route("/<int:portfolio_id>/edit", methods=["GET", "POST"])
 def edit(portfolio_id: int):
+    """Rename the portfolio, change its description or cash."""
     portfolio = owned(portfolio_id)
-    form = PortfolioForm(obj=portfolio)
-    if form.validate_on_submit():
-        try:
-            mgmt.update_portfolio(portfolio, _form_data(form))
-        except mgmt.ValidationError as exc:
-            _show_errors(form, exc)
-        else:
-            flash("Portfolio saved.", "success")
-            return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("portfolios/portfolio_form.html", form=form, portfolio=portfolio), status
+    form = PortfolioForm(data={"name": portfolio.name, "description": portfolio.description,
+                               "cash": _plain(portfolio.cash)})
+    if not form.validate_on_submit():
+        return render_template("portfolios/portfolio_form.html", form=form, portfolio=portfolio)
+    try:
+        mgmt.update_portfolio(portfolio, _form_data(form))
+    except mgmt.ValidationError as exc:
+        _show_errors(form, exc)
+        return _refused("portfolios/portfolio_form.html", form=form, portfolio=portfolio)
+    flash("Portfolio saved.", "success")
+    return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
 
 
 @bp.route("/<int:portfolio_id>/delete", methods=["GET", "POST"])
 def delete(portfolio_id: int):
+    """GET asks for confirmation; POST deletes the portfolio and its positions."""
     portfolio = owned(portfolio_id)
     form = ConfirmForm()
     if form.validate_on_submit():
@@ -64,27 +92,37 @@ def delete(portfolio_id: int):
         mgmt.delete_portfolio(portfolio)
         flash(f"Deleted portfolio '{name}' and its positions.", "success")
         return redirect(url_for("portfolios.index"))
+    count = len(portfolio.positions)
     return render_template("portfolios/confirm_delete.html", form=form, portfolio=portfolio,
-                           what=f"the portfolio '{portfolio.name}' and its {len(portfolio.positions)} positions")
+                           what=f"the portfolio '{portfolio.name}' and its {count} "
+                                f"position{'s' if count != 1 else ''}")
+
+
+def _position_form(form: PositionForm, portfolio: Portfolio, position: Position | None, status: int = 200):
+    return render_template(
+        "portfolios/position_form.html", form=form, portfolio=portfolio, position=position,
+        tags=mgmt.user_tags(current_user.id),
+        strategies=sorted({p.strategy for p in portfolio.positions if p.strategy}),
+    ), status
 
 
 @bp.route("/<int:portfolio_id>/positions/new", methods=["GET", "POST"])
 def add_position(portfolio_id: int):
+    """A stock, ETF or option position (call/put plus the quantity's sign give its type)."""
     portfolio = owned(portfolio_id)
     form = PositionForm()
-    if form.validate_on_submit():
-        try:
-            position = mgmt.add_position(portfolio, _form_data(form))
-        except mgmt.ValidationError as exc:
-            _show_errors(form, exc)
-        else:
-            flash(f"Added {position.symbol}.", "success")
-            return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("portfolios/position_form.html", form=form, portfolio=portfolio, position=None), status
+    if not form.validate_on_submit():
+        return _position_form(form, portfolio, None)
+    try:
+        position = mgmt.add_position(portfolio, _form_data(form))
+    except mgmt.ValidationError as exc:
+        _show_errors(form, exc)
+        return _position_form(form, portfolio, None, 422)
+    flash(f"Added {position.position_type} {position.symbol}.", "success")
+    return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
 
 
-def _position_or_404(portfolio, position_id):
+def _position_or_404(portfolio: Portfolio, position_id: int) -> Position:
     position = mgmt.owned_position(portfolio, position_id)
     if position is None:
         abort(404)
@@ -93,79 +131,84 @@ def _position_or_404(portfolio, position_id):
 
 @bp.route("/<int:portfolio_id>/positions/<int:position_id>/edit", methods=["GET", "POST"])
 def edit_position(portfolio_id: int, position_id: int):
+    """Every field of a position, prefilled as the advisor would type it."""
     portfolio = owned(portfolio_id)
     position = _position_or_404(portfolio, position_id)
-    form = PositionForm(obj=position)
-    if request.method == "GET":
-        form.quantity.data = f"{abs(position.quantity):g}"
-        form.entry_price.data = f"{position.entry_price:g}"
-        form.strike_price.data = f"{position.strike_price:g}" if position.strike_price else ""
-        form.implied_vol.data = f"{position.implied_vol:g}" if position.implied_vol else ""
-        form.tags.data = ", ".join(t.name for t in position.tags)
-    if form.validate_on_submit():
-        try:
-            mgmt.update_position(position, _form_data(form))
-        except mgmt.ValidationError as exc:
-            _show_errors(form, exc)
-        else:
-            flash(f"Saved {position.symbol}.", "success")
-            return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("portfolios/position_form.html", form=form, portfolio=portfolio, position=position), status
+    form = PositionForm(data=_position_prefill(position))
+    if not form.validate_on_submit():
+        return _position_form(form, portfolio, position)
+    try:
+        mgmt.update_position(position, _form_data(form))
+    except mgmt.ValidationError as exc:
+        _show_errors(form, exc)
+        return _position_form(form, portfolio, position, 422)
+    flash(f"Saved {position.symbol}.", "success")
+    return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
 
 
 @bp.route("/<int:portfolio_id>/positions/<int:position_id>/close", methods=["GET", "POST"])
 def close_position(portfolio_id: int, position_id: int):
+    """Exit date and price; the position leaves the open book."""
     portfolio = owned(portfolio_id)
     position = _position_or_404(portfolio, position_id)
     form = ClosePositionForm()
     if form.validate_on_submit():
         try:
             mgmt.close_position(position, _form_data(form))
+        except mgmt.Conflict as exc:
+            flash(str(exc.errors["exit_date"]), "error")
+            return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
         except mgmt.ValidationError as exc:
             _show_errors(form, exc)
-        else:
-            flash(f"Closed {position.symbol}.", "success")
-            return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("portfolios/position_close.html", form=form, portfolio=portfolio, position=position), status
+            return _refused("portfolios/position_close.html", form=form, portfolio=portfolio,
+                            position=position)
+        flash(f"Closed {position.symbol} on {position.exit_date}.", "success")
+        return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
+    return render_template("portfolios/position_close.html", form=form, portfolio=portfolio,
+                           position=position)
 
 
 @bp.route("/<int:portfolio_id>/positions/<int:position_id>/delete", methods=["GET", "POST"])
 def delete_position(portfolio_id: int, position_id: int):
+    """GET asks for confirmation; POST deletes the position."""
     portfolio = owned(portfolio_id)
     position = _position_or_404(portfolio, position_id)
     form = ConfirmForm()
     if form.validate_on_submit():
+        symbol = position.symbol
         mgmt.delete_position(position)
-        flash(f"Deleted {position.symbol}.", "success")
+        flash(f"Deleted {symbol}.", "success")
         return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
     return render_template("portfolios/confirm_delete.html", form=form, portfolio=portfolio,
-                           what=f"the position {position.symbol} ({position.quantity:g})")
+                           what=f"the position {position.symbol} ({_plain(position.quantity)})")
 
 
 @bp.route("/tags", methods=["GET", "POST"])
 def tags():
+    """The advisor's tags: create, delete, and where each is used (links filter the overview)."""
     form = TagForm()
+    status = 200
     if form.validate_on_submit():
         try:
             tag = mgmt.create_tag(current_user.id, _form_data(form))
         except mgmt.ValidationError as exc:
             _show_errors(form, exc)
+            status = 422
         else:
             flash(f"Created tag '{tag.name}'.", "success")
             return redirect(url_for("portfolios.tags"))
-    status = 422 if request.method == "POST" else 200
     return render_template("portfolios/tags.html", form=form, tags=mgmt.user_tags(current_user.id),
                            confirm=ConfirmForm()), status
 
 
 @bp.post("/tags/<int:tag_id>/delete")
 def delete_tag(tag_id: int):
-    tag = db.session.get(Tag, tag_id)
-    if tag is None or tag.user_id != current_user.id:
+    """Delete one of the advisor's tags (the page confirms in the browser first)."""
+    tag = mgmt.owned_tag(current_user.id, tag_id)
+    if tag is None:
         abort(404)
     if ConfirmForm().validate_on_submit():
+        name = tag.name
         mgmt.delete_tag(tag)
-        flash(f"Deleted tag '{tag.name}'.", "success")
+        flash(f"Deleted tag '{name}'; its positions are untagged.", "success")
     return redirect(url_for("portfolios.tags"))

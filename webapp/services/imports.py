@@ -6,10 +6,11 @@ import uuid
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.imports import validate_holdings_file
-from webapp.models import Portfolio, Position
+from webapp.imports import AcceptedRow, ImportReport, validate_holdings_file
+from webapp.models import Portfolio, Position, Tag
 from webapp.queueing import get_redis
 from webapp.services import management as mgmt
 from webapp.services.queries import known_symbols
@@ -17,7 +18,7 @@ from webapp.services.queries import known_symbols
 PENDING_TTL = 3600  # seconds a validated upload waits for its confirmation
 
 
-def validate_upload(data: bytes, filename: str):
+def validate_upload(data: bytes, filename: str) -> ImportReport:
     """The validation report (nothing is stored)."""
     return validate_holdings_file(
         data,
@@ -30,6 +31,8 @@ def validate_upload(data: bytes, filename: str):
 
 @dataclass(frozen=True)
 class PendingUpload:
+    """An upload validated on the preview page, waiting for the advisor's confirmation."""
+
     token: str
     user_id: int
     filename: str
@@ -43,12 +46,13 @@ def _key(token: str) -> str:
 def stash_upload(user_id: int, filename: str, data: bytes) -> str:
     """Keep the uploaded bytes in Redis for the confirmation step; returns the token."""
     token = uuid.uuid4().hex
+    # json.dumps escapes newlines, so the first b"\n" always ends the metadata.
     meta = json.dumps({"user_id": user_id, "filename": filename}).encode()
     get_redis().set(_key(token), meta + b"\n" + data, ex=PENDING_TTL)
     return token
 
 
-def load_upload(token: str, user_id: int) -> PendingUpload | None:
+def load_upload(token: str | None, user_id: int) -> PendingUpload | None:
     """The stashed upload if it exists, hasn't expired and belongs to ``user_id``."""
     if not token or not token.isalnum():
         return None
@@ -63,18 +67,38 @@ def load_upload(token: str, user_id: int) -> PendingUpload | None:
 
 
 def drop_upload(token: str) -> None:
+    """Forget a stashed upload (it was imported)."""
     get_redis().delete(_key(token))
 
 
 class ImportRefused(Exception):
     """The file has a file-level error: nothing can be imported."""
 
-    def __init__(self, report):
+    def __init__(self, report: ImportReport):
         super().__init__(report.file_error["message"] if report.file_error else "refused")
         self.report = report
 
 
-def commit_import(user_id: int, portfolio_data: dict, report) -> Portfolio:
+def position_from_row(row: AcceptedRow, tags: dict[str, Tag]) -> Position:
+    """The Position an accepted report row describes."""
+    return Position(
+        symbol=row.symbol,
+        position_type=row.position_type,
+        quantity=row.quantity,
+        entry_price=row.entry_price,
+        entry_date=row.entry_date,
+        underlying_symbol=row.underlying_symbol,
+        strike_price=row.strike_price,
+        expiration_date=row.expiration_date,
+        multiplier=row.multiplier,
+        implied_vol=row.implied_vol,
+        strategy=row.strategy,
+        notes=row.notes or "",
+        tags=[tags[t] for t in row.tags],
+    )
+
+
+def commit_import(user_id: int, portfolio_data: dict, report: ImportReport) -> Portfolio:
     """Create the portfolio with every accepted row in one transaction — or store nothing."""
     if report.file_error:
         raise ImportRefused(report)
@@ -82,30 +106,21 @@ def commit_import(user_id: int, portfolio_data: dict, report) -> Portfolio:
     if not report.accepted:
         raise mgmt.ValidationError({"file": "The file has no importable rows."})
     try:
-        portfolio = Portfolio(user_id=user_id, **clean)
-        db.session.add(portfolio)
-        tag_names = sorted({t for row in report.accepted for t in row.tags})
-        tags = {t.name: t for t in mgmt.tags_by_name(user_id, tuple(tag_names))}
-        for row in report.accepted:
-            portfolio.positions.append(
-                Position(
-                    symbol=row.symbol,
-                    position_type=row.position_type,
-                    quantity=row.quantity,
-                    entry_price=row.entry_price,
-                    entry_date=row.entry_date,
-                    underlying_symbol=row.underlying_symbol,
-                    strike_price=row.strike_price,
-                    expiration_date=row.expiration_date,
-                    multiplier=row.multiplier,
-                    implied_vol=row.implied_vol,
-                    strategy=row.strategy,
-                    notes=row.notes or "",
-                    tags=[tags[t] for t in row.tags],
-                )
-            )
+        with db.session.no_autoflush:  # one INSERT batch at commit, not partial flushes per query
+            portfolio = Portfolio(user_id=user_id, **clean)
+            db.session.add(portfolio)
+            names = sorted({t for row in report.accepted for t in row.tags})
+            tags = {t.name: t for t in mgmt.tags_by_name(user_id, names)}
+            for row in report.accepted:
+                portfolio.positions.append(position_from_row(row, tags))
         db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        # Two confirmations racing for the same name: the loser gets the form's message.
+        mgmt.validate_portfolio(portfolio_data, user_id)
+        raise
     except Exception:
         db.session.rollback()
         raise
+    report.portfolio_id = portfolio.id
     return portfolio

@@ -9,16 +9,42 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from webapp.extensions import db
-from webapp.models import OPTION_TYPES, POSITION_TYPES, SHORT_TYPES, Portfolio, Position, Tag
+from webapp.imports import ParsedOption, neutralize, parse_option_symbol
+from webapp.imports.symbols import stock_symbol
+from webapp.models import (
+    OPTION_TYPES,
+    POSITION_TYPES,
+    SHORT_TYPES,
+    AnalyticsResult,
+    BatchRun,
+    Portfolio,
+    PortfolioSnapshot,
+    Position,
+    Tag,
+)
 from webapp.services.queries import known_symbols, latest_price_date
 
-SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9]{0,5}([.\-][A-Z0-9]{1,2})?$")
-TAG_RE = re.compile(r"^[\w .&/+-]{1,60}$")
+MAX_NAME = 120  # Portfolio.name column
+MAX_DESCRIPTION = 2000
+MAX_STRATEGY = 120  # Position.strategy column
+MAX_TAG = 60  # Tag.name column
+MAX_IV = 5.0
+MAX_STRIKE = 100_000  # the OSI strike field holds 8 digits of thousandths
+# Any printable text except the separators a tag list is split on.
+TAG_RE = re.compile(r"^[^\x00-\x1f\x7f,;]+$")
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+OPTION_ROOT_RE = re.compile(r"^[A-Z][A-Z0-9]{0,5}$")
+OPTION_KINDS = ("call", "put")
+# (option_type or "", long?) -> position type: the form's call/put choice plus the quantity's sign.
+_TYPE_FOR = {("", True): "LONG", ("", False): "SHORT", ("call", True): "LC", ("call", False): "SC",
+             ("put", True): "LP", ("put", False): "SP"}
+POSITION_STATUSES = ("open", "closed", "all")
 
 
 class ValidationError(Exception):
@@ -29,16 +55,29 @@ class ValidationError(Exception):
         self.errors = errors
 
 
+class Conflict(ValidationError):
+    """The request is valid but clashes with the record's state (e.g. closing a closed position)."""
+
+
 def osi_symbol(underlying: str, expiry: dt.date, kind: str, strike: float) -> str:
     """Unpadded OSI option symbol: root + YYMMDD + C|P + strike×1000 in 8 digits."""
-    return f"{underlying}{expiry:%y%m%d}{kind}{round(strike * 1000):08d}"
+    option_type = "call" if kind.upper().startswith("C") else "put"
+    return ParsedOption(underlying, expiry, option_type, Decimal(str(strike))).osi
 
 
-def _number(data: dict, field: str, errors: dict, *, required=True, positive=False, minimum=None):
+def _blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _number(data: dict, field: str, errors: dict, *, required: bool = True,
+            positive: bool = False, minimum: float | None = None) -> float | None:
     raw = data.get(field)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if _blank(raw):
         if required:
             errors[field] = "This field is required."
+        return None
+    if isinstance(raw, bool):  # JSON true/false would otherwise pass as 1/0
+        errors[field] = f"'{raw}' is not a number."
         return None
     try:
         value = float(str(raw).replace(",", "").replace("$", "").strip())
@@ -51,15 +90,19 @@ def _number(data: dict, field: str, errors: dict, *, required=True, positive=Fal
         errors[field] = "Must be greater than zero."
     elif minimum is not None and value < minimum:
         errors[field] = f"Must be at least {minimum:g}."
-    return value
+    else:
+        return value
+    return None
 
 
-def _date(data: dict, field: str, errors: dict, *, required=True) -> dt.date | None:
+def _date(data: dict, field: str, errors: dict, *, required: bool = True) -> dt.date | None:
     raw = data.get(field)
-    if raw in (None, ""):
+    if _blank(raw):
         if required:
             errors[field] = "This field is required."
         return None
+    if isinstance(raw, dt.datetime):
+        return raw.date()
     if isinstance(raw, dt.date):
         return raw
     try:
@@ -69,16 +112,25 @@ def _date(data: dict, field: str, errors: dict, *, required=True) -> dt.date | N
         return None
 
 
+def _text(data: dict, field: str, errors: dict, limit: int | None = None) -> str:
+    """Trimmed free text, neutralized so a spreadsheet never runs it as a formula (CWE-1236)."""
+    text = neutralize(str(data.get(field) or "").strip())
+    if limit is not None and len(text) > limit:
+        errors[field] = f"At most {limit} characters."
+    return text
+
+
 # ---------------------------------------------------------------- portfolios
 
 
 def validate_portfolio(data: dict, user_id: int, *, existing: Portfolio | None = None) -> dict:
+    """Clean name/description/cash, or ValidationError (the name is unique per advisor)."""
     errors: dict[str, str] = {}
     name = str(data.get("name") or "").strip()
     if not name:
         errors["name"] = "Give the portfolio a name."
-    elif len(name) > 120:
-        errors["name"] = "At most 120 characters."
+    elif len(name) > MAX_NAME:
+        errors["name"] = f"At most {MAX_NAME} characters."
     else:
         clash = db.session.scalar(
             select(Portfolio.id).where(Portfolio.user_id == user_id, Portfolio.name == name)
@@ -87,14 +139,15 @@ def validate_portfolio(data: dict, user_id: int, *, existing: Portfolio | None =
             errors["name"] = f"You already have a portfolio called '{name}'."
     cash = _number(data, "cash", errors, required=False, minimum=0.0)
     description = str(data.get("description") or "").strip()
-    if len(description) > 2000:
-        errors["description"] = "At most 2000 characters."
+    if len(description) > MAX_DESCRIPTION:
+        errors["description"] = f"At most {MAX_DESCRIPTION} characters."
     if errors:
         raise ValidationError(errors)
     return {"name": name, "description": description, "cash": cash if cash is not None else 0.0}
 
 
 def create_portfolio(user_id: int, data: dict) -> Portfolio:
+    """A new, empty portfolio."""
     clean = validate_portfolio(data, user_id)
     portfolio = Portfolio(user_id=user_id, **clean)
     db.session.add(portfolio)
@@ -103,6 +156,7 @@ def create_portfolio(user_id: int, data: dict) -> Portfolio:
 
 
 def update_portfolio(portfolio: Portfolio, data: dict) -> Portfolio:
+    """Rename / re-describe / set cash; fields absent from ``data`` keep their value."""
     merged = {"name": portfolio.name, "description": portfolio.description, "cash": portfolio.cash}
     merged.update({k: v for k, v in data.items() if k in merged})
     clean = validate_portfolio(merged, portfolio.user_id, existing=portfolio)
@@ -113,6 +167,11 @@ def update_portfolio(portfolio: Portfolio, data: dict) -> Portfolio:
 
 
 def delete_portfolio(portfolio: Portfolio) -> None:
+    """Delete the portfolio, its positions and everything calculated for it."""
+    # SQLite does not enforce ON DELETE CASCADE without a pragma, and it reuses the highest id:
+    # leftover runs and results would otherwise surface in the next portfolio created.
+    for model in (AnalyticsResult, PortfolioSnapshot, BatchRun):
+        db.session.execute(delete(model).where(model.portfolio_id == portfolio.id))
     db.session.delete(portfolio)
     db.session.commit()
 
@@ -122,9 +181,11 @@ def delete_portfolio(portfolio: Portfolio) -> None:
 
 @dataclass(frozen=True)
 class PositionInput:
+    """A validated position: the quantity is signed (negative for SHORT, SC and SP)."""
+
     symbol: str
     position_type: str
-    quantity: float  # signed
+    quantity: float
     entry_price: float
     entry_date: dt.date
     underlying_symbol: str | None
@@ -136,83 +197,172 @@ class PositionInput:
     notes: str
     tags: tuple[str, ...]
 
+    @property
+    def price_symbol(self) -> str:
+        """The symbol whose prices value the position (the underlying for options)."""
+        return self.underlying_symbol or self.symbol
+
+
+@dataclass(frozen=True)
+class _Instrument:
+    position_type: str
+    symbol: str
+    underlying: str | None = None
+    strike: float | None = None
+    expiry: dt.date | None = None
+
 
 def parse_tags(raw: Any) -> tuple[str, ...]:
+    """Tag names from a list or a ';'/','-separated string: trimmed, de-duplicated, order kept."""
     if raw is None:
         return ()
     items = raw if isinstance(raw, (list, tuple)) else re.split(r"[;,]", str(raw))
     seen: list[str] = []
     for item in items:
-        name = str(item).strip()
+        name = neutralize(str(item).strip())
         if name and name not in seen:
             seen.append(name)
     return tuple(seen)
 
 
-def validate_position(data: dict, *, require_market_data: bool = True) -> PositionInput:
-    """Check a position's fields; the quantity's sign follows the position type."""
+def _tag_errors(names: tuple[str, ...]) -> str | None:
+    bad = [n for n in names if len(n) > MAX_TAG or not TAG_RE.match(n)]
+    if bad:
+        return f"Invalid tag(s): {', '.join(bad)} (1–{MAX_TAG} characters, no ',' or ';')."
+    return None
+
+
+def _position_type(data: dict, quantity: float | None, errors: dict) -> str | None:
+    """Explicit ``position_type``, else call/put (``option_type``) plus the quantity's sign."""
+    explicit = str(data.get("position_type") or "").strip().upper()
+    if explicit:
+        if explicit not in POSITION_TYPES:
+            errors["position_type"] = f"Choose one of {', '.join(POSITION_TYPES)}."
+            return None
+        if quantity is not None and quantity < 0 and explicit not in SHORT_TYPES:
+            errors["quantity"] = ("A long position needs a positive quantity; a negative quantity "
+                                  "means short (SHORT, SC or SP).")
+        return explicit
+    kind = str(data.get("option_type") or "").strip().lower()
+    if kind not in ("", *OPTION_KINDS):
+        errors["option_type"] = "Choose stock, call or put."
+        return None
+    if kind == "" and (parsed := parse_option_symbol(str(data.get("symbol") or ""))) is not None:
+        kind = parsed.option_type  # an OSI symbol typed as the ticker, as the CSV import allows
+    # Without a usable quantity, check the instrument as if long so every field error shows at once.
+    return _TYPE_FOR[(kind, quantity is None or quantity > 0)]
+
+
+def _option(data: dict, ptype: str, errors: dict) -> _Instrument | None:
+    """Underlying, strike and expiry from their fields, or from an OSI symbol in ``symbol``."""
+    underlying = str(data.get("underlying_symbol") or "").strip().upper()
+    parsed = None if underlying else parse_option_symbol(str(data.get("symbol") or ""))
+    if parsed is not None:
+        fields = {"underlying_symbol": parsed.underlying, "strike_price": str(parsed.strike),
+                  "expiration_date": parsed.expiry}
+        if parsed.option_type != ("call" if ptype[1] == "C" else "put"):
+            errors["symbol"] = f"{parsed.osi} is a {parsed.option_type}, not a {ptype}."
+    else:
+        fields = data
+    underlying = str(fields.get("underlying_symbol") or "").strip().upper()
+    if not OPTION_ROOT_RE.match(underlying):
+        errors["underlying_symbol"] = "Enter the underlying's ticker (1–6 letters or digits), e.g. AAPL."
+    strike = _number(fields, "strike_price", errors, positive=True)
+    thousandths = Decimal(str(strike)) * 1000 if strike is not None else None
+    if thousandths is not None and (strike >= MAX_STRIKE or thousandths != thousandths.to_integral_value()):
+        errors["strike_price"] = f"A strike below {MAX_STRIKE:,} in whole tenths of a cent."
+        strike = None
+    expiry = _date(fields, "expiration_date", errors)
+    if errors:
+        return None
+    kind = ptype[1]
+    return _Instrument(ptype, osi_symbol(underlying, expiry, kind, strike), underlying, strike, expiry)
+
+
+def _instrument(data: dict, quantity: float | None, errors: dict) -> _Instrument | None:
+    ptype = _position_type(data, quantity, errors)
+    if ptype is None:
+        return None
+    if ptype in OPTION_TYPES:
+        return _option(data, ptype, errors)
+    raw = str(data.get("symbol") or "")
+    symbol = stock_symbol(raw)
+    if symbol is None:
+        hint = " That is an option symbol: choose call or put." if parse_option_symbol(raw) else ""
+        errors["symbol"] = "Enter a ticker like AAPL or BRK-B." + hint
+        return None
+    return _Instrument(ptype, symbol)
+
+
+def _check_market_data(inst: _Instrument, errors: dict, allowed: str | None) -> None:
+    price_symbol = inst.underlying or inst.symbol
+    if price_symbol == allowed or price_symbol in known_symbols():
+        return
+    as_of = latest_price_date()
+    field = "underlying_symbol" if inst.underlying else "symbol"
+    errors[field] = (f"No market data for {price_symbol}" + (f" (prices end {as_of})" if as_of else "")
+                     + "; run a price sync or choose a covered symbol.")
+
+
+def validate_position(data: dict, *, unpriced_ok: str | None = None) -> PositionInput:
+    """Check a position's fields (all errors at once); the quantity's sign follows the type.
+
+    ``unpriced_ok`` is a price symbol accepted without market data (an existing position's own,
+    e.g. one imported before its prices arrived, must stay editable).
+    """
     errors: dict[str, str] = {}
-    ptype = str(data.get("position_type") or "").strip().upper()
-    if ptype not in POSITION_TYPES:
-        errors["position_type"] = f"Choose one of {', '.join(POSITION_TYPES)}."
     quantity = _number(data, "quantity", errors)
-    if quantity is not None and "quantity" not in errors and quantity == 0:
+    if quantity == 0:
         errors["quantity"] = "Quantity cannot be zero."
+        quantity = None
+    inst = _instrument(data, quantity, errors)
+    if (quantity is not None and inst is not None and inst.position_type in OPTION_TYPES
+            and not float(quantity).is_integer()):
+        errors["quantity"] = "An option quantity is a whole number of contracts."
     entry_price = _number(data, "entry_price", errors, minimum=0.0)
     entry_date = _date(data, "entry_date", errors)
-    as_of = latest_price_date()
     if entry_date and entry_date > dt.date.today():
         errors["entry_date"] = "The entry date cannot be in the future."
+    if inst and inst.expiry and entry_date and inst.expiry < entry_date:
+        errors["expiration_date"] = "The option cannot expire before its entry date."
     implied_vol = _number(data, "implied_vol", errors, required=False, positive=True)
-    if implied_vol is not None and "implied_vol" not in errors and implied_vol > 5:
+    if implied_vol is not None and implied_vol > MAX_IV:
         errors["implied_vol"] = "Give implied volatility as a decimal (0.25 = 25%), at most 5."
-    strategy = str(data.get("strategy") or "").strip() or None
-    notes = str(data.get("notes") or "").strip()
+    strategy = _text(data, "strategy", errors, MAX_STRATEGY) or None
+    notes = _text(data, "notes", errors)
     tags = parse_tags(data.get("tags"))
-    bad_tags = [t for t in tags if not TAG_RE.match(t)]
-    if bad_tags:
-        errors["tags"] = f"Invalid tag(s): {', '.join(bad_tags)} (letters, digits, spaces, . & / + -)."
-    underlying = strike = expiry = None
-    multiplier = 1.0
-    symbol = str(data.get("symbol") or "").strip().upper()
-    if ptype in OPTION_TYPES:
-        underlying = str(data.get("underlying_symbol") or "").strip().upper()
-        if not SYMBOL_RE.match(underlying):
-            errors["underlying_symbol"] = "Enter the underlying's ticker, e.g. AAPL."
-        strike = _number(data, "strike_price", errors, positive=True)
-        expiry = _date(data, "expiration_date", errors)
-        multiplier = 100.0
-        if not errors:
-            symbol = osi_symbol(underlying, expiry, ptype[1], strike)
-        price_symbol = underlying
-    else:
-        if not SYMBOL_RE.match(symbol):
-            errors["symbol"] = "Enter a ticker like AAPL or BRK-B."
-        price_symbol = symbol
-    if require_market_data and "symbol" not in errors and "underlying_symbol" not in errors:
-        if price_symbol and price_symbol not in known_symbols():
-            field = "underlying_symbol" if ptype in OPTION_TYPES else "symbol"
-            errors[field] = (
-                f"No market data for {price_symbol}"
-                + (f" (prices end {as_of})" if as_of else "")
-                + "; run a price sync or choose a covered symbol."
-            )
-    if errors:
-        raise ValidationError(errors)
-    signed = -abs(quantity) if ptype in SHORT_TYPES else abs(quantity)
+    if (tag_error := _tag_errors(tags)) is not None:
+        errors["tags"] = tag_error
+    if inst is not None and not ({"symbol", "underlying_symbol"} & errors.keys()):
+        _check_market_data(inst, errors, unpriced_ok)
+    if errors or inst is None:
+        raise ValidationError(errors or {"position_type": "Choose the kind of position."})
+    signed = -abs(quantity) if inst.position_type in SHORT_TYPES else abs(quantity)
     return PositionInput(
-        symbol=symbol, position_type=ptype, quantity=signed, entry_price=entry_price,
-        entry_date=entry_date, underlying_symbol=underlying, strike_price=strike,
-        expiration_date=expiry, multiplier=multiplier, implied_vol=implied_vol,
+        symbol=inst.symbol, position_type=inst.position_type, quantity=signed,
+        entry_price=entry_price, entry_date=entry_date, underlying_symbol=inst.underlying,
+        strike_price=inst.strike, expiration_date=inst.expiry,
+        multiplier=100.0 if inst.underlying else 1.0, implied_vol=implied_vol,
         strategy=strategy, notes=notes, tags=tags,
     )
 
 
-def tags_by_name(user_id: int, names: tuple[str, ...]) -> list[Tag]:
-    """The user's tags with these names, creating missing ones."""
-    existing = {
-        t.name: t for t in db.session.scalars(select(Tag).where(Tag.user_id == user_id))
+def position_fields(position: Position) -> dict[str, Any]:
+    """A stored position as the input fields ``validate_position`` takes (form prefill, PATCH)."""
+    kind = {"C": "call", "P": "put"}.get(position.position_type[1:2], "") if position.is_option else ""
+    return {
+        "option_type": kind, "symbol": position.symbol, "quantity": position.quantity,
+        "entry_price": position.entry_price, "entry_date": position.entry_date,
+        "underlying_symbol": position.underlying_symbol or "",
+        "strike_price": position.strike_price, "expiration_date": position.expiration_date,
+        "implied_vol": position.implied_vol, "strategy": position.strategy or "",
+        "notes": position.notes or "", "tags": [t.name for t in position.tags],
     }
+
+
+def tags_by_name(user_id: int, names: tuple[str, ...] | list[str]) -> list[Tag]:
+    """The user's tags with these names, creating missing ones (not committed)."""
+    existing = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.user_id == user_id))}
     out = []
     for name in names:
         if name not in existing:
@@ -231,32 +381,42 @@ def _apply(position: Position, clean: PositionInput, user_id: int) -> None:
 
 
 def add_position(portfolio: Portfolio, data: dict) -> Position:
+    """Validate and add one position (tags named in ``data`` are created as needed)."""
     clean = validate_position(data)
     position = Position(portfolio_id=portfolio.id)
-    _apply(position, clean, portfolio.user_id)
+    with db.session.no_autoflush:  # the tag lookup must not flush a half-filled position
+        _apply(position, clean, portfolio.user_id)
     db.session.add(position)
     db.session.commit()
     return position
 
 
-def update_position(position: Position, data: dict) -> Position:
-    clean = validate_position(data)
-    _apply(position, clean, position.portfolio.user_id)
+def update_position(position: Position, data: dict, *, partial: bool = False) -> Position:
+    """Replace the position's fields (``partial``: only those in ``data``; PATCH semantics)."""
+    if partial:
+        merged = position_fields(position)
+        if "position_type" in data and "quantity" not in data:
+            # The stored sign belongs to the old type; the new type decides it.
+            merged["quantity"] = abs(position.quantity)
+        data = merged | data
+    clean = validate_position(data, unpriced_ok=position.price_symbol)
+    with db.session.no_autoflush:
+        _apply(position, clean, position.portfolio.user_id)
     db.session.commit()
     return position
 
 
 def close_position(position: Position, data: dict) -> Position:
     """Record the exit: the position leaves the open book but keeps its history."""
+    if position.exit_date is not None:
+        raise Conflict({"exit_date": f"This position was already closed on {position.exit_date}."})
     errors: dict[str, str] = {}
     exit_date = _date(data, "exit_date", errors)
     exit_price = _number(data, "exit_price", errors, minimum=0.0)
     if exit_date and exit_date < position.entry_date:
-        errors["exit_date"] = "The exit date cannot be before the entry date."
-    if exit_date and exit_date > dt.date.today():
+        errors["exit_date"] = f"The exit date cannot be before the entry date ({position.entry_date})."
+    elif exit_date and exit_date > dt.date.today():
         errors["exit_date"] = "The exit date cannot be in the future."
-    if position.exit_date is not None:
-        errors["exit_date"] = f"This position was already closed on {position.exit_date}."
     if errors:
         raise ValidationError(errors)
     position.exit_date, position.exit_price = exit_date, exit_price
@@ -265,33 +425,60 @@ def close_position(position: Position, data: dict) -> Position:
 
 
 def delete_position(position: Position) -> None:
+    """Remove the position (its tag links go with it; the tags stay)."""
     db.session.delete(position)
     db.session.commit()
 
 
 def owned_position(portfolio: Portfolio, position_id: int) -> Position | None:
+    """The position if it belongs to ``portfolio``, else None."""
     position = db.session.get(Position, position_id)
     if position is None or position.portfolio_id != portfolio.id:
         return None
     return position
 
 
+def list_positions(portfolio: Portfolio, *, status: str = "open", tag: str | None = None,
+                   strategy: str | None = None) -> list[Position]:
+    """The portfolio's positions by status (open, closed, all), optionally one tag or strategy."""
+    query = select(Position).where(Position.portfolio_id == portfolio.id).order_by(Position.id)
+    if status == "open":
+        query = query.where(Position.exit_date.is_(None))
+    elif status == "closed":
+        query = query.where(Position.exit_date.is_not(None))
+    if tag:
+        query = query.where(Position.tags.any(Tag.name == tag))
+    if strategy:
+        query = query.where(Position.strategy == strategy)
+    return list(db.session.scalars(query))
+
+
 # ---------------------------------------------------------------- tags
 
 
 def user_tags(user_id: int) -> list[Tag]:
+    """The advisor's tags, by name."""
     return list(db.session.scalars(select(Tag).where(Tag.user_id == user_id).order_by(Tag.name)))
 
 
+def owned_tag(user_id: int, tag_id: int) -> Tag | None:
+    """The tag if ``user_id`` owns it, else None."""
+    tag = db.session.get(Tag, tag_id)
+    return tag if tag is not None and tag.user_id == user_id else None
+
+
 def create_tag(user_id: int, data: dict) -> Tag:
-    name = str(data.get("name") or "").strip()
+    """A new tag; the name is unique per advisor."""
+    errors: dict[str, str] = {}
+    name = neutralize(str(data.get("name") or "").strip())
     color = str(data.get("color") or "#4c78a8").strip()
-    errors = {}
-    if not TAG_RE.match(name):
-        errors["name"] = "1–60 characters: letters, digits, spaces, . & / + -"
+    if not name:
+        errors["name"] = "Give the tag a name."
+    elif (message := _tag_errors((name,))) is not None:
+        errors["name"] = message
     elif db.session.scalar(select(Tag.id).where(Tag.user_id == user_id, Tag.name == name)):
         errors["name"] = f"The tag '{name}' already exists."
-    if not re.match(r"^#[0-9a-fA-F]{6}$", color):
+    if not COLOR_RE.match(color):
         errors["color"] = "A colour like #4c78a8."
     if errors:
         raise ValidationError(errors)
@@ -301,6 +488,18 @@ def create_tag(user_id: int, data: dict) -> Tag:
     return tag
 
 
+def set_position_tags(position: Position, raw: Any) -> Position:
+    """Replace the position's tags with the named ones (missing tags are created)."""
+    names = parse_tags(raw)
+    if (message := _tag_errors(names)) is not None:
+        raise ValidationError({"tags": message})
+    with db.session.no_autoflush:
+        position.tags = tags_by_name(position.portfolio.user_id, names)
+    db.session.commit()
+    return position
+
+
 def delete_tag(tag: Tag) -> None:
+    """Delete the tag; its positions stay, untagged."""
     db.session.delete(tag)
     db.session.commit()
