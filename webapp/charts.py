@@ -28,17 +28,25 @@ def _layout(title: str, x_title: str = "", y_title: str = "", **extra: Any) -> d
 
 def signed_bars(labels: list[str], values: list[float], *, title: str, y_title: str,
                 x_title: str = "", hover: str = "%{x}: %{y:$,.0f}<extra></extra>",
-                horizontal: bool = False) -> dict:
-    """Bars coloured red for negatives and green for positives."""
+                horizontal: bool = False, value_format: str | None = None) -> dict:
+    """Bars coloured red for negatives and green for positives.
+
+    Axis titles name the axes as drawn: with ``horizontal`` the values run along x. A
+    ``value_format`` (d3, e.g. ".0%") formats the value axis ticks.
+    """
     colors = [NEG if (v or 0) < 0 else POS for v in values]
     trace: dict[str, Any] = {"type": "bar", "marker": {"color": colors}, "hovertemplate": hover}
+    layout = _layout(title, x_title, y_title)
+    value_axis = "xaxis" if horizontal else "yaxis"
     if horizontal:
         trace.update(x=values, y=labels, orientation="h")
-        layout = _layout(title, y_title, x_title)
         layout["yaxis"]["autorange"] = "reversed"
+        # One row per label: grow with the count so Plotly does not skip labels.
+        layout["height"] = max(360, 24 * len(labels) + 120)
     else:
         trace.update(x=labels, y=values)
-        layout = _layout(title, x_title, y_title)
+    if value_format:
+        layout[value_axis]["tickformat"] = value_format
     return {"data": [trace], "layout": layout}
 
 

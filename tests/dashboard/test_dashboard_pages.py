@@ -164,3 +164,13 @@ def test_short_history_is_explained(client, auth, factory):
     assert "no_prices" in overview
     risk = client.get(f"/portfolios/{portfolio.id}/risk")
     assert risk.status_code == 200 and "No positions." in risk.get_data(as_text=True)
+
+
+def test_position_detail_shows_the_stored_factor_betas(ctx, hf_client, hf_book):
+    portfolio = db.session.get(Portfolio, hf_book)
+    nvda = next(p for p in portfolio.positions if p.symbol == "NVDA")
+    stored = next(p for p in analytics.position_factor_exposures(portfolio, limit=100).data["positions"]
+                  if p["position_id"] == nvda.id)
+    html = hf_client.get(f"/portfolios/{hf_book}/positions/{nvda.id}").get_data(as_text=True)
+    assert f'{stored["betas"]["Market"]:,.3f}' in html
+    assert money(stored["dollar_exposures"]["Market"]) in html

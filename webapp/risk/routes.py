@@ -32,7 +32,7 @@ def _figures(data: dict) -> dict:
             [c["symbol"] for c in contributions], [c["pct"] for c in contributions],
             title="Risk contribution by holding (share of daily volatility)",
             y_title="Share of portfolio volatility", x_title="Holding",
-            hover="%{x}: %{y:.1%}<extra></extra>"),
+            hover="%{x}: %{y:.1%}<extra></extra>", value_format=".0%"),
     }
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
-from webapp.analytics.constants import REALIZED_VOL_WINDOW
+from webapp.analytics.constants import DEFAULT_FACTOR_WINDOW, REALIZED_VOL_WINDOW
 from webapp.analytics.exposures import exposure_summary, value_holdings
 from webapp.extensions import db
 from webapp.models import Portfolio, Position
@@ -258,7 +258,8 @@ def position_detail(portfolio: Portfolio, position_id: int) -> PositionDetail:
         clean = series[symbol].dropna()
         prices = {"symbol": symbol, "dates": [d.date().isoformat() for d in clean.index],
                   "adj_close": [round(float(v), 4) for v in clean]}
-    factor_result = stored(portfolio, "position_factor_exposures")
+    factor_result = stored(portfolio, "position_factor_exposures",
+                           {"window": DEFAULT_FACTOR_WINDOW})
     factors = None
     if factor_result.available:
         factors = next((p for p in factor_result.data.get("positions", [])

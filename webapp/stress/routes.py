@@ -24,7 +24,7 @@ def _figure(scenarios: list[dict]):
     ordered = sorted(scenarios, key=lambda s: s["pnl"])
     return charts.signed_bars(
         [s["name"] for s in ordered], [s["pnl"] for s in ordered],
-        title="Scenario P&L", y_title="Scenario", x_title="P&L (US $)",
+        title="Scenario P&L", y_title="Scenario", x_title="P&L (US $)", value_format="$,.0s",
         hover="%{y}: %{x:$,.0f}<extra></extra>", horizontal=True)
 
 
