@@ -91,3 +91,15 @@ def test_empty_portfolio_says_so(client, auth, factory):
     auth.login(user.email)
     html = client.get(f"/portfolios/{portfolio.id}").get_data(as_text=True)
     assert "no open positions" in html
+
+
+def test_positions_page_links_every_management_action(client, auth, book):
+    user, portfolio = book
+    auth.login(user.email)
+    html = client.get(f"/portfolios/{portfolio.id}").get_data(as_text=True)
+    for position in portfolio.positions:
+        for action in ("edit", "close"):
+            assert f"/portfolios/{portfolio.id}/positions/{position.id}/{action}" in html
+        assert f"/portfolios/{portfolio.id}/positions/{position.id}\"" in html
+    for path in ("positions/new", "edit", "delete"):
+        assert f"/portfolios/{portfolio.id}/{path}" in html
