@@ -15,4 +15,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 limiter.limit(api_rate_limit, key_func=rate_limit_key)(bp)
 
-from webapp.api import auth, data, management, system  # noqa: E402,F401
+from webapp.api import analytics, auth, data, export, management, openapi, system  # noqa: E402,F401

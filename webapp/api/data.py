@@ -1,11 +1,13 @@
 """GET /data/*: raw portfolio data."""
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import g, jsonify, request
 
 from webapp.api import bp
-from webapp.api.common import owned_portfolio_or_404, require_auth
+from webapp.api.analytics import SYMBOL_RE, csv_param
+from webapp.api.common import ApiError, choice_param, int_param, owned_portfolio_or_404, require_auth
 from webapp.models._time import isoformat_z
+from webapp.services import exports
 from webapp.services import portfolios as svc
 
 
@@ -34,12 +36,63 @@ def portfolios():
 @bp.get("/data/positions/details")
 @require_auth
 def positions_details():
-    from flask import request
-
-    from webapp.api.common import ApiError
-
+    """The valued positions table of one portfolio (?portfolio_id=)."""
     portfolio_id = request.args.get("portfolio_id", type=int)
     if portfolio_id is None:
         raise ApiError(400, "'portfolio_id' is required", {"field": "portfolio_id"}, "invalid_parameter")
     portfolio = owned_portfolio_or_404(portfolio_id)
     return jsonify(svc.positions_view(portfolio).to_dict())
+
+
+# Ranges for the raw-data parameters: (default, minimum, maximum); lookbacks are trading days.
+HISTORY_LOOKBACK = (90, 1, 1260)
+QUALITY_LOOKBACK = (252, 20, 1260)
+ETF_LOOKBACK = (30, 1, 252)
+MAX_SYMBOLS = (1, 500)  # no default: all symbols unless asked to truncate
+MAX_QUOTES = 100
+
+
+@bp.get("/data/portfolio/<int:portfolio_id>/complete")
+@require_auth
+def portfolio_complete(portfolio_id: int):
+    """Positions valued as of the last price date, the prices used and the totals."""
+    return jsonify(exports.portfolio_complete(owned_portfolio_or_404(portfolio_id)))
+
+
+@bp.get("/data/portfolio/<int:portfolio_id>/data-quality")
+@require_auth
+def portfolio_data_quality(portfolio_id: int):
+    """Per-symbol price coverage over the look-back and which engines it permits."""
+    lookback_days = int_param("lookback_days", *QUALITY_LOOKBACK)
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    return jsonify(exports.data_quality(portfolio, lookback_days=lookback_days))
+
+
+@bp.get("/data/prices/historical/<int:portfolio_id>")
+@require_auth
+def prices_historical(portfolio_id: int):
+    """Aligned daily prices of the portfolio's symbols (largest first, optionally truncated)."""
+    lookback_days = int_param("lookback_days", *HISTORY_LOOKBACK)
+    max_symbols = int_param("max_symbols", 0, *MAX_SYMBOLS) or None  # absent (0): every symbol
+    date_format = choice_param("date_format", "iso", ("iso", "unix"))
+    include_etfs = choice_param("include_factor_etfs", "false", ("true", "false")) == "true"
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    return jsonify(exports.historical_prices(
+        portfolio, lookback_days=lookback_days, max_symbols=max_symbols, date_format=date_format,
+        include_factor_etfs=include_etfs))
+
+
+@bp.get("/data/prices/quotes")
+@require_auth
+def prices_quotes():
+    """Last stored price, date and one-day change per symbol; unknown symbols are listed."""
+    symbols = csv_param("symbols", pattern=SYMBOL_RE, upper=True, required=True, max_items=MAX_QUOTES)
+    return jsonify(exports.quotes(symbols))
+
+
+@bp.get("/data/factors/etf-prices")
+@require_auth
+def factor_etf_prices():
+    """The factor ETFs' last prices and recent daily series."""
+    lookback_days = int_param("lookback_days", *ETF_LOOKBACK)
+    return jsonify(exports.factor_etf_prices(lookback_days=lookback_days))

@@ -1,0 +1,255 @@
+"""GET /api/v1/analytics/*: auth, ownership, parameters, missing data, and values equal to the service."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from webapp.analytics.factors import FACTOR_NAMES
+from webapp.extensions import db
+from webapp.models import Portfolio, PriceBar
+from webapp.services import analytics as svc
+
+BASE = "/api/v1/analytics/portfolio/{id}/"
+# (path suffix with query, service call producing the same Result)
+ENDPOINTS = [
+    ("overview", lambda p: svc.overview(p)),
+    ("correlation-matrix", lambda p: svc.correlation_matrix(p)),
+    ("correlation-matrix?lookback_days=60&min_overlap=20&max_symbols=5",
+     lambda p: svc.correlation_matrix(p, lookback_days=60, min_overlap=20, max_symbols=5)),
+    ("diversification-score", lambda p: svc.diversification_score(p)),
+    ("diversification-score?lookback_days=180&min_overlap=60",
+     lambda p: svc.diversification_score(p, lookback_days=180, min_overlap=60)),
+    ("factor-exposures", lambda p: svc.factor_exposures(p)),
+    ("positions/factor-exposures", lambda p: svc.position_factor_exposures(p)),
+    ("positions/factor-exposures?limit=5&offset=5",
+     lambda p: svc.position_factor_exposures(p, limit=5, offset=5)),
+    ("positions/factor-exposures?symbols=nvda,MSFT",
+     lambda p: svc.position_factor_exposures(p, symbols=["NVDA", "MSFT"])),
+    ("risk-metrics", lambda p: svc.risk_metrics(p)),
+    ("risk-metrics?lookback_days=252", lambda p: svc.risk_metrics(p, lookback_days=252)),
+    ("stress-test", lambda p: svc.stress_test(p)),
+    ("stress-test?scenarios=market_down_10,rates_up",
+     lambda p: svc.stress_test(p, scenario_ids=["market_down_10", "rates_up"])),
+    ("stress-test?category=historical", lambda p: svc.stress_test(p, category="historical")),
+    ("greeks", lambda p: svc.greeks(p)),
+    ("performance", lambda p: svc.performance(p)),
+]
+PLAIN = ["overview", "correlation-matrix", "diversification-score", "factor-exposures",
+         "positions/factor-exposures", "risk-metrics", "stress-test", "greeks", "performance"]
+
+
+def url(portfolio_id: int, suffix: str) -> str:
+    return BASE.format(id=portfolio_id) + suffix
+
+
+def assert_error(resp, status: int, code: str | None = None) -> dict:
+    """The one error shape: {"error": {code, message, details}}."""
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    if code:
+        assert body["error"]["code"] == code
+    return body["error"]
+
+
+@pytest.mark.parametrize("suffix", PLAIN)
+def test_requires_credentials(client, books, suffix):
+    resp = client.get(url(books["individual"].portfolio_id, suffix))
+    assert_error(resp, 401, "unauthorized")
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_factor_definitions_require_credentials(client):
+    resp = client.get("/api/v1/analytics/factors/definitions")
+    assert_error(resp, 401, "unauthorized")
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("suffix", PLAIN)
+def test_another_advisors_portfolio_is_404_without_its_data(client, books, stranger, suffix):
+    book = books["hedgefundstyle"]
+    resp = client.get(url(book.portfolio_id, suffix), headers=stranger.headers)
+    error = assert_error(resp, 404, "not_found")
+    assert error["details"] == {"portfolio_id": book.portfolio_id}
+    assert "Long/Short" not in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("suffix", "call"), ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
+@pytest.mark.parametrize("who", ["individual", "hedgefundstyle"])
+def test_response_is_the_services_to_dict(client, ctx, books, who, suffix, call):
+    book = books[who]
+    resp = client.get(url(book.portfolio_id, suffix), headers=book.headers)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    expected = call(db.session.get(Portfolio, book.portfolio_id)).to_dict()
+    assert body == expected
+    assert body["available"] is True
+    meta = body["metadata"]
+    assert meta["portfolio_id"] == book.portfolio_id
+    assert meta["calculated_at"].endswith("Z") and len(meta["as_of"]) == 10
+
+
+@pytest.mark.parametrize("suffix", PLAIN)
+def test_fresh_portfolio_without_a_batch_is_available_false(client, stranger, suffix):
+    resp = client.get(url(stranger.portfolio_id, suffix), headers=stranger.headers)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["available"] is False and body["reason"] == "no_results"
+    assert "data" not in body and body["message"]
+    assert body["metadata"]["portfolio_id"] == stranger.portfolio_id
+
+
+def test_overview_equity_is_quantities_times_last_prices_plus_cash(client, ctx, books):
+    """Independent check from the DB: the individual book holds stocks and ETFs only."""
+    book = books["individual"]
+    portfolio = db.session.get(Portfolio, book.portfolio_id)
+    body = client.get(url(book.portfolio_id, "overview"), headers=book.headers).get_json()
+    data, as_of = body["data"], dt.date.fromisoformat(body["metadata"]["as_of"])
+    expected = portfolio.cash
+    for p in portfolio.positions:
+        price = db.session.scalar(select(PriceBar.adj_close).where(
+            PriceBar.symbol == p.symbol, PriceBar.date <= as_of).order_by(PriceBar.date.desc()).limit(1))
+        expected += p.quantity * price * p.multiplier
+    assert data["summary"]["equity"] == pytest.approx(expected, rel=1e-12)
+    assert data["summary"]["position_count"] == len(portfolio.positions)
+    longs = sum(p["market_value"] for p in data["positions"] if p["market_value"] > 0)
+    assert data["summary"]["long_exposure"] == pytest.approx(longs)
+
+
+def test_correlation_matrix_is_symmetric_with_unit_diagonal_and_truncates(client, books):
+    book = books["hedgefundstyle"]
+    body = client.get(url(book.portfolio_id, "correlation-matrix?max_symbols=4"),
+                      headers=book.headers).get_json()
+    matrix = np.array(body["data"]["matrix"], dtype=float)
+    assert matrix.shape == (4, 4) and len(body["data"]["symbols"]) == 4
+    assert np.allclose(np.diag(matrix), 1.0) and np.allclose(matrix, matrix.T, equal_nan=True)
+    meta = body["metadata"]
+    assert meta["truncated"] is True and meta["total_symbols"] > 4 and meta["symbols_included"] == 4
+    full = client.get(url(book.portfolio_id, "correlation-matrix?max_symbols=50"),
+                      headers=book.headers).get_json()
+    assert full["metadata"]["truncated"] is False
+    assert full["data"]["symbols"][:4] == body["data"]["symbols"]  # largest first
+
+
+def test_diversification_score_is_the_weighted_mean_absolute_correlation(client, books):
+    book = books["individual"]
+    matrix = client.get(url(book.portfolio_id, "correlation-matrix?max_symbols=50"),
+                        headers=book.headers).get_json()["data"]
+    score = client.get(url(book.portfolio_id, "diversification-score"),
+                       headers=book.headers).get_json()["data"]["portfolio_correlation"]
+    symbols, c = matrix["symbols"], matrix["matrix"]
+    total = sum(abs(w) for w in matrix["weights"].values())
+    w = [abs(matrix["weights"][s]) / total for s in symbols]
+    num = den = 0.0
+    for i in range(len(symbols)):
+        for j in range(i + 1, len(symbols)):
+            if c[i][j] is not None:
+                num += w[i] * w[j] * abs(c[i][j])
+                den += w[i] * w[j]
+    assert 0.0 <= score <= 1.0
+    assert score == pytest.approx(num / den, rel=1e-9)
+
+
+def test_factor_betas_are_dollar_exposure_over_equity(client, books):
+    book = books["hnw"]
+    data = client.get(url(book.portfolio_id, "factor-exposures"), headers=book.headers).get_json()["data"]
+    assert [f["name"] for f in data["factors"]] == list(FACTOR_NAMES)
+    for f in data["factors"]:
+        assert f["beta"] == pytest.approx(f["exposure_dollar"] / data["equity"], rel=1e-9)
+
+
+def test_position_factor_exposures_paginate_and_filter(client, ctx, books):
+    book = books["hedgefundstyle"]
+    first = client.get(url(book.portfolio_id, "positions/factor-exposures?limit=7"),
+                       headers=book.headers).get_json()
+    second = client.get(url(book.portfolio_id, "positions/factor-exposures?limit=7&offset=7"),
+                        headers=book.headers).get_json()
+    total = len(db.session.get(Portfolio, book.portfolio_id).positions)
+    assert first["metadata"]["total"] == total and first["metadata"]["has_more"] is True
+    ids = [r["position_id"] for r in first["data"]["positions"] + second["data"]["positions"]]
+    assert len(ids) == 14 == len(set(ids))
+    nvda = client.get(url(book.portfolio_id, "positions/factor-exposures?symbols=NVDA"),
+                      headers=book.headers).get_json()["data"]["positions"]
+    assert {r["underlying"] for r in nvda} == {"NVDA"} and len(nvda) == 2  # the stock and the call
+
+
+def test_risk_metrics_volatility_matches_its_return_series(client, books):
+    book = books["individual"]
+    body = client.get(url(book.portfolio_id, "risk-metrics?lookback_days=60"),
+                      headers=book.headers).get_json()
+    data = body["data"]
+    returns = np.array(data["series"]["returns"])
+    assert len(returns) == data["nobs"] == 60
+    assert data["annualized_volatility"] == pytest.approx(returns.std(ddof=1) * math.sqrt(252))
+    assert data["max_drawdown"] <= 0
+    assert body["metadata"]["parameters"] == {"lookback_days": 60}
+
+
+def test_stress_test_filters_and_rejects_unknown_scenarios(client, books):
+    book = books["hedgefundstyle"]
+    body = client.get(url(book.portfolio_id, "stress-test?scenarios=market_down_10,rates_up"),
+                      headers=book.headers).get_json()
+    scenarios = body["data"]["scenarios"]
+    assert {s["scenario_id"] for s in scenarios} == {"market_down_10", "rates_up"}
+    for s in scenarios:
+        assert s["new_value"] == pytest.approx(s["equity"] + s["pnl"])
+    market = client.get(url(book.portfolio_id, "stress-test?category=market"),
+                        headers=book.headers).get_json()["data"]["scenarios"]
+    assert market and {s["category"] for s in market} == {"market"}
+    resp = client.get(url(book.portfolio_id, "stress-test?scenarios=market_down_10,martian_invasion"),
+                      headers=book.headers)
+    error = assert_error(resp, 400, "invalid_parameter")
+    assert error["details"] == {"field": "scenarios", "unknown": ["martian_invasion"]}
+    bad_category = client.get(url(book.portfolio_id, "stress-test?category=weather"), headers=book.headers)
+    assert assert_error(bad_category, 400)["details"]["field"] == "category"
+
+
+def test_greeks_totals_are_the_sum_of_positions(client, books):
+    book = books["hedgefundstyle"]
+    data = client.get(url(book.portfolio_id, "greeks"), headers=book.headers).get_json()["data"]
+    assert data["count"] == len(data["options"]) == 10
+    for greek in ("delta", "gamma", "theta", "vega", "rho"):
+        assert data["totals"][greek] == pytest.approx(sum(o["position"][greek] for o in data["options"]))
+
+
+def test_factor_definitions(client, ctx, books):
+    book = books["individual"]
+    body = client.get("/api/v1/analytics/factors/definitions", headers=book.headers).get_json()
+    assert body == {"factors": svc.factor_definitions(), "count": 8}
+    assert [f["name"] for f in body["factors"]] == list(FACTOR_NAMES)
+
+
+@pytest.mark.parametrize(("suffix", "field", "lo", "hi"), [
+    ("correlation-matrix?lookback_days=29", "lookback_days", 30, 365),
+    ("correlation-matrix?lookback_days=366", "lookback_days", 30, 365),
+    ("correlation-matrix?lookback_days=ninety", "lookback_days", 30, 365),
+    ("correlation-matrix?min_overlap=9", "min_overlap", 10, 365),
+    ("correlation-matrix?max_symbols=0", "max_symbols", 1, 50),
+    ("correlation-matrix?max_symbols=51", "max_symbols", 1, 50),
+    ("correlation-matrix?lookback_days=60&min_overlap=61", "min_overlap", 10, 60),
+    ("diversification-score?lookback_days=400", "lookback_days", 30, 365),
+    ("diversification-score?lookback_days=30&min_overlap=31", "min_overlap", 10, 30),
+    ("risk-metrics?lookback_days=29", "lookback_days", 30, 252),
+    ("risk-metrics?lookback_days=253", "lookback_days", 30, 252),
+    ("positions/factor-exposures?limit=0", "limit", 1, 200),
+    ("positions/factor-exposures?limit=201", "limit", 1, 200),
+    ("positions/factor-exposures?offset=-1", "offset", 0, 1_000_000),
+])
+def test_parameter_errors_name_the_field_and_range(client, books, suffix, field, lo, hi):
+    book = books["individual"]
+    error = assert_error(client.get(url(book.portfolio_id, suffix), headers=book.headers), 400,
+                         "invalid_parameter")
+    assert error["details"]["field"] == field
+    assert (error["details"]["min"], error["details"]["max"]) == (lo, hi)
+    assert field in error["message"] and str(hi) in error["message"]
+
+
+@pytest.mark.parametrize("query", ["symbols=", "symbols=AAPL,,MSFT", "symbols=AAPL,", "symbols=%3DCMD()"])
+def test_malformed_symbol_lists_are_400(client, books, query):
+    book = books["individual"]
+    resp = client.get(url(book.portfolio_id, f"positions/factor-exposures?{query}"), headers=book.headers)
+    assert assert_error(resp, 400, "invalid_parameter")["details"]["field"] == "symbols"

@@ -1,0 +1,159 @@
+"""The OpenAPI document: public, lists exactly the blueprint's routes, and every GET conforms to it.
+
+The property test drives every GET operation of the document through schemathesis against the
+Flask app with a real bearer token: no 5xx, status codes, content types, headers and bodies as
+documented, valid parameters accepted and invalid ones rejected.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from webapp.api.openapi import document
+
+HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def _routes(app) -> set[tuple[str, str]]:
+    """(OpenAPI path, method) of every Flask rule under /api/v1."""
+    out = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        out |= {(path, m) for m in rule.methods & HTTP_METHODS}
+    return out
+
+
+def test_document_is_public_openapi_3_1(client):
+    resp = client.get("/api/v1/openapi.json")
+    assert resp.status_code == 200 and resp.is_json
+    doc = resp.get_json()
+    assert doc["openapi"].startswith("3.1")
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "description": doc["components"]["securitySchemes"]
+        ["bearerAuth"]["description"]}
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["Error"]["properties"]["error"]["required"]) == {"code", "message", "details"}
+    assert schemas["Unavailable"]["properties"]["available"] == {"const": False}
+
+
+def test_document_lists_exactly_the_blueprint_routes(app, client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    documented = {(path, method.upper()) for path, item in doc["paths"].items() for method in item}
+    assert documented == _routes(app)
+
+
+def test_every_operation_declares_errors_and_security(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "429" in responses, (method, path)
+            if operation["security"]:  # protected: a 401 in the error shape
+                assert responses["401"]["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/Error"}, (method, path)
+            if "{portfolio_id}" in path:
+                assert "404" in responses, (method, path)
+            params = [p for p in operation["parameters"] if p["in"] == "query"]
+            if method == "get" and any("minimum" in p["schema"] for p in params):
+                assert "400" in responses, (method, path)
+    writes = [op for item in doc["paths"].values() for m, op in item.items() if m != "get"]
+    assert all({"sessionCookie": []} not in op["security"] for op in writes)
+
+
+def test_served_document_is_the_one_fuzzed_below(client):
+    from webapp.api.openapi import document
+
+    assert client.get("/api/v1/openapi.json").get_json() == document()
+
+
+# Loaded from the document itself at collection (schemathesis' lazy fixture loader does not work
+# with pytest 9); requests go to the session's app through `app=` below. GETs only: reads are
+# safe to fuzz on the shared database.
+schema = schemathesis.openapi.from_dict(document()).include(method="GET")
+
+
+def _owned(case, book) -> None:
+    """Point the case at the caller's own portfolio so the happy path is exercised too."""
+    if case.path_parameters and "portfolio_id" in case.path_parameters:
+        case.path_parameters["portfolio_id"] = book.portfolio_id
+    if case.query and "portfolio_id" in case.query:
+        case.query["portfolio_id"] = book.portfolio_id
+
+
+def _as_int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _cross_field_invalid(case) -> bool:
+    """min_overlap > lookback_days is a documented 400 that JSON Schema cannot express."""
+    query = case.query or {}
+    overlap = _as_int(query.get("min_overlap"))
+    lookback = _as_int(query.get("lookback_days")) if "lookback_days" in query else 90
+    return overlap is not None and lookback is not None and overlap > lookback
+
+
+def _excluded_checks(case) -> list:
+    from schemathesis.checks import CHECKS
+
+    # The JSON error handler (webapp/errors.py) drops the Allow header of 405 answers; that is
+    # pinned by test_405_lists_allowed_methods below instead of failing every operation here.
+    names = ["unsupported_method"]
+    if _cross_field_invalid(case):
+        names.append("positive_data_acceptance")
+    if case.operation.path == "/api/v1/system/batch/history":
+        # system.py reads portfolio_id with type=int, so a malformed value is ignored, not a 400.
+        names.append("negative_data_rejection")
+    return CHECKS.get_by_names(names)
+
+
+INT32 = range(-(2**31), 2**31)
+
+
+def _id_overflows(case) -> bool:
+    """An id the database cannot hold (pinned by test_out_of_range_id_is_404 instead)."""
+    values = [*(case.path_parameters or {}).values(), (case.query or {}).get("portfolio_id")]
+    return any(_as_int(v) is not None and _as_int(v) not in INT32 for v in values)
+
+
+def _positive(case) -> bool:
+    meta = case.meta
+    return meta is None or meta.generation.mode.is_positive
+
+
+@schema.parametrize()
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+def test_get_operations_conform_to_the_document(case, app, books):
+    """No 5xx; statuses, content types, headers and bodies as documented."""
+    case.operation.schema.app = app  # also for schemathesis' own probe requests
+    book = books["hedgefundstyle"]
+    excluded = _excluded_checks(case)
+    # As generated (ids mostly unknown: 404) ...
+    if not _id_overflows(case):
+        case.call_and_validate(app=app, headers=book.headers, excluded_checks=excluded)
+    if _positive(case):
+        # ... and, for valid input, against a portfolio the caller owns: the happy path.
+        _owned(case, book)
+        case.call_and_validate(app=app, headers=book.headers, excluded_checks=excluded)
+
+
+@pytest.mark.xfail(strict=True, reason="webapp/errors.py drops HTTPException headers (Allow on 405)")
+def test_405_lists_allowed_methods(client):
+    resp = client.delete("/api/v1/data/portfolios")
+    assert resp.status_code == 405 and resp.get_json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in resp.headers.get("Allow", "")
+
+
+@pytest.mark.xfail(strict=True, reason="owned_portfolio_or_404 hands the database ids beyond its "
+                   "INTEGER range: OverflowError on SQLite, 'integer out of range' on PostgreSQL")
+def test_out_of_range_id_is_404(client, books_no_batch):
+    resp = client.get(f"/api/v1/analytics/portfolio/{2**63}/overview",
+                      headers=books_no_batch["individual"].headers)
+    assert resp.status_code == 404

@@ -1,0 +1,164 @@
+"""GET /analytics/*: the stored calculation results, exactly as the pages show them.
+
+Each route validates its parameters, checks ownership and returns the service ``Result``'s
+``to_dict()``: ``available: true`` with data, or ``available: false`` with the reason (200).
+"""
+from __future__ import annotations
+
+import re
+
+from flask import jsonify, request
+
+from webapp.analytics.stress import CATEGORIES
+from webapp.api import bp
+from webapp.api.common import ApiError, int_param, owned_portfolio_or_404, require_auth
+from webapp.services import analytics as svc
+
+# Parameter ranges (TODO3 3.0.3.10-3.0.3.15): (default, minimum, maximum).
+LOOKBACK = (90, 30, 365)
+MIN_OVERLAP = (30, 10, 365)
+MAX_SYMBOLS = (25, 1, 50)
+RISK_LOOKBACK = (90, 30, 252)
+LIMIT = (50, 1, 200)
+OFFSET = (0, 0, 1_000_000)
+MAX_LIST_ITEMS = 100  # symbols / scenario ids in one comma-separated parameter
+# A ticker, class share (BRK-B, BRK.B) or OSI option symbol; spaces around it are ignored.
+SYMBOL_RE = re.compile(r" *([A-Za-z0-9][A-Za-z0-9.\-]{0,31}) *")
+
+
+def csv_param(name: str, *, pattern: re.Pattern[str] | None = None, upper: bool = False,
+              required: bool = False, max_items: int = MAX_LIST_ITEMS) -> list[str] | None:
+    """A comma-separated list parameter (order kept, duplicates dropped); 400 for a bad entry.
+
+    With ``pattern`` each entry must match it (group 1 is the value); without, entries are taken
+    as written. An empty entry ("a,,b", "a,") is an error, not silently skipped.
+    """
+    raw = request.args.get(name)
+    if raw is None:
+        if required:
+            raise ApiError(400, f"'{name}' is required: a comma-separated list",
+                           {"field": name}, "invalid_parameter")
+        return None
+    parts = raw.split(",")
+    if len(parts) > max_items:
+        raise ApiError(400, f"'{name}' lists at most {max_items} values",
+                       {"field": name, "max_items": max_items}, "invalid_parameter")
+    items, invalid = [], []
+    for part in parts:
+        match = pattern.fullmatch(part) if pattern else None
+        value = match.group(1) if match else ("" if pattern else part)
+        if not value:
+            invalid.append(part)
+        elif (value := value.upper() if upper else value) not in items:
+            items.append(value)
+    if invalid:
+        raise ApiError(400, f"'{name}' has empty or malformed entries",
+                       {"field": name, "invalid": invalid[:10]}, "invalid_parameter")
+    return items
+
+
+def _window_params() -> tuple[int, int]:
+    """lookback_days and min_overlap; an overlap longer than the window could never be met."""
+    lookback_days = int_param("lookback_days", *LOOKBACK)
+    min_overlap = int_param("min_overlap", *MIN_OVERLAP)
+    if min_overlap > lookback_days:
+        raise ApiError(400, f"'min_overlap' must not exceed lookback_days ({lookback_days})",
+                       {"field": "min_overlap", "value": min_overlap, "min": MIN_OVERLAP[1],
+                        "max": lookback_days}, "invalid_parameter")
+    return lookback_days, min_overlap
+
+
+def _portfolio_route(rule: str):
+    """Register an authenticated GET under /analytics/portfolio/<id>/<rule>."""
+    def register(view):
+        return bp.get(f"/analytics/portfolio/<int:portfolio_id>/{rule}")(require_auth(view))
+    return register
+
+
+@_portfolio_route("overview")
+def analytics_overview(portfolio_id: int):
+    """Equity, exposures, P&L, sectors and valued positions."""
+    return jsonify(svc.overview(owned_portfolio_or_404(portfolio_id)).to_dict())
+
+
+@_portfolio_route("correlation-matrix")
+def analytics_correlation_matrix(portfolio_id: int):
+    """Pairwise correlations of the largest holdings."""
+    lookback_days, min_overlap = _window_params()
+    max_symbols = int_param("max_symbols", *MAX_SYMBOLS)
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    result = svc.correlation_matrix(portfolio, lookback_days=lookback_days,
+                                    min_overlap=min_overlap, max_symbols=max_symbols)
+    return jsonify(result.to_dict())
+
+
+@_portfolio_route("diversification-score")
+def analytics_diversification_score(portfolio_id: int):
+    """Weighted mean absolute correlation over every modelled holding."""
+    lookback_days, min_overlap = _window_params()
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    result = svc.diversification_score(portfolio, lookback_days=lookback_days, min_overlap=min_overlap)
+    return jsonify(result.to_dict())
+
+
+@_portfolio_route("factor-exposures")
+def analytics_factor_exposures(portfolio_id: int):
+    """Portfolio betas and dollar exposures per factor."""
+    return jsonify(svc.factor_exposures(owned_portfolio_or_404(portfolio_id)).to_dict())
+
+
+@_portfolio_route("positions/factor-exposures")
+def analytics_position_factor_exposures(portfolio_id: int):
+    """Per-position factor betas, paginated, optionally for some symbols only."""
+    limit = int_param("limit", *LIMIT)
+    offset = int_param("offset", *OFFSET)
+    symbols = csv_param("symbols", pattern=SYMBOL_RE, upper=True)
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    result = svc.position_factor_exposures(portfolio, limit=limit, offset=offset, symbols=symbols)
+    return jsonify(result.to_dict())
+
+
+@_portfolio_route("risk-metrics")
+def analytics_risk_metrics(portfolio_id: int):
+    """Beta, volatility, drawdown, VaR/ES and risk contributions over the window."""
+    lookback_days = int_param("lookback_days", *RISK_LOOKBACK)
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    return jsonify(svc.risk_metrics(portfolio, lookback_days=lookback_days).to_dict())
+
+
+@_portfolio_route("stress-test")
+def analytics_stress_test(portfolio_id: int):
+    """Scenario P&L, optionally some scenario ids or one category; unknown ids are a 400."""
+    scenario_ids = csv_param("scenarios")
+    category = request.args.get("category")
+    if category is not None and category not in CATEGORIES:
+        raise ApiError(400, f"'category' must be one of: {', '.join(CATEGORIES)}",
+                       {"field": "category", "value": category, "allowed": list(CATEGORIES)},
+                       "invalid_parameter")
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    result = svc.stress_test(portfolio, category=category, scenario_ids=scenario_ids)
+    unknown = result.metadata.get("unknown_scenarios")
+    if unknown:
+        raise ApiError(400, "Unknown scenario id(s): " + ", ".join(unknown),
+                       {"field": "scenarios", "unknown": unknown}, "invalid_parameter")
+    return jsonify(result.to_dict())
+
+
+@_portfolio_route("greeks")
+def analytics_greeks(portfolio_id: int):
+    """Per-option and total Greeks."""
+    return jsonify(svc.greeks(owned_portfolio_or_404(portfolio_id)).to_dict())
+
+
+@_portfolio_route("performance")
+def analytics_performance(portfolio_id: int):
+    """Value history against SPY and period returns."""
+    return jsonify(svc.performance(owned_portfolio_or_404(portfolio_id)).to_dict())
+
+
+@bp.get("/analytics/factors/definitions")
+@require_auth
+def analytics_factor_definitions():
+    """The factor model's factors: name, ETF proxy, construction and description."""
+    factors = svc.factor_definitions()
+    return jsonify({"factors": factors, "count": len(factors)})

@@ -1,0 +1,63 @@
+"""/export: the portfolio as JSON, CSV (re-importable) or XLSX, and broker-style trade lists."""
+from __future__ import annotations
+
+import json
+
+from flask import Response, jsonify, request
+
+from webapp.api import bp
+from webapp.api.common import ApiError, choice_param, owned_portfolio_or_404, require_auth
+from webapp.services import exports
+from webapp.services.management import ValidationError
+from webapp.services.queries import latest_price_date
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def attachment(body: str | bytes, mimetype: str, filename: str) -> Response:
+    """A download: the body with Content-Disposition: attachment and the file name."""
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/export/portfolio/<int:portfolio_id>")
+@require_auth
+def export_portfolio(portfolio_id: int):
+    """format=json (everything), csv (positions, canonical import format) or xlsx (workbook)."""
+    fmt = choice_param("format", "json", ("json", "csv", "xlsx"))
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    if fmt == "csv":
+        return attachment(exports.positions_csv(portfolio), "text/csv",
+                          exports.export_filename(portfolio, "positions", "csv"))
+    if fmt == "xlsx":
+        return attachment(exports.portfolio_xlsx(portfolio), XLSX_MIMETYPE,
+                          exports.export_filename(portfolio, "", "xlsx"))
+    body = json.dumps(exports.portfolio_package(portfolio), indent=1, allow_nan=False)
+    return attachment(body, "application/json", exports.export_filename(portfolio, "", "json"))
+
+
+@bp.post("/export/trades")
+@require_auth
+def export_trades():
+    """Body {portfolio_id, target: [{symbol, quantity}]} or {portfolio_id, trades: [{symbol, side, quantity}]}."""
+    fmt = choice_param("format", "json", ("json", "csv"))
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ApiError(400, "Send a JSON object body: {\"portfolio_id\": …, \"target\" or \"trades\": […]}.")
+    portfolio_id = payload.get("portfolio_id")
+    if isinstance(portfolio_id, bool) or not isinstance(portfolio_id, int):
+        raise ApiError(422, "Validation failed: portfolio_id: an integer is required.",
+                       {"fields": {"portfolio_id": "An integer is required."}}, "validation_error")
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    try:
+        rows = exports.trade_list(portfolio, payload)
+    except ValidationError as exc:
+        raise ApiError(422, "Validation failed: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()),
+                       {"fields": exc.errors}, "validation_error") from None
+    if fmt == "csv":
+        return attachment(exports.trades_csv(rows), "text/csv",
+                          exports.export_filename(portfolio, "trades", "csv"))
+    as_of = latest_price_date()
+    return jsonify({"portfolio_id": portfolio.id, "as_of": as_of.isoformat() if as_of else None,
+                    "columns": list(exports.TRADE_COLUMNS), "trades": rows, "count": len(rows)})
