@@ -43,15 +43,16 @@ def wants_json() -> bool:
 def _handle_http(exc: HTTPException):
     status = exc.code or 500
     message = exc.description or exc.name
+    # Keep what the exception says in headers (Allow on 405, Retry-After on 429, …).
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    if exc.response is not None:
+        headers += [(k, v) for k, v in exc.response.headers.items() if k.lower() == "retry-after"]
     if wants_json():
         response = jsonify(error_body(status, message))
         response.status_code = status
-        if status == 429 and exc.response is not None:
-            retry_after = exc.response.headers.get("Retry-After")
-            if retry_after:
-                response.headers["Retry-After"] = retry_after
+        response.headers.extend(headers)
         return response
-    return render_template("error.html", status=status, message=message, name=exc.name), status
+    return render_template("error.html", status=status, message=message, name=exc.name), status, headers
 
 
 def register(app: Flask) -> None:

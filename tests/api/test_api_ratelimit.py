@@ -36,3 +36,12 @@ def test_the_limit_is_per_user(client, books_no_batch, three_per_minute):
         assert client.get("/api/v1/data/portfolios", headers=first.headers).status_code == 200
     assert client.get("/api/v1/data/portfolios", headers=first.headers).status_code == 429
     assert client.get("/api/v1/data/portfolios", headers=second.headers).status_code == 200
+
+
+def test_the_budget_is_shared_across_routes(client, books_no_batch, three_per_minute):
+    book = books_no_batch["individual"]
+    paths = ["/api/v1/data/portfolios", f"/api/v1/analytics/portfolio/{book.portfolio_id}/overview",
+             "/api/v1/analytics/factors/definitions"]
+    for path in paths:
+        assert client.get(path, headers=book.headers).status_code == 200
+    assert client.get("/api/v1/system/batch/history", headers=book.headers).status_code == 429

@@ -13,6 +13,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Token-authenticated writes carry no cookie-borne authority, so CSRF tokens don't apply; done
 # once here (not in the factory) so building several apps doesn't stack the limit.
 csrf.exempt(bp)
-limiter.limit(api_rate_limit, key_func=rate_limit_key)(bp)
+# One budget per user across the whole API (not per route).
+limiter.shared_limit(api_rate_limit, scope="api", key_func=rate_limit_key)(bp)
 
 from webapp.api import analytics, auth, data, export, management, openapi, system  # noqa: E402,F401

@@ -99,7 +99,7 @@ def require_auth(view):
     return wrapped
 
 
-def int_param(name: str, default: int, lo: int, hi: int) -> int:
+def int_param(name: str, default: int | None, lo: int, hi: int) -> int | None:
     """An integer query parameter within [lo, hi]; 400 naming the field and the range otherwise."""
     raw = request.args.get(name)
     if raw is None or raw == "":
@@ -124,12 +124,15 @@ def choice_param(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 
 def owned_portfolio_or_404(portfolio_id: int):
-    from webapp.models import Portfolio
+    """The caller's portfolio, or 404 in the API error shape (never another user's data)."""
+    from werkzeug.exceptions import NotFound
 
-    portfolio = db.session.get(Portfolio, portfolio_id)
-    if portfolio is None or portfolio.user_id != g.user.id:
-        raise ApiError(404, "Portfolio not found.", {"portfolio_id": portfolio_id})
-    return portfolio
+    from webapp.services.portfolios import owned_portfolio
+
+    try:
+        return owned_portfolio(portfolio_id, g.user.id)
+    except NotFound:
+        raise ApiError(404, "Portfolio not found.", {"portfolio_id": portfolio_id}) from None
 
 
 def api_rate_limit() -> str:

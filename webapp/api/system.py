@@ -1,7 +1,9 @@
 """/system: batch triggers, job status, batch history."""
 from __future__ import annotations
 
-from flask import g, jsonify, request
+import re
+
+from flask import g, jsonify
 
 from webapp.api import bp
 from webapp.api.common import ApiError, int_param, owned_portfolio_or_404, require_auth
@@ -48,8 +50,8 @@ def _job_owned(job_id: str) -> None:
     from webapp.extensions import db
     from webapp.models import BatchRun, Portfolio
 
-    run_id = job_id.removeprefix("batch-")
-    run = db.session.get(BatchRun, int(run_id)) if run_id.isdigit() else None
+    match = re.fullmatch(r"batch-([0-9]{1,9})", job_id)
+    run = db.session.get(BatchRun, int(match.group(1))) if match else None
     portfolio = db.session.get(Portfolio, run.portfolio_id) if run and run.portfolio_id else None
     if portfolio is None or portfolio.user_id != g.user.id:
         raise ApiError(404, "Job not found.", {"job_id": job_id})
@@ -72,7 +74,7 @@ def job(job_id: str):
 @require_auth
 def batch_history():
     limit = int_param("limit", 50, 1, 500)
-    portfolio_id = request.args.get("portfolio_id", type=int)
+    portfolio_id = int_param("portfolio_id", None, 1, 2**31 - 1)
     if portfolio_id is not None:
         owned_portfolio_or_404(portfolio_id)
         runs = recent_runs(portfolio_id, limit)

@@ -15,13 +15,16 @@ from webapp.extensions import db
 from webapp.models import Portfolio, Position
 from webapp.services import queries
 
+MAX_ID = 2**31 - 1
+
 # Enough history for the 60-day realized vol of option underlyings.
 VALUATION_HISTORY_DAYS = 140
 
 
 def owned_portfolio(portfolio_id: int, user_id: int) -> Portfolio:
     """The portfolio if ``user_id`` owns it; otherwise 404 (never reveal another advisor's data)."""
-    portfolio = db.session.get(Portfolio, portfolio_id)
+    # Ids beyond the INTEGER column cannot exist; asking the database would overflow (500).
+    portfolio = db.session.get(Portfolio, portfolio_id) if 0 < portfolio_id <= MAX_ID else None
     if portfolio is None or portfolio.user_id != user_id:
         raise NotFound("No such portfolio.")
     return portfolio
