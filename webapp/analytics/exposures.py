@@ -46,67 +46,60 @@ VALUED_COLUMNS = [
 ]
 
 
-def _last_price(series: pd.Series | None, as_of: pd.Timestamp) -> tuple[float, pd.Timestamp] | None:
-    if series is None:
-        return None
-    upto = series.loc[series.index <= as_of].dropna()
-    if upto.empty:
-        return None
-    return float(upto.iloc[-1]), upto.index[-1]
+def _last_closes(prices: pd.DataFrame, symbols, as_of: pd.Timestamp) -> dict:
+    """symbol -> (last non-NaN close on or before ``as_of``, its date) for symbols with one.
+
+    One array pass over the columns the book uses; symbols without such a close are absent.
+    """
+    columns = [s for s in dict.fromkeys(symbols) if s in prices.columns]
+    if not columns:
+        return {}
+    block = prices.loc[prices.index <= as_of, columns]
+    values = block.to_numpy(dtype=float, na_value=np.nan)
+    if not len(values):
+        return {}
+    valid = ~np.isnan(values)
+    has = valid.any(axis=0)
+    # The last valid row per column: the first valid one when reading the rows backwards.
+    last = len(values) - 1 - np.argmax(valid[::-1], axis=0)
+    dates = block.index
+    return {sym: (float(values[last[j], j]), dates[last[j]])
+            for j, sym in enumerate(columns) if has[j]}
 
 
-def _value_one(row: pd.Series, prices: pd.DataFrame, as_of: pd.Timestamp, rate_pct: float,
-               vol_window: int) -> dict:
-    out: dict = {c: np.nan for c in VALUED_COLUMNS}
-    out.update(status="ok", reason_detail=None, vol_source=None, price_date=None)
-    underlying = row["underlying"]
-    last = _last_price(prices[underlying] if underlying in prices.columns else None, as_of)
-    if last is None:
-        out.update(status="no_prices", reason_detail=f"no stored price for {underlying}")
-        return out
-    spot, when = last
-    out["price_date"] = when.date()
-    if (as_of - when).days > MAX_PRICE_AGE_DAYS:
-        out.update(status="stale_price",
-                   reason_detail=f"last price for {underlying} is from {when.date().isoformat()}")
-        return out
-    quantity, multiplier = float(row["quantity"]), float(row["multiplier"] or 1.0)
-    out["underlying_price"] = spot
-    if row["position_type"] in OPTION_TYPES:
-        days = days_to_expiry(row["expiry"], as_of)
-        out["days_to_expiry"] = days
-        vol = row.get("implied_vol")
-        if vol is not None and not (isinstance(vol, float) and math.isnan(vol)) and vol > 0:
-            out["vol_source"] = "implied"
-        else:
-            try:
-                vol = realized_vol(prices[underlying].loc[:as_of], vol_window)
-            except InsufficientHistory as exc:
-                out.update(status=exc.reason, reason_detail=f"{underlying}: {exc.message}")
-                return out
-            out["vol_source"] = f"realized_{vol_window}d"
-        out["vol"] = float(vol)
-        greeks = option_greeks(spot, float(row["strike"]), rate_pct, float(vol), days,
-                               call=row["position_type"] in CALL_TYPES)
-        price, delta = greeks.price, greeks.delta
-        out.update(gamma=greeks.gamma, theta=greeks.theta, vega=greeks.vega, rho=greeks.rho)
-        if days <= 0:
-            out["reason_detail"] = f"expired on {pd.Timestamp(row['expiry']).date().isoformat()}; valued at intrinsic value"
+def _option_values(position_type, strike, expiry, implied_vol, spot: float, underlying,
+                   prices: pd.DataFrame, as_of: pd.Timestamp, rate_pct: float, vol_window: int,
+                   vols: dict) -> dict:
+    """One option's fields: Black-Scholes value and Greeks per share at ``spot``.
+
+    Implied vol when given (> 0), else the underlying's realized vol over ``vol_window`` returns
+    (computed once per underlying through ``vols``). Returns ``status`` other than ``ok`` when
+    that history is too short.
+    """
+    days = days_to_expiry(expiry, as_of)
+    out: dict = {"days_to_expiry": days}
+    vol = implied_vol
+    if vol is not None and not (isinstance(vol, float) and math.isnan(vol)) and vol > 0:
+        out["vol_source"] = "implied"
     else:
-        price, delta = spot, 1.0
-        out.update(gamma=0.0, theta=0.0, vega=0.0, rho=0.0)
-    entry = float(row["entry_price"])
-    cost = quantity * entry * multiplier
-    market_value = quantity * price * multiplier
-    out.update(
-        price=price,
-        delta=delta,
-        market_value=market_value,
-        cost_basis=cost,
-        unrealized_pnl=market_value - cost,
-        unrealized_pnl_pct=(market_value - cost) / abs(cost) if cost else np.nan,
-        exposure=delta * multiplier * quantity * spot,
-    )
+        if underlying not in vols:
+            try:
+                vols[underlying] = realized_vol(prices[underlying].loc[:as_of], vol_window)
+            except InsufficientHistory as exc:
+                vols[underlying] = exc
+        vol = vols[underlying]
+        if isinstance(vol, InsufficientHistory):
+            out.update(status=vol.reason, reason_detail=f"{underlying}: {vol.message}")
+            return out
+        out["vol_source"] = f"realized_{vol_window}d"
+    out["vol"] = float(vol)
+    greeks = option_greeks(spot, float(strike), rate_pct, float(vol), days,
+                           call=position_type in CALL_TYPES)
+    out.update(price=greeks.price, delta=greeks.delta, gamma=greeks.gamma, theta=greeks.theta,
+               vega=greeks.vega, rho=greeks.rho)
+    if days <= 0:
+        out["reason_detail"] = (f"expired on {pd.Timestamp(expiry).date().isoformat()}; "
+                                "valued at intrinsic value")
     return out
 
 
@@ -119,6 +112,11 @@ def value_holdings(
     realized_vol_window: int = REALIZED_VOL_WINDOW,
 ) -> pd.DataFrame:
     """Value every holding at its last price on or before ``as_of``.
+
+    Market value = quantity × price × multiplier; cost basis = quantity × entry price ×
+    multiplier; unrealized P&L = market value − cost basis, and as a fraction of |cost basis|;
+    exposure = delta × multiplier × quantity × underlying price (stock delta = 1). Stocks are
+    valued as arrays over all positions; options one by one (Black–Scholes via mibian).
 
     Parameters
     ----------
@@ -135,11 +133,87 @@ def value_holdings(
     per-share Greeks (stock delta = 1), the vol used and its source, and the status.
     """
     as_of = pd.Timestamp(as_of)
-    valued = [
-        _value_one(row, prices, as_of, rate_pct, realized_vol_window)
-        for _, row in holdings.iterrows()
-    ]
-    frame = pd.DataFrame(valued, index=holdings.index, columns=VALUED_COLUMNS)
+    n = len(holdings)
+    underlying = holdings["underlying"].to_numpy(dtype=object)
+    ptype = holdings["position_type"].to_numpy(dtype=object)
+    closes = _last_closes(prices, underlying, as_of)
+
+    floats = {c: np.full(n, np.nan) for c in
+              ("price", "underlying_price", "market_value", "cost_basis", "unrealized_pnl",
+               "unrealized_pnl_pct", "exposure", "delta", "gamma", "theta", "vega", "rho", "vol")}
+    status = ["ok"] * n
+    detail: list = [None] * n
+    price_date: list = [None] * n
+    vol_source: list = [None] * n
+    days: list = [np.nan] * n
+    reached = np.zeros(n, dtype=bool)  # a current price: valued unless an option lacks a vol
+    for i, sym in enumerate(underlying):
+        last = closes.get(sym)
+        if last is None:
+            status[i], detail[i] = "no_prices", f"no stored price for {sym}"
+            continue
+        spot, when = last
+        price_date[i] = when.date()
+        if (as_of - when).days > MAX_PRICE_AGE_DAYS:
+            status[i] = "stale_price"
+            detail[i] = f"last price for {sym} is from {when.date().isoformat()}"
+            continue
+        floats["underlying_price"][i] = spot
+        reached[i] = True
+
+    is_option = np.isin(ptype, OPTION_TYPES)
+    stock = reached & ~is_option
+    floats["price"][stock] = floats["underlying_price"][stock]
+    floats["delta"][stock] = 1.0
+    for greek in ("gamma", "theta", "vega", "rho"):
+        floats[greek][stock] = 0.0
+
+    if (reached & is_option).any():
+        implied = (holdings["implied_vol"].to_numpy(dtype=object) if "implied_vol" in holdings
+                   else np.full(n, None, dtype=object))
+        strike = holdings["strike"].to_numpy(dtype=object)
+        expiry = holdings["expiry"].to_numpy(dtype=object)
+        vols: dict = {}
+        for i in np.flatnonzero(reached & is_option):
+            out = _option_values(ptype[i], strike[i], expiry[i], implied[i],
+                                 floats["underlying_price"][i], underlying[i], prices, as_of,
+                                 rate_pct, realized_vol_window, vols)
+            days[i] = out["days_to_expiry"]
+            vol_source[i] = out.get("vol_source")
+            detail[i] = out.get("reason_detail")
+            if "status" in out:
+                status[i], reached[i] = out["status"], False
+                continue
+            for key in ("vol", "price", "delta", "gamma", "theta", "vega", "rho"):
+                floats[key][i] = out[key]
+
+    ok = np.flatnonzero(reached)
+    if len(ok):
+        # Python's float() per value, as a scalar valuation would convert (a missing or zero
+        # multiplier means 1).
+        def column(name: str) -> np.ndarray:
+            return holdings[name].to_numpy(dtype=object)[ok]
+
+        qty = np.array([float(v) for v in column("quantity")])
+        mult = np.array([float(v or 1.0) for v in column("multiplier")])
+        entry = np.array([float(v) for v in column("entry_price")])
+        price, delta = floats["price"][ok], floats["delta"][ok]
+        spot = floats["underlying_price"][ok]
+        cost = qty * entry * mult
+        market_value = qty * price * mult
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(cost != 0, (market_value - cost) / np.abs(cost), np.nan)
+        floats["cost_basis"][ok] = cost
+        floats["market_value"][ok] = market_value
+        floats["unrealized_pnl"][ok] = market_value - cost
+        floats["unrealized_pnl_pct"][ok] = pct
+        floats["exposure"][ok] = delta * mult * qty * spot
+
+    frame = pd.DataFrame(
+        {**floats, "price_date": price_date, "vol_source": vol_source, "days_to_expiry": days,
+         "status": status, "reason_detail": detail},
+        index=holdings.index, columns=VALUED_COLUMNS,
+    )
     return holdings.join(frame)
 
 

@@ -26,7 +26,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -276,27 +276,47 @@ def correlated_shocks(shocks: Mapping[str, float], factor_cov: pd.DataFrame) -> 
     """
     if not shocks:
         raise ValueError("correlated_shocks needs at least one shocked factor")
-    cov = factor_cov
-    if list(cov.index) != list(cov.columns):
-        raise ValueError("factor_cov must be square with the same factor order on both axes")
-    if cov.isna().to_numpy().any():
-        raise ValueError("factor_cov contains NaN")
-    missing = [f for f in shocks if f not in cov.index]
-    if missing:
-        raise ValueError(f"shocked factor(s) not in factor_cov: {', '.join(missing)}")
-    s_names = list(shocks)
-    s = np.array([float(shocks[f]) for f in s_names])
-    if not np.isfinite(s).all():
-        raise ValueError("shocks must be finite")
-    u_names = [f for f in cov.index if f not in shocks]
+    return _FactorCov(factor_cov).moves(shocks)
 
-    moves = pd.Series(0.0, index=cov.index, name="move")
-    moves.loc[s_names] = s
-    if u_names:
-        sigma_ss = cov.loc[s_names, s_names].to_numpy(dtype=float)
-        sigma_us = cov.loc[u_names, s_names].to_numpy(dtype=float)
-        moves.loc[u_names] = sigma_us @ _solve_psd(sigma_ss, s)
-    return moves
+
+class _FactorCov:
+    """A checked factor covariance as an array, reused by every scenario of a run.
+
+    ``moves`` is ``correlated_shocks`` without re-checking the covariance and without pandas
+    indexing per scenario; the sub-matrices are laid out as ``DataFrame.loc(...).to_numpy()``
+    lays them out (column-major), so the BLAS products, and their rounding, are the same.
+    """
+
+    def __init__(self, factor_cov: pd.DataFrame) -> None:
+        cov = factor_cov
+        if list(cov.index) != list(cov.columns):
+            raise ValueError("factor_cov must be square with the same factor order on both axes")
+        if cov.isna().to_numpy().any():
+            raise ValueError("factor_cov contains NaN")
+        self.index = cov.index
+        self.values = cov.to_numpy(dtype=float)
+        self.position = {f: i for i, f in enumerate(cov.index)}
+
+    def moves(self, shocks: Mapping[str, float]) -> pd.Series:
+        """Decimal move per factor: the shocks, and Sigma_us Sigma_ss^-1 s for the others."""
+        if not shocks:
+            raise ValueError("correlated_shocks needs at least one shocked factor")
+        missing = [f for f in shocks if f not in self.index]
+        if missing:
+            raise ValueError(f"shocked factor(s) not in factor_cov: {', '.join(missing)}")
+        s_names = list(shocks)
+        s = np.array([float(shocks[f]) for f in s_names])
+        if not np.isfinite(s).all():
+            raise ValueError("shocks must be finite")
+        shocked = [self.position[f] for f in s_names]
+        others = [i for i, f in enumerate(self.index) if f not in shocks]
+        moves = np.zeros(len(self.index))
+        moves[shocked] = s
+        if others:
+            sigma_ss = np.asfortranarray(self.values[np.ix_(shocked, shocked)])
+            sigma_us = np.asfortranarray(self.values[np.ix_(others, shocked)])
+            moves[others] = sigma_us @ _solve_psd(sigma_ss, s)
+        return pd.Series(moves, index=self.index, name="move")
 
 
 def _solve_psd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -363,6 +383,9 @@ def position_pnl(
     * a long position (LONG, LC, LP) loses at most its market value: P&L >= -MV;
     * a short position (SHORT, SC, SP) gains at most what it is short: P&L <= -MV = |MV|.
 
+    Evaluated over all positions at once (numpy arrays); the per-position arithmetic is the
+    scalar formula above in the same operand order.
+
     Parameters
     ----------
     positions : DataFrame
@@ -384,70 +407,159 @@ def position_pnl(
         ``"ok"``, ``missing_reason``, ``"unknown_position_type"``, ``"no_market_value"``,
         ``"no_underlying_price"`` or ``"no_greeks"``. ``capped`` marks rows hit by a limit.
     """
-    rows = []
-    moves = underlying_move.astype(float)
-    for pid, p in positions.iterrows():
-        ptype = str(p.get("position_type", "")).upper()
-        underlying = p.get("underlying")
-        if _missing(underlying):
-            underlying = p.get("symbol")
-        status = p.get("status", "ok")
-        status = "ok" if _missing(status) else status
-        mv = _num(p.get("market_value"))
-        move = _num(moves.get(underlying, np.nan)) if underlying in moves.index else math.nan
-        row = {
-            "position_id": pid,
-            "symbol": p.get("symbol"),
-            "underlying": underlying,
-            "position_type": ptype,
-            "market_value": mv,
-            "exposure": _num(p.get("exposure")),
-            "move": move,
-            "pnl": math.nan,
-            "capped": False,
-            "reason": None,
-        }
-        reason = None
-        if status != "ok":
-            reason = str(status)
-        elif ptype not in STOCK_TYPES and ptype not in OPTION_TYPES:
-            reason = "unknown_position_type"
-        elif not math.isfinite(mv):
-            reason = "no_market_value"
-        elif not math.isfinite(move):
-            reason = missing_reason
-        if reason is None:
-            r = max(move, -1.0)
-            capped = r != move
-            if ptype in STOCK_TYPES:
-                pnl = mv * r
-            else:
-                qty, mult = _num(p.get("quantity")), _num(p.get("multiplier"))
-                s, delta, gamma = (
-                    _num(p.get("underlying_price")),
-                    _num(p.get("delta")),
-                    _num(p.get("gamma")),
-                )
-                if not (math.isfinite(s) and s > 0):
-                    reason = "no_underlying_price"
-                elif not (math.isfinite(delta) and math.isfinite(gamma)
-                          and math.isfinite(qty) and math.isfinite(mult)):
-                    reason = "no_greeks"
-                else:
-                    ds = s * r
-                    pnl = qty * mult * (delta * ds + 0.5 * gamma * ds * ds)
-            if reason is None:
-                if ptype in LONG_TYPES and pnl < -mv:
-                    pnl, capped = -mv, True
-                elif ptype in SHORT_TYPES and pnl > -mv:
-                    pnl, capped = -mv, True
-                row["pnl"], row["capped"] = float(pnl), bool(capped)
-        row["reason"] = reason
-        rows.append(row)
-    cols = ["position_id", "symbol", "underlying", "position_type", "market_value", "exposure",
-            "move", "pnl", "capped", "reason"]
-    out = pd.DataFrame(rows, columns=cols).set_index("position_id")
-    out.index.name = positions.index.name or "position_id"
+    cols = ["symbol", "underlying", "position_type", "market_value", "exposure", "move", "pnl",
+            "capped", "reason"]
+    name = positions.index.name or "position_id"
+    if len(positions) == 0:
+        empty = pd.DataFrame([], columns=["position_id", *cols]).set_index("position_id")
+        return empty.rename_axis(name)
+    book = _Book(positions)
+    rev = book.revalue(book.moves_from(underlying_move), missing_reason)
+    data = {
+        "symbol": book.symbols, "underlying": book.underlyings, "position_type": book.ptypes,
+        "market_value": book.mv, "exposure": book.exposure, "move": rev.move, "pnl": rev.pnl,
+        "capped": rev.capped, "reason": rev.reason,
+    }
+    return pd.DataFrame(data, index=pd.Index(book.ids, name=name), columns=cols)
+
+
+@dataclass(frozen=True)
+class _Revalued:
+    """One scenario's revaluation, arrays aligned with the book's positions."""
+
+    move: np.ndarray  # decimal move of the underlying; NaN when unknown
+    pnl: np.ndarray  # $; NaN on left-out rows
+    capped: np.ndarray  # bool
+    reason: np.ndarray  # object: None on modelled rows, else why the row is left out
+    ok: np.ndarray  # bool: modelled
+
+
+class _Book:
+    """The positions ``position_pnl`` takes, as column arrays read once.
+
+    A stress run revalues the same book for every scenario: the types, market values, Greeks
+    and the reasons that do not depend on the move are worked out here, so a scenario costs a
+    few array operations instead of a pass of per-row Python.
+    """
+
+    def __init__(self, positions: pd.DataFrame) -> None:
+        n = len(positions)
+        self.ids = [_py(v) for v in positions.index]
+        self.symbols = _column(positions, "symbol")
+        underlying = _column(positions, "underlying")
+        absent = np.fromiter((_missing(u) for u in underlying), bool, n)
+        self.underlyings = np.where(absent, self.symbols, underlying)
+        self.ptypes = np.fromiter(
+            (str(t).upper() for t in _column(positions, "position_type", "")), object, n)
+        status = np.fromiter(
+            ("ok" if _missing(s) else s for s in _column(positions, "status", "ok")), object, n)
+        self.mv = _numbers(positions, "market_value")
+        self.exposure = _numbers(positions, "exposure")
+        qty, mult = _numbers(positions, "quantity"), _numbers(positions, "multiplier")
+        self.spot = _numbers(positions, "underlying_price")
+        self.delta, self.gamma = _numbers(positions, "delta"), _numbers(positions, "gamma")
+        self.qm = qty * mult
+        self.is_stock = np.isin(self.ptypes, sorted(STOCK_TYPES))
+        is_option = np.isin(self.ptypes, sorted(OPTION_TYPES))
+        self.is_long = np.isin(self.ptypes, sorted(LONG_TYPES))
+        self.is_short = np.isin(self.ptypes, sorted(SHORT_TYPES))
+
+        # Reasons are checked in this order: the row's status, its type, its market value (all
+        # before the move), the move itself, then for options the underlying price and Greeks.
+        before = np.full(n, None, dtype=object)
+        bad_status = status != "ok"
+        before[bad_status] = [str(s) for s in status[bad_status]]
+        unknown_type = ~bad_status & ~(self.is_stock | is_option)
+        before[unknown_type] = "unknown_position_type"
+        before[~bad_status & ~unknown_type & ~np.isfinite(self.mv)] = "no_market_value"
+        self.before, self.before_ok = before, np.equal(before, None)
+        after = np.full(n, None, dtype=object)
+        no_spot = is_option & ~(np.isfinite(self.spot) & (self.spot > 0))
+        after[no_spot] = "no_underlying_price"
+        greeks = (np.isfinite(self.delta) & np.isfinite(self.gamma) & np.isfinite(qty)
+                  & np.isfinite(mult))
+        after[is_option & ~no_spot & ~greeks] = "no_greeks"
+        self.after, self.after_ok = after, np.equal(after, None)
+        # Python scalars for the result dicts, converted once rather than per scenario.
+        self.symbol_list, self.underlying_list = self.symbols.tolist(), self.underlyings.tolist()
+        self.ptype_list, self.mv_list = self.ptypes.tolist(), self.mv.tolist()
+
+    def moves_from(self, moves: pd.Series) -> np.ndarray:
+        """Each position's underlying move looked up in a per-symbol Series (NaN if absent)."""
+        moves = moves.astype(float)
+        # A label listed twice has no single move: unknown, as a scalar lookup would find.
+        moves = moves[~moves.index.duplicated(keep=False)]
+        return _take(moves.to_numpy(dtype=float), moves.index.get_indexer(self.underlyings))
+
+    def revalue(self, move: np.ndarray, missing_reason: str) -> _Revalued:
+        """P&L per position for a decimal ``move`` per position (see ``position_pnl``)."""
+        no_move = self.before_ok & ~np.isfinite(move)
+        ok = self.before_ok & ~no_move & self.after_ok
+        reason = np.where(self.before_ok, np.where(no_move, missing_reason, self.after),
+                          self.before)
+        with np.errstate(invalid="ignore", over="ignore"):
+            r = np.maximum(move, -1.0)
+            ds = self.spot * r
+            # Same operand order as the scalar formula, so each P&L is bit-for-bit that value.
+            option = self.qm * (self.delta * ds + 0.5 * self.gamma * ds * ds)
+            pnl = np.where(self.is_stock, self.mv * r, option)
+            floor = -self.mv
+            hit = (self.is_long & (pnl < floor)) | (self.is_short & (pnl > floor))
+        capped = ok & ((r != move) | hit)
+        pnl = np.where(ok, np.where(hit, floor, pnl), np.nan)
+        return _Revalued(move=move, pnl=pnl, capped=capped, reason=reason, ok=ok)
+
+    @staticmethod
+    def total(rev: _Revalued) -> float:
+        """Sum of the modelled rows' P&L ($)."""
+        return float(rev.pnl[rev.ok].sum())
+
+    def split(self, rev: _Revalued) -> tuple[float, tuple[dict, ...], tuple[dict, ...]]:
+        """Total P&L ($), the modelled rows and the left-out rows as result dicts."""
+        good = np.flatnonzero(rev.ok)
+        modelled = tuple(
+            {
+                "position_id": self.ids[i],
+                "symbol": self.symbol_list[i],
+                "underlying": self.underlying_list[i],
+                "position_type": self.ptype_list[i],
+                "market_value": self.mv_list[i],
+                "move": m,
+                "pnl": p,
+                "capped": c,
+            }
+            for i, m, p, c in zip(good.tolist(), rev.move[good].tolist(),
+                                  rev.pnl[good].tolist(), rev.capped[good].tolist())
+        )
+        left_out = tuple(
+            {"position_id": self.ids[i], "symbol": self.symbol_list[i],
+             "reason": str(rev.reason[i])}
+            for i in np.flatnonzero(~rev.ok).tolist()
+        )
+        return float(rev.pnl[good].sum()), modelled, left_out
+
+
+def _column(frame: pd.DataFrame, name: str, default: Any = None) -> np.ndarray:
+    """A column as an object array of its values; ``default`` throughout when it is absent."""
+    if name not in frame.columns:
+        return np.full(len(frame), default, dtype=object)
+    return frame[name].to_numpy(dtype=object)
+
+
+def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as floats: NaN where absent or not a number (``float(value)`` decides)."""
+    if name not in frame.columns:
+        return np.full(len(frame), np.nan)
+    col = frame[name]
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        return col.to_numpy(dtype=float, na_value=np.nan)
+    return np.fromiter((_num(v) for v in col.to_numpy(dtype=object)), float, len(col))
+
+
+def _take(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``values[where]`` as floats, NaN where ``where`` is -1 (label not found)."""
+    out = values[where] if len(values) else np.full(len(where), np.nan)
+    out[where < 0] = np.nan
     return out
 
 
@@ -559,29 +671,6 @@ class ScenarioResult:
         }
 
 
-def _split(revalued: pd.DataFrame) -> tuple[float, tuple[dict, ...], tuple[dict, ...]]:
-    ok = revalued[revalued["reason"].isna()]
-    bad = revalued[revalued["reason"].notna()]
-    modelled = tuple(
-        {
-            "position_id": _py(pid),
-            "symbol": r["symbol"],
-            "underlying": r["underlying"],
-            "position_type": r["position_type"],
-            "market_value": float(r["market_value"]),
-            "move": float(r["move"]),
-            "pnl": float(r["pnl"]),
-            "capped": bool(r["capped"]),
-        }
-        for pid, r in ok.iterrows()
-    )
-    left_out = tuple(
-        {"position_id": _py(pid), "symbol": r["symbol"], "reason": str(r["reason"])}
-        for pid, r in bad.iterrows()
-    )
-    return float(ok["pnl"].astype(float).sum()), modelled, left_out
-
-
 def _check_equity(equity: float) -> float:
     equity = float(equity)
     if not math.isfinite(equity):
@@ -591,6 +680,40 @@ def _check_equity(equity: float) -> float:
 
 def _pct(pnl: float, equity: float) -> float | None:
     return pnl / equity if equity > 0 else None
+
+
+class _BetaMap:
+    """Factor betas prepared once for a book: r = B m per scenario, then a lookup per position.
+
+    Gives the same numbers as ``underlying_moves`` followed by the per-position lookup of
+    ``position_pnl`` (same matrix, same product), without building a Series per scenario.
+    """
+
+    def __init__(self, betas: pd.DataFrame, book: _Book) -> None:
+        self.columns = betas.columns
+        b = betas.astype(float)
+        self.matrix = b.to_numpy()
+        self.nan_rows = b.isna().any(axis=1).to_numpy()
+        labels = b.index
+        # Row of B for each position's underlying; a label listed twice has no single row.
+        single = ~labels.duplicated(keep=False)
+        rows = np.flatnonzero(single)
+        found = labels[single].get_indexer(book.underlyings)
+        self.row_of = rows[found] if len(rows) else found
+        self.row_of[found < 0] = -1
+
+    def position_moves(self, factor_moves: pd.Series) -> np.ndarray:
+        """Each position's underlying move r_i = sum_f beta_if m_f (NaN without betas)."""
+        unknown = [f for f in self.columns if f not in factor_moves.index]
+        if unknown:
+            raise ValueError(f"no move for beta factor(s): {', '.join(map(str, unknown))}")
+        m = factor_moves.reindex(self.columns).astype(float)
+        if len(self.columns):
+            r = self.matrix @ m.to_numpy()
+        else:
+            r = np.zeros(len(self.matrix))
+        r[self.nan_rows] = np.nan
+        return _take(r, self.row_of)
 
 
 def run_factor_scenario(
@@ -625,16 +748,28 @@ def run_factor_scenario(
     -------
     ScenarioResult
     """
+    book = _Book(positions)
+    return _factor_result(scenario, book, lambda: _BetaMap(betas, book),
+                          lambda: _FactorCov(factor_cov), equity)
+
+
+def _factor_result(scenario: Scenario, book: _Book, beta_map: Callable[[], _BetaMap],
+                   factor_cov: Callable[[], _FactorCov], equity: float) -> ScenarioResult:
+    """``run_factor_scenario`` on a prepared book; ``beta_map()`` and ``factor_cov()`` give the
+    prepared betas and covariance."""
     if scenario.shocks is None:
         raise ValueError(f"scenario {scenario.id!r} is a historical replay, not a factor shock")
     equity = _check_equity(equity)
-    moves = correlated_shocks(scenario.shocks, factor_cov)
-    revalued = position_pnl(positions, underlying_moves(betas, moves))
-    pnl, modelled, left_out = _split(revalued)
+    if not scenario.shocks:
+        raise ValueError("correlated_shocks needs at least one shocked factor")
+    moves = factor_cov().moves(scenario.shocks)
+    betas = beta_map()
+    pnl, modelled, left_out = book.split(
+        book.revalue(betas.position_moves(moves), "no_factor_betas"))
 
     direct = moves.copy()
     direct.loc[[f for f in direct.index if f not in scenario.shocks]] = 0.0
-    direct_pnl, _, _ = _split(position_pnl(positions, underlying_moves(betas, direct)))
+    direct_pnl = book.total(book.revalue(betas.position_moves(direct), "no_factor_betas"))
 
     shocked = tuple(f for f in moves.index if f in scenario.shocks)
     implied = tuple(f for f in moves.index if f not in scenario.shocks)
@@ -696,22 +831,45 @@ def episode_returns(
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     if not start < end:
         raise ValueError(f"episode start {start.date()} must be before end {end.date()}")
-    px = prices.sort_index()
-    limit = pd.Timedelta(days=max_stale_days)
-    out = pd.Series(np.nan, index=px.columns, name="move", dtype=float)
-    for sym in px.columns:
-        col = px[sym].dropna()
-        before_start = col[col.index <= start]
-        before_end = col[col.index <= end]
-        if before_start.empty or before_end.empty:
-            continue
-        d0, d1 = before_start.index[-1], before_end.index[-1]
-        if start - d0 > limit or end - d1 > limit or d1 <= d0:
-            continue
-        p0, p1 = float(before_start.iloc[-1]), float(before_end.iloc[-1])
-        if p0 > 0 and math.isfinite(p1):
-            out[sym] = p1 / p0 - 1.0
-    return out
+    return _Closes(prices).episode(start, end, max_stale_days)
+
+
+class _Closes:
+    """Wide closes with, per row and symbol, the row of the last non-NaN close so far.
+
+    Finding "the last close on or before a date" for every symbol is then a binary search on
+    the dates and one row read, instead of a filtered copy of each column.
+    """
+
+    def __init__(self, prices: pd.DataFrame) -> None:
+        px = prices.sort_index()
+        self.columns = px.columns
+        self.dates = px.index
+        self.values = px.to_numpy(dtype=float, na_value=np.nan)
+        rows = np.arange(len(px)).reshape(-1, 1)
+        self.last_valid = (np.maximum.accumulate(np.where(np.isnan(self.values), -1, rows), axis=0)
+                           if len(px) else np.empty(self.values.shape, dtype=int))
+
+    def episode(self, start: pd.Timestamp, end: pd.Timestamp, max_stale_days: int) -> pd.Series:
+        """``episode_returns`` for one episode (dates already validated)."""
+        out = np.full(len(self.columns), np.nan)
+        k0 = int(self.dates.searchsorted(start, side="right")) - 1
+        k1 = int(self.dates.searchsorted(end, side="right")) - 1
+        if k0 >= 0 and k1 >= 0 and len(self.columns):
+            i0, i1 = self.last_valid[k0], self.last_valid[k1]
+            cols = np.arange(len(self.columns))
+            have = (i0 >= 0) & (i1 >= 0)
+            d0 = self.dates[np.maximum(i0, 0)]
+            d1 = self.dates[np.maximum(i1, 0)]
+            limit = pd.Timedelta(days=max_stale_days)
+            fresh = have & np.asarray(start - d0 <= limit) & np.asarray(end - d1 <= limit) & (
+                np.asarray(d1 > d0))
+            p0 = self.values[np.maximum(i0, 0), cols]
+            p1 = self.values[np.maximum(i1, 0), cols]
+            with np.errstate(invalid="ignore"):
+                good = fresh & (p0 > 0) & np.isfinite(p1)
+            out[good] = p1[good] / p0[good] - 1.0
+        return pd.Series(out, index=self.columns, name="move", dtype=float)
 
 
 def run_historical_replay(
@@ -743,12 +901,21 @@ def run_historical_replay(
     -------
     ScenarioResult
     """
+    return _replay_result(scenario, _Book(positions), lambda: _Closes(prices), equity)
+
+
+def _replay_result(scenario: Scenario, book: _Book, closes: Callable[[], _Closes],
+                   equity: float) -> ScenarioResult:
+    """``run_historical_replay`` on a prepared book; ``closes()`` gives the prepared prices."""
     if scenario.replay_start is None or scenario.replay_end is None:
         raise ValueError(f"scenario {scenario.id!r} is a factor shock, not a historical replay")
     equity = _check_equity(equity)
-    rets = episode_returns(prices, scenario.replay_start, scenario.replay_end)
-    revalued = position_pnl(positions, rets, missing_reason="no_prices_in_episode")
-    pnl, modelled, left_out = _split(revalued)
+    start, end = pd.Timestamp(scenario.replay_start), pd.Timestamp(scenario.replay_end)
+    if not start < end:
+        raise ValueError(f"episode start {start.date()} must be before end {end.date()}")
+    rets = closes().episode(start, end, DEFAULT_MAX_STALE_DAYS)
+    revalued = book.revalue(book.moves_from(rets), "no_prices_in_episode")
+    pnl, modelled, left_out = book.split(revalued)
     bench = rets.get(BENCHMARK_SYMBOL, np.nan) if BENCHMARK_SYMBOL in rets.index else np.nan
     return ScenarioResult(
         scenario_id=scenario.id,
@@ -786,14 +953,34 @@ def run_all_scenarios(
 ) -> list[ScenarioResult]:
     """Run every scenario (factor shocks and replays) in the given order.
 
-    ``prices`` may be None only when no scenario is a replay.
+    ``prices`` may be None only when no scenario is a replay. The book, the betas and the closes
+    are prepared once and shared by every scenario; each result equals the single-scenario
+    function's (``run_factor_scenario`` / ``run_historical_replay``).
     """
+    book = _Book(positions)
+    prepared: dict[str, Any] = {}
+
+    def beta_map() -> _BetaMap:
+        if "betas" not in prepared:
+            prepared["betas"] = _BetaMap(betas, book)
+        return prepared["betas"]
+
+    def cov() -> _FactorCov:
+        if "cov" not in prepared:
+            prepared["cov"] = _FactorCov(factor_cov)
+        return prepared["cov"]
+
+    def closes() -> _Closes:
+        if "closes" not in prepared:
+            prepared["closes"] = _Closes(prices)
+        return prepared["closes"]
+
     results = []
     for scenario in scenarios:
         if scenario.kind == "historical":
             if prices is None:
                 raise ValueError(f"scenario {scenario.id!r} needs prices for the replay")
-            results.append(run_historical_replay(scenario, positions, prices, equity))
+            results.append(_replay_result(scenario, book, closes, equity))
         else:
-            results.append(run_factor_scenario(scenario, positions, betas, factor_cov, equity))
+            results.append(_factor_result(scenario, book, beta_map, cov, equity))
     return results

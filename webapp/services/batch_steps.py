@@ -34,17 +34,29 @@ HISTORY_CALENDAR_DAYS = 420
 STORED_MIN_OVERLAP = 10
 
 
+def _records(frame: pd.DataFrame, cols: list[str]) -> list[tuple[int, dict]]:
+    """(position id, {column: value}) per row, values as Python objects (None if no column).
+
+    What ``iterrows`` + ``row.get`` gives, without building a Series per row (which dominated
+    the steps' time on large books).
+    """
+    present = [c for c in cols if c in frame.columns]
+    values = frame[present].to_numpy(dtype=object) if present else None
+    absent = {c: None for c in cols if c not in frame.columns}
+    out = []
+    for i, pid in enumerate(frame.index):
+        row = dict(zip(present, values[i])) if present else {}
+        out.append((int(pid), {**row, **absent} if absent else row))
+    return out
+
+
 def _positions_rows(valued: pd.DataFrame) -> list[dict]:
     cols = ["symbol", "underlying", "position_type", "quantity", "multiplier", "entry_price",
             "entry_date", "price", "underlying_price", "market_value", "cost_basis",
             "unrealized_pnl", "unrealized_pnl_pct", "exposure", "delta", "status", "reason_detail",
             "strategy"]
-    rows = []
-    for pid, rec in valued.iterrows():
-        row = {c: rec.get(c) for c in cols}
-        row["position_id"] = int(pid)
-        rows.append(row)
-    return rows
+    return [{**{c: rec[c] for c in cols}, "position_id": pid}
+            for pid, rec in _records(valued, cols)]
 
 
 def step_valuation(ctx) -> None:
@@ -66,9 +78,10 @@ def step_valuation(ctx) -> None:
                queries.security_info(set(holdings["underlying"])).items()}
     breakdown = exposures_engine.sector_breakdown(valued, sectors)
     left_out = [
-        {"position_id": int(pid), "symbol": r["symbol"], "reason": r["status"],
-         "detail": r.get("reason_detail")}
-        for pid, r in valued.iterrows() if r["status"] != "ok"
+        {"position_id": pid, "symbol": r["symbol"], "reason": r["status"],
+         "detail": r["reason_detail"]}
+        for pid, r in _records(valued, ["symbol", "status", "reason_detail"])
+        if r["status"] != "ok"
     ]
     ctx.store("overview", {
         "summary": summary.to_dict(),
@@ -97,13 +110,16 @@ def _greeks_payload(valued: pd.DataFrame) -> dict:
     options = valued[valued["position_type"].isin(exposures_engine.OPTION_TYPES)
                      & (valued["status"] == "ok")] if not valued.empty else valued
     rows, totals = [], {"delta": 0.0, "gamma": 0.0, "theta": 0.0, "vega": 0.0, "rho": 0.0}
-    for pid, r in options.iterrows():
+    cols = ["price", "delta", "gamma", "theta", "vega", "rho", "quantity", "multiplier", "symbol",
+            "underlying", "position_type", "strike", "expiry", "days_to_expiry",
+            "underlying_price", "vol", "vol_source", "exposure"]
+    for pid, r in _records(options, cols):
         per_share = Greeks(price=r["price"], delta=r["delta"], gamma=r["gamma"], theta=r["theta"],
                            vega=r["vega"], rho=r["rho"])
         pos = position_greeks(per_share, r["quantity"], r["multiplier"])
         for k in totals:
             totals[k] += pos[k]
-        rows.append({"position_id": int(pid), "symbol": r["symbol"], "underlying": r["underlying"],
+        rows.append({"position_id": pid, "symbol": r["symbol"], "underlying": r["underlying"],
                      "position_type": r["position_type"], "quantity": r["quantity"],
                      "strike": r["strike"], "expiry": r["expiry"],
                      "days_to_expiry": r["days_to_expiry"], "underlying_price": r["underlying_price"],
@@ -128,19 +144,21 @@ def step_snapshots(ctx) -> None:
         PortfolioSnapshot.portfolio_id == portfolio.id,
         PortfolioSnapshot.snapshot_date >= first, PortfolioSnapshot.snapshot_date <= last))
     unrealized = float(ctx.data["summary"].unrealized_pnl) if ctx.data.get("summary") else 0.0
-    rows = []
-    for day, r in history.iterrows():
-        rows.append(dict(
-            portfolio_id=portfolio.id, snapshot_date=day.date(), equity=float(r["equity"]),
-            cash=float(portfolio.cash), long_exposure=float(r["long_mv"]),
-            short_exposure=float(r["short_mv"]),
-            gross_exposure=float(r["long_mv"] - r["short_mv"]),
-            net_exposure=float(r["long_mv"] + r["short_mv"]),
-            unrealized_pnl=unrealized if day.date() == last else 0.0,
-            daily_pnl=None if pd.isna(r["daily_pnl"]) else float(r["daily_pnl"]),
-            daily_return=None if pd.isna(r["daily_return"]) else float(r["daily_return"]),
-            position_count=int(r["positions"]),
-        ))
+    days = [d.date() for d in history.index]
+    long_mv = history["long_mv"].to_numpy(dtype=float)
+    short_mv = history["short_mv"].to_numpy(dtype=float)
+    cash = float(portfolio.cash)
+    rows = [
+        dict(portfolio_id=portfolio.id, snapshot_date=day, equity=equity, cash=cash,
+             long_exposure=lng, short_exposure=sht, gross_exposure=gross, net_exposure=net,
+             unrealized_pnl=unrealized if day == last else 0.0, daily_pnl=pnl, daily_return=ret,
+             position_count=count)
+        for day, equity, lng, sht, gross, net, pnl, ret, count in zip(
+            days, history["equity"].to_numpy(dtype=float).tolist(), long_mv.tolist(),
+            short_mv.tolist(), (long_mv - short_mv).tolist(), (long_mv + short_mv).tolist(),
+            _floats_or_none(history["daily_pnl"]), _floats_or_none(history["daily_return"]),
+            history["positions"].to_numpy(dtype=int).tolist())
+    ]
     db.session.execute(PortfolioSnapshot.__table__.insert(), rows)
     bench = prices[BENCHMARK_SYMBOL]
     bench_returns = (bench / bench.shift(1) - 1).dropna()
@@ -159,6 +177,23 @@ def step_snapshots(ctx) -> None:
     })
 
 
+def _floats_or_none(series: pd.Series) -> list[float | None]:
+    """Python floats, None where NaN (NULL in the snapshot table)."""
+    values = series.to_numpy(dtype=float)
+    return [None if v != v else v for v in values.tolist()]
+
+
+def _returns(ctx) -> pd.DataFrame:
+    """Daily simple returns of the valuation prices, computed once for the steps that use them.
+
+    Cached under its own key: ``returns`` itself is what step_factors hands on, and a later
+    step that needs it must still be skipped when step_factors failed.
+    """
+    if "simple_returns" not in ctx.data:
+        ctx.data["simple_returns"] = simple_returns(ctx.need("prices"))
+    return ctx.data["simple_returns"]
+
+
 def _equity(ctx) -> float:
     summary = ctx.data.get("summary")
     equity = float(summary.equity) if summary else 0.0
@@ -171,7 +206,7 @@ def _equity(ctx) -> float:
 def step_factors(ctx) -> None:
     """Per-symbol factor betas, the portfolio's factor exposures, VIFs and the risk split."""
     valued = _valued(ctx)
-    returns = simple_returns(ctx.need("prices"))
+    returns = _returns(ctx)
     exposures = exposures_engine.exposures_by_underlying(valued)
     equity = _equity(ctx)
     factor_rets = factors_engine.factor_returns(
@@ -193,10 +228,10 @@ def step_factors(ctx) -> None:
     by_symbol = {row["symbol"]: row for row in model["symbols"]}
     skipped = {row["symbol"]: row for row in model["skipped"]}
     rows = []
-    for pid, r in valued.iterrows():
+    for pid, r in _records(valued, ["underlying", "exposure", "status", "symbol", "position_type"]):
         fit = by_symbol.get(r["underlying"])
         exposure = float(r["exposure"]) if r["status"] == "ok" else None
-        row = {"position_id": int(pid), "symbol": r["symbol"], "underlying": r["underlying"],
+        row = {"position_id": pid, "symbol": r["symbol"], "underlying": r["underlying"],
                "position_type": r["position_type"], "exposure": exposure}
         if fit is None or exposure is None:
             reason = r["status"] if r["status"] != "ok" else skipped.get(
@@ -216,7 +251,7 @@ def step_factors(ctx) -> None:
 def step_correlations(ctx) -> None:
     """The full pairwise matrix for every standard window (pages filter overlap and size on read)."""
     valued = _valued(ctx)
-    returns = simple_returns(ctx.need("prices"))
+    returns = _returns(ctx)
     exposures = exposures_engine.exposures_by_underlying(valued)
     for window in ctx.windows:
         result = correlations_engine.correlation_analysis(
@@ -261,12 +296,12 @@ def step_stress(ctx) -> None:
     factor_cov = factor_rets.iloc[-DEFAULT_FACTOR_WINDOW:].cov()
     underlyings = set(valued["underlying"]) | {BENCHMARK_SYMBOL}
     replays = [s for s in scenarios if s.kind == "historical"]
-    prices = pd.concat([
-        queries.load_prices(underlyings, s.replay_start - dt.timedelta(days=10), s.replay_end)
-        for s in replays
-    ]).sort_index() if replays else None
-    if prices is not None:
-        prices = prices[~prices.index.duplicated()]
+    # Every episode from 10 days before its start (the staleness check's slack) to its end,
+    # in one query.
+    prices = queries.load_prices(
+        underlyings,
+        windows=[(s.replay_start - dt.timedelta(days=10), s.replay_end) for s in replays],
+    ) if replays else None
     results = stress_engine.run_all_scenarios(scenarios, valued, fb.betas, factor_cov, prices,
                                               equity)
     ctx.store("stress_test", {

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 
 from webapp.extensions import db
 from webapp.models import PriceBar, RiskFreeRate, Security
@@ -73,26 +73,55 @@ def load_prices(
     start: dt.date | None = None,
     end: dt.date | None = None,
     column: str = "adj_close",
+    *,
+    windows: Iterable[tuple[dt.date, dt.date]] | None = None,
 ) -> pd.DataFrame:
-    """Wide frame of one price column: DatetimeIndex ascending, a column per symbol, NaN gaps."""
+    """Wide frame of one price column: DatetimeIndex ascending, a column per symbol, NaN gaps.
+
+    ``windows``, if given, keeps only bars dated inside one of the (first, last) date pairs
+    (inclusive), in one query: the frame is the union of the windows' frames.
+    """
     symbols = sorted(set(symbols))
     if not symbols:
         return pd.DataFrame()
-    value = getattr(PriceBar, column)
-    query = select(PriceBar.date, PriceBar.symbol, value).where(PriceBar.symbol.in_(symbols))
+    # Table columns, not ORM attributes: the ORM's row loading costs ~25% more per row here.
+    bars = PriceBar.__table__
+    query = select(bars.c.date, bars.c.symbol, bars.c[column]).where(bars.c.symbol.in_(symbols))
     if start is not None:
-        query = query.where(PriceBar.date >= start)
+        query = query.where(bars.c.date >= start)
     if end is not None:
-        query = query.where(PriceBar.date <= end)
+        query = query.where(bars.c.date <= end)
+    if windows is not None:
+        # One indexed range scan per window (an OR of ranges makes SQLite scan each symbol's
+        # whole history); overlapping windows are merged first so no bar comes back twice.
+        ranges = [query.where(bars.c.date >= a, bars.c.date <= b) for a, b in _merged(windows)]
+        if not ranges:
+            return pd.DataFrame(index=pd.DatetimeIndex([], name="date"), dtype=float)
+        query = union_all(*ranges) if len(ranges) > 1 else ranges[0]
     rows = db.session.execute(query).all()
-    long = pd.DataFrame(rows, columns=["date", "symbol", column])
-    if long.empty:
+    if not rows:
         # Same contract as below: a DatetimeIndex, and symbols without bars simply absent.
         return pd.DataFrame(index=pd.DatetimeIndex([], name="date"), dtype=float)
-    long["date"] = pd.to_datetime(long["date"])
+    # Column by column: a DataFrame built from the Row objects themselves costs ~5 µs a row.
+    long = pd.DataFrame({
+        "date": pd.to_datetime(pd.Series([r[0] for r in rows], dtype=object)),
+        "symbol": pd.Series([r[1] for r in rows]),
+        column: np.array([r[2] for r in rows], dtype=float),  # NULL (no such field) -> NaN
+    })
     wide = long.pivot(index="date", columns="symbol", values=column).sort_index()
     wide.columns.name = None
     return wide.reindex(columns=[s for s in symbols if s in wide.columns]).astype(float)
+
+
+def _merged(windows: Iterable[tuple[dt.date, dt.date]]) -> list[tuple[dt.date, dt.date]]:
+    """Date windows (first, last), inclusive, with overlapping ones joined; empty ones dropped."""
+    out: list[tuple[dt.date, dt.date]] = []
+    for first, last in sorted((a, b) for a, b in windows if a <= b):
+        if out and first <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], last))
+        else:
+            out.append((first, last))
+    return out
 
 
 def load_risk_free(start: dt.date | None = None, end: dt.date | None = None) -> pd.Series:
