@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select, union_all
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload, union_all
 
 from webapp.extensions import db
 from webapp.models import PriceBar, RiskFreeRate, Security
@@ -63,6 +64,7 @@ def open_positions(portfolio_id: int) -> list[Position]:
         db.session.scalars(
             select(Position)
             .where(Position.portfolio_id == portfolio_id, Position.exit_date.is_(None))
+            .options(selectinload(Position.tags))  # one query for every row's tags, not N
             .order_by(Position.id)
         )
     )
