@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload, union_all
+from sqlalchemy import func, select, union_all
+from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.models import PriceBar, RiskFreeRate, Security
