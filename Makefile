@@ -22,6 +22,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/engines.py
+	$(PY) bench/imports.py
+	$(PY) bench/pages.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts
