@@ -21,6 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
 	$(PY) bench/engines.py
 	$(PY) bench/imports.py
 	$(PY) bench/pages.py

@@ -103,3 +103,15 @@ def test_positions_page_links_every_management_action(client, auth, book):
         assert f"/portfolios/{portfolio.id}/positions/{position.id}\"" in html
     for path in ("positions/new", "edit", "delete"):
         assert f"/portfolios/{portfolio.id}/{path}" in html
+
+
+def test_valuation_reflects_every_change_to_the_holdings(book):
+    """Valuations are memoised by their inputs: a changed position must never show old numbers."""
+    _, portfolio = book
+    before = {r["symbol"]: r for r in positions_view(portfolio).rows}
+    aapl = next(p for p in portfolio.positions if p.symbol == "AAPL")
+    aapl.quantity = 20
+    db.session.commit()
+    after = {r["symbol"]: r for r in positions_view(portfolio).rows}
+    assert after["AAPL"]["market_value"] == pytest.approx(2 * before["AAPL"]["market_value"])
+    assert after["TSLA"] == before["TSLA"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -107,19 +108,41 @@ ROW_FIELDS = (
 )
 
 
+# Recent valuations by their exact inputs: pages and partials revalue the same book on every
+# click, and the inputs (holdings, as-of date, rate, stored bars) rarely change between clicks.
+_VALUATIONS: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_VALUATIONS_SIZE = 64
+
+
+def _valuation_key(holdings: pd.DataFrame, as_of: dt.date, rate: float) -> tuple:
+    """Everything value_holdings reads: the holdings, the date, the rate and the stored bars.
+
+    Bars are insert-only, so the highest bar id changes whenever any price is added.
+    """
+    digest = int(pd.util.hash_pandas_object(holdings.astype(str), index=True).sum())
+    return digest, tuple(holdings.index), as_of, rate, queries.price_version()
+
+
 def valued_holdings(portfolio: Portfolio, as_of: dt.date | None = None):
-    """(as_of, valued holdings frame) for the portfolio's open positions."""
+    """(as_of, positions, valued holdings frame) for the portfolio's open positions."""
     as_of = as_of or queries.latest_price_date()
     positions = queries.open_positions(portfolio.id)
     holdings = queries.holdings_frame(positions)
     if as_of is None or holdings.empty:
         return as_of, positions, None
+    rate = queries.risk_free_on(as_of) or 0.0
+    key = _valuation_key(holdings, as_of, rate)
+    if key in _VALUATIONS:
+        _VALUATIONS.move_to_end(key)
+        return as_of, positions, _VALUATIONS[key].copy()
     start = as_of - dt.timedelta(days=VALUATION_HISTORY_DAYS * 7 // 5 + 10)
     prices = queries.load_prices(holdings["underlying"].unique(), start, as_of)
-    rate = queries.risk_free_on(as_of) or 0.0
     valued = value_holdings(
         holdings, prices, as_of, rate, realized_vol_window=REALIZED_VOL_WINDOW
     )
+    _VALUATIONS[key] = valued.copy()
+    if len(_VALUATIONS) > _VALUATIONS_SIZE:
+        _VALUATIONS.popitem(last=False)
     return as_of, positions, valued
 
 

@@ -28,6 +28,11 @@ HOLDINGS_COLUMNS = [
 ]
 
 
+def price_version() -> int:
+    """The highest stored bar id: bars are insert-only, so it changes whenever a price is added."""
+    return db.session.scalar(select(func.max(PriceBar.id))) or 0
+
+
 def latest_price_date() -> dt.date | None:
     """The as-of date: the last date any stored bar has (calculations never use the wall clock)."""
     return db.session.scalar(select(func.max(PriceBar.date)))
