@@ -456,3 +456,37 @@ def test_load_scenarios_round_trip(tmp_path, library):
                                 description="fine", shocks={"Market": -0.05})
     d = library[-1].to_dict()
     assert d["kind"] == "historical" and d["replay"]["start"] < d["replay"]["end"]
+
+
+def test_position_pnl_by_hand():
+    """A long stock, a short stock and a long call under one move each, worked by hand."""
+    book = pd.DataFrame(
+        {
+            "symbol": ["AAA", "BBB", "AAA270115C00100000"],
+            "underlying": ["AAA", "BBB", "AAA"],
+            "position_type": ["LONG", "SHORT", "LC"],
+            "quantity": [10.0, -5.0, 2.0],
+            "multiplier": [1.0, 1.0, 100.0],
+            "price": [100.0, 50.0, 6.0],
+            "underlying_price": [100.0, 50.0, 100.0],
+            "market_value": [1000.0, -250.0, 1200.0],
+            "exposure": [1000.0, -250.0, 0.55 * 200 * 100.0],
+            "delta": [1.0, 1.0, 0.55],
+            "gamma": [0.0, 0.0, 0.02],
+            "status": ["ok", "ok", "ok"],
+        },
+        index=[1, 2, 3],
+    )
+    out = position_pnl(book, pd.Series({"AAA": -0.10, "BBB": 0.04}))
+    pnl = out["pnl"]
+    assert pnl[1] == pytest.approx(-100.0)
+    assert pnl[2] == pytest.approx(-10.0)
+    ds = -10.0
+    assert pnl[3] == pytest.approx(200 * (0.55 * ds + 0.5 * 0.02 * ds**2))  # -1090
+    crash = position_pnl(book, pd.Series({"AAA": -0.99, "BBB": 0.0}))
+    # Past the vertex dS* = -delta/gamma = -27.5 the quadratic would turn into a gain; it is held
+    # at the vertex: 200 * (0.55 * -27.5 + 0.01 * 27.5**2) = -1512.5, then capped at -MV.
+    assert crash["pnl"][3] == pytest.approx(-1200.0) and crash["capped"][3]
+    moves = [-0.05, -0.2, -0.4, -0.6, -0.9]
+    calls = [position_pnl(book, pd.Series({"AAA": m, "BBB": 0.0}))["pnl"][3] for m in moves]
+    assert calls == sorted(calls, reverse=True)  # deeper falls never help a long call

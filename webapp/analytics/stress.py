@@ -375,6 +375,9 @@ def position_pnl(
     Stocks (LONG/SHORT):    P&L = MV * r
     Options (LC/LP/SC/SP):  dS = S * r;  P&L = qty * mult * (delta * dS + 0.5 * gamma * dS^2)
 
+    with dS held at the parabola's vertex -delta/gamma when the move goes past it (beyond it
+    the quadratic would turn back: a long call gaining in a crash, a put gaining in a rally).
+
     with MV the signed market value ($), S the underlying price ($/share), ``delta``
     (per share) and ``gamma`` (per share per $) the option's per-share Greeks, ``qty`` signed.
     Limits, because no instrument's value can go below zero:
@@ -500,12 +503,17 @@ class _Book:
         with np.errstate(invalid="ignore", over="ignore"):
             r = np.maximum(move, -1.0)
             ds = self.spot * r
-            # Same operand order as the scalar formula, so each P&L is bit-for-bit that value.
-            option = self.qm * (self.delta * ds + 0.5 * self.gamma * ds * ds)
+            # Past the parabola's vertex dS* = -delta/gamma the delta-gamma approximation turns
+            # back (a long call would *gain* in a crash); hold the move at the vertex there, so
+            # an option's value never moves against its own delta.
+            vertex = np.where(self.gamma > 0, -self.delta / np.where(self.gamma > 0, self.gamma, 1.0),
+                              np.nan)
+            ds_opt = np.where(self.delta >= 0, np.fmax(ds, vertex), np.fmin(ds, vertex))
+            option = self.qm * (self.delta * ds_opt + 0.5 * self.gamma * ds_opt * ds_opt)
             pnl = np.where(self.is_stock, self.mv * r, option)
             floor = -self.mv
             hit = (self.is_long & (pnl < floor)) | (self.is_short & (pnl > floor))
-        capped = ok & ((r != move) | hit)
+        capped = ok & ((r != move) | hit | (~self.is_stock & (ds_opt != ds)))
         pnl = np.where(ok, np.where(hit, floor, pnl), np.nan)
         return _Revalued(move=move, pnl=pnl, capped=capped, reason=reason, ok=ok)
 
