@@ -1,8 +1,8 @@
 """Shared helpers for per-portfolio pages: layout context and the HTMX partial-or-page choice."""
 from __future__ import annotations
 
-from flask import current_app, make_response, render_template, request
-from flask_login import current_user
+from flask import Blueprint, current_app, make_response, render_template, request
+from flask_login import current_user, login_required
 
 from webapp.services import portfolios as portfolio_svc
 from webapp.services.batch import recent_runs
@@ -22,6 +22,18 @@ def nav_item(endpoint: str, label: str, order: int) -> None:
 
 
 _NAV_ORDER: list[tuple[int, str, str]] = []
+
+
+@login_required
+def _require_login() -> None:
+    """Runs before every request of an advisor blueprint; login_required does the refusing."""
+
+
+def advisor_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
+    """A feature blueprint whose every route belongs to a logged-in advisor."""
+    bp = Blueprint(name, import_name, url_prefix=url_prefix)
+    bp.before_request(_require_login)
+    return bp
 
 
 def is_htmx() -> bool:

@@ -1,5 +1,5 @@
-from flask import Blueprint
+from webapp.pages import advisor_blueprint
 
-bp = Blueprint("correlations", __name__, url_prefix="/portfolios/<int:portfolio_id>")
+bp = advisor_blueprint("correlations", __name__, "/portfolios/<int:portfolio_id>")
 
 from webapp.correlations import routes  # noqa: E402,F401

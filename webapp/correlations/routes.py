@@ -1,7 +1,6 @@
 """Correlations: the heatmap with look-back / overlap / size controls and the diversification score."""
 from __future__ import annotations
 
-from flask_login import login_required
 
 from webapp import charts
 from webapp.correlations import bp
@@ -11,11 +10,6 @@ from webapp.services import analytics
 nav_item("correlations.index", "Correlations", 30)
 LOOKBACKS = (30, 60, 90, 180, 252)
 
-
-@bp.before_request
-@login_required
-def require_login():
-    """Every page here belongs to a logged-in advisor."""
 
 
 @bp.get("/correlations")

@@ -1,5 +1,5 @@
-from flask import Blueprint
+from webapp.pages import advisor_blueprint
 
-bp = Blueprint("factors", __name__, url_prefix="/portfolios/<int:portfolio_id>")
+bp = advisor_blueprint("factors", __name__, "/portfolios/<int:portfolio_id>")
 
 from webapp.factors import routes  # noqa: E402,F401

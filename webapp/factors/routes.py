@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import request
-from flask_login import login_required
 
 from webapp import charts
 from webapp.factors import bp
@@ -12,11 +11,6 @@ from webapp.services import analytics
 nav_item("factors.index", "Factors", 40)
 PER_PAGE = 10
 
-
-@bp.before_request
-@login_required
-def require_login():
-    """Every page here belongs to a logged-in advisor."""
 
 
 @bp.get("/factors")

@@ -1,6 +1,6 @@
 """CSV onboarding pages: upload, preview, confirm."""
-from flask import Blueprint
+from webapp.pages import advisor_blueprint
 
-bp = Blueprint("imports", __name__, url_prefix="/imports")
+bp = advisor_blueprint("imports", __name__, "/imports")
 
 from webapp.onboarding import routes  # noqa: E402,F401

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from redis.exceptions import RedisError
 
 from webapp.imports import TEMPLATE_CSV
@@ -13,11 +13,6 @@ from webapp.queueing import enqueue_after_import
 from webapp.services import imports as svc
 from webapp.services import management as mgmt
 
-
-@bp.before_request
-@login_required
-def require_login():
-    """Uploads belong to a logged-in advisor."""
 
 
 @bp.get("/template.csv")

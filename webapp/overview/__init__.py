@@ -1,5 +1,5 @@
-from flask import Blueprint
+from webapp.pages import advisor_blueprint
 
-bp = Blueprint("overview", __name__, url_prefix="/portfolios/<int:portfolio_id>")
+bp = advisor_blueprint("overview", __name__, "/portfolios/<int:portfolio_id>")
 
 from webapp.overview import routes  # noqa: E402,F401

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import request
-from flask_login import login_required
 
 from webapp import charts
 from webapp.overview import bp
@@ -12,11 +11,6 @@ from webapp.services import portfolios as svc
 
 nav_item("overview.index", "Overview", 10)
 
-
-@bp.before_request
-@login_required
-def require_login():
-    """Every page here belongs to a logged-in advisor."""
 
 
 def _table(portfolio):

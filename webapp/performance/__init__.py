@@ -1,5 +1,5 @@
-from flask import Blueprint
+from webapp.pages import advisor_blueprint
 
-bp = Blueprint("performance", __name__, url_prefix="/portfolios/<int:portfolio_id>")
+bp = advisor_blueprint("performance", __name__, "/portfolios/<int:portfolio_id>")
 
 from webapp.performance import routes  # noqa: E402,F401

@@ -1,7 +1,6 @@
 """Performance: the value history from daily snapshots against SPY, and period returns."""
 from __future__ import annotations
 
-from flask_login import login_required
 
 from webapp import charts
 from webapp.pages import nav_item, owned, portfolio_page
@@ -10,11 +9,6 @@ from webapp.services import analytics
 
 nav_item("performance.index", "Performance", 70)
 
-
-@bp.before_request
-@login_required
-def require_login():
-    """Every page here belongs to a logged-in advisor."""
 
 
 @bp.get("/performance")

@@ -1,5 +1,5 @@
-from flask import Blueprint
+from webapp.pages import advisor_blueprint
 
-bp = Blueprint("portfolios", __name__, url_prefix="/portfolios")
+bp = advisor_blueprint("portfolios", __name__, "/portfolios")
 
 from webapp.portfolios import manage, routes  # noqa: E402,F401

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, make_response, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from webapp.extensions import db
@@ -17,11 +17,6 @@ from webapp.services.queries import latest_price_date
 nav_item("portfolios.detail", "Positions", 20)
 nav_item("portfolios.jobs", "Jobs", 90)
 
-
-@bp.before_request
-@login_required
-def require_login():
-    """Every page here belongs to a logged-in advisor."""
 
 
 @bp.get("/")

@@ -1,5 +1,5 @@
-from flask import Blueprint
+from webapp.pages import advisor_blueprint
 
-bp = Blueprint("positions", __name__, url_prefix="/portfolios/<int:portfolio_id>/positions")
+bp = advisor_blueprint("positions", __name__, "/portfolios/<int:portfolio_id>/positions")
 
 from webapp.positions import routes  # noqa: E402,F401

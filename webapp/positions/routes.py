@@ -1,18 +1,12 @@
 """Position detail: price chart, P&L, factor betas and (for options) Greeks."""
 from __future__ import annotations
 
-from flask_login import login_required
 
 from webapp import charts
 from webapp.pages import owned, portfolio_page
 from webapp.positions import bp
 from webapp.services import portfolios as svc
 
-
-@bp.before_request
-@login_required
-def require_login():
-    """Every page here belongs to a logged-in advisor."""
 
 
 @bp.get("/<int:position_id>")

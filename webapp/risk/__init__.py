@@ -1,5 +1,5 @@
-from flask import Blueprint
+from webapp.pages import advisor_blueprint
 
-bp = Blueprint("risk", __name__, url_prefix="/portfolios/<int:portfolio_id>")
+bp = advisor_blueprint("risk", __name__, "/portfolios/<int:portfolio_id>")
 
 from webapp.risk import routes  # noqa: E402,F401

@@ -1,7 +1,6 @@
 """Risk: beta, volatility, drawdown, VaR/ES, benchmark statistics, risk contributions."""
 from __future__ import annotations
 
-from flask_login import login_required
 
 from webapp import charts
 from webapp.pages import int_arg, nav_item, owned, portfolio_page
@@ -11,11 +10,6 @@ from webapp.services import analytics
 nav_item("risk.index", "Risk", 50)
 LOOKBACKS = (30, 60, 90, 180, 252)
 
-
-@bp.before_request
-@login_required
-def require_login():
-    """Every page here belongs to a logged-in advisor."""
 
 
 def _figures(data: dict) -> dict:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import request
-from flask_login import login_required
 
 from webapp import charts
 from webapp.pages import nav_item, owned, portfolio_page
@@ -11,11 +10,6 @@ from webapp.stress import bp
 
 nav_item("stress.index", "Stress tests", 60)
 
-
-@bp.before_request
-@login_required
-def require_login():
-    """Every page here belongs to a logged-in advisor."""
 
 
 def _figure(scenarios: list[dict]):
