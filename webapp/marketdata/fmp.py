@@ -27,7 +27,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from webapp.marketdata.base import ProviderError, TransientProviderError
-from webapp.marketdata.http import HttpClient, bars_frame
+from webapp.marketdata.http import KeyedHttpProvider, bars_frame
 
 log = logging.getLogger(__name__)
 
@@ -47,34 +47,13 @@ def from_fmp_symbol(symbol: str) -> str:
     return symbol.strip().upper()
 
 
-class FMPProvider:
-    """Daily bars from FMP's ``historical-price-full`` endpoint.
-
-    ``api_key`` may be None: construction always succeeds (so ``get_provider("fmp")`` works for
-    commands that never fetch), and ``fetch_daily_bars`` raises ``ProviderError`` naming
-    ``FMP_API_KEY``. ``client`` defaults to an ``HttpClient`` with FMP's rate limit.
-    """
+class FMPProvider(KeyedHttpProvider):
+    """Daily bars from FMP's ``historical-price-full`` endpoint (key: ``FMP_API_KEY``)."""
 
     name = "fmp"
-
-    def __init__(
-        self,
-        api_key: str | None,
-        *,
-        client: HttpClient | None = None,
-        base_url: str = DEFAULT_BASE_URL,
-    ) -> None:
-        self.api_key = api_key or None
-        self.base_url = base_url.rstrip("/")
-        self.client = client if client is not None else HttpClient(rate_limit=DEFAULT_RATE_LIMIT)
-        self.client.add_secret(self.api_key)
-
-    def __repr__(self) -> str:  # never show the key, e.g. in a debugger or an error report
-        return f"FMPProvider(base_url={self.base_url!r}, api_key={'***' if self.api_key else None})"
-
-    def available_symbols(self) -> list[str] | None:
-        """None: FMP's symbol list is tens of thousands of tickers, not a useful sync universe."""
-        return None
+    key_variable = "FMP_API_KEY"
+    default_base_url = DEFAULT_BASE_URL
+    default_rate_limit = DEFAULT_RATE_LIMIT
 
     def fetch_daily_bars(
         self, symbols: Sequence[str], start: dt.date | None = None, end: dt.date | None = None
@@ -85,8 +64,7 @@ class FMPProvider:
         Raises ``ProviderError`` without a key or on a rejected key, ``TransientProviderError``
         when FMP stays unreachable or the quota is used up.
         """
-        if not self.api_key:
-            raise ProviderError("FMP_API_KEY is not set")
+        self.require_key()
         rows: list[dict[str, Any]] = []
         for symbol in dict.fromkeys(symbols):  # de-duplicate, keep order
             rows.extend(self._fetch_symbol(symbol, start, end))

@@ -232,6 +232,41 @@ class HttpClient:
         return self.redact(text[:limit] + ("…" if len(text) > limit else ""))
 
 
+class KeyedHttpProvider:
+    """Shared plumbing of the HTTP providers: the key (never shown), base URL and HTTP client.
+
+    ``api_key`` may be None: construction always succeeds (so ``get_provider`` works for commands
+    that never fetch); fetching raises ``ProviderError`` naming ``key_variable``. Subclasses set
+    ``name``, ``key_variable``, ``default_base_url`` and ``default_rate_limit``.
+    """
+
+    name = "http"
+    key_variable = "API_KEY"
+    default_base_url = ""
+    default_rate_limit: tuple[int, float] | None = None
+
+    def __init__(self, api_key: str | None, *, client: HttpClient | None = None,
+                 base_url: str | None = None) -> None:
+        self.api_key = api_key or None
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        self.client = client if client is not None else HttpClient(rate_limit=self.default_rate_limit)
+        self.client.add_secret(self.api_key)
+
+    def __repr__(self) -> str:  # never show the key, e.g. in a debugger or an error report
+        return (f"{type(self).__name__}(base_url={self.base_url!r}, "
+                f"api_key={'***' if self.api_key else None})")
+
+    def available_symbols(self) -> list[str] | None:
+        """None: a vendor's symbol list is the whole market, not a useful sync universe."""
+        return None
+
+    def require_key(self) -> str:
+        """The API key, or ProviderError naming the environment variable to set."""
+        if not self.api_key:
+            raise ProviderError(f"{self.key_variable} is not set")
+        return self.api_key
+
+
 def _parse_retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), None if unusable."""
     if not value:

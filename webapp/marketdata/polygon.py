@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from webapp.marketdata.base import ProviderError
-from webapp.marketdata.http import HttpClient, bars_frame
+from webapp.marketdata.http import KeyedHttpProvider, bars_frame
 
 log = logging.getLogger(__name__)
 
@@ -67,37 +67,16 @@ def trading_date(ms: int | float) -> dt.date:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).astimezone(EASTERN).date()
 
 
-class PolygonProvider:
+class PolygonProvider(KeyedHttpProvider):
     """Daily bars from Polygon's aggregates endpoint (split-adjusted; see the module docstring).
 
-    ``api_key`` may be None: construction always succeeds (so ``get_provider("polygon")`` works for
-    commands that never fetch), and ``fetch_daily_bars`` raises ``ProviderError`` naming
-    ``POLYGON_API_KEY``. ``client`` defaults to an ``HttpClient`` with the free-plan rate limit.
+    Key: ``POLYGON_API_KEY``; the default client applies the free plan's rate limit.
     """
 
     name = "polygon"
-
-    def __init__(
-        self,
-        api_key: str | None,
-        *,
-        client: HttpClient | None = None,
-        base_url: str = DEFAULT_BASE_URL,
-    ) -> None:
-        self.api_key = api_key or None
-        self.base_url = base_url.rstrip("/")
-        self.client = client if client is not None else HttpClient(rate_limit=DEFAULT_RATE_LIMIT)
-        self.client.add_secret(self.api_key)
-
-    def __repr__(self) -> str:  # never show the key, e.g. in a debugger or an error report
-        return (
-            f"PolygonProvider(base_url={self.base_url!r}, "
-            f"api_key={'***' if self.api_key else None})"
-        )
-
-    def available_symbols(self) -> list[str] | None:
-        """None: Polygon's ticker list is the whole US market, not a useful sync universe."""
-        return None
+    key_variable = "POLYGON_API_KEY"
+    default_base_url = DEFAULT_BASE_URL
+    default_rate_limit = DEFAULT_RATE_LIMIT
 
     def fetch_daily_bars(
         self, symbols: Sequence[str], start: dt.date | None = None, end: dt.date | None = None
@@ -108,8 +87,7 @@ class PolygonProvider:
         without a key, on a rejected key or an ``ERROR``/``NOT_AUTHORIZED`` status,
         ``TransientProviderError`` when Polygon stays unreachable.
         """
-        if not self.api_key:
-            raise ProviderError("POLYGON_API_KEY is not set")
+        self.require_key()
         rows: list[dict[str, Any]] = []
         for symbol in dict.fromkeys(symbols):  # de-duplicate, keep order
             ticker = to_polygon_ticker(symbol)
