@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 

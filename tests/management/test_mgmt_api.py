@@ -1,7 +1,6 @@
 """JSON twins under /api/v1/management: same validation as the forms, one error shape, ownership 404."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 from pathlib import Path
 

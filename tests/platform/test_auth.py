@@ -1,7 +1,6 @@
 """Browser login: form with CSRF, sessions, remember-me, generic failure, rate limit, logout."""
 import re
 
-import pytest
 
 from webapp.auth.routes import GENERIC_FAILURE
 

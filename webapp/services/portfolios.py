@@ -13,7 +13,7 @@ from werkzeug.exceptions import NotFound
 from webapp.analytics.constants import DEFAULT_FACTOR_WINDOW, REALIZED_VOL_WINDOW
 from webapp.analytics.exposures import exposure_summary, value_holdings
 from webapp.extensions import db
-from webapp.models import Portfolio, Position
+from webapp.models import Portfolio
 from webapp.services import queries
 
 MAX_ID = 2**31 - 1
