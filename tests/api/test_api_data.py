@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from webapp.analytics.factors import FACTORS
 from webapp.extensions import db
 from webapp.models import Portfolio, PriceBar
-from webapp.services import exports
+from webapp.services import market_views
 from webapp.services.queries import latest_price_date
 
 PORTFOLIO_PATHS = [
@@ -68,7 +68,7 @@ def test_complete_matches_the_database(client, ctx, books_no_batch):
     book = books_no_batch["hedgefundstyle"]
     portfolio = db.session.get(Portfolio, book.portfolio_id)
     body = client.get(f"/api/v1/data/portfolio/{book.portfolio_id}/complete", headers=book.headers).get_json()
-    expected = exports.portfolio_complete(portfolio)
+    expected = market_views.portfolio_complete(portfolio)
     assert body["generated_at"].endswith("Z")
     assert {k: v for k, v in body.items() if k != "generated_at"} == {
         k: v for k, v in expected.items() if k != "generated_at"}

@@ -13,7 +13,7 @@ from webapp.extensions import db
 from webapp.imports import TEMPLATE_CSV, validate_holdings_file
 from webapp.models import Portfolio, Tag
 from webapp.services import analytics as svc
-from webapp.services import exports
+from webapp.services import market_views
 from webapp.services import portfolios as portfolio_svc
 from webapp.services.queries import known_symbols, latest_price_date
 
@@ -240,7 +240,7 @@ def small_book(factory, stranger):
                                         entry_price=400.0, entry_date=dt.date(2025, 1, 2)))
     db.session.commit()
     prices = {r["symbol"]: r["price"] for r in portfolio_svc.positions_view(portfolio).rows}
-    prices["SPY"] = exports.last_bars(["SPY"], latest_price_date())["SPY"][0][1]
+    prices["SPY"] = market_views.last_bars(["SPY"], latest_price_date())["SPY"][0][1]
     return stranger, prices
 
 

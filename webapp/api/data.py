@@ -7,7 +7,7 @@ from webapp.api import bp
 from webapp.api.analytics import SYMBOL_RE, csv_param
 from webapp.api.common import ApiError, choice_param, int_param, owned_portfolio_or_404, require_auth
 from webapp.models._time import isoformat_z
-from webapp.services import exports
+from webapp.services import market_views
 from webapp.services import portfolios as svc
 
 
@@ -56,7 +56,7 @@ MAX_QUOTES = 100
 @require_auth
 def portfolio_complete(portfolio_id: int):
     """Positions valued as of the last price date, the prices used and the totals."""
-    return jsonify(exports.portfolio_complete(owned_portfolio_or_404(portfolio_id)))
+    return jsonify(market_views.portfolio_complete(owned_portfolio_or_404(portfolio_id)))
 
 
 @bp.get("/data/portfolio/<int:portfolio_id>/data-quality")
@@ -65,7 +65,7 @@ def portfolio_data_quality(portfolio_id: int):
     """Per-symbol price coverage over the look-back and which engines it permits."""
     lookback_days = int_param("lookback_days", *QUALITY_LOOKBACK)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    return jsonify(exports.data_quality(portfolio, lookback_days=lookback_days))
+    return jsonify(market_views.data_quality(portfolio, lookback_days=lookback_days))
 
 
 @bp.get("/data/prices/historical/<int:portfolio_id>")
@@ -77,7 +77,7 @@ def prices_historical(portfolio_id: int):
     date_format = choice_param("date_format", "iso", ("iso", "unix"))
     include_etfs = choice_param("include_factor_etfs", "false", ("true", "false")) == "true"
     portfolio = owned_portfolio_or_404(portfolio_id)
-    return jsonify(exports.historical_prices(
+    return jsonify(market_views.historical_prices(
         portfolio, lookback_days=lookback_days, max_symbols=max_symbols, date_format=date_format,
         include_factor_etfs=include_etfs))
 
@@ -87,7 +87,7 @@ def prices_historical(portfolio_id: int):
 def prices_quotes():
     """Last stored price, date and one-day change per symbol; unknown symbols are listed."""
     symbols = csv_param("symbols", pattern=SYMBOL_RE, upper=True, required=True, max_items=MAX_QUOTES)
-    return jsonify(exports.quotes(symbols))
+    return jsonify(market_views.quotes(symbols))
 
 
 @bp.get("/data/factors/etf-prices")
@@ -95,4 +95,4 @@ def prices_quotes():
 def factor_etf_prices():
     """The factor ETFs' last prices and recent daily series."""
     lookback_days = int_param("lookback_days", *ETF_LOOKBACK)
-    return jsonify(exports.factor_etf_prices(lookback_days=lookback_days))
+    return jsonify(market_views.factor_etf_prices(lookback_days=lookback_days))

@@ -7,7 +7,8 @@ from flask import Response, jsonify, request
 
 from webapp.api import bp
 from webapp.api.common import ApiError, choice_param, owned_portfolio_or_404, require_auth
-from webapp.services import exports
+from webapp.services import exports, trades
+from webapp.services.market_views import export_filename
 from webapp.services.management import ValidationError
 from webapp.services.queries import latest_price_date
 
@@ -29,12 +30,12 @@ def export_portfolio(portfolio_id: int):
     portfolio = owned_portfolio_or_404(portfolio_id)
     if fmt == "csv":
         return attachment(exports.positions_csv(portfolio), "text/csv",
-                          exports.export_filename(portfolio, "positions", "csv"))
+                          export_filename(portfolio, "positions", "csv"))
     if fmt == "xlsx":
         return attachment(exports.portfolio_xlsx(portfolio), XLSX_MIMETYPE,
-                          exports.export_filename(portfolio, "", "xlsx"))
+                          export_filename(portfolio, "", "xlsx"))
     body = json.dumps(exports.portfolio_package(portfolio), indent=1, allow_nan=False)
-    return attachment(body, "application/json", exports.export_filename(portfolio, "", "json"))
+    return attachment(body, "application/json", export_filename(portfolio, "", "json"))
 
 
 @bp.post("/export/trades")
@@ -51,13 +52,13 @@ def export_trades():
                        {"fields": {"portfolio_id": "An integer is required."}}, "validation_error")
     portfolio = owned_portfolio_or_404(portfolio_id)
     try:
-        rows = exports.trade_list(portfolio, payload)
+        rows = trades.trade_list(portfolio, payload)
     except ValidationError as exc:
         raise ApiError(422, "Validation failed: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()),
                        {"fields": exc.errors}, "validation_error") from None
     if fmt == "csv":
-        return attachment(exports.trades_csv(rows), "text/csv",
-                          exports.export_filename(portfolio, "trades", "csv"))
+        return attachment(trades.trades_csv(rows), "text/csv",
+                          export_filename(portfolio, "trades", "csv"))
     as_of = latest_price_date()
     return jsonify({"portfolio_id": portfolio.id, "as_of": as_of.isoformat() if as_of else None,
-                    "columns": list(exports.TRADE_COLUMNS), "trades": rows, "count": len(rows)})
+                    "columns": list(trades.TRADE_COLUMNS), "trades": rows, "count": len(rows)})
