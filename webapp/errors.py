@@ -1,7 +1,7 @@
 """Error handlers: HTML pages for the browser, the one JSON error shape for /api and HTMX."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 ERROR_CODES = {
@@ -47,6 +47,11 @@ def _handle_http(exc: HTTPException):
     headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     if exc.response is not None:
         headers += [(k, v) for k, v in exc.response.headers.items() if k.lower() == "retry-after"]
+    if status == 413 and not wants_json() and request.blueprint == "imports":
+        # An oversized upload goes back to the upload form with the limit, not to an error page.
+        limit = current_app.config["IMPORT_MAX_BYTES"] / 1024 / 1024
+        flash(f"That file is too large: holdings files are limited to {limit:g} MB.", "error")
+        return redirect(url_for("imports.upload"))
     if wants_json():
         response = jsonify(error_body(status, message))
         response.status_code = status

@@ -275,3 +275,17 @@ def test_upload_and_confirm_need_the_csrf_token(app, client, advisor, queued_job
         app.config["WTF_CSRF_ENABLED"] = False
     assert (refused.status_code, preview.status_code, refused_confirm.status_code, confirmed.status_code) == (400, 200, 400, 302)
     assert _portfolio(advisor, "Forged") is None and len(_portfolio(advisor, "Guarded").positions) == 5
+
+
+def test_a_request_over_the_body_limit_returns_to_the_form_with_the_limit(app, client, advisor):
+    before = counts()
+    saved = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    try:
+        resp = upload(client, b"ticker,quantity,entry_price,entry_date\n" + b"AAPL,1,1,2024-01-02\n" * 200)
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = saved
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/imports/new")
+    page = client.get("/imports/new").get_data(as_text=True)
+    assert "That file is too large: holdings files are limited to 5 MB." in page
+    assert counts() == before
