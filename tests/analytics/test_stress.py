@@ -484,9 +484,26 @@ def test_position_pnl_by_hand():
     ds = -10.0
     assert pnl[3] == pytest.approx(200 * (0.55 * ds + 0.5 * 0.02 * ds**2))  # -1090
     crash = position_pnl(book, pd.Series({"AAA": -0.99, "BBB": 0.0}))
-    # Past the vertex dS* = -delta/gamma = -27.5 the quadratic would turn into a gain; it is held
-    # at the vertex: 200 * (0.55 * -27.5 + 0.01 * 27.5**2) = -1512.5, then capped at -MV.
+    # The call's delta 0.55 - 0.02*dS reaches 0 at dS = -27.5: flat beyond, so the P&L is
+    # 200 * (0.55 * -27.5 + 0.01 * 27.5**2) = -1512.5, then capped at -MV = -1200.
     assert crash["pnl"][3] == pytest.approx(-1200.0) and crash["capped"][3]
     moves = [-0.05, -0.2, -0.4, -0.6, -0.9]
     calls = [position_pnl(book, pd.Series({"AAA": m, "BBB": 0.0}))["pnl"][3] for m in moves]
     assert calls == sorted(calls, reverse=True)  # deeper falls never help a long call
+
+
+def test_a_long_put_never_gains_more_than_the_stock_falls():
+    put = pd.DataFrame({
+        "symbol": ["P"], "underlying": ["AAA"], "position_type": ["LP"], "quantity": [1.0],
+        "multiplier": [100.0], "price": [4.0], "underlying_price": [100.0],
+        "market_value": [400.0], "exposure": [-0.4 * 100 * 100.0], "delta": [-0.4],
+        "gamma": [0.02], "status": ["ok"],
+    }, index=[1])
+    # delta -0.4 + 0.02*dS reaches -1 at dS = -30: quadratic to there (-30*-0.4 + 0.01*900 =
+    # 21 per share), then one-for-one: a fall to 40 (dS = -60) adds 30 more -> 51 per share.
+    pnl = position_pnl(put, pd.Series({"AAA": -0.60}))["pnl"][1]
+    assert pnl == pytest.approx(100 * 51.0)
+    # Plain delta-gamma would say 100 * (24 + 36) = 6,000: more than the 100 * 60 the stock fell
+    # below spot, when the put started 4.0 in value.
+    small = position_pnl(put, pd.Series({"AAA": -0.05}))["pnl"][1]
+    assert small == pytest.approx(100 * (-0.4 * -5 + 0.01 * 25))  # inside the bounds: delta-gamma

@@ -375,8 +375,10 @@ def position_pnl(
     Stocks (LONG/SHORT):    P&L = MV * r
     Options (LC/LP/SC/SP):  dS = S * r;  P&L = qty * mult * (delta * dS + 0.5 * gamma * dS^2)
 
-    with dS held at the parabola's vertex -delta/gamma when the move goes past it (beyond it
-    the quadratic would turn back: a long call gaining in a crash, a put gaining in a rally).
+    while the implied delta (delta + gamma * dS) stays within an option's bounds, [0, 1] for
+    calls and [-1, 0] for puts; past the bound the P&L continues at the bound's slope (flat at
+    delta 0, one-for-one with the stock at delta +-1), so the quadratic can neither turn back
+    (a long call gaining in a crash) nor outrun the stock (a put gaining more than it falls).
 
     with MV the signed market value ($), S the underlying price ($/share), ``delta``
     (per share) and ``gamma`` (per share per $) the option's per-share Greeks, ``qty`` signed.
@@ -463,6 +465,7 @@ class _Book:
         self.delta, self.gamma = _numbers(positions, "delta"), _numbers(positions, "gamma")
         self.qm = qty * mult
         self.is_stock = np.isin(self.ptypes, sorted(STOCK_TYPES))
+        self.is_call = np.isin(self.ptypes, ["LC", "SC"])
         is_option = np.isin(self.ptypes, sorted(OPTION_TYPES))
         self.is_long = np.isin(self.ptypes, sorted(LONG_TYPES))
         self.is_short = np.isin(self.ptypes, sorted(SHORT_TYPES))
@@ -503,13 +506,18 @@ class _Book:
         with np.errstate(invalid="ignore", over="ignore"):
             r = np.maximum(move, -1.0)
             ds = self.spot * r
-            # Past the parabola's vertex dS* = -delta/gamma the delta-gamma approximation turns
-            # back (a long call would *gain* in a crash); hold the move at the vertex there, so
-            # an option's value never moves against its own delta.
-            vertex = np.where(self.gamma > 0, -self.delta / np.where(self.gamma > 0, self.gamma, 1.0),
-                              np.nan)
-            ds_opt = np.where(self.delta >= 0, np.fmax(ds, vertex), np.fmin(ds, vertex))
-            option = self.qm * (self.delta * ds_opt + 0.5 * self.gamma * ds_opt * ds_opt)
+            # Delta-gamma lets the delta drift to delta + gamma*dS; a real option's delta stays in
+            # [0, 1] (calls) or [-1, 0] (puts). Follow the parabola while it does, then continue
+            # with the bound's slope: flat once the delta reaches 0 (no long call gaining in a
+            # crash), one-for-one once it reaches +-1 (no put gaining more than the stock falls).
+            lo = np.where(self.is_call, 0.0, -1.0)
+            hi = np.where(self.is_call, 1.0, 0.0)
+            safe_gamma = np.where(self.gamma > 0, self.gamma, np.inf)  # gamma 0: pure delta
+            ds_opt = np.clip(ds, (lo - self.delta) / safe_gamma, (hi - self.delta) / safe_gamma)
+            beyond = ds - ds_opt
+            slope = np.where(beyond > 0, hi, lo)
+            option = self.qm * (self.delta * ds_opt + 0.5 * self.gamma * ds_opt * ds_opt
+                                + slope * beyond)
             pnl = np.where(self.is_stock, self.mv * r, option)
             floor = -self.mv
             hit = (self.is_long & (pnl < floor)) | (self.is_short & (pnl > floor))
