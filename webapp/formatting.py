@@ -14,10 +14,16 @@ def _missing(value) -> bool:
         isinstance(value, float) and math.isnan(value))
 
 
+def _unsigned_zero(value: float, decimals: int) -> float:
+    """0.0 for values that round to zero, so a tiny negative never prints as '-0.00'."""
+    return 0.0 if round(value, decimals) == 0 else value
+
+
 def money(value, decimals: int = 0) -> str:
     """$1,234,567 with a leading minus for negatives; an em dash when missing."""
     if _missing(value):
         return "—"
+    value = _unsigned_zero(value, decimals)
     sign = "-" if value < 0 else ""
     return f"{sign}${abs(value):,.{decimals}f}"
 
@@ -26,13 +32,14 @@ def pct(value, decimals: int = 1, *, ratio: bool = True) -> str:
     """12.3% from 0.123 (``ratio=True``) or from 12.3."""
     if _missing(value):
         return "—"
-    return f"{value * 100 if ratio else value:,.{decimals}f}%"
+    return f"{_unsigned_zero(value * 100 if ratio else value, decimals):,.{decimals}f}%"
 
 
 def number(value, decimals: int = 2) -> str:
+    """1,234.57; an em dash when missing."""
     if _missing(value):
         return "—"
-    return f"{value:,.{decimals}f}"
+    return f"{_unsigned_zero(value, decimals):,.{decimals}f}"
 
 
 def signed_class(value) -> str:
