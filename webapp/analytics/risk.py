@@ -22,7 +22,7 @@ from webapp.analytics.errors import InsufficientHistory, InsufficientOverlap, No
 from webapp.analytics.factors import _check_equity, _clean_exposures, _iso, _num
 
 DEFAULT_CONFIDENCE = (0.95, 0.99)
-# TODO3: fewer than 20 overlapping observations -> insufficient_overlap for the regression.
+# Reference backlog: fewer than 20 overlapping observations -> insufficient_overlap for the regression.
 MIN_RISK_OBSERVATIONS = 20
 
 ANNUALISATION = math.sqrt(TRADING_DAYS_PER_YEAR)

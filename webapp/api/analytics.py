@@ -14,7 +14,7 @@ from webapp.api import bp
 from webapp.api.common import ApiError, int_param, owned_portfolio_or_404, require_auth
 from webapp.services import analytics as svc
 
-# Parameter ranges (TODO3 3.0.3.10-3.0.3.15): (default, minimum, maximum).
+# Parameter ranges (the reference backlog 3.0.3.10-3.0.3.15): (default, minimum, maximum).
 LOOKBACK = (90, 30, 365)
 MIN_OVERLAP = (30, 10, 365)
 MAX_SYMBOLS = (25, 1, 50)
