@@ -229,3 +229,11 @@ def test_factor_etf_prices(client, ctx, books_no_batch):
         assert f["adj_close"][-1] == close and len(f["adj_close"]) == 10
     assert_error(client.get("/api/v1/data/factors/etf-prices?lookback_days=253",
                             headers=books_no_batch["hnw"].headers), 400, "lookback_days")
+
+
+def test_an_empty_integer_parameter_is_a_400_naming_the_field(client, books_no_batch):
+    """`?lookback_days=` is not an integer: the document says so and the API agrees."""
+    resp = client.get("/api/v1/data/factors/etf-prices?lookback_days=",
+                      headers=books_no_batch["individual"].headers)
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["details"]["field"] == "lookback_days"

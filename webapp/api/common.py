@@ -102,7 +102,7 @@ def require_auth(view):
 def int_param(name: str, default: int | None, lo: int, hi: int) -> int | None:
     """An integer query parameter within [lo, hi]; 400 naming the field and the range otherwise."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
