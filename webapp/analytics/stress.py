@@ -732,6 +732,25 @@ class _BetaMap:
         return _take(r, self.row_of)
 
 
+_REVALUATION = (
+    "stock P&L = MV * r; option P&L = qty * mult * (delta dS + 0.5 gamma dS^2), dS = S r, "
+    "with the implied delta kept within [0, 1] for calls and [-1, 0] for puts; no value below zero."
+)
+
+
+def _scenario_result(scenario: Scenario, *, kind: str, impact_type: str, equity: float,
+                     pnl: float, positions: tuple, left_out: tuple, method: str,
+                     **kind_fields: Any) -> ScenarioResult:
+    """The result fields every scenario kind shares, plus that kind's own."""
+    return ScenarioResult(
+        scenario_id=scenario.id, name=scenario.name, category=scenario.category,
+        severity=scenario.severity, description=scenario.description, kind=kind,
+        impact_type=impact_type, equity=equity, pnl=pnl, pnl_pct=_pct(pnl, equity),
+        new_value=equity + pnl, positions=positions, left_out=left_out, method=method,
+        **kind_fields,
+    )
+
+
 def run_factor_scenario(
     scenario: Scenario,
     positions: pd.DataFrame,
@@ -789,29 +808,17 @@ def _factor_result(scenario: Scenario, book: _Book, beta_map: Callable[[], _Beta
 
     shocked = tuple(f for f in moves.index if f in scenario.shocks)
     implied = tuple(f for f in moves.index if f not in scenario.shocks)
-    return ScenarioResult(
-        scenario_id=scenario.id,
-        name=scenario.name,
-        category=scenario.category,
-        severity=scenario.severity,
-        description=scenario.description,
-        kind="factor",
-        impact_type="correlated",
-        equity=equity,
-        pnl=pnl,
-        pnl_pct=_pct(pnl, equity),
-        new_value=equity + pnl,
+    return _scenario_result(
+        scenario, kind="factor", impact_type="correlated", equity=equity, pnl=pnl,
+        positions=modelled, left_out=left_out,
         direct_pnl=direct_pnl,
         factor_moves={str(f): float(v) for f, v in moves.items()},
         shocked_factors=shocked,
         implied_factors=implied,
-        positions=modelled,
-        left_out=left_out,
         method=(
             "Shocked factors move as given; the others by their conditional expectation "
             "Sigma_us Sigma_ss^-1 s (factor covariance over the factor window). Underlying move "
-            "r_i = sum_f beta_if m_f; stock P&L = MV * r; option P&L = qty * mult * "
-            "(delta dS + 0.5 gamma dS^2), dS = S r; no value below zero."
+            "r_i = sum_f beta_if m_f; " + _REVALUATION
         ),
     )
 
@@ -933,28 +940,16 @@ def _replay_result(scenario: Scenario, book: _Book, closes: Callable[[], _Closes
     revalued = book.revalue(book.moves_from(rets), "no_prices_in_episode")
     pnl, modelled, left_out = book.split(revalued)
     bench = rets.get(BENCHMARK_SYMBOL, np.nan) if BENCHMARK_SYMBOL in rets.index else np.nan
-    return ScenarioResult(
-        scenario_id=scenario.id,
-        name=scenario.name,
-        category=scenario.category,
-        severity=scenario.severity,
-        description=scenario.description,
-        kind="historical",
-        impact_type="historical",
-        equity=equity,
-        pnl=pnl,
-        pnl_pct=_pct(pnl, equity),
-        new_value=equity + pnl,
+    return _scenario_result(
+        scenario, kind="historical", impact_type="historical", equity=equity, pnl=pnl,
+        positions=modelled, left_out=left_out,
         episode_start=scenario.replay_start.isoformat(),
         episode_end=scenario.replay_end.isoformat(),
         benchmark_return=float(bench) if math.isfinite(bench) else None,
-        positions=modelled,
-        left_out=left_out,
         method=(
             "Each underlying's actual return P_end / P_start - 1 between the last adjusted "
             "closes on or before the episode's start and end dates, applied at once to today's "
-            "positions; stock P&L = MV * r; option P&L = qty * mult * (delta dS + 0.5 gamma "
-            "dS^2), dS = S r; no value below zero."
+            "positions; " + _REVALUATION
         ),
     )
 
