@@ -119,6 +119,18 @@ def parse_date(text: str | None) -> dt.date | None:
     )
 
 
+def lenient_date(text: str | None) -> dt.date | None:
+    """A date read from a statement's title or footer: None when missing or unreadable.
+
+    Such dates only supply a default entry date (with a warning), so a garbled one means "no
+    statement date", not an error.
+    """
+    try:
+        return parse_date(text)
+    except CellError:
+        return None
+
+
 def month_number(name: str) -> int | None:
     """1-12 for a three-letter (or longer) English month name, else None."""
     return _MONTHS.get(name[:3].lower()) if len(name) >= 3 else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from webapp.imports.cells import CellError, clean, month_number, parse_date
+from webapp.imports.cells import clean, lenient_date, month_number
 from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, header_keys, require, skip_row
 from webapp.imports.reader import Record
 
@@ -31,10 +31,7 @@ def _generated(records: list[Record]) -> dt.date | None:
                 return None
         m = _AS_OF_RE.search(text)
         if m:
-            try:
-                return parse_date(m[1])
-            except CellError:
-                return None
+            return lenient_date(m[1])
     return None
 
 

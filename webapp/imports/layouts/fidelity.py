@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from webapp.imports.cells import CellError, clean, parse_date
+from webapp.imports.cells import clean, lenient_date
 from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, header_keys, require, skip_row
 from webapp.imports.reader import Record
 
@@ -24,10 +24,7 @@ def _downloaded(records: list[Record]) -> dt.date | None:
         for cell in record.cells[:1]:
             m = _DOWNLOADED_RE.search(cell)
             if m:
-                try:
-                    return parse_date(m[1])
-                except CellError:
-                    return None
+                return lenient_date(m[1])
     return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from webapp.imports.cells import CellError, clean, parse_date
+from webapp.imports.cells import clean, lenient_date
 from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, header_keys, require, skip_row
 from webapp.imports.reader import Record
 
@@ -28,10 +28,7 @@ def _as_of(text: str) -> dt.date | None:
     m = _AS_OF_RE.search(clean(text))
     if m is None:
         return None
-    try:
-        return parse_date(m[1])
-    except CellError:
-        return None
+    return lenient_date(m[1])
 
 
 def parse(records: list[Record], today: dt.date) -> Parsed:

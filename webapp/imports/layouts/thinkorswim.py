@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from webapp.imports.cells import CellError, clean, is_missing, parse_date
+from webapp.imports.cells import clean, lenient_date, is_missing
 from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, require, skip_row
 from webapp.imports.options import ParsedOption, parse_tos_option
 from webapp.imports.reader import Record
@@ -27,10 +27,7 @@ def _statement_date(records: list[Record]) -> dt.date | None:
         if first.lower().startswith("position statement"):
             m = _DATE_RE.search(first)
             if m:
-                try:
-                    return parse_date(m[1])
-                except CellError:
-                    return None
+                return lenient_date(m[1])
     return None
 
 
