@@ -174,3 +174,19 @@ def test_position_detail_shows_the_stored_factor_betas(ctx, hf_client, hf_book):
     html = hf_client.get(f"/portfolios/{hf_book}/positions/{nvda.id}").get_data(as_text=True)
     assert f'{stored["betas"]["Market"]:,.3f}' in html
     assert money(stored["dollar_exposures"]["Market"]) in html
+
+
+def test_other_lookbacks_run_the_batch_steps_on_request(ctx, hf_book):
+    """A non-standard window is computed live by the same steps; on a standard one it equals the store."""
+    from webapp.services.live import live_correlations, live_risk_metrics
+
+    portfolio = db.session.get(Portfolio, hf_book)
+    live = live_risk_metrics(portfolio, 90).data
+    stored = analytics.risk_metrics(portfolio, lookback_days=90).data
+    for key in ("annualized_volatility", "portfolio_beta", "max_drawdown", "var", "contributions"):
+        assert live[key] == stored[key], key  # same steps, same inputs: identical numbers
+    custom = analytics.risk_metrics(portfolio, lookback_days=120)
+    assert custom.available and custom.metadata["computed"] == "on_request"
+    assert custom.data["nobs"] == 120
+    assert live_correlations(portfolio, 90).data["matrix"] == analytics.stored(
+        portfolio, "correlations", {"lookback_days": 90}).data["matrix"]

@@ -6,39 +6,27 @@ page or the API runs the same step functions with a context that captures instea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
 from webapp.analytics.errors import AnalyticsError
 from webapp.models import Portfolio
 from webapp.models._time import utcnow
 from webapp.services import batch_steps, queries
 from webapp.services.analytics import Result
-from webapp.services.batch import StepSkipped
+from webapp.services.batch import BatchContext
+from webapp.services.results import jsonable
 
 
 @dataclass
-class CaptureContext:
-    """The batch context's interface, keeping results in memory."""
+class CaptureContext(BatchContext):
+    """The batch's context without a run: results are kept in memory instead of stored."""
 
-    portfolio: Portfolio
-    as_of: Any
-    windows: tuple[int, ...]
-    data: dict[str, Any] = field(default_factory=dict)
     results: dict[str, tuple[dict, dict | None]] = field(default_factory=dict)
 
     def store(self, kind: str, payload: dict, params: dict | None = None) -> None:
-        from webapp.services.results import jsonable
-
         self.results[kind] = (jsonable(payload), params)
-
-    def need(self, key: str):
-        if key not in self.data:
-            raise StepSkipped(f"needs '{key}', which an earlier step did not produce")
-        return self.data[key]
 
 
 def _run(portfolio: Portfolio, kind: str, window: int, steps: list) -> Result:
-    ctx = CaptureContext(portfolio=portfolio, as_of=queries.latest_price_date(), windows=(window,))
+    ctx = CaptureContext(portfolio=portfolio, run=None, as_of=queries.latest_price_date(), windows=(window,))
     params = {"lookback_days": window}
     try:
         if ctx.as_of is None:
