@@ -4,14 +4,15 @@ Job bodies are thin: open the app context, call the service, report progress in 
 """
 from __future__ import annotations
 
-from rq import Retry, get_current_job
+from rq import get_current_job
 
 from jobs.context import app_context
 
 QUEUE = "default"
 BATCH_TIMEOUT = 900  # seconds; a 2,000-position book takes ~10 s, so this only catches hangs
-# Step failures are recorded, not raised; what reaches RQ is infrastructure trouble worth retrying.
-RETRY = Retry(max=3, interval=[5, 30, 120])
+# No automatic retry: a batch that failed is recorded as failed and the advisor (or tomorrow's
+# nightly run) starts a fresh one; re-running a job that killed its worker could kill the next.
+RETRY = None
 
 
 def _progress(index: int, total: int, step: str) -> None:
@@ -28,11 +29,19 @@ def _progress(index: int, total: int, step: str) -> None:
 
 
 def run_portfolio_batch(portfolio_id: int, batch_run_id: int | None = None, trigger: str = "manual") -> dict:
-    """Run the batch for one portfolio; returns the run's id, status and per-step records."""
+    """Run the batch for one portfolio; returns the run's id, status and per-step records.
+
+    A portfolio deleted (or a run cancelled) while queued or mid-run ends the job quietly with
+    ``status: cancelled``: nothing more is written, and it is not a worker failure.
+    """
     with app_context():
+        from webapp.services.batch import BatchCancelled
         from webapp.services.batch import run_portfolio_batch as run_batch
 
-        run = run_batch(portfolio_id, batch_run_id=batch_run_id, trigger=trigger, progress=_progress)
+        try:
+            run = run_batch(portfolio_id, batch_run_id=batch_run_id, trigger=trigger, progress=_progress)
+        except BatchCancelled as exc:
+            return {"batch_run_id": batch_run_id, "status": "cancelled", "reason": str(exc), "steps": []}
         return {"batch_run_id": run.id, "status": run.status, "steps": run.steps}
 
 

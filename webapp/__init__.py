@@ -53,8 +53,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(models.User, int(user_id))
+    def load_user(session_token: str):
+        from webapp.services.sessions import session_user
+
+        return session_user(session_token)
 
 
 def register_blueprints(app: Flask) -> None:

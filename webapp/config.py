@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -11,6 +12,22 @@ INSTANCE_DIR = BASE_DIR / "instance"
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def instance_secret(path: Path = INSTANCE_DIR / "secret_key") -> str:
+    """A random secret made on first start and kept under instance/ (mode 0600).
+
+    Every embedded install signs its sessions with its own key; a constant would let anyone who
+    read this code forge a session or remember-me cookie for any user.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:  # O_EXCL: two processes starting at once agree on one key
+        fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 class Config:
@@ -24,11 +41,24 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
+    SESSION_LIFETIME = 12 * 3600  # seconds a login without "keep me signed in" lasts
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Storage down must not take logins down with it: the limiter logs the error and falls back
+    # to per-process memory until Redis answers again (fail open, with a warning).
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    LOGIN_MAX_FAILURES = 5  # per account, then a lockout that doubles with each further failure
+    LOGIN_LOCKOUT_SECONDS = 30
+    LOGIN_LOCKOUT_MAX_SECONDS = 15 * 60
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "100 per minute")
     RQ_QUEUES = ("default",)
+    # Worker liveness: heartbeat every RQ_HEARTBEAT_INTERVAL s; a worker (or its job) silent for
+    # longer than RQ_WORKER_TTL s is dead, and its run is shown as failed.
+    RQ_WORKER_TTL = _env_int("RQ_WORKER_TTL", 60)
+    RQ_HEARTBEAT_INTERVAL = _env_int("RQ_HEARTBEAT_INTERVAL", 10)
     MARKETDATA_PROVIDER = os.environ.get("MARKETDATA_PROVIDER", "bundled")
     FMP_API_KEY = os.environ.get("FMP_API_KEY")
     POLYGON_API_KEY = os.environ.get("POLYGON_API_KEY")
@@ -42,18 +72,21 @@ class DevelopmentConfig(Config):
     """Embedded defaults: SQLite under instance/, Redis started by `make run`."""
 
     DEBUG = False
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'sigmasight.db'}"
     )
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6399/0")
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or instance_secret()
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", self.REDIS_URL)
 
 
 class TestingConfig(Config):
     """SQLite in a temp file by default; TEST_DATABASE_URL points the suite at PostgreSQL."""
 
     TESTING = True
-    SECRET_KEY = "testing"
+    SECRET_KEY = secrets.token_hex(32)  # per test process: nothing signed by one run works in another
     WTF_CSRF_ENABLED = False  # tests that exercise CSRF switch it on for themselves
     # Limits are read per request, so a test can tighten them; generous by default.
     LOGIN_RATE_LIMIT = "1000 per minute"
@@ -63,6 +96,7 @@ class TestingConfig(Config):
         # Read at instantiation: the test session decides these before building the app.
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
         self.REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL
 
 
 class ProductionConfig(Config):

@@ -60,6 +60,45 @@ def _handle_http(exc: HTTPException):
     return render_template("error.html", status=status, message=message, name=exc.name), status, headers
 
 
+def _handle_queue_down(exc: Exception):
+    """Redis down: a clear message where the action was asked for, never a 500.
+
+    API: 503 in the error shape with Retry-After. HTMX: the message as a fragment (HTMX swaps
+    only 2xx). A form post: flash and back to the page it came from.
+    """
+    from webapp.queueing import QueueUnavailable
+
+    if not isinstance(exc, QueueUnavailable):
+        current_app.logger.warning("Redis unreachable: %s", exc)
+        exc = QueueUnavailable()
+    headers = {"Retry-After": str(exc.retry_after)}
+    if wants_json():
+        response = jsonify(error_body(503, exc.message, {"retry_after": exc.retry_after},
+                                      "queue_unavailable"))
+        response.status_code = 503
+        response.headers.update(headers)
+        return response
+    if request.headers.get("HX-Request") == "true":
+        return render_template("_alert.html", category="error", message=exc.message), 200, headers
+    if request.method == "POST":
+        flash(exc.message, "error")
+        return redirect(_same_site_referrer() or url_for("portfolios.index"))
+    return (render_template("error.html", status=503, message=exc.message,
+                            name="Service unavailable"), 503, headers)
+
+
+def _same_site_referrer() -> str | None:
+    referrer = request.referrer or ""
+    host = request.host_url
+    return referrer if referrer.startswith(host) else None
+
+
 def register(app: Flask) -> None:
     """Install the handlers on ``app``."""
+    from redis.exceptions import RedisError
+
+    from webapp.queueing import QueueUnavailable
+
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(QueueUnavailable, _handle_queue_down)
+    app.register_error_handler(RedisError, _handle_queue_down)

@@ -32,4 +32,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; fine for WAL
         cursor.execute("PRAGMA busy_timeout=5000")
+        # Off by default in SQLite: without it ON DELETE CASCADE does nothing and orphaned
+        # results could attach to a later row that re-uses the id.
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

@@ -1,17 +1,59 @@
-"""Redis connection and the one place views, API, CLI and jobs enqueue work."""
+"""Redis connection and the one place views, API, CLI and jobs enqueue work.
+
+Redis being down is expected, not exceptional: every call here raises ``QueueUnavailable`` (a
+clear message, mapped to a flash, an HTMX fragment or a 503 with Retry-After) instead of letting a
+``redis`` exception become a 500, and no batch run is left "queued" for a job that never existed.
+"""
 from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from contextlib import contextmanager
+from datetime import timedelta
 
 from flask import current_app, g
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
+from sqlalchemy import update
 
 from webapp.extensions import db
 from webapp.models import BatchRun
 from webapp.models._time import utcnow
 
+log = logging.getLogger(__name__)
+
 LIVE_JOB_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+ACTIVE_RUN_STATUSES = ("queued", "running")
+RETRY_AFTER_SECONDS = 30
+# A run created but not yet given its job id is mid-enqueue for a moment at most.
+ENQUEUE_GRACE = timedelta(minutes=2)
+
+
+class QueueUnavailable(Exception):
+    """The job queue (Redis) cannot be reached; ``message`` says so in plain words."""
+
+    message = ("The calculation queue is unreachable right now, so this can't be started. "
+               "Nothing was lost; try again in a minute.")
+    retry_after = RETRY_AFTER_SECONDS
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+
+
+@contextmanager
+def _redis_errors():
+    try:
+        yield
+    except RedisError as exc:
+        log.warning("Redis unreachable: %s", exc)
+        raise QueueUnavailable() from exc
 
 
 def get_redis() -> Redis:
@@ -28,62 +70,151 @@ def get_queue(name: str = "default") -> Queue:
 
 
 def fetch_job(job_id: str) -> Job | None:
+    with _redis_errors():
+        try:
+            return Job.fetch(job_id, connection=get_redis())
+        except NoSuchJobError:
+            return None
+
+
+def _job_problem(run: BatchRun) -> str | None:
+    """Why the run's job can no longer finish it, or None while it still can."""
+    if not run.job_id:
+        return None if utcnow() - run.created_at < ENQUEUE_GRACE else "never reached the queue"
+    with _redis_errors():
+        # Moves jobs whose worker stopped heartbeating to the failed registry (RQ's own
+        # abandoned-job handling, which otherwise only runs inside a live worker).
+        StartedJobRegistry(queue=get_queue()).cleanup()
+        job = fetch_job(run.job_id)
+        if job is None:
+            return "job lost before it finished (worker stopped or queue flushed)"
+        status = job.get_status(refresh=True)
+        if status in LIVE_JOB_STATUSES:
+            return None
+        if status == JobStatus.FINISHED:
+            return None  # the job ended; its own commit decides the run's status
+        latest = job.latest_result()
+        detail = (latest.exc_string or "").strip().splitlines()[-1:] if latest else []
+        if detail and "AbandonedJobError" in detail[0]:
+            return "the worker running it stopped (no heartbeat); press Recalculate to run it again"
+        return f"job {status.value}: {detail[0]}" if detail else f"job {status.value}"
+
+
+def reconcile_runs(runs: Iterable[BatchRun]) -> None:
+    """Close queued/running runs whose job is gone, failed or abandoned (their worker died).
+
+    Pages call this before showing runs, so a dead run reads "failed" within a heartbeat's TTL
+    instead of "started 33%" until the job timeout.
+    """
+    changed = False
+    for run in runs:
+        if run.status not in ACTIVE_RUN_STATUSES:
+            continue
+        problem = _job_problem(run)
+        if problem is None:
+            continue
+        closed = db.session.execute(
+            update(BatchRun)
+            .where(BatchRun.id == run.id, BatchRun.status.in_(ACTIVE_RUN_STATUSES))
+            .values(status="failed", finished_at=utcnow(), error=run.error or problem)
+        ).rowcount
+        changed = changed or bool(closed)
+    if changed:
+        db.session.commit()
+        for run in runs:
+            db.session.refresh(run)
+
+
+def reconcile_quietly(runs: Iterable[BatchRun]) -> None:
+    """``reconcile_runs`` for pages: with Redis down, runs are shown as the database has them."""
     try:
-        return Job.fetch(job_id, connection=get_redis())
-    except NoSuchJobError:
-        return None
-
-
-def _still_live(run: BatchRun) -> bool:
-    job = fetch_job(run.job_id) if run.job_id else None
-    return job is not None and job.get_status(refresh=True) in LIVE_JOB_STATUSES
+        reconcile_runs(runs)
+    except QueueUnavailable:
+        pass
 
 
 def enqueue_portfolio_batch(portfolio_id: int, trigger: str = "manual", depends_on=None) -> BatchRun:
     """Queue the portfolio's batch unless one is already queued or running (then return that one).
 
-    Idempotent: pressing "Recalculate" twice does not run the batch twice.
+    Idempotent: pressing "Recalculate" twice does not run the batch twice. Raises
+    ``QueueUnavailable`` when Redis is down, leaving no run behind in "queued".
     """
     from jobs.batch import BATCH_TIMEOUT, QUEUE, RETRY
     from webapp.services.batch import active_run, create_run
 
+    with _redis_errors():
+        get_redis().ping()
     active = active_run(portfolio_id)
     if active is not None:
-        if _still_live(active):
+        reconcile_runs([active])
+        if active.status in ACTIVE_RUN_STATUSES:
             return active
-        # Its job vanished (worker killed, Redis flushed): close the record honestly.
-        active.status, active.finished_at = "failed", utcnow()
-        active.error = active.error or "job lost before it finished (worker stopped?)"
-        db.session.commit()
     run = create_run(portfolio_id, trigger)
-    job = get_queue(QUEUE).enqueue(
-        "jobs.batch.run_portfolio_batch",
-        portfolio_id,
-        run.id,
-        trigger,
-        job_id=f"batch-{run.id}",
-        job_timeout=BATCH_TIMEOUT,
-        retry=RETRY,
-        result_ttl=7 * 24 * 3600,
-        failure_ttl=7 * 24 * 3600,
-        description=f"batch for portfolio {portfolio_id}",
-        depends_on=depends_on,
-    )
+    try:
+        with _redis_errors():
+            job = get_queue(QUEUE).enqueue(
+                "jobs.batch.run_portfolio_batch",
+                portfolio_id,
+                run.id,
+                trigger,
+                # Random suffix: a job id is never shared by two runs, whatever Redis remembers.
+                job_id=f"batch-{run.id}-{secrets.token_hex(4)}",
+                job_timeout=BATCH_TIMEOUT,
+                retry=RETRY,
+                result_ttl=7 * 24 * 3600,
+                failure_ttl=7 * 24 * 3600,
+                description=f"batch for portfolio {portfolio_id}",
+                depends_on=depends_on,
+            )
+    except QueueUnavailable:
+        run.status, run.finished_at = "failed", utcnow()
+        run.error = "could not be queued: the job queue was unreachable"
+        db.session.commit()
+        raise
     run.job_id = job.id
     db.session.commit()
     return run
 
 
+def cancel_portfolio_runs(portfolio_id: int) -> int:
+    """Mark the portfolio's queued/running runs cancelled and cancel their queued jobs.
+
+    A job already running stops at its next step (it re-reads its run before each one), so a
+    deleted portfolio never gets results written after the delete. Redis being down does not
+    block the delete: the database flag alone stops the job.
+    """
+    runs = list(db.session.scalars(
+        db.select(BatchRun).where(BatchRun.portfolio_id == portfolio_id,
+                                  BatchRun.status.in_(ACTIVE_RUN_STATUSES))
+    ))
+    for run in runs:
+        run.status, run.finished_at = "cancelled", utcnow()
+        run.error = run.error or "cancelled: the portfolio was deleted"
+    db.session.commit()
+    for run in runs:
+        try:
+            job = fetch_job(run.job_id) if run.job_id else None
+            if job is not None and job.get_status(refresh=True) in (JobStatus.QUEUED,
+                                                                   JobStatus.DEFERRED,
+                                                                   JobStatus.SCHEDULED):
+                job.cancel()
+        except (QueueUnavailable, RedisError):
+            log.warning("could not cancel job %s of run %s (Redis down)", run.job_id, run.id)
+    return len(runs)
+
+
 def enqueue_run_all(trigger: str = "manual") -> Job:
     """Queue the fan-out job that queues one batch per portfolio."""
-    return get_queue("default").enqueue(
-        "jobs.batch.run_all", trigger, job_timeout=300, retry=None,
-        description="batch for every portfolio",
-    )
+    with _redis_errors():
+        return get_queue("default").enqueue(
+            "jobs.batch.run_all", trigger, job_timeout=300, retry=None,
+            description="batch for every portfolio",
+        )
 
 
 def enqueue_refresh_prices() -> Job:
-    return get_queue("default").enqueue("jobs.batch.refresh_prices", job_timeout=3600)
+    with _redis_errors():
+        return get_queue("default").enqueue("jobs.batch.refresh_prices", job_timeout=3600)
 
 
 def enqueue_after_import(portfolio_id: int) -> BatchRun:
@@ -97,14 +228,15 @@ def job_status(job_id: str) -> dict | None:
     job = fetch_job(job_id)
     if job is None:
         return None
-    status = job.get_status(refresh=True)
-    meta = job.get_meta(refresh=True) if hasattr(job, "get_meta") else job.meta
-    result = job.return_value() if status == JobStatus.FINISHED else None
-    error = None
-    if status == JobStatus.FAILED:
-        latest = job.latest_result()
-        error = (latest.exc_string or "").strip().splitlines()[-1:] if latest else None
-        error = error[0] if error else "job failed"
+    with _redis_errors():
+        status = job.get_status(refresh=True)
+        meta = job.get_meta(refresh=True) if hasattr(job, "get_meta") else job.meta
+        result = job.return_value() if status == JobStatus.FINISHED else None
+        error = None
+        if status == JobStatus.FAILED:
+            latest = job.latest_result()
+            error = (latest.exc_string or "").strip().splitlines()[-1:] if latest else None
+            error = error[0] if error else "job failed"
     return {
         "job_id": job.id,
         "status": str(status.value if hasattr(status, "value") else status),

@@ -132,7 +132,7 @@ def test_confirm_imports_exactly_the_accepted_rows_and_queues_prices_then_the_ba
     assert option.notes == "'=1+2"  # neutralized by the parser before storage
 
     run = db.session.scalar(select(BatchRun).where(BatchRun.portfolio_id == portfolio.id))
-    assert run is not None and run.trigger == "import" and run.status == "queued" and run.job_id == f"batch-{run.id}"
+    assert run is not None and run.trigger == "import" and run.status == "queued" and run.job_id.startswith(f"batch-{run.id}-")
     batch = fetch_job(run.job_id)
     assert batch is not None and batch.func_name == "jobs.batch.run_portfolio_batch"
     assert batch.args[0] == portfolio.id and batch.get_status() == "deferred"  # waits for the price refresh

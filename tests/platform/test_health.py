@@ -1,12 +1,15 @@
 from webapp import create_app
 
 
-def test_health_ok(client):
+def test_health_serving_but_degraded_without_a_worker(client):
+    """No worker runs during this test: the web serves (200) but says calculations would wait.
+    The live-worker case is tests/security/test_workers.py (a real worker process)."""
     resp = client.get("/health")
     assert resp.status_code == 200
     body = resp.get_json()
-    assert body["status"] == "ok"
     assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
+    assert body["status"] == "degraded" and body["checks"]["workers"]["alive"] == 0
+    assert "no worker" in body["checks"]["workers"]["error"]
     assert body["time"].endswith("Z")
 
 

@@ -1,13 +1,14 @@
 """POST /auth/login, /auth/refresh, /auth/logout."""
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 
 from webapp.api import bp
 from webapp.api.common import ApiError, issue_token, require_auth, token_row
-from webapp.extensions import db, limiter
+from webapp.auth.limits import login_budget
+from webapp.extensions import db
 from webapp.models._time import isoformat_z, utcnow
-from webapp.services.users import authenticate
+from webapp.services.login_guard import AccountLocked, authenticate_guarded
 
 
 def _token_response(token: str, row, status: int = 200):
@@ -21,7 +22,7 @@ def _token_response(token: str, row, status: int = 200):
 
 
 @bp.post("/auth/login")
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+@login_budget
 def login():
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -30,7 +31,11 @@ def login():
     if missing:
         raise ApiError(422, "Missing or empty field(s): " + ", ".join(missing),
                        {"fields": missing}, "validation_error")
-    user = authenticate(data["email"], data["password"])
+    try:
+        user = authenticate_guarded(data["email"], data["password"])
+    except AccountLocked as exc:
+        raise ApiError(429, exc.message, {"retry_after": exc.seconds}, "account_locked",
+                       headers={"Retry-After": str(exc.seconds)}) from None
     if user is None:
         raise ApiError(401, "Invalid email or password.")
     token, row = issue_token(user)

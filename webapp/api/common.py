@@ -21,14 +21,17 @@ TOKEN_TTL = timedelta(hours=24)
 class ApiError(Exception):
     """Raised anywhere under /api/v1; rendered as ``{"error": {code, message, details}}``."""
 
-    def __init__(self, status: int, message: str, details: dict | None = None, code: str | None = None):
+    def __init__(self, status: int, message: str, details: dict | None = None, code: str | None = None,
+                 headers: dict | None = None):
         super().__init__(message)
         self.status, self.message, self.details, self.code = status, message, details, code
+        self.headers = headers or {}
 
 
 def api_error_response(exc: ApiError):
     response = jsonify(error_body(exc.status, exc.message, exc.details, exc.code))
     response.status_code = exc.status
+    response.headers.update(exc.headers)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="sigmasight"'
     return response

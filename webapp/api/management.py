@@ -6,13 +6,12 @@ message}}}}`` with the messages the forms show; a state clash (closing a closed 
 from __future__ import annotations
 
 from flask import g, jsonify, request
-from redis.exceptions import RedisError
 
 from webapp.api import bp
 from webapp.api.common import ApiError, choice_param, owned_portfolio_or_404, require_auth
 from webapp.models import Portfolio, Position, Tag
 from webapp.models._time import isoformat_z
-from webapp.queueing import enqueue_after_import
+from webapp.queueing import QueueUnavailable, enqueue_after_import
 from webapp.services import imports as import_svc
 from webapp.services import management as mgmt
 
@@ -131,7 +130,7 @@ def upload_portfolio():
     response.status_code = 201
     try:
         run = enqueue_after_import(portfolio.id)
-    except RedisError:
+    except QueueUnavailable:
         pass  # stored; the advisor (or POST /system/batch/portfolio/<id>) can queue it later
     else:
         # The body is exactly the §5 report; the queued work is named in headers.

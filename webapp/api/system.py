@@ -1,12 +1,13 @@
 """/system: batch triggers, job status, batch history."""
 from __future__ import annotations
 
-import re
-
 from flask import g, jsonify
+from sqlalchemy import select
 
 from webapp.api import bp
 from webapp.api.common import ApiError, int_param, owned_portfolio_or_404, require_auth
+from webapp.extensions import db
+from webapp.models import BatchRun, Portfolio
 from webapp.models._time import isoformat_z
 from webapp.queueing import enqueue_portfolio_batch, fetch_job, job_status
 from webapp.services import portfolios as svc
@@ -46,12 +47,9 @@ def batch_run_all():
 
 
 def _job_owned(job_id: str) -> None:
-    """Job ids are batch-<run id>; only the owner of that run's portfolio may read it."""
-    from webapp.extensions import db
-    from webapp.models import BatchRun, Portfolio
-
-    match = re.fullmatch(r"batch-([0-9]{1,9})", job_id)
-    run = db.session.get(BatchRun, int(match.group(1))) if match else None
+    """Only the owner of the run's portfolio may read a job; found by the stored job id, so an
+    id Redis still remembers from another run can never be adopted."""
+    run = db.session.scalar(select(BatchRun).where(BatchRun.job_id == job_id[:64]))
     portfolio = db.session.get(Portfolio, run.portfolio_id) if run and run.portfolio_id else None
     if portfolio is None or portfolio.user_id != g.user.id:
         raise ApiError(404, "Job not found.", {"job_id": job_id})

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from webapp.auth import bp
 from webapp.auth.forms import LoginForm
-from webapp.extensions import limiter
-from webapp.services.users import authenticate
+from webapp.auth.limits import login_budget
+from webapp.services.login_guard import AccountLocked, authenticate_guarded
+from webapp.services.sessions import end_session, start_session
 
 GENERIC_FAILURE = "Invalid email or password."
 
@@ -25,17 +26,23 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@login_budget
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("portfolios.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        try:
+            user = authenticate_guarded(form.email.data, form.password.data)
+        except AccountLocked as exc:
+            flash(exc.message, "error")
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(exc.seconds)}
         if user is None:
             flash(GENERIC_FAILURE, "error")
             return render_template("auth/login.html", form=form), 401
-        login_user(user, remember=form.remember.data)
+        remember = bool(form.remember.data)
+        start_session(user, remember=remember, user_agent=request.user_agent.string)
+        login_user(user, remember=remember)
         return redirect(_safe_next(request.args.get("next")) or url_for("portfolios.index"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
@@ -44,6 +51,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # Revoked server-side first: the session and remember-me cookies stop working everywhere
+    # they were copied, not just in this browser.
+    end_session(current_user.session_token)
     logout_user()
     flash("You have been logged out.", "info")
     return redirect(url_for("auth.login"))

@@ -12,7 +12,7 @@ from webapp.models.portfolios import (
     position_tags,
 )
 from webapp.models.results import AnalyticsResult, PortfolioSnapshot
-from webapp.models.users import ApiToken, User
+from webapp.models.users import ApiToken, User, UserSession
 
 __all__ = [
     "ApiToken",
@@ -31,5 +31,6 @@ __all__ = [
     "Security",
     "Tag",
     "User",
+    "UserSession",
     "position_tags",
 ]

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from webapp.extensions import db
+from webapp.models._ids import NEVER_REUSE_IDS
 from webapp.models._time import utcnow
 
-RUN_STATUSES = ("queued", "running", "succeeded", "partial", "failed")
+RUN_STATUSES = ("queued", "running", "succeeded", "partial", "failed", "cancelled")
 
 
 class BatchRun(db.Model):
     __tablename__ = "batch_runs"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id = db.Column(db.Integer, primary_key=True)
     portfolio_id = db.Column(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from webapp.extensions import db
+from webapp.models._ids import NEVER_REUSE_IDS
 from webapp.models._time import utcnow
 
 
@@ -23,7 +24,10 @@ class PriceBar(db.Model):
     """
 
     __tablename__ = "price_bars"
-    __table_args__ = (db.UniqueConstraint("symbol", "date", name="uq_price_bars_symbol_date"),)
+    __table_args__ = (
+        db.UniqueConstraint("symbol", "date", name="uq_price_bars_symbol_date"),
+        NEVER_REUSE_IDS,
+    )
 
     id = db.Column(db.Integer, primary_key=True)
     symbol = db.Column(db.String(16), nullable=False)
@@ -50,6 +54,7 @@ class RiskFreeRate(db.Model):
 
 class FactorDefinition(db.Model):
     __tablename__ = "factor_definitions"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(64), nullable=False, unique=True)

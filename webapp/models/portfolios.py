@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from webapp.extensions import db
+from webapp.models._ids import NEVER_REUSE_IDS
 from webapp.models._time import utcnow
 
 LONG_TYPES = ("LONG", "LC", "LP")
@@ -23,7 +24,10 @@ position_tags = db.Table(
 
 class Portfolio(db.Model):
     __tablename__ = "portfolios"
-    __table_args__ = (db.UniqueConstraint("user_id", "name", name="uq_portfolios_user_name"),)
+    __table_args__ = (
+        db.UniqueConstraint("user_id", "name", name="uq_portfolios_user_name"),
+        NEVER_REUSE_IDS,
+    )
 
     id = db.Column(db.Integer, primary_key=True)
     user_id = db.Column(
@@ -66,6 +70,7 @@ class Position(db.Model):
             " AND underlying_symbol IS NOT NULL)",
             name="option_fields",
         ),
+        NEVER_REUSE_IDS,
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -111,7 +116,10 @@ class Position(db.Model):
 
 class Tag(db.Model):
     __tablename__ = "tags"
-    __table_args__ = (db.UniqueConstraint("user_id", "name", name="uq_tags_user_name"),)
+    __table_args__ = (
+        db.UniqueConstraint("user_id", "name", name="uq_tags_user_name"),
+        NEVER_REUSE_IDS,
+    )
 
     id = db.Column(db.Integer, primary_key=True)
     user_id = db.Column(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from webapp.extensions import db
+from webapp.models._ids import NEVER_REUSE_IDS
 from webapp.models._time import utcnow
 
 
@@ -11,6 +12,7 @@ class AnalyticsResult(db.Model):
     __tablename__ = "analytics_results"
     __table_args__ = (
         db.Index("ix_analytics_results_lookup", "portfolio_id", "kind", "params_key", "as_of_date"),
+        NEVER_REUSE_IDS,
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -36,6 +38,7 @@ class PortfolioSnapshot(db.Model):
         db.UniqueConstraint(
             "portfolio_id", "snapshot_date", name="uq_portfolio_snapshots_portfolio_date"
         ),
+        NEVER_REUSE_IDS,
     )
 
     id = db.Column(db.Integer, primary_key=True)

@@ -5,11 +5,13 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
+from webapp.models._ids import NEVER_REUSE_IDS
 from webapp.models._time import utcnow
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id = db.Column(db.Integer, primary_key=True)
     email = db.Column(db.String(255), nullable=False, unique=True, index=True)
@@ -22,9 +24,17 @@ class User(UserMixin, db.Model):
         "Portfolio", back_populates="owner", cascade="all, delete-orphan", lazy="select"
     )
 
+    # The browser session this object was loaded for (set by services.sessions, not stored).
+    session_token = None
+
     @property
     def is_active(self) -> bool:  # flask-login refuses inactive users
         return bool(self.active)
+
+    def get_id(self) -> str | None:
+        """Flask-Login's alternative id: the session token, so cookies name a revocable session
+        rather than the user (a cookie holding only a user id would outlive logout)."""
+        return self.session_token
 
     def set_password(self, password: str) -> None:
         """Store a salted scrypt hash, never the password."""
@@ -42,6 +52,7 @@ class ApiToken(db.Model):
     """Bearer tokens for the JSON API; stored as a SHA-256 digest so a DB leak yields no token."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id = db.Column(db.Integer, primary_key=True)
     user_id = db.Column(
@@ -51,5 +62,30 @@ class ApiToken(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     expires_at = db.Column(db.DateTime, nullable=False)
     revoked_at = db.Column(db.DateTime)
+
+    user = db.relationship("User")
+
+
+class UserSession(db.Model):
+    """One browser login. The cookie holds a random token; only its SHA-256 digest is stored.
+
+    Logging out revokes the row, so neither the old session cookie nor a remember-me cookie made
+    from it works afterwards, even though both are still validly signed.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (NEVER_REUSE_IDS,)
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(
+        db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token_digest = db.Column(db.String(64), nullable=False, unique=True)
+    remember = db.Column(db.Boolean, nullable=False, default=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_seen_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    expires_at = db.Column(db.DateTime, nullable=False)
+    revoked_at = db.Column(db.DateTime)
+    user_agent = db.Column(db.String(255), nullable=False, default="")
 
     user = db.relationship("User")

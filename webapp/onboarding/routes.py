@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from redis.exceptions import RedisError
 
 from webapp.imports import TEMPLATE_CSV
 from webapp.imports.layouts.canonical import FIELDS, REQUIRED
 from webapp.onboarding import bp
 from webapp.onboarding.forms import ConfirmImportForm, UploadForm
-from webapp.queueing import enqueue_after_import
+from webapp.queueing import QueueUnavailable, enqueue_after_import
 from webapp.services import imports as svc
 from webapp.services import management as mgmt
 
@@ -89,7 +88,7 @@ def confirm():
     rejected = f"; {len(report.rejected)} rejected rows were left out" if report.rejected else ""
     try:
         enqueue_after_import(portfolio.id)
-    except RedisError:
+    except QueueUnavailable:
         # The import is stored; only the follow-up work could not be queued.
         flash("The job queue is unavailable: press Recalculate once it is back.", "error")
         queued = ""

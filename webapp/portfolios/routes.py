@@ -1,7 +1,7 @@
 """Portfolio list, positions, recalculation with progress, batch-run history."""
 from __future__ import annotations
 
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
@@ -9,14 +9,19 @@ from webapp.extensions import db
 from webapp.models import BatchRun
 from webapp.pages import nav_item, owned, portfolio_page
 from webapp.portfolios import bp
-from webapp.queueing import enqueue_portfolio_batch, job_status
+from webapp.queueing import (
+    ACTIVE_RUN_STATUSES,
+    QueueUnavailable,
+    enqueue_portfolio_batch,
+    job_status,
+    reconcile_quietly,
+)
 from webapp.services import portfolios as svc
 from webapp.services.batch import recent_runs
 from webapp.services.queries import latest_price_date
 
 nav_item("portfolios.detail", "Positions", 20)
 nav_item("portfolios.jobs", "Jobs", 90)
-
 
 
 @bp.get("/")
@@ -53,11 +58,27 @@ def detail(portfolio_id: int):
 def recalculate(portfolio_id: int):
     """Queue the batch (or return the one already running) and show its progress."""
     portfolio = owned(portfolio_id)
-    run = enqueue_portfolio_batch(portfolio.id, trigger="manual")
-    if request.headers.get("HX-Request") != "true":
+    htmx = request.headers.get("HX-Request") == "true"
+    try:
+        run = enqueue_portfolio_batch(portfolio.id, trigger="manual")
+    except QueueUnavailable as exc:
+        if htmx:
+            return render_template("_alert.html", category="error", message=exc.message)
+        flash(exc.message, "error")
         return redirect(url_for("portfolios.jobs", portfolio_id=portfolio.id))
-    status = job_status(run.job_id) if run.job_id else None
-    return render_template("portfolios/_job_progress.html", run=run, status=status)
+    if not htmx:
+        return redirect(url_for("portfolios.jobs", portfolio_id=portfolio.id))
+    return _progress_fragment(run)
+
+
+def _progress_fragment(run: BatchRun, reload: bool = False):
+    try:
+        status = job_status(run.job_id) if run.job_id else None
+        queue_down = False
+    except QueueUnavailable:
+        status, queue_down = None, True
+    return render_template("portfolios/_job_progress.html", run=run, status=status,
+                           reload=reload, queue_down=queue_down)
 
 
 @bp.get("/<int:portfolio_id>/runs/<int:run_id>/progress")
@@ -67,11 +88,9 @@ def run_progress(portfolio_id: int, run_id: int):
     run = db.session.get(BatchRun, run_id)
     if run is None or run.portfolio_id != portfolio.id:
         abort(404)
-    status = job_status(run.job_id) if run.job_id else None
-    done = run.status in ("succeeded", "partial", "failed")
-    response = make_response(
-        render_template("portfolios/_job_progress.html", run=run, status=status, reload=done)
-    )
+    reconcile_quietly([run])
+    done = run.status not in ACTIVE_RUN_STATUSES
+    response = make_response(_progress_fragment(run, reload=done))
     if done:
         response.headers["HX-Refresh"] = "true"
     return response
@@ -80,6 +99,6 @@ def run_progress(portfolio_id: int, run_id: int):
 @bp.get("/<int:portfolio_id>/jobs")
 def jobs(portfolio_id: int):
     portfolio = owned(portfolio_id)
-    return portfolio_page(
-        "portfolios/jobs.html", None, portfolio, "Jobs", runs=recent_runs(portfolio.id, limit=30)
-    )
+    runs = recent_runs(portfolio.id, limit=30)
+    reconcile_quietly(runs)
+    return portfolio_page("portfolios/jobs.html", None, portfolio, "Jobs", runs=runs)

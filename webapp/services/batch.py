@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from webapp.analytics.constants import STANDARD_WINDOWS
 from webapp.analytics.errors import AnalyticsError
@@ -82,6 +82,18 @@ def active_run(portfolio_id: int) -> BatchRun | None:
     )
 
 
+class BatchCancelled(Exception):
+    """The portfolio or its run disappeared (deleted) or the run was cancelled: stop, write nothing."""
+
+
+def _still_wanted(portfolio_id: int, run_id: int) -> bool:
+    """Asks the database, not the session's cache: a delete may have committed in another process."""
+    status = db.session.scalar(
+        select(BatchRun.status).where(BatchRun.id == run_id, BatchRun.portfolio_id == portfolio_id)
+    )
+    return status is not None and status != "cancelled"
+
+
 def run_portfolio_batch(
     portfolio_id: int,
     *,
@@ -89,13 +101,34 @@ def run_portfolio_batch(
     trigger: str = "manual",
     progress: ProgressFn | None = None,
 ) -> BatchRun:
-    """Run every step for one portfolio, recording per-step status, timing and errors."""
+    """Run every step for one portfolio, recording per-step status, timing and errors.
+
+    Raises ``BatchCancelled`` (having written nothing more) when the portfolio is deleted or the
+    run cancelled before or between steps; any other exception rolls back, marks the run failed
+    and propagates.
+    """
     portfolio = db.session.get(Portfolio, portfolio_id)
     if portfolio is None:
-        raise LookupError(f"portfolio {portfolio_id} does not exist")
-    run = db.session.get(BatchRun, batch_run_id) if batch_run_id else None
-    if run is None:
+        raise BatchCancelled(f"portfolio {portfolio_id} no longer exists")
+    if batch_run_id:
+        run = db.session.get(BatchRun, batch_run_id)
+        # A run id from another portfolio is never adopted (ids come from the queue, not users).
+        if run is None or run.portfolio_id != portfolio_id or run.status == "cancelled":
+            raise BatchCancelled(f"batch run {batch_run_id} is gone or cancelled")
+    else:
         run = create_run(portfolio_id, trigger)
+    try:
+        return _run_steps(portfolio, run, progress)
+    except BatchCancelled:
+        db.session.rollback()
+        raise
+    except Exception as exc:
+        db.session.rollback()
+        _mark_failed(run.id, f"{type(exc).__name__}: {exc}"[:500])
+        raise
+
+
+def _run_steps(portfolio: Portfolio, run: BatchRun, progress: ProgressFn | None) -> BatchRun:
     run.status, run.started_at, run.finished_at, run.error = "running", utcnow(), None, None
     run.as_of_date = queries.latest_price_date()
     run.steps = []
@@ -104,9 +137,13 @@ def run_portfolio_batch(
     steps = _steps()
     records = []
     for index, (name, fn) in enumerate(steps):
+        if not _still_wanted(portfolio.id, run.id):
+            raise BatchCancelled(f"portfolio {portfolio.id} deleted or run {run.id} cancelled")
         if progress:
             progress(index, len(steps), name)
         records.append(_run_step(ctx, name, fn))
+        if not _still_wanted(portfolio.id, run.id):
+            raise BatchCancelled(f"portfolio {portfolio.id} deleted or run {run.id} cancelled")
         run.steps = list(records)  # a new list so SQLAlchemy sees the JSON change
         db.session.commit()
     ok = sum(r["status"] == "succeeded" for r in records)
@@ -114,11 +151,25 @@ def run_portfolio_batch(
     failed = [r for r in records if r["status"] != "succeeded"]
     run.error = "; ".join(f"{r['name']}: {r['error']}" for r in failed) or None
     run.finished_at = utcnow()
-    prune_superseded(portfolio_id, run.id)
+    prune_superseded(portfolio.id, run.id)
     db.session.commit()
     if progress:
         progress(len(steps), len(steps), "done")
     return run
+
+
+def _mark_failed(run_id: int, error: str) -> None:
+    """Close a run honestly after an unexpected error (best effort: the database may be down)."""
+    try:
+        db.session.execute(
+            update(BatchRun)
+            .where(BatchRun.id == run_id, BatchRun.status.in_(("queued", "running")))
+            .values(status="failed", error=error, finished_at=utcnow())
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not mark batch run %s failed", run_id)
 
 
 def _run_step(ctx: BatchContext, name: str, fn) -> dict:

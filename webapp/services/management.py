@@ -167,9 +167,15 @@ def update_portfolio(portfolio: Portfolio, data: dict) -> Portfolio:
 
 
 def delete_portfolio(portfolio: Portfolio) -> None:
-    """Delete the portfolio, its positions and everything calculated for it."""
-    # SQLite does not enforce ON DELETE CASCADE without a pragma, and it reuses the highest id:
-    # leftover runs and results would otherwise surface in the next portfolio created.
+    """Delete the portfolio, its positions and everything calculated for it.
+
+    Its queued or running batch is cancelled first, so no job writes for it after the delete.
+    """
+    from webapp.queueing import cancel_portfolio_runs
+
+    cancel_portfolio_runs(portfolio.id)
+    # Explicit as well as ON DELETE CASCADE: the rows go in this transaction whatever the
+    # database's foreign-key settings.
     for model in (AnalyticsResult, PortfolioSnapshot, BatchRun):
         db.session.execute(delete(model).where(model.portfolio_id == portfolio.id))
     db.session.delete(portfolio)

@@ -87,12 +87,14 @@ def latest_result(portfolio_id: int, kind: str, params: dict | None = None) -> A
     """The newest stored result of ``kind`` with these parameters from a finished batch run."""
     query = (
         select(AnalyticsResult)
-        .outerjoin(BatchRun, AnalyticsResult.batch_run_id == BatchRun.id)
+        # Joined on the portfolio too: a result is only ever read through its own portfolio's run.
+        .outerjoin(BatchRun, (AnalyticsResult.batch_run_id == BatchRun.id)
+                   & (BatchRun.portfolio_id == AnalyticsResult.portfolio_id))
         .where(
             AnalyticsResult.portfolio_id == portfolio_id,
             AnalyticsResult.kind == kind,
             AnalyticsResult.params_key == params_key(params),
-            (BatchRun.status.in_(READABLE_RUN_STATUSES)) | AnalyticsResult.batch_run_id.is_(None),
+            BatchRun.status.in_(READABLE_RUN_STATUSES) | AnalyticsResult.batch_run_id.is_(None),
         )
         .order_by(AnalyticsResult.as_of_date.desc(), AnalyticsResult.calculated_at.desc(),
                   AnalyticsResult.id.desc())
