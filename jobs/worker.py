@@ -12,12 +12,6 @@ from rq.worker import WorkerStatus
 
 log = logging.getLogger(__name__)
 
-# Seconds between heartbeats, and how long a worker is trusted without one. A job whose worker
-# died is declared abandoned (moved to the failed registry) once its heartbeat lapses, so these
-# bound how long a dead run can read "started".
-HEARTBEAT_INTERVAL = 10
-WORKER_TTL = 60
-
 
 def make_queues(redis: Redis, names=None) -> list[Queue]:
     names = names or current_app.config["RQ_QUEUES"]
@@ -30,19 +24,20 @@ class HeartbeatWorker(SimpleWorker):
     SimpleWorker executes jobs in its own process (no fork per job, so the app and its database
     engine are built once), but RQ then sets the job's heartbeat to the whole job timeout + 60 s:
     a worker killed mid-job left its run "started" for ~16 minutes. Here a thread renews the
-    heartbeat every HEARTBEAT_INTERVAL seconds with a short TTL, as RQ's forking Worker does
-    from its parent process.
+    heartbeat every ``job_monitoring_interval`` seconds with a TTL of that plus ``worker_ttl``
+    (config RQ_HEARTBEAT_INTERVAL, RQ_WORKER_TTL), as RQ's forking Worker does from its parent
+    process. A job whose worker died is declared abandoned once that TTL lapses.
     """
 
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
-        return HEARTBEAT_INTERVAL + WORKER_TTL
+        return self.job_monitoring_interval + self.worker_ttl
 
     def execute_job(self, job, queue):
         execution = self.prepare_execution(job)
         stop = threading.Event()
 
         def beat() -> None:
-            while not stop.wait(HEARTBEAT_INTERVAL):
+            while not stop.wait(self.job_monitoring_interval):
                 try:
                     self.maintain_heartbeats(job, execution)
                 except Exception:  # a missed beat is not worth killing the job for
@@ -66,8 +61,9 @@ def worker_command(burst: bool, queues: tuple[str, ...]):
     app's DB engine instead of re-creating it per job (each job still gets its own session)."""
     redis = Redis.from_url(current_app.config["REDIS_URL"])
     worker = HeartbeatWorker(
-        make_queues(redis, queues or None), connection=redis, worker_ttl=WORKER_TTL,
-        job_monitoring_interval=HEARTBEAT_INTERVAL,
+        make_queues(redis, queues or None), connection=redis,
+        worker_ttl=current_app.config["RQ_WORKER_TTL"],
+        job_monitoring_interval=current_app.config["RQ_HEARTBEAT_INTERVAL"],
     )
     click.echo(f"worker listening on {', '.join(q.name for q in worker.queues)}")
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

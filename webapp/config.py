@@ -14,12 +14,13 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
-def instance_secret(path: Path = INSTANCE_DIR / "secret_key") -> str:
+def instance_secret(path: Path | None = None) -> str:
     """A random secret made on first start and kept under instance/ (mode 0600).
 
     Every embedded install signs its sessions with its own key; a constant would let anyone who
     read this code forge a session or remember-me cookie for any user.
     """
+    path = path or INSTANCE_DIR / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

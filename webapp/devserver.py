@@ -16,6 +16,7 @@ from pathlib import Path
 from webapp.embedded_redis import free_port, start_redis, stop
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_RESTARTS_PER_MINUTE = 5
 BIN = Path(sys.executable).parent
 
 
@@ -50,10 +51,12 @@ def main() -> int:
         _flask("db", "upgrade", env=env)
         _flask("marketdata", "sync", env=env)
         _flask("seed-demo", env=env)
+        restartable: dict[subprocess.Popen, list[str]] = {}
         for command in ("worker", "scheduler"):
-            children.append(
-                subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", command], cwd=ROOT, env=env)
-            )
+            args = [str(BIN / "flask"), "--app", "wsgi", command]
+            proc = subprocess.Popen(args, cwd=ROOT, env=env)
+            children.append(proc)
+            restartable[proc] = args
         # The demo books' first batch runs by itself, so every number is there within a minute.
         _flask("batch", "run", "--enqueue", "--if-missing", env=env)
         children.append(
@@ -71,18 +74,39 @@ def main() -> int:
             )
         )
         _print_banner(port)
-        while not stopping:
-            for proc in children:
-                if proc.poll() is not None:
-                    print(f"process {proc.args[0]} exited with {proc.returncode}", flush=True)
-                    shutdown()
-                    return 1
-            time.sleep(0.5)
-        return 0
+        return supervise(children, restartable, env, lambda: stopping, shutdown)
     except (subprocess.CalledProcessError, RuntimeError) as exc:
         print(f"make run failed: {exc}", file=sys.stderr, flush=True)
         shutdown()
         return 1
+
+
+def supervise(children: list[subprocess.Popen], restartable: dict, env: dict, stopping, shutdown,
+              poll_seconds: float = 0.5) -> int:
+    """Watch the children until ``stopping()``: restart a crashed worker or scheduler (those in
+    ``restartable``), stop everything when another child dies or one crash-loops."""
+    restarts: dict[str, list[float]] = {}
+    while not stopping():
+        for index, proc in enumerate(list(children)):
+            if proc.poll() is None or stopping():
+                continue
+            args = restartable.pop(proc, None)
+            name = proc.args[-1] if isinstance(proc.args, list) else str(proc.args)
+            recent = [t for t in restarts.get(name, []) if time.monotonic() - t < 60]
+            if args is None or len(recent) >= MAX_RESTARTS_PER_MINUTE:
+                # Redis or the web server gone, or a child crash-looping: stop everything rather
+                # than serve pages whose actions cannot work.
+                print(f"process {name} exited with {proc.returncode}; stopping", flush=True)
+                shutdown()
+                return 1
+            # One bad job killing the worker must not stop the app: start a new one.
+            print(f"process {name} exited with {proc.returncode}; restarting it", flush=True)
+            restarts[name] = recent + [time.monotonic()]
+            replacement = subprocess.Popen(args, cwd=ROOT, env=env)
+            children[index] = replacement
+            restartable[replacement] = args
+        time.sleep(poll_seconds)
+    return 0
 
 
 def _print_banner(port: int) -> None:

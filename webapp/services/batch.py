@@ -117,6 +117,7 @@ def run_portfolio_batch(
             raise BatchCancelled(f"batch run {batch_run_id} is gone or cancelled")
     else:
         run = create_run(portfolio_id, trigger)
+    run_id = run.id
     try:
         return _run_steps(portfolio, run, progress)
     except BatchCancelled:
@@ -124,11 +125,13 @@ def run_portfolio_batch(
         raise
     except Exception as exc:
         db.session.rollback()
-        _mark_failed(run.id, f"{type(exc).__name__}: {exc}"[:500])
+        _mark_failed(run_id, f"{type(exc).__name__}: {exc}"[:500])
         raise
 
 
 def _run_steps(portfolio: Portfolio, run: BatchRun, progress: ProgressFn | None) -> BatchRun:
+    # Plain ids: once the rows are deleted elsewhere, touching the ORM objects would raise.
+    portfolio_id, run_id = portfolio.id, run.id
     run.status, run.started_at, run.finished_at, run.error = "running", utcnow(), None, None
     run.as_of_date = queries.latest_price_date()
     run.steps = []
@@ -136,14 +139,15 @@ def _run_steps(portfolio: Portfolio, run: BatchRun, progress: ProgressFn | None)
     ctx = BatchContext(portfolio=portfolio, run=run, as_of=run.as_of_date)
     steps = _steps()
     records = []
+    cancelled = f"portfolio {portfolio_id} deleted or run {run_id} cancelled"
     for index, (name, fn) in enumerate(steps):
-        if not _still_wanted(portfolio.id, run.id):
-            raise BatchCancelled(f"portfolio {portfolio.id} deleted or run {run.id} cancelled")
+        if not _still_wanted(portfolio_id, run_id):
+            raise BatchCancelled(cancelled)
         if progress:
             progress(index, len(steps), name)
-        records.append(_run_step(ctx, name, fn))
-        if not _still_wanted(portfolio.id, run.id):
-            raise BatchCancelled(f"portfolio {portfolio.id} deleted or run {run.id} cancelled")
+        records.append(_run_step(ctx, name, fn, portfolio_id))
+        if not _still_wanted(portfolio_id, run_id):
+            raise BatchCancelled(cancelled)
         run.steps = list(records)  # a new list so SQLAlchemy sees the JSON change
         db.session.commit()
     ok = sum(r["status"] == "succeeded" for r in records)
@@ -151,7 +155,7 @@ def _run_steps(portfolio: Portfolio, run: BatchRun, progress: ProgressFn | None)
     failed = [r for r in records if r["status"] != "succeeded"]
     run.error = "; ".join(f"{r['name']}: {r['error']}" for r in failed) or None
     run.finished_at = utcnow()
-    prune_superseded(portfolio.id, run.id)
+    prune_superseded(portfolio_id, run_id)
     db.session.commit()
     if progress:
         progress(len(steps), len(steps), "done")
@@ -172,7 +176,7 @@ def _mark_failed(run_id: int, error: str) -> None:
         log.exception("could not mark batch run %s failed", run_id)
 
 
-def _run_step(ctx: BatchContext, name: str, fn) -> dict:
+def _run_step(ctx: BatchContext, name: str, fn, portfolio_id: int) -> dict:
     started = time.perf_counter()
     record = {"name": name, "status": "succeeded", "seconds": None, "error": None, "reason": None}
     try:
@@ -188,7 +192,7 @@ def _run_step(ctx: BatchContext, name: str, fn) -> dict:
         record.update(status="failed", error=exc.message, reason=exc.reason)
     except Exception as exc:  # recorded, never lost: the next steps still run
         db.session.rollback()
-        log.exception("batch step %s failed for portfolio %s", name, ctx.portfolio.id)
+        log.exception("batch step %s failed for portfolio %s", name, portfolio_id)
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:500], reason="error")
     record["seconds"] = round(time.perf_counter() - started, 4)
     return record

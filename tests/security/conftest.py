@@ -1,0 +1,64 @@
+"""Two advisors with a calculated book each, for the tenant-isolation and session tests."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Advisor:
+    email: str
+    user_id: int
+    portfolio_id: int
+    position_id: int
+    tag_id: int
+    run_id: int
+    job_id: str
+
+
+def _advisor(factory, name: str) -> Advisor:
+    from webapp.extensions import db
+    from webapp.models import Tag
+    from webapp.services.batch import run_portfolio_batch
+
+    user = factory.user()
+    portfolio = factory.portfolio(user, positions=[
+        dict(symbol="AAPL", quantity=100, entry_price=150.0),
+        dict(symbol="MSFT", quantity=40, entry_price=300.0),
+    ], name=f"{name} book {user.id}")
+    tag = Tag(user_id=user.id, name=f"{name}-tag")
+    portfolio.positions[0].tags.append(tag)
+    db.session.commit()
+    run = run_portfolio_batch(portfolio.id, trigger="test")
+    assert run.status == "succeeded", run.steps
+    run.job_id = f"batch-{run.id}-test"
+    db.session.commit()
+    return Advisor(user.email, user.id, portfolio.id, portfolio.positions[0].id, tag.id, run.id,
+                   run.job_id)
+
+
+@pytest.fixture()
+def two_advisors(factory):
+    """(alice, bob): separate users, each with a portfolio, a position, a tag and a finished run."""
+    return _advisor(factory, "alice"), _advisor(factory, "bob")
+
+
+def testing_env(app, **extra) -> dict:
+    return dict(os.environ, SIGMASIGHT_ENV="testing",
+                TEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+                TEST_REDIS_URL=app.config["REDIS_URL"], PYTHONUNBUFFERED="1", **extra)
+
+
+def start_worker(app, *, burst: bool, **env) -> subprocess.Popen:
+    """A real `flask worker` process on this session's database and Redis."""
+    flask = Path(sys.executable).parent / "flask"
+    args = [str(flask), "--app", "wsgi", "worker"] + (["--burst"] if burst else [])
+    return subprocess.Popen(args, cwd=ROOT, env=testing_env(app, **env), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
