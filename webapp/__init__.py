@@ -26,6 +26,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_template_helpers(app)
     register_commands(app)
     configure_logging(app)
@@ -87,6 +88,12 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     from webapp.errors import register
+
+    register(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from webapp.security_headers import register
 
     register(app)
 

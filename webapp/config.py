@@ -105,6 +105,8 @@ class ProductionConfig(Config):
 
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    # Production is served over HTTPS only; the embedded default runs on plain-HTTP loopback.
+    STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
     REQUIRED = ("SECRET_KEY", "DATABASE_URL")
 
     def __init__(self) -> None:
