@@ -50,15 +50,18 @@ def two_advisors(factory):
     return _advisor(factory, "alice"), _advisor(factory, "bob")
 
 
-def testing_env(app, **extra) -> dict:
-    return dict(os.environ, SIGMASIGHT_ENV="testing",
-                TEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-                TEST_REDIS_URL=app.config["REDIS_URL"], PYTHONUNBUFFERED="1", **extra)
+def subprocess_env(app, **extra) -> dict:
+    """The environment for a process on this session's database and Redis (``extra`` wins)."""
+    env = dict(os.environ, SIGMASIGHT_ENV="testing",
+               TEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               TEST_REDIS_URL=app.config["REDIS_URL"], PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
 
 
 def start_worker(app, *, burst: bool, **env) -> subprocess.Popen:
     """A real `flask worker` process on this session's database and Redis."""
     flask = Path(sys.executable).parent / "flask"
     args = [str(flask), "--app", "wsgi", "worker"] + (["--burst"] if burst else [])
-    return subprocess.Popen(args, cwd=ROOT, env=testing_env(app, **env), stdout=subprocess.PIPE,
+    return subprocess.Popen(args, cwd=ROOT, env=subprocess_env(app, **env), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
