@@ -23,6 +23,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(get_config(config_name))
     app.config.update(overrides)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    register_url_converters(app)  # before any route: the url map binds converters when rules are added
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -84,6 +85,12 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(feature_bp)
     app.register_error_handler(ApiError, api_error_response)
     app.register_blueprint(api_bp)
+
+
+def register_url_converters(app: Flask) -> None:
+    from webapp.converters import register
+
+    register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

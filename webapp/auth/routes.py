@@ -19,6 +19,11 @@ def _safe_next(target: str | None) -> str | None:
     """Only same-site relative paths: an open redirect would let a phishing link use our login."""
     if not target:
         return None
+    # CR/LF would split the Location header (werkzeug refuses it: a 500); browsers drop tabs and
+    # newlines and read a backslash as a slash, so "/\\evil.com" or "/\t/evil.com" leave the site.
+    # Unprintable characters (controls, zero-width, bidi overrides) only hide where a link goes.
+    if any(ch.isspace() or ch == "\\" or not ch.isprintable() for ch in target):
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
