@@ -1,6 +1,9 @@
-"""Bad input never 500s: huge ids, CR/LF in ``next``."""
+"""Bad input never 500s: huge ids, CR/LF in ``next``, formula look-alikes in exports, UTF-16
+without a BOM."""
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
@@ -137,3 +140,118 @@ def test_a_safe_next_is_still_followed(app):
     resp = app.test_client().post("/login", query_string={"next": "/portfolios/tags?x=1"},
                                   data={"email": EMAIL, "password": DEMO_PASSWORD})
     assert resp.status_code == 302 and resp.headers["Location"] == "/portfolios/tags?x=1"
+
+
+# 3. Spreadsheet formulas and their look-alikes in exports ---------------------------------------
+
+FORMULAS = [
+    "=1+2", "+SUM(A1:A2)", "-2+3", "@cmd",
+    "\uff1d1+2", "\uff0bSUM(A1)", "\uff0d2+3", "\uff20cmd",  # full-width ＝＋－＠
+    "\u200b=1+2", "\u200c+1", "\u200d-1", "\u2060@x", "\ufeff=HYPERLINK(\"x\")",  # zero-width first
+    "\t=1+2", "\r=1+2", "\n=1+2", " =1+2",
+]
+
+
+@pytest.fixture()
+def poisoned(factory, app, client):
+    """An advisor whose positions carry formula-like notes, strategy and tag names, stored raw
+    (as an old import or a direct write would leave them): only the export can neutralise them."""
+    from webapp.extensions import db
+    from webapp.models import Tag
+
+    user = factory.user()
+    positions = [{"symbol": "AAPL", "quantity": 1.0 + i, "entry_price": 100.0,
+                  "strategy": text, "notes": text} for i, text in enumerate(FORMULAS)]
+    portfolio = factory.portfolio(user, positions=positions)
+    for i, (position, text) in enumerate(zip(portfolio.positions, FORMULAS, strict=True)):
+        position.tags.append(Tag(user_id=user.id, name=f"{text}{i}", color="#4c78a8"))
+    db.session.commit()
+    login = client.post("/login", data={"email": user.email, "password": factory.password})
+    assert login.status_code == 302
+    return client, portfolio.id
+
+
+def inert(cell: str) -> bool:
+    """A text cell no spreadsheet runs: it starts with the ' text marker."""
+    return cell.startswith("'")
+
+
+def test_csv_export_neutralises_formula_look_alikes(poisoned):
+    client, portfolio_id = poisoned
+    resp = client.get(f"/api/v1/export/portfolio/{portfolio_id}?format=csv")
+    assert resp.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True), newline="")))
+    assert len(rows) == len(FORMULAS)
+    for row in rows:
+        for column in ("strategy", "notes", "tags"):
+            assert inert(row[column]), (column, row[column])
+        assert not row["quantity"].startswith("'")  # numbers stay numbers
+    assert sorted(r["notes"] for r in rows) == sorted("'" + t for t in FORMULAS)
+
+
+def test_xlsx_export_neutralises_formula_look_alikes(poisoned):
+    from openpyxl import load_workbook
+
+    client, portfolio_id = poisoned
+    resp = client.get(f"/api/v1/export/portfolio/{portfolio_id}?format=xlsx")
+    assert resp.status_code == 200
+    workbook = load_workbook(io.BytesIO(resp.data))
+    formulas = [f"{ws.title}!{c.coordinate}" for ws in workbook for row in ws.iter_rows() for c in row
+                if c.data_type == "f"]
+    assert not formulas, formulas
+    sheet = workbook["Positions"]
+    header = [c.value for c in sheet[1]]
+    strategy, tags = header.index("Strategy"), header.index("Tags")
+    body = [row for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] == "AAPL"]
+    assert len(body) == len(FORMULAS)
+    for row in body:
+        assert isinstance(row[strategy], str) and inert(row[strategy]), row[strategy]
+        assert isinstance(row[tags], str) and inert(row[tags]), row[tags]
+
+
+@pytest.mark.parametrize("text", FORMULAS, ids=repr)
+def test_neutralize_handles_look_alikes_and_is_idempotent(text):
+    from webapp.imports import neutralize
+
+    once = neutralize(text)
+    assert once == "'" + text and neutralize(once) == once
+
+
+@pytest.mark.parametrize("text", ["plain", "a=b", "Covered upside", "2-3", "\u2212x", "caf\xe9", ""])
+def test_neutralize_leaves_ordinary_text_alone(text):
+    from webapp.imports import neutralize
+
+    assert neutralize(text) == text
+
+
+# 4. UTF-16 without a BOM ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["utf-16-be", "utf-16-le"])
+def test_utf16_without_bom_is_read_like_utf8(encoding):
+    from tests.imports.helpers_import import run, summary
+    from webapp.imports.template import TEMPLATE_CSV
+
+    data = TEMPLATE_CSV.encode(encoding)
+    assert not data.startswith((b"\xfe\xff", b"\xff\xfe"))  # really no BOM
+    report = run(data)
+    assert report.file_error is None, report.file_error
+    assert summary(report) == summary(run(TEMPLATE_CSV)) and len(report.accepted) == 4
+    assert report.rejected == []
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-be", "utf-16-le"])
+def test_utf16_without_bom_keeps_accents_and_symbols(encoding):
+    from tests.imports.helpers_import import run
+
+    text = "ticker,quantity,entry_price,entry_date,notes\r\nAAPL,1,1,2024-01-02,R\xe9sum\xe9 \u20ac \u65e5\u672c\r\n"
+    report = run(text.encode(encoding))
+    assert report.file_error is None
+    assert report.accepted[0].notes == "R\xe9sum\xe9 \u20ac \u65e5\u672c"
+
+
+@pytest.mark.parametrize("data", [bytes(range(256)) * 4, b"\x00\x01\x00\x00" * 100, b"AB\x00\x00CD\x00\x00" * 50])
+def test_binary_with_nul_bytes_is_still_refused(data):
+    from tests.imports.helpers_import import run
+
+    report = run(data)
+    assert report.file_error is not None and report.file_error["code"] == "invalid_file"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 # Zero-width and BOM characters survive Excel round-trips inside cells; str.strip() keeps them.
@@ -141,11 +142,25 @@ def norm_header(text: str) -> str:
     return "".join(ch for ch in clean(text).lower() if ch.isalnum())
 
 
-_DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@")
+# What a spreadsheet may skip before it decides that a cell is a formula: leading whitespace
+# (Unicode-aware \s: blanks, tabs, line breaks) and the invisible zero-width and BOM characters.
+_LEAD_RE = re.compile(f"[\\s{_INVISIBLE}]*")
 
 
 def neutralize(text: str) -> str:
-    """Free text made safe for spreadsheets (CWE-1236): a risky first character gets a leading '."""
-    if text and text.startswith(_DANGEROUS_START):
+    """Free text made safe for spreadsheets (CWE-1236): a risky start gets a leading '.
+
+    Risky: a first character that is a tab, CR or LF, or a first visible character (after
+    whitespace and zero-width characters) that is ``= + - @`` or a look-alike that folds to one
+    under NFKC: full-width ＝＋－＠ (U+FF1D, U+FF0B, U+FF0D, U+FF20), small and superscript forms.
+    A text that already starts with ' is left as it is, so neutralising twice changes nothing.
+    """
+    if not text:
+        return text
+    if text[0] in "\t\r\n":
+        return "'" + text
+    first = text[_LEAD_RE.match(text).end():][:1]
+    if first and unicodedata.normalize("NFKC", first)[:1] in _FORMULA_START:
         return "'" + text
     return text

@@ -71,8 +71,26 @@ def check_bytes(data: bytes, max_bytes: int) -> None:
             raise FileRefused("invalid_file", message)
 
 
+def _bomless_utf16(data: bytes, sample: int = 4096) -> str | None:
+    """"utf-16-be" / "utf-16-le" when ``data`` has UTF-16's NUL pattern without a BOM, else None.
+
+    CSV text is mostly ASCII, which UTF-16 stores as a NUL byte and the character: big-endian puts
+    the NULs at even offsets, little-endian at odd ones. Binary data has NULs at both parities.
+    The thresholds leave room for non-Latin text (whose code units have no NUL byte).
+    """
+    head = data[:sample]  # an even sample of an even-length file: whole code units
+    if len(data) % 2 or sample % 2 or len(head) < 2:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    units = len(head) // 2
+    for nuls, others, codec in ((even, odd, "utf-16-be"), (odd, even, "utf-16-le")):
+        if nuls >= units * 0.3 and others <= nuls * 0.05:
+            return codec
+    return None
+
+
 def decode(data: bytes) -> tuple[str, list[dict[str, str]]]:
-    """The file as text: UTF-8 (BOM optional), UTF-16 with a BOM, else Windows-1252 (Excel)."""
+    """The file as text: UTF-8 (BOM optional), UTF-16 (BOM or NUL pattern), else Windows-1252."""
     notes: list[dict[str, str]] = []
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Excel's "Unicode Text" is UTF-16: its NUL bytes are characters, not binary garbage.
@@ -80,6 +98,11 @@ def decode(data: bytes) -> tuple[str, list[dict[str, str]]]:
             text = data.decode("utf-16")
         except UnicodeDecodeError:
             raise FileRefused("invalid_file", "The file claims to be UTF-16 but cannot be read.") from None
+    elif b"\x00" in data and (codec := _bomless_utf16(data)):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            raise FileRefused("invalid_file", "The file looks like UTF-16 text but cannot be read.") from None
     else:
         if b"\x00" in data:
             raise FileRefused("invalid_file", "The file contains binary data (NUL bytes); it is not a CSV file.")
