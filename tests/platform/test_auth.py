@@ -100,10 +100,10 @@ def test_login_attempts_are_rate_limited(app, client, factory):
 
 def test_users_create_cli(runner, ctx):
     result = runner.invoke(args=["users", "create", "--email", "New.Advisor@Example.com", "--name", "New"],
-                           input="longpassword\nlongpassword\n")
+                           input="Kestrel-Orbit-42\nKestrel-Orbit-42\n")
     assert result.exit_code == 0, result.output
     from webapp.services.users import authenticate
-    assert authenticate("new.advisor@example.com", "longpassword") is not None
+    assert authenticate("new.advisor@example.com", "Kestrel-Orbit-42") is not None
     dup = runner.invoke(args=["users", "create", "--email", "new.advisor@example.com"],
-                        input="longpassword\nlongpassword\n")
+                        input="Kestrel-Orbit-42\nKestrel-Orbit-42\n")
     assert dup.exit_code != 0 and "already exists" in dup.output

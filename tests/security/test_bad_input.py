@@ -1,5 +1,5 @@
-"""Bad input never 500s: huge ids, CR/LF in ``next``, formula look-alikes in exports, UTF-16
-without a BOM."""
+"""Bad input never 500s: huge ids, CR/LF in ``next``, formula look-alikes in exports, weak
+passwords, invalid e-mails, UTF-16 without a BOM."""
 from __future__ import annotations
 
 import csv
@@ -224,7 +224,80 @@ def test_neutralize_leaves_ordinary_text_alone(text):
     assert neutralize(text) == text
 
 
-# 4. UTF-16 without a BOM ------------------------------------------------------------------------
+# 4. Password policy and e-mail validation -------------------------------------------------------
+
+WEAK = [
+    ("        ", "only spaces"),
+    (" " * 16, "only spaces"),
+    ("", "empty"),
+    ("Sh0rt-pass", "at least 12 characters"),
+    ("password1234", "too easy to guess"),
+    ("qwertyuiop12", "too easy to guess"),
+    ("aaaaaaaaaaaaaaaa", "too easy to guess"),
+    ("sigmasight2026", "too easy to guess"),
+    ("jane.doe-Kestrel-42", "e-mail name"),
+    ("JANE.DOE!Kestrel-42", "e-mail name"),
+]
+
+
+@pytest.mark.parametrize(("password", "reason"), WEAK, ids=[w[0] or "empty" for w in WEAK])
+def test_weak_passwords_are_refused_in_words(password, reason):
+    from webapp.services.passwords import WeakPassword, check_password
+
+    with pytest.raises(WeakPassword, match=reason):
+        check_password(password, "jane.doe@example.com")
+
+
+@pytest.mark.parametrize("password", ["Kestrel-Orbit-42", "correct horse battery staple", "x" * 3 + "Tq9!vLm#2pZr" * 10])
+def test_strong_passwords_pass(password):
+    from webapp.services.passwords import check_password
+
+    check_password(password, "jane.doe@example.com")
+
+
+def test_create_user_applies_the_policy(ctx):
+    from webapp.services.passwords import WeakPassword
+    from webapp.services.users import create_user, find_user
+
+    with pytest.raises(WeakPassword, match="only spaces"):
+        create_user("eight.spaces@example.com", "        ")
+    with pytest.raises(ValueError, match="too easy to guess"):
+        create_user("common.one@example.com", "password1234")
+    assert find_user("eight.spaces@example.com") is None and find_user("common.one@example.com") is None
+    user = create_user("  Strong.One@Example.COM ", "Kestrel-Orbit-42")
+    assert user.email == "strong.one@example.com" and user.check_password("Kestrel-Orbit-42")
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "a@b", "two@@example.com", "sp ace@example.com",
+                                   "@example.com", "x@example..com"])
+def test_create_user_refuses_invalid_emails(ctx, email):
+    from webapp.services.users import create_user, find_user
+
+    with pytest.raises(ValueError, match="not a valid e-mail address"):
+        create_user(email, "Kestrel-Orbit-42")
+    assert find_user(email) is None
+
+
+def test_users_create_cli_reports_policy_and_email_errors(runner, ctx):
+    from webapp.services.users import find_user
+
+    spaces = runner.invoke(args=["users", "create", "--email", "cli.spaces@example.com"],
+                           input="        \n        \n")
+    assert spaces.exit_code != 0 and "only spaces" in spaces.output
+    bad = runner.invoke(args=["users", "create", "--email", "not-an-email"],
+                        input="Kestrel-Orbit-42\nKestrel-Orbit-42\n")
+    assert bad.exit_code != 0 and "not a valid e-mail address" in bad.output
+    assert find_user("cli.spaces@example.com") is None
+
+
+def test_demo_accounts_keep_their_published_password(app):
+    """Seeding bypasses the policy on purpose: demo12345 is documented and stays valid."""
+    for book in DEMO_BOOKS:
+        resp = app.test_client().post("/login", data={"email": book.email, "password": DEMO_PASSWORD})
+        assert resp.status_code == 302, book.email
+
+
+# 5. UTF-16 without a BOM ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("encoding", ["utf-16-be", "utf-16-le"])
 def test_utf16_without_bom_is_read_like_utf8(encoding):

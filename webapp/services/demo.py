@@ -214,6 +214,7 @@ def seed_demo() -> list[str]:
         user = db.session.scalar(select(User).where(User.email == book.email))
         if user is None:
             user = User(email=book.email, full_name=book.full_name)
+            # Not users.create_user: the published demo password would fail the account policy.
             user.set_password(DEMO_PASSWORD)
             db.session.add(user)
             db.session.flush()

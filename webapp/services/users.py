@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from functools import cache
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
 from webapp.models import User
+from webapp.services.passwords import check_password
 
 
 @cache
@@ -33,12 +35,15 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def create_user(email: str, password: str, full_name: str = "") -> User:
-    """Add an advisor; raises ValueError when the email is taken or the password too short."""
-    email = email.strip().lower()
+    """Add an advisor; ValueError when the e-mail is invalid or taken, or the password is weak."""
+    try:
+        # No DNS look-up: the embedded default runs offline, and the address is only a login name.
+        email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(f"{email.strip()!r} is not a valid e-mail address: {exc}") from None
     if find_user(email) is not None:
         raise ValueError(f"a user with email {email} already exists")
-    if len(password) < 8:
-        raise ValueError("password must be at least 8 characters")
+    check_password(password, email)  # WeakPassword is a ValueError with the reason in words
     user = User(email=email, full_name=full_name)
     user.set_password(password)
     db.session.add(user)
