@@ -27,6 +27,20 @@ def create_user_command(email, full_name, password):
     click.echo(f"created advisor {user.email} (id {user.id})")
 
 
+@users_cli.command("logout-everywhere")
+@click.option("--email", prompt=True)
+def logout_everywhere_command(email):
+    """Revoke every browser session and API token of an advisor (a lost laptop, a leaked cookie)."""
+    from webapp.services.sessions import end_all_sessions
+    from webapp.services.users import find_user
+
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"no advisor with email {email}")
+    sessions, tokens = end_all_sessions(user.id)
+    click.echo(f"revoked {sessions} session(s) and {tokens} API token(s) of {user.email}")
+
+
 @click.command("seed-demo")
 def seed_demo_command():
     """Create the three demo advisors and their books (idempotent)."""

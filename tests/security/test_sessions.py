@@ -89,3 +89,16 @@ def test_no_constant_secret_in_the_code_and_procfile_selects_production():
     for line in (ROOT / "Procfile").read_text().splitlines():
         if line.strip():
             assert "SIGMASIGHT_ENV=production" in line, line
+
+
+def test_logout_everywhere_revokes_every_session_and_token(app, factory, runner):
+    user = factory.user()
+    browser = app.test_client()
+    browser.post("/login", data={"email": user.email, "password": factory.password})
+    api = app.test_client()
+    token = api.post("/api/v1/auth/login", json={"email": user.email, "password": factory.password}
+                     ).get_json()["access_token"]
+    result = runner.invoke(args=["users", "logout-everywhere", "--email", user.email])
+    assert result.exit_code == 0 and "revoked 1 session(s) and 1 API token(s)" in result.output
+    assert browser.get("/portfolios/").status_code == 302
+    assert api.get("/api/v1/data/portfolios", headers={"Authorization": f"Bearer {token}"}).status_code == 401

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from webapp.extensions import db
-from webapp.models import User, UserSession
+from webapp.models import ApiToken, User, UserSession
 from webapp.models._time import utcnow
 
 # Writing last_seen_at on every request would turn each page view into a write.
@@ -71,12 +71,18 @@ def end_session(token: str | None) -> None:
         db.session.commit()
 
 
-def end_all_sessions(user_id: int) -> int:
-    """Revoke every session of a user (password change, suspected compromise)."""
-    count = db.session.execute(
+def end_all_sessions(user_id: int) -> tuple[int, int]:
+    """Revoke every browser session and API token of a user; returns (sessions, tokens)."""
+    now = utcnow()
+    sessions = db.session.execute(
         update(UserSession)
         .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now)
+    ).rowcount
+    tokens = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
     ).rowcount
     db.session.commit()
-    return count or 0
+    return sessions or 0, tokens or 0
