@@ -17,7 +17,7 @@ batch_cli = AppGroup("batch", help="Run the calculation batch.")
 @click.option("--if-missing", is_flag=True, help="Only portfolios with no finished run for today's as-of date.")
 def batch_run_command(portfolio_id, enqueue, if_missing):
     """Recalculate every number of one or all portfolios."""
-    from webapp.queueing import enqueue_portfolio_batch
+    from webapp.queueing import QueueUnavailable, enqueue_portfolio_batch
     from webapp.services.batch import all_portfolio_ids, portfolios_needing_batch, run_portfolio_batch
 
     ids = [portfolio_id] if portfolio_id else all_portfolio_ids()
@@ -25,7 +25,10 @@ def batch_run_command(portfolio_id, enqueue, if_missing):
         ids = portfolios_needing_batch(ids)
     for pid in ids:
         if enqueue:
-            run = enqueue_portfolio_batch(pid, trigger="cli")
+            try:
+                run = enqueue_portfolio_batch(pid, trigger="cli")
+            except QueueUnavailable as exc:
+                raise click.ClickException(exc.message) from exc
             click.echo(f"portfolio {pid}: queued batch run {run.id} (job {run.job_id})")
             continue
         run = run_portfolio_batch(pid, trigger="cli")
