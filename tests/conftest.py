@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 
 TMP = Path(tempfile.mkdtemp(prefix="sigmasight-tests-"))
 os.environ.setdefault("TEST_DATABASE_URL", f"sqlite:///{TMP / 'test.db'}")
+# One signing key for this session's processes (gunicorn workers, RQ workers), made up now.
+os.environ.setdefault("TEST_SECRET_KEY", secrets.token_hex(32))
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 

@@ -87,7 +87,6 @@ class TestingConfig(Config):
     """SQLite in a temp file by default; TEST_DATABASE_URL points the suite at PostgreSQL."""
 
     TESTING = True
-    SECRET_KEY = secrets.token_hex(32)  # per test process: nothing signed by one run works in another
     WTF_CSRF_ENABLED = False  # tests that exercise CSRF switch it on for themselves
     # Limits are read per request, so a test can tighten them; generous by default.
     LOGIN_RATE_LIMIT = "1000 per minute"
@@ -95,6 +94,9 @@ class TestingConfig(Config):
 
     def __init__(self) -> None:
         # Read at instantiation: the test session decides these before building the app.
+        # Random per test session (tests/conftest.py sets it, so its gunicorn and worker
+        # processes agree); random per process otherwise. Never a constant.
+        self.SECRET_KEY = os.environ.get("TEST_SECRET_KEY") or secrets.token_hex(32)
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
         self.REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL
