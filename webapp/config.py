@@ -67,6 +67,9 @@ class Config:
     IMPORT_MAX_ROWS = 20_000
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # requests larger than a maximal file plus form fields: 413
     AUTO_BATCH_ON_START = False
+    # SQLite: how long a writer waits for another's lock before "database is locked"; long
+    # enough for a 20,000-row import ahead of it (webapp/services/transactions.py).
+    SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 30_000)
 
 
 class DevelopmentConfig(Config):

@@ -24,6 +24,15 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 
 
+def _busy_timeout_ms() -> int:
+    """The app's SQLITE_BUSY_TIMEOUT_MS (connections open inside an app context), else 30 s."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return int(current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30_000))
+    return 30_000
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """SQLite only: WAL lets the web server read while a worker writes a batch."""
@@ -31,7 +40,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; fine for WAL
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
         # Off by default in SQLite: without it ON DELETE CASCADE does nothing and orphaned
         # results could attach to a later row that re-uses the id.
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.management.conftest import counts, csrf_token, field_errors
 from webapp.extensions import db
 from webapp.imports import TEMPLATE_CSV
-from webapp.models import BatchRun, Portfolio
+from webapp.models import BatchRun, Portfolio, Position
 from webapp.queueing import fetch_job, get_redis
 from webapp.services import imports as svc
 
@@ -148,22 +148,21 @@ def test_confirm_imports_exactly_the_accepted_rows_and_queues_prices_then_the_ba
 def test_a_failure_mid_commit_stores_nothing(client, advisor, monkeypatch):
     html = upload(client, MIXED, name="Half done").get_data(as_text=True)
     before = counts()
-    real = svc.position_from_row
-    calls = []
+    real = svc._link_tags
+    stored_before_failure = []
 
-    def flaky(row, tags):
-        calls.append(row.line)
-        if len(calls) == 3:
-            db.session.flush()  # the first rows really reach the database before the failure
-            raise RuntimeError("disk full")
-        return real(row, tags)
+    def flaky(position_ids, row_tags, tag_ids):
+        # The portfolio and its positions really reached the database before the failure.
+        stored_before_failure.append(db.session.scalar(
+            select(func.count()).select_from(Position).where(Position.id.in_(position_ids))))
+        raise RuntimeError("disk full")
 
-    monkeypatch.setattr(svc, "position_from_row", flaky)
+    monkeypatch.setattr(svc, "_link_tags", flaky)
     with pytest.raises(RuntimeError, match="disk full"):
         client.post("/imports/confirm", data=confirm_fields(html))
-    assert calls == [2, 3, 4]
+    assert stored_before_failure == [5]
     assert counts() == before and _portfolio(advisor, "Half done") is None
-    monkeypatch.setattr(svc, "position_from_row", real)
+    monkeypatch.setattr(svc, "_link_tags", real)
     retry = client.post("/imports/confirm", data=confirm_fields(html))  # the upload is still waiting
     assert retry.status_code == 302 and len(_portfolio(advisor, "Half done").positions) == 5
 

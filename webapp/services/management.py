@@ -28,7 +28,9 @@ from webapp.models import (
     Position,
     Tag,
 )
+from webapp.models.portfolios import position_tags
 from webapp.services.queries import known_symbols, latest_price_date
+from webapp.services.transactions import run_write
 
 MAX_NAME = 120  # Portfolio.name column
 MAX_DESCRIPTION = 2000
@@ -174,12 +176,19 @@ def delete_portfolio(portfolio: Portfolio) -> None:
     from webapp.queueing import cancel_portfolio_runs
 
     cancel_portfolio_runs(portfolio.id)
-    # Explicit as well as ON DELETE CASCADE: the rows go in this transaction whatever the
-    # database's foreign-key settings.
-    for model in (AnalyticsResult, PortfolioSnapshot, BatchRun):
-        db.session.execute(delete(model).where(model.portfolio_id == portfolio.id))
-    db.session.delete(portfolio)
-    db.session.commit()
+    portfolio_id = portfolio.id
+
+    def unit() -> None:
+        # Explicit as well as ON DELETE CASCADE: the rows go in this transaction whatever the
+        # database's foreign-key settings. Set-based: the ORM cascade sent a tag lookup and a
+        # DELETE per position (20,000 statements, 8 s holding SQLite's write lock, for a big book).
+        positions = select(Position.id).where(Position.portfolio_id == portfolio_id)
+        db.session.execute(delete(position_tags).where(position_tags.c.position_id.in_(positions)))
+        for model in (AnalyticsResult, PortfolioSnapshot, BatchRun, Position):
+            db.session.execute(delete(model).where(model.portfolio_id == portfolio_id))
+        db.session.execute(delete(Portfolio).where(Portfolio.id == portfolio_id))
+
+    run_write(unit)
 
 
 # ---------------------------------------------------------------- positions
@@ -507,5 +516,11 @@ def set_position_tags(position: Position, raw: Any) -> Position:
 
 def delete_tag(tag: Tag) -> None:
     """Delete the tag; its positions stay, untagged."""
-    db.session.delete(tag)
-    db.session.commit()
+    tag_id = tag.id
+
+    def unit() -> None:
+        # Set-based: through the ORM, removing the links first loads every tagged position.
+        db.session.execute(delete(position_tags).where(position_tags.c.tag_id == tag_id))
+        db.session.execute(delete(Tag).where(Tag.id == tag_id))
+
+    run_write(unit)
