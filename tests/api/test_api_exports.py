@@ -227,6 +227,90 @@ def test_xlsx_of_a_fresh_portfolio_says_why_in_a1(client, stranger):
         assert "not available (no_results)" in a1 and "Recalculate" in a1, name
 
 
+BIG_BOOK = 2_000
+
+
+@pytest.fixture()
+def big_book(client, factory):
+    """A 2,000-position book (stocks, shorts, 10% options; tags, formula-looking strategies), batched."""
+    import numpy as np
+
+    from tests.api.conftest import Book, bearer, login_token
+    from webapp.models import Position
+    from webapp.services.batch import run_portfolio_batch
+
+    user = factory.user()
+    symbols = sorted(s for s in known_symbols() if s not in ("^GSPC", "UNH"))  # UNH prices stop 2023
+    rng = np.random.default_rng(2000)
+    tags = [Tag(user_id=user.id, name=name) for name in ("core", "@risk")]
+    portfolio = Portfolio(user_id=user.id, name="Two thousand", cash=250_000.0)
+    for i in range(BIG_BOOK):
+        long = rng.random() < 0.7
+        common = dict(entry_date=dt.date(2025, 1, 2) + dt.timedelta(days=i % 300),
+                      strategy="=SUM(A1:A9)" if i % 50 == 0 else f"Sleeve {i % 4}",
+                      notes=f"lot {i}", tags=[tags[i % 2]])
+        if i % 10 == 9:
+            kind = "C" if i % 20 == 9 else "P"
+            portfolio.positions.append(Position(
+                symbol=f"SPY270115{kind}{i:05d}", underlying_symbol="SPY",
+                position_type=("L" if long else "S") + kind, quantity=(1 + i % 9) * (1 if long else -1),
+                entry_price=12.5, strike_price=float(500 + i % 200), expiration_date=dt.date(2027, 1, 15),
+                multiplier=100.0, implied_vol=0.2, **common))
+        else:
+            qty = float(1 + i) * (1 if long else -1)
+            portfolio.positions.append(Position(
+                symbol=str(rng.choice(symbols)), position_type="LONG" if long else "SHORT",
+                quantity=qty, entry_price=float(10 + i % 300), **common))
+    db.session.add(portfolio)
+    db.session.commit()
+    run = run_portfolio_batch(portfolio.id)
+    assert run.status == "succeeded", run.steps
+    return Book(user.email, user.id, portfolio.id, bearer(login_token(client, user.email, factory.password)))
+
+
+def test_xlsx_of_a_2000_position_book_opens_with_every_row_and_value(client, ctx, big_book):
+    from webapp.imports import neutralize
+
+    portfolio = db.session.get(Portfolio, big_book.portfolio_id)
+    view = portfolio_svc.positions_view(portfolio)
+    assert len(view.rows) == BIG_BOOK
+    wb = _workbook(client, big_book)
+    assert wb.sheetnames == ["Positions", "Exposures", "Factors", "Risk", "Stress"]
+
+    sheet = wb["Positions"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    col = {name: i for i, name in enumerate(header)}
+    body = rows[1:BIG_BOOK + 1]
+    assert len(body) == BIG_BOOK and all(r[col["Type"]] for r in body)
+    assert [v for v in rows[BIG_BOOK + 1] if v is not None] == []  # a blank line, then the as-of
+    assert rows[BIG_BOOK + 2][0] == "As of" and rows[BIG_BOOK + 2][1].date() == view.as_of
+    for got, expected in zip(body, view.rows, strict=True):
+        assert got[col["Symbol"]] == expected["symbol"]
+        assert got[col["Quantity"]] == expected["quantity"]
+        assert got[col["Entry Date"]].date() == dt.date.fromisoformat(expected["entry_date"])
+        assert got[col["Market Value"]] == pytest.approx(expected["market_value"], rel=1e-14)
+        assert got[col["Weight"]] == pytest.approx(expected["weight"], rel=1e-14)
+        assert got[col["Tags"]] == neutralize(", ".join(expected["tags"]))
+        assert got[col["Strategy"]] == neutralize(expected["strategy"])
+    assert sum(r[col["Strategy"]] == "'=SUM(A1:A9)" for r in body) == BIG_BOOK // 50
+    assert sum(r[col["Tags"]] == "'@risk" for r in body) == BIG_BOOK // 2
+    cells = [c for r in sheet.iter_rows(min_row=2, max_row=BIG_BOOK + 1) for c in r]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]  # text is never a formula
+    assert {c.number_format for c in cells if c.column == col["Market Value"] + 1} == {"$#,##0"}
+    assert {c.number_format for c in cells if c.column == col["Weight"] + 1} == {"0.0%"}
+
+    scenarios = svc.stress_test(portfolio).to_dict()["data"]["scenarios"]
+    stress = [r for r in wb["Stress"].iter_rows(min_row=2, values_only=True) if r[2]]  # has a category
+    assert [r[1] for r in stress] == [s["scenario_id"] for s in scenarios]
+    factors = svc.factor_exposures(portfolio).to_dict()["data"]["factors"]
+    factor_rows = [r for r in wb["Factors"].iter_rows(min_row=2, values_only=True) if r and r[2] is not None]
+    assert [r[0] for r in factor_rows] == [f["name"] for f in factors]
+    summary = svc.overview(portfolio).to_dict()["data"]["summary"]
+    exposures = {r[0]: r for r in wb["Exposures"].iter_rows(min_row=2, values_only=True) if r and r[0]}
+    assert exposures["Gross exposure"][1] == pytest.approx(summary["gross_exposure"])
+
+
 # ------------------------------------------------------------------------------------------------
 # Trade lists
 # ------------------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -93,7 +95,6 @@ PERCENT = "0.0%"
 DECIMAL = "0.00"
 QUANTITY = "#,##0.####"
 DATE = "yyyy-mm-dd"
-SHEETS = ("Positions", "Exposures", "Factors", "Risk", "Stress")
 
 # (header, row key, number format or None for text) — the Positions sheet's columns.
 POSITION_COLUMNS = (
@@ -131,90 +132,110 @@ def _cell_value(value: Any, fmt: str | None) -> Any:
     return value
 
 
-def _header(ws, titles: Iterable[str]) -> None:
-    from openpyxl.styles import Font
+@dataclass
+class _Sheet:
+    """One worksheet's cells, collected before any is written.
 
-    ws.append(list(titles))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    ws.freeze_panes = "A2"
+    A streamed worksheet writes rows straight into the file, so its column widths and frozen
+    header are decided before the first row: the whole sheet is known first, then written once.
+    """
+
+    title: str
+    rows: list[list[tuple[Any, str | None]]] = field(default_factory=list)
+    header: bool = False  # row 1 is a bold header frozen above the scrolling rows
+
+    def row(self, values: Iterable[tuple[Any, str | None]]) -> None:
+        """Append a row of (value, number format or None); values become cell values here."""
+        self.rows.append([(_cell_value(v, f), f) for v, f in values])
+
+    def blank(self) -> None:
+        self.rows.append([])
 
 
-def _row(ws, values: list[tuple[Any, str | None]]) -> None:
-    ws.append([_cell_value(v, f) for v, f in values])
-    row = ws[ws.max_row]  # as wide as the sheet's widest row
-    for cell, (_, fmt) in zip(row[: len(values)], values, strict=True):
-        if fmt:
-            cell.number_format = fmt
+def _header(sheet: _Sheet, titles: Iterable[str]) -> None:
+    sheet.header = True
+    sheet.row((t, None) for t in titles)
 
 
-def _table(ws, rows: list[dict], columns) -> None:
-    _header(ws, [c[0] for c in columns])
+def _table(sheet: _Sheet, rows: list[dict], columns) -> None:
+    _header(sheet, [c[0] for c in columns])
     for r in rows:
-        _row(ws, [(r.get(key), fmt) for _, key, fmt in columns])
+        sheet.row((r.get(key), fmt) for _, key, fmt in columns)
 
 
-def _stamp(ws, result: dict) -> None:
+def _stamp(sheet: _Sheet, result: dict) -> None:
     """As-of date and calculation time under the table (the header row stays row 1)."""
     meta = result.get("metadata", {})
-    ws.append([])
+    sheet.blank()
     if meta.get("as_of"):
-        _row(ws, [("As of", None), (meta["as_of"], DATE)])
+        sheet.row([("As of", None), (meta["as_of"], DATE)])
     if meta.get("calculated_at"):
-        _row(ws, [("Calculated at (UTC)", None), (meta["calculated_at"], None)])
+        sheet.row([("Calculated at (UTC)", None), (meta["calculated_at"], None)])
 
 
-def _unavailable(ws, title: str, result: dict) -> bool:
+def _unavailable(sheet: _Sheet, title: str, result: dict) -> bool:
     """Write why the result is missing into A1; True when it is."""
     if result.get("available"):
         return False
     reason = result.get("reason") or "unavailable"
     message = result.get("message") or ""
-    ws["A1"] = f"{title} not available ({reason}){': ' + message if message else ''}"
+    sheet.row([(f"{title} not available ({reason}){': ' + message if message else ''}", None)])
     return True
 
 
-def _widths(ws) -> None:
-    for column in ws.columns:
-        longest = max((len(str(c.value)) for c in column if c.value is not None), default=8)
-        ws.column_dimensions[column[0].column_letter].width = min(max(10, longest + 2), 60)
+def _widths(rows: list[list[tuple[Any, str | None]]]) -> list[float]:
+    """Per column: the longest value's text + 2, between 10 and 60 characters."""
+    longest: list[int] = []
+    for row in rows:
+        if len(row) > len(longest):
+            longest.extend([0] * (len(row) - len(longest)))
+        for i, (value, _) in enumerate(row):
+            if value is not None:
+                longest[i] = max(longest[i], len(str(value)))
+    return [min(max(10, n + 2), 60) if n else 10 for n in longest]
 
 
-def _positions_sheet(ws, view) -> None:
-    _table(ws, view.rows, POSITION_COLUMNS)
-    ws.append([])
+def _positions_sheet(view) -> _Sheet:
+    sheet = _Sheet("Positions")
+    _table(sheet, view.rows, POSITION_COLUMNS)
+    sheet.blank()
     if view.as_of:
-        _row(ws, [("As of", None), (view.as_of.isoformat(), DATE)])
+        sheet.row([("As of", None), (view.as_of.isoformat(), DATE)])
+    return sheet
 
 
-def _exposures_sheet(ws, result: dict) -> None:
-    if _unavailable(ws, "Exposures", result):
-        return
+def _exposures_sheet(result: dict) -> _Sheet:
+    sheet = _Sheet("Exposures")
+    if _unavailable(sheet, "Exposures", result):
+        return sheet
     data = result["data"]
     summary = data.get("summary", {})
     equity = summary.get("equity") or 0.0
-    _header(ws, ["Metric", "Value", "% of Equity"])
+    _header(sheet, ["Metric", "Value", "% of Equity"])
     for label, key in EXPOSURE_ROWS:
         value = summary.get(key)
         share = value / equity if isinstance(value, (int, float)) and equity else None
-        _row(ws, [(label, None), (value, DOLLARS), (share, PERCENT)])
-    ws.append([])
-    _row(ws, [("Sector", None), ("Long", None), ("Short", None), ("Net", None), ("Gross", None)])
+        sheet.row([(label, None), (value, DOLLARS), (share, PERCENT)])
+    sheet.blank()
+    sheet.row([("Sector", None), ("Long", None), ("Short", None), ("Net", None), ("Gross", None)])
     for s in data.get("sectors", []):
-        _row(ws, [(s.get("sector"), None), (s.get("long"), DOLLARS), (s.get("short"), DOLLARS),
-                  (s.get("net"), DOLLARS), (s.get("gross"), DOLLARS)])
-    _stamp(ws, result)
+        sheet.row([(s.get("sector"), None), (s.get("long"), DOLLARS), (s.get("short"), DOLLARS),
+                   (s.get("net"), DOLLARS), (s.get("gross"), DOLLARS)])
+    _stamp(sheet, result)
+    return sheet
 
 
-def _factors_sheet(ws, result: dict, definitions: list[dict]) -> None:
-    if _unavailable(ws, "Factor exposures", result):
-        return
+def _factors_sheet(result: dict, definitions: list[dict]) -> _Sheet:
+    sheet = _Sheet("Factors")
+    if _unavailable(sheet, "Factor exposures", result):
+        return sheet
     etf = {d["name"]: d["etf_symbol"] for d in definitions}
-    _header(ws, ["Factor", "ETF Proxy", "Beta", "Dollar Exposure"])
+    _header(sheet, ["Factor", "ETF Proxy", "Beta", "Dollar Exposure"])
     for f in result["data"].get("factors", []):
-        _row(ws, [(f.get("name"), None), (etf.get(f.get("name")), None), (f.get("beta"), DECIMAL),
-                  (f.get("exposure_dollar"), DOLLARS)])
-    _stamp(ws, result)
+        sheet.row([(f.get("name"), None), (etf.get(f.get("name")), None), (f.get("beta"), DECIMAL),
+                   (f.get("exposure_dollar"), DOLLARS)])
+    _stamp(sheet, result)
+    return sheet
 
 
 def _risk_rows(data: dict) -> list[tuple[str, Any, str | None]]:
@@ -236,39 +257,89 @@ def _risk_rows(data: dict) -> list[tuple[str, Any, str | None]]:
     return rows
 
 
-def _risk_sheet(ws, result: dict) -> None:
-    if _unavailable(ws, "Risk metrics", result):
-        return
-    _header(ws, ["Metric", "Value"])
+def _risk_sheet(result: dict) -> _Sheet:
+    sheet = _Sheet("Risk")
+    if _unavailable(sheet, "Risk metrics", result):
+        return sheet
+    _header(sheet, ["Metric", "Value"])
     for label, value, fmt in _risk_rows(result["data"]):
-        _row(ws, [(label, None), (value, fmt if value is not None else None)])
-    _stamp(ws, result)
+        sheet.row([(label, None), (value, fmt if value is not None else None)])
+    _stamp(sheet, result)
+    return sheet
 
 
-def _stress_sheet(ws, result: dict) -> None:
-    if _unavailable(ws, "Stress tests", result):
-        return
-    _table(ws, result["data"].get("scenarios", []), STRESS_COLUMNS)
-    _stamp(ws, result)
+def _stress_sheet(result: dict) -> _Sheet:
+    sheet = _Sheet("Stress")
+    if _unavailable(sheet, "Stress tests", result):
+        return sheet
+    _table(sheet, result["data"].get("scenarios", []), STRESS_COLUMNS)
+    _stamp(sheet, result)
+    return sheet
+
+
+class _Writer:
+    """Writes collected sheets into one xlsxwriter workbook: one shared format per style."""
+
+    def __init__(self, workbook):
+        self.workbook = workbook
+        self._formats: dict[tuple[str | None, bool], Any] = {}
+
+    def format(self, number_format: str | None, bold: bool = False):
+        """The workbook's format object for this number format / weight, made once."""
+        key = (number_format, bold)
+        if key not in self._formats:
+            props = {"bold": True} if bold else {}
+            if number_format:
+                props["num_format"] = number_format
+            self._formats[key] = self.workbook.add_format(props) if props else None
+        return self._formats[key]
+
+    def cell(self, ws, row: int, col: int, value: Any, fmt) -> None:
+        """One typed write: text is never parsed as a formula or a number."""
+        if isinstance(value, str):
+            ws.write_string(row, col, value, fmt)
+        elif isinstance(value, bool):
+            ws.write_boolean(row, col, value, fmt)
+        elif isinstance(value, (int, float)):
+            if math.isfinite(value):
+                ws.write_number(row, col, value, fmt)
+        elif isinstance(value, (dt.date, dt.datetime)):
+            ws.write_datetime(row, col, value, fmt)
+        else:
+            ws.write(row, col, value, fmt)
+
+    def sheet(self, sheet: _Sheet) -> None:
+        """Stream one collected sheet: widths and the frozen header first, then the rows in order."""
+        ws = self.workbook.add_worksheet(sheet.title)
+        for col, width in enumerate(_widths(sheet.rows)):
+            ws.set_column(col, col, width)
+        if sheet.header:
+            ws.freeze_panes(1, 0)
+        for index, row in enumerate(sheet.rows):
+            bold = sheet.header and index == 0
+            for col, (value, number_format) in enumerate(row):
+                if value is not None:
+                    self.cell(ws, index, col, value, self.format(number_format, bold))
 
 
 def portfolio_xlsx(portfolio: Portfolio) -> bytes:
     """The workbook: Positions, Exposures, Factors, Risk, Stress (a missing result says why in A1)."""
-    from openpyxl import Workbook
+    import xlsxwriter
 
-    wb = Workbook()
-    sheets = {name: (wb.active if i == 0 else wb.create_sheet()) for i, name in enumerate(SHEETS)}
-    for name, ws in sheets.items():
-        ws.title = name
-    _positions_sheet(sheets["Positions"], portfolio_svc.positions_view(portfolio))
-    _exposures_sheet(sheets["Exposures"], analytics.overview(portfolio).to_dict())
-    _factors_sheet(sheets["Factors"], analytics.factor_exposures(portfolio).to_dict(),
-                   analytics.factor_definitions())
-    _risk_sheet(sheets["Risk"], analytics.risk_metrics(portfolio).to_dict())
-    _stress_sheet(sheets["Stress"], analytics.stress_test(portfolio).to_dict())
-    for ws in sheets.values():
-        _widths(ws)
-    wb.properties.title = f"SigmaSight — {portfolio.name}"
+    sheets = [
+        _positions_sheet(portfolio_svc.positions_view(portfolio)),
+        _exposures_sheet(analytics.overview(portfolio).to_dict()),
+        _factors_sheet(analytics.factor_exposures(portfolio).to_dict(), analytics.factor_definitions()),
+        _risk_sheet(analytics.risk_metrics(portfolio).to_dict()),
+        _stress_sheet(analytics.stress_test(portfolio).to_dict()),
+    ]
     buffer = io.BytesIO()
-    wb.save(buffer)
+    # constant_memory: each row goes to the file as it is written (no cell grid in memory, and no
+    # search for the last row per append — that made the old openpyxl export quadratic).
+    workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True})
+    workbook.set_properties({"title": f"SigmaSight — {portfolio.name}"})
+    writer = _Writer(workbook)
+    for sheet in sheets:
+        writer.sheet(sheet)
+    workbook.close()
     return buffer.getvalue()
