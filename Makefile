@@ -25,6 +25,8 @@ bench: $(STAMP)
 	$(PY) bench/engines.py
 	$(PY) bench/imports.py
 	$(PY) bench/pages.py
+	$(PY) bench/concurrent_imports.py
+	$(PY) bench/exports.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts
