@@ -24,6 +24,7 @@ from sqlalchemy import update
 from webapp.extensions import db
 from webapp.models import BatchRun
 from webapp.models._time import utcnow
+from webapp.services.transactions import run_write
 
 log = logging.getLogger(__name__)
 
@@ -183,24 +184,27 @@ def cancel_portfolio_runs(portfolio_id: int) -> int:
     deleted portfolio never gets results written after the delete. Redis being down does not
     block the delete: the database flag alone stops the job.
     """
-    runs = list(db.session.scalars(
-        db.select(BatchRun).where(BatchRun.portfolio_id == portfolio_id,
-                                  BatchRun.status.in_(ACTIVE_RUN_STATUSES))
-    ))
-    for run in runs:
-        run.status, run.finished_at = "cancelled", utcnow()
-        run.error = run.error or "cancelled: the portfolio was deleted"
-    db.session.commit()
-    for run in runs:
+    def unit() -> list[str]:
+        runs = list(db.session.scalars(
+            db.select(BatchRun).where(BatchRun.portfolio_id == portfolio_id,
+                                      BatchRun.status.in_(ACTIVE_RUN_STATUSES))
+        ))
+        for run in runs:
+            run.status, run.finished_at = "cancelled", utcnow()
+            run.error = run.error or "cancelled: the portfolio was deleted"
+        return [run.job_id for run in runs]
+
+    job_ids = run_write(unit)
+    for job_id in job_ids:
         try:
-            job = fetch_job(run.job_id) if run.job_id else None
+            job = fetch_job(job_id) if job_id else None
             if job is not None and job.get_status(refresh=True) in (JobStatus.QUEUED,
                                                                    JobStatus.DEFERRED,
                                                                    JobStatus.SCHEDULED):
                 job.cancel()
         except (QueueUnavailable, RedisError):
-            log.warning("could not cancel job %s of run %s (Redis down)", run.job_id, run.id)
-    return len(runs)
+            log.warning("could not cancel job %s (Redis down)", job_id)
+    return len(job_ids)
 
 
 def enqueue_run_all(trigger: str = "manual") -> Job:

@@ -21,6 +21,7 @@ from webapp.models import BatchRun, Portfolio
 from webapp.models._time import utcnow
 from webapp.services import queries
 from webapp.services.results import prune_superseded, store_result
+from webapp.services.transactions import run_write
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,14 @@ def step_names() -> list[str]:
 
 
 def create_run(portfolio_id: int | None, trigger: str) -> BatchRun:
-    run = BatchRun(portfolio_id=portfolio_id, trigger=trigger, status="queued", steps=[])
-    db.session.add(run)
-    db.session.commit()
-    return run
+    """A new queued run record (its own short write unit: it waits out an import's lock)."""
+
+    def unit() -> BatchRun:
+        run = BatchRun(portfolio_id=portfolio_id, trigger=trigger, status="queued", steps=[])
+        db.session.add(run)
+        return run
+
+    return run_write(unit)
 
 
 def active_run(portfolio_id: int) -> BatchRun | None:

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from webapp.extensions import db
 from webapp.models import ApiToken, User, UserSession
 from webapp.models._time import utcnow
+from webapp.services.transactions import run_write
 
 # Writing last_seen_at on every request would turn each page view into a write.
 TOUCH_EVERY = timedelta(minutes=5)
@@ -27,17 +28,20 @@ def _digest(token: str) -> str:
 
 
 def start_session(user: User, *, remember: bool, user_agent: str = "") -> str:
-    """A new session for ``user``; returns the token for the cookie (never stored as is)."""
+    """A new session for ``user``; returns the token for the cookie (never stored as is).
+
+    A short write unit of its own: a login must wait out an import's lock, not fail on it.
+    """
     token = secrets.token_urlsafe(32)
     lifetime = (current_app.config["REMEMBER_COOKIE_DURATION"] if remember
                 else current_app.config["SESSION_LIFETIME"])
     now = utcnow()
-    db.session.add(UserSession(
-        user_id=user.id, token_digest=_digest(token), remember=remember, created_at=now,
+    user_id = user.id
+    run_write(lambda: db.session.add(UserSession(
+        user_id=user_id, token_digest=_digest(token), remember=remember, created_at=now,
         last_seen_at=now, expires_at=now + timedelta(seconds=lifetime),
         user_agent=(user_agent or "")[:255],
-    ))
-    db.session.commit()
+    )))
     user.session_token = token
     return token
 
@@ -63,12 +67,11 @@ def session_user(token: str | None) -> User | None:
 def end_session(token: str | None) -> None:
     """Revoke one session (logout)."""
     if token:
-        db.session.execute(
+        run_write(lambda: db.session.execute(
             update(UserSession)
             .where(UserSession.token_digest == _digest(token), UserSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
-        )
-        db.session.commit()
+        ))
 
 
 def end_all_sessions(user_id: int) -> tuple[int, int]:
