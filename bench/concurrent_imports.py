@@ -34,6 +34,8 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from _common import migrated_app, start_gunicorn  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 # The tree whose app is measured: this checkout, or an exported revision (--rev).
 ROOT = Path(os.environ.get("BENCH_TREE") or HERE.parent)
@@ -73,20 +75,11 @@ def holdings_csv(rows: int, client: int) -> bytes:
 
 def build_database(db_url: str, clients: int) -> None:
     """Migrated SQLite DB with the bundled prices and one advisor per client."""
-    import flask_migrate
-
-    from webapp import create_app
     from webapp.extensions import db
-    from webapp.marketdata.bundled import BundledProvider
-    from webapp.marketdata.sync import sync_prices
     from webapp.models import User
 
-    app = create_app("development", SQLALCHEMY_DATABASE_URI=db_url)
-    if app.config["SQLALCHEMY_DATABASE_URI"] != db_url:  # never touch instance/sigmasight.db
-        raise RuntimeError(f"refusing to build into {app.config['SQLALCHEMY_DATABASE_URI']}")
+    app = migrated_app(db_url)
     with app.app_context():
-        flask_migrate.upgrade()
-        sync_prices(BundledProvider())
         for k in range(clients):
             user = User(email=f"importer{k}@example.com")
             user.set_password(PASSWORD)
@@ -118,27 +111,6 @@ def stored_counts(db_path: Path, clients: int) -> list[tuple[int, int, int]]:
 
 
 # --- the run -----------------------------------------------------------------------------------
-
-def start_gunicorn(tree: Path, port: int, env: dict, log_path: Path) -> subprocess.Popen:
-    import requests
-
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", str(WORKERS), "--threads", str(THREADS), "--timeout", "300", "wsgi:app"],
-        cwd=tree, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer /health in 60 s:\n{log_path.read_text()[-3000:]}")
-
 
 def login(base: str, email: str):
     import requests
@@ -232,7 +204,8 @@ def main() -> int:
         print(f"database built in {time.perf_counter() - started:.1f} s; {args.clients} files of "
               f"{args.rows:,} rows ({len(files[0]) / 1e6:.2f} MB each)", flush=True)
         port = free_port()
-        gunicorn = start_gunicorn(tree, port, env, workdir / "gunicorn.log")
+        gunicorn = start_gunicorn(tree, port, env, workdir / "gunicorn.log", workers=WORKERS,
+                                  threads=THREADS, timeout=300)
         base = f"http://127.0.0.1:{port}"
         sessions = [login(base, f"importer{k}@example.com") for k in range(args.clients)]
         print("config:")

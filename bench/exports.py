@@ -32,6 +32,8 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from _common import migrated_app  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
@@ -44,23 +46,6 @@ STRATEGIES = ("Core", "Income", "Hedges", "=HYPERLINK(\"x\")", None)  # one form
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
-
-
-def build_app(db_url: str):
-    """A development app on a fresh migrated SQLite database with the bundled prices."""
-    import flask_migrate
-
-    from webapp import create_app
-    from webapp.marketdata.bundled import BundledProvider
-    from webapp.marketdata.sync import sync_prices
-
-    app = create_app("development", SQLALCHEMY_DATABASE_URI=db_url)
-    if app.config["SQLALCHEMY_DATABASE_URI"] != db_url:  # never touch instance/sigmasight.db
-        raise RuntimeError(f"refusing to build into {app.config['SQLALCHEMY_DATABASE_URI']}")
-    with app.app_context():
-        flask_migrate.upgrade()
-        sync_prices(BundledProvider())
-    return app
 
 
 def book_rows(n: int, seed: int) -> list[dict]:
@@ -198,7 +183,7 @@ def main() -> int:
     db_url = f"sqlite:///{workdir / 'bench.db'}"
     try:
         started = time.perf_counter()
-        app = build_app(db_url)
+        app = migrated_app(db_url)
         from webapp.services import exports
 
         from webapp.extensions import db

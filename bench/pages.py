@@ -25,7 +25,6 @@ import re  # noqa: E402
 import secrets  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -34,6 +33,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import requests  # noqa: E402
+from _common import migrated_app, start_gunicorn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -91,21 +91,12 @@ def routes_for(book: dict) -> list[Route]:
 
 def build_database(db_url: str, redis_url: str) -> None:
     """Migrated SQLite DB with bundled prices, the demo books and a finished batch for each."""
-    import flask_migrate
-
-    from webapp import create_app
     from webapp.extensions import db
-    from webapp.marketdata.bundled import BundledProvider
-    from webapp.marketdata.sync import sync_prices
     from webapp.services.batch import all_portfolio_ids, run_portfolio_batch
     from webapp.services.demo import seed_demo
 
-    app = create_app("development", SQLALCHEMY_DATABASE_URI=db_url, REDIS_URL=redis_url)
-    if app.config["SQLALCHEMY_DATABASE_URI"] != db_url:  # never touch instance/sigmasight.db
-        raise RuntimeError(f"refusing to build into {app.config['SQLALCHEMY_DATABASE_URI']}")
+    app = migrated_app(db_url, REDIS_URL=redis_url)
     with app.app_context():
-        flask_migrate.upgrade()
-        sync_prices(BundledProvider())
         seed_demo()
         for pid in all_portfolio_ids():
             run = run_portfolio_batch(pid, trigger="bench")
@@ -113,25 +104,6 @@ def build_database(db_url: str, redis_url: str) -> None:
                 raise RuntimeError(f"batch for portfolio {pid} ended {run.status}: {run.error}")
         db.session.remove()
         db.engine.dispose()
-
-
-def start_gunicorn(port: int, env: dict, log_path: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", str(WORKERS), "--threads", str(THREADS), "--timeout", "60", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer /health in 60 s:\n{log_path.read_text()[-3000:]}")
 
 
 CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
@@ -281,7 +253,8 @@ def main() -> int:
         print(f"database built in {time.perf_counter() - started:.1f} s: {db_url}", flush=True)
 
         port = free_port()
-        gunicorn = start_gunicorn(port, dict(os.environ), workdir / "gunicorn.log")
+        gunicorn = start_gunicorn(ROOT, port, dict(os.environ), workdir / "gunicorn.log",
+                                  workers=WORKERS, threads=THREADS)
         base = f"http://127.0.0.1:{port}"
         from webapp.services.demo import DEMO_BOOKS, DEMO_PASSWORD
 
