@@ -39,6 +39,7 @@ def main() -> int:
         print("\nstopping SigmaSight…", flush=True)
         for proc in reversed(children):
             stop(proc)
+            _kill_group(proc)  # what it started: a worker's scheduler child
 
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
@@ -54,7 +55,7 @@ def main() -> int:
         restartable: dict[subprocess.Popen, list[str]] = {}
         for command in ("worker", "scheduler"):
             args = [str(BIN / "flask"), "--app", "wsgi", command]
-            proc = subprocess.Popen(args, cwd=ROOT, env=env)
+            proc = _start_group(args, env)
             children.append(proc)
             restartable[proc] = args
         # The demo books' first batch runs by itself, so every number is there within a minute.
@@ -99,14 +100,29 @@ def supervise(children: list[subprocess.Popen], restartable: dict, env: dict, st
                 print(f"process {name} exited with {proc.returncode}; stopping", flush=True)
                 shutdown()
                 return 1
-            # One bad job killing the worker must not stop the app: start a new one.
+            # One bad job killing the worker must not stop the app: start a new one, after
+            # whatever the dead one left (RQ's scheduler runs in a child process of the worker).
             print(f"process {name} exited with {proc.returncode}; restarting it", flush=True)
+            _kill_group(proc)
             restarts[name] = recent + [time.monotonic()]
-            replacement = subprocess.Popen(args, cwd=ROOT, env=env)
+            replacement = _start_group(args, env)
             children[index] = replacement
             restartable[replacement] = args
         time.sleep(poll_seconds)
     return 0
+
+
+def _start_group(args: list[str], env: dict | None) -> subprocess.Popen:
+    """A child in a process group of its own, so it can be stopped with everything it started."""
+    return subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the group ``proc`` leads (a no-op for a child that leads none)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _print_banner(port: int) -> None:

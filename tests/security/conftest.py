@@ -63,5 +63,6 @@ def start_worker(app, *, burst: bool, **env) -> subprocess.Popen:
     """A real `flask worker` process on this session's database and Redis."""
     flask = Path(sys.executable).parent / "flask"
     args = [str(flask), "--app", "wsgi", "worker"] + (["--burst"] if burst else [])
+    # Its own process group: RQ's scheduler runs in a child process, which must die with it.
     return subprocess.Popen(args, cwd=ROOT, env=subprocess_env(app, **env), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
