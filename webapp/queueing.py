@@ -90,6 +90,12 @@ def _job_problem(run: BatchRun) -> str | None:
         if job is None:
             return "job lost before it finished (worker stopped or queue flushed)"
         status = job.get_status(refresh=True)
+        if status == JobStatus.DEFERRED:
+            # Waiting for the price refresh queued before it; RQ never starts it if that failed.
+            for dependency in job.fetch_dependencies():
+                if dependency.get_status(refresh=True) in (JobStatus.FAILED, JobStatus.CANCELED,
+                                                           JobStatus.STOPPED):
+                    return "the price refresh it waited for failed; press Recalculate"
         if status in LIVE_JOB_STATUSES:
             return None
         if status == JobStatus.FINISHED:

@@ -113,3 +113,17 @@ def test_a_killed_worker_is_reported_and_its_run_fails_so_recalculate_starts_fre
     fresh = db.session.scalar(select(BatchRun).where(BatchRun.portfolio_id == portfolio.id)
                               .order_by(BatchRun.id.desc()).limit(1))
     assert fresh.id != run.id and fresh.status == "queued"
+
+
+def test_a_batch_waiting_on_a_failed_price_refresh_is_closed_not_left_queued(app, factory, clean_queue):
+    from webapp.queueing import reconcile_runs
+
+    portfolio = _book(factory, "KO")
+    refresh = get_queue().enqueue("tests.security.jobfuncs.poison_session", job_timeout=60)
+    run = enqueue_portfolio_batch(portfolio.id, trigger="import", depends_on=refresh)
+    _burst(app)  # the "refresh" fails; RQ leaves the batch deferred for ever
+    db.session.expire_all()
+    run = db.session.get(BatchRun, run.id)
+    assert run.status == "queued"
+    reconcile_runs([run])
+    assert run.status == "failed" and "price refresh" in run.error
