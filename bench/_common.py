@@ -1,4 +1,5 @@
 """What the bench scripts share: a migrated throwaway database and a gunicorn to measure."""
+
 from __future__ import annotations
 
 import subprocess
@@ -24,20 +25,43 @@ def migrated_app(db_url: str, **overrides):
     return app
 
 
-def start_gunicorn(cwd: Path, port: int, env: dict, log_path: Path, *, workers: int, threads: int,
-                   timeout: int = 60) -> subprocess.Popen:
+def start_gunicorn(
+    cwd: Path,
+    port: int,
+    env: dict,
+    log_path: Path,
+    *,
+    workers: int,
+    threads: int,
+    timeout: int = 60,
+) -> subprocess.Popen:
     """gunicorn serving ``wsgi:app`` from ``cwd`` on 127.0.0.1:``port``, once /health answers."""
     import requests
 
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--threads", str(threads), "--timeout", str(timeout), "wsgi:app"],
-        cwd=cwd, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            str(timeout),
+            "wsgi:app",
+        ],
+        cwd=cwd,
+        env=env,
+        stdout=open(log_path, "wb"),
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"gunicorn exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
+            )
         try:
             if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
                 return proc

@@ -14,6 +14,7 @@ average. ``--rev REV`` runs the app as it was at REV (``git archive`` into a tem
 before/after comparison on the same machine. Loopback only; gunicorn and Redis are stopped on the
 way out, whatever happens.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,7 +48,8 @@ PASSWORD = "correct-horse-9"
 TICKERS = ("AAPL", "MSFT", "SPY", "QQQ", "NVDA", "JPM", "XOM", "GOOGL", "AMZN", "META")
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 CONFIRM_FIELD = re.compile(
-    r'<input id="\w+" name="(token|name|description|cash)" type="hidden" value="([^"]*)">')
+    r'<input id="\w+" name="(token|name|description|cash)" type="hidden" value="([^"]*)">'
+)
 
 
 def load_average() -> str:
@@ -66,12 +68,15 @@ def holdings_csv(rows: int, client: int) -> bytes:
         else:
             quantity = (i + 1 + client * 1_000_000) * (-1 if i % 7 == 0 else 1)
         entry = dt.date(2024, 1, 2) + dt.timedelta(days=i % 600)
-        lines.append(f"{ticker},{quantity},{20 + i % 400}.25,{entry.isoformat()},"
-                     f"core;lot{i % 9},Bench {i % 4},note {i}")
+        lines.append(
+            f"{ticker},{quantity},{20 + i % 400}.25,{entry.isoformat()},"
+            f"core;lot{i % 9},Bench {i % 4},note {i}"
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
 # --- setup (run inside the measured tree: `--build DB_URL N`) ---------------------------------
+
 
 def build_database(db_url: str, clients: int) -> None:
     """Migrated SQLite DB with the bundled prices and one advisor per client."""
@@ -97,14 +102,17 @@ def stored_counts(db_path: Path, clients: int) -> list[tuple[int, int, int]]:
     try:
         out = []
         for k in range(clients):
-            out.append(conn.execute(
-                "SELECT count(p.id), count(DISTINCT p.notes),"
-                " (SELECT count(*) FROM position_tags t JOIN positions q ON q.id = t.position_id"
-                "  WHERE q.portfolio_id IN (SELECT f.id FROM portfolios f JOIN users u"
-                "   ON u.id = f.user_id WHERE u.email = ?))"
-                " FROM positions p JOIN portfolios f ON f.id = p.portfolio_id"
-                " JOIN users u ON u.id = f.user_id WHERE u.email = ?",
-                (f"importer{k}@example.com", f"importer{k}@example.com")).fetchone())
+            out.append(
+                conn.execute(
+                    "SELECT count(p.id), count(DISTINCT p.notes),"
+                    " (SELECT count(*) FROM position_tags t JOIN positions q ON q.id = t.position_id"
+                    "  WHERE q.portfolio_id IN (SELECT f.id FROM portfolios f JOIN users u"
+                    "   ON u.id = f.user_id WHERE u.email = ?))"
+                    " FROM positions p JOIN portfolios f ON f.id = p.portfolio_id"
+                    " JOIN users u ON u.id = f.user_id WHERE u.email = ?",
+                    (f"importer{k}@example.com", f"importer{k}@example.com"),
+                ).fetchone()
+            )
         return out
     finally:
         conn.close()
@@ -112,23 +120,36 @@ def stored_counts(db_path: Path, clients: int) -> list[tuple[int, int, int]]:
 
 # --- the run -----------------------------------------------------------------------------------
 
+
 def login(base: str, email: str):
     import requests
 
     session = requests.Session()
     token = CSRF.search(session.get(f"{base}/login", timeout=30).text).group(1)
-    response = session.post(f"{base}/login", timeout=60,
-                            data={"email": email, "password": PASSWORD, "csrf_token": token})
+    response = session.post(
+        f"{base}/login",
+        timeout=60,
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
+    )
     if response.status_code != 200 or not response.url.rstrip("/").endswith("/portfolios"):
-        raise RuntimeError(f"login as {email} failed: HTTP {response.status_code} at {response.url}")
+        raise RuntimeError(
+            f"login as {email} failed: HTTP {response.status_code} at {response.url}"
+        )
     return session
 
 
 class Client(threading.Thread):
     """One advisor: upload, preview, then (with the others) confirm."""
 
-    def __init__(self, k: int, base: str, session, data: bytes, go: threading.Barrier,
-                 confirm_together: threading.Barrier):
+    def __init__(
+        self,
+        k: int,
+        base: str,
+        session,
+        data: bytes,
+        go: threading.Barrier,
+        confirm_together: threading.Barrier,
+    ):
         super().__init__(daemon=True)
         self.k, self.base, self.session, self.data = k, base, session, data
         self.go, self.confirm_together = go, confirm_together
@@ -140,20 +161,28 @@ class Client(threading.Thread):
             self.go.wait(timeout=120)
             started = time.perf_counter()
             form = self.session.get(f"{self.base}/imports/new", timeout=60).text
-            preview = self.session.post(f"{self.base}/imports/new", timeout=600, data={
-                "csrf_token": CSRF.search(form).group(1), "name": f"Concurrent import {self.k}",
-                "description": "", "cash": ""},
-                files={"file": (f"book{self.k}.csv", self.data, "text/csv")})
+            preview = self.session.post(
+                f"{self.base}/imports/new",
+                timeout=600,
+                data={
+                    "csrf_token": CSRF.search(form).group(1),
+                    "name": f"Concurrent import {self.k}",
+                    "description": "",
+                    "cash": "",
+                },
+                files={"file": (f"book{self.k}.csv", self.data, "text/csv")},
+            )
             self.seconds["upload+preview"] = time.perf_counter() - started
             if preview.status_code != 200 or 'action="/imports/confirm"' not in preview.text:
                 raise RuntimeError(f"preview: HTTP {preview.status_code}")
-            page = preview.text[preview.text.index('action="/imports/confirm"'):]
+            page = preview.text[preview.text.index('action="/imports/confirm"') :]
             fields = {n: htmllib.unescape(v) for n, v in CONFIRM_FIELD.findall(page)}
             fields["csrf_token"] = CSRF.search(page).group(1)
             self.confirm_together.wait(timeout=600)
             started = time.perf_counter()
-            done = self.session.post(f"{self.base}/imports/confirm", data=fields, timeout=600,
-                                     allow_redirects=False)
+            done = self.session.post(
+                f"{self.base}/imports/confirm", data=fields, timeout=600, allow_redirects=False
+            )
             self.seconds["confirm"] = time.perf_counter() - started
             if done.status_code != 302 or "/portfolios/" not in done.headers.get("Location", ""):
                 raise RuntimeError(f"confirm: HTTP {done.status_code}")
@@ -166,8 +195,9 @@ class Client(threading.Thread):
 def export_tree(rev: str, into: Path) -> Path:
     """The repository at ``rev`` as plain files (nothing in this checkout changes)."""
     into.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", rev], cwd=HERE.parent, check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "archive", rev], cwd=HERE.parent, check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into
 
@@ -186,9 +216,14 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="sigmasight-bench-imports-"))
     tree = export_tree(args.rev, workdir / "tree") if args.rev else HERE.parent
     db_path = workdir / "bench.db"
-    env = dict(os.environ, SIGMASIGHT_ENV="development", DATABASE_URL=f"sqlite:///{db_path}",
-               SECRET_KEY=secrets.token_hex(32), BENCH_TREE=str(tree),
-               LOGIN_RATE_LIMIT="100 per minute")  # every client logs in within a second
+    env = dict(
+        os.environ,
+        SIGMASIGHT_ENV="development",
+        DATABASE_URL=f"sqlite:///{db_path}",
+        SECRET_KEY=secrets.token_hex(32),
+        BENCH_TREE=str(tree),
+        LOGIN_RATE_LIMIT="100 per minute",
+    )  # every client logs in within a second
     from webapp.embedded_redis import free_port, start_redis, stop
 
     redis_port = free_port()
@@ -197,26 +232,47 @@ def main() -> int:
     gunicorn = None
     try:
         started = time.perf_counter()
-        subprocess.run([sys.executable, str(HERE / "concurrent_imports.py"), "--build",
-                        env["DATABASE_URL"], str(args.clients)], cwd=tree, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "concurrent_imports.py"),
+                "--build",
+                env["DATABASE_URL"],
+                str(args.clients),
+            ],
+            cwd=tree,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         files = [holdings_csv(args.rows, k) for k in range(args.clients)]
-        print(f"database built in {time.perf_counter() - started:.1f} s; {args.clients} files of "
-              f"{args.rows:,} rows ({len(files[0]) / 1e6:.2f} MB each)", flush=True)
+        print(
+            f"database built in {time.perf_counter() - started:.1f} s; {args.clients} files of "
+            f"{args.rows:,} rows ({len(files[0]) / 1e6:.2f} MB each)",
+            flush=True,
+        )
         port = free_port()
-        gunicorn = start_gunicorn(tree, port, env, workdir / "gunicorn.log", workers=WORKERS,
-                                  threads=THREADS, timeout=300)
+        gunicorn = start_gunicorn(
+            tree, port, env, workdir / "gunicorn.log", workers=WORKERS, threads=THREADS, timeout=300
+        )
         base = f"http://127.0.0.1:{port}"
         sessions = [login(base, f"importer{k}@example.com") for k in range(args.clients)]
         print("config:")
-        print(f"  app: {'revision ' + args.rev if args.rev else 'this working tree'}; gunicorn "
-              f"{WORKERS} workers × {THREADS} threads; SQLite {db_path}")
-        print(f"  machine: {os.cpu_count()} cores; load average before {load_average()}", flush=True)
+        print(
+            f"  app: {'revision ' + args.rev if args.rev else 'this working tree'}; gunicorn "
+            f"{WORKERS} workers × {THREADS} threads; SQLite {db_path}"
+        )
+        print(
+            f"  machine: {os.cpu_count()} cores; load average before {load_average()}", flush=True
+        )
 
         go = threading.Barrier(args.clients)
         confirm_together = threading.Barrier(args.clients)
-        clients = [Client(k, base, sessions[k], files[k], go, confirm_together)
-                   for k in range(args.clients)]
+        clients = [
+            Client(k, base, sessions[k], files[k], go, confirm_together)
+            for k in range(args.clients)
+        ]
         started = time.perf_counter()
         for client in clients:
             client.start()
@@ -228,19 +284,25 @@ def main() -> int:
         errors = [f"client {c.k}: {e}" for c in clients for e in c.errors]
         locked = (workdir / "gunicorn.log").read_text(errors="replace").count("database is locked")
         counts = stored_counts(db_path, args.clients)
-        print(f"\n{'client':>6}  {'upload+preview s':>16}  {'confirm s':>9}  {'positions':>9}  "
-              f"{'distinct':>8}  {'tag links':>9}")
+        print(
+            f"\n{'client':>6}  {'upload+preview s':>16}  {'confirm s':>9}  {'positions':>9}  "
+            f"{'distinct':>8}  {'tag links':>9}"
+        )
         for c, (positions, distinct, links) in zip(clients, counts, strict=True):
-            print(f"{c.k:>6}  {c.seconds.get('upload+preview', float('nan')):>16.1f}  "
-                  f"{c.seconds.get('confirm', float('nan')):>9.1f}  {positions:>9,}  "
-                  f"{distinct:>8,}  {links:>9,}")
+            print(
+                f"{c.k:>6}  {c.seconds.get('upload+preview', float('nan')):>16.1f}  "
+                f"{c.seconds.get('confirm', float('nan')):>9.1f}  {positions:>9,}  "
+                f"{distinct:>8,}  {links:>9,}"
+            )
         complete = sum(p == d == args.rows and links == 2 * args.rows for p, d, links in counts)
         print(f"\nerrors: {len(errors)}; 'database is locked' in the gunicorn log: {locked}")
         for error in errors:
             print(f"  {error}")
-        print(f"portfolios complete (every line once, two tag links each): {complete} of "
-              f"{args.clients}; rows stored {sum(p for p, _, _ in counts):,} of "
-              f"{args.clients * args.rows:,}")
+        print(
+            f"portfolios complete (every line once, two tag links each): {complete} of "
+            f"{args.clients}; rows stored {sum(p for p, _, _ in counts):,} of "
+            f"{args.clients * args.rows:,}"
+        )
         print(f"wall time {elapsed:.1f} s; load average after {load_after}")
         return 0 if not errors and complete == args.clients else 1
     finally:

@@ -5,6 +5,7 @@ give the same numbers (to 1e-9), then times both (``time.perf_counter``, median 
 after a warm-up) and prints one table. Each section is a function returning `Row`s, so more
 sections (e.g. batch timings) can be appended to `SECTIONS`.
 """
+
 from __future__ import annotations
 
 import os
@@ -75,7 +76,9 @@ def load_returns() -> pd.DataFrame:
 
 
 def _close(a, b, what: str) -> None:
-    np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=TOL, atol=TOL, err_msg=what)
+    np.testing.assert_allclose(
+        np.asarray(a, float), np.asarray(b, float), rtol=TOL, atol=TOL, err_msg=what
+    )
 
 
 # --- factor betas ----------------------------------------------------------------------------
@@ -143,13 +146,18 @@ def bench_correlations(returns: pd.DataFrame, *, min_overlap: int = 30) -> list[
     ]
     rows = []
     for label, data in cases:
-        ours, base = correlation_matrix(data, min_overlap=min_overlap), data.corr(min_periods=min_overlap)
+        ours, base = (
+            correlation_matrix(data, min_overlap=min_overlap),
+            data.corr(min_periods=min_overlap),
+        )
         assert ours.isna().equals(base.isna()), label
         _close(ours.fillna(0), base.fillna(0), f"correlation {label}")
         rows.append(
             Row(
                 f"correlations {data.shape[1]}x{len(data)}: {label}",
-                median_time(lambda d=data: correlation_matrix(d, min_overlap=min_overlap), repeat=21),
+                median_time(
+                    lambda d=data: correlation_matrix(d, min_overlap=min_overlap), repeat=21
+                ),
                 f"DataFrame.corr(min_periods={min_overlap})",
                 median_time(lambda d=data: d.corr(min_periods=min_overlap), repeat=11),
                 target=10.0,
@@ -181,7 +189,9 @@ def _naive_pandas_metrics(r: pd.Series, spy: pd.Series) -> dict:
         q = r.quantile(1 - c)
         out[f"var{c}"] = -q
         out[f"es{c}"] = -r[r <= q].mean()
-        out[f"pvar{c}"] = 1.6448536269514722 * r.std() if c == 0.95 else 2.3263478740408408 * r.std()
+        out[f"pvar{c}"] = (
+            1.6448536269514722 * r.std() if c == 0.95 else 2.3263478740408408 * r.std()
+        )
     return out
 
 
@@ -211,9 +221,14 @@ def bench_risk_metrics(returns: pd.DataFrame, *, lookback: int = THREE_YEARS) ->
     spy = window["SPY"].rename("SPY")
     m = risk_metrics(r, spy, equity=equity)
     ours = {
-        "vol": m.volatility_annual, "mdd": m.max_drawdown, "beta": m.benchmark.beta,
-        "r2": m.benchmark.r_squared, "te": m.benchmark.tracking_error, "ir": m.benchmark.information_ratio,
-        "up": m.benchmark.up_capture, "down": m.benchmark.down_capture,
+        "vol": m.volatility_annual,
+        "mdd": m.max_drawdown,
+        "beta": m.benchmark.beta,
+        "r2": m.benchmark.r_squared,
+        "te": m.benchmark.tracking_error,
+        "ir": m.benchmark.information_ratio,
+        "up": m.benchmark.up_capture,
+        "down": m.benchmark.down_capture,
         **{f"var{v.confidence}": v.historical_var for v in m.var},
         **{f"es{v.confidence}": v.expected_shortfall for v in m.var},
         **{f"pvar{v.confidence}": v.parametric_var for v in m.var},
@@ -233,7 +248,9 @@ def bench_risk_metrics(returns: pd.DataFrame, *, lookback: int = THREE_YEARS) ->
     try:
         import quantstats as qs
     except ImportError:
-        rows.append(Row("risk metrics vs quantstats", rows[0].engine_s, "quantstats not installed", None))
+        rows.append(
+            Row("risk metrics vs quantstats", rows[0].engine_s, "quantstats not installed", None)
+        )
         return rows
     theirs = _quantstats_metrics(qs, r, spy)
     for key in ("vol", "mdd", "beta", "r2", "es0.95", "es0.99"):
@@ -266,10 +283,30 @@ LARGE_BOOK = 2_000
 SYNTHETIC_SIZES = (500, LARGE_BOOK)
 BATCH_REPEAT = 3
 # Underlyings deep enough in options that a big book would write them.
-LIQUID_UNDERLYINGS = ("SPY", "QQQ", "IWM", "AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA",
-                      "JPM", "XOM", "AMD", "NFLX")
-OPTION_EXPIRIES = ("2026-08-21", "2026-09-18", "2026-10-16", "2026-12-18", "2027-01-15",
-                   "2027-06-17")
+LIQUID_UNDERLYINGS = (
+    "SPY",
+    "QQQ",
+    "IWM",
+    "AAPL",
+    "MSFT",
+    "NVDA",
+    "AMZN",
+    "GOOGL",
+    "META",
+    "TSLA",
+    "JPM",
+    "XOM",
+    "AMD",
+    "NFLX",
+)
+OPTION_EXPIRIES = (
+    "2026-08-21",
+    "2026-09-18",
+    "2026-10-16",
+    "2026-12-18",
+    "2027-01-15",
+    "2027-06-17",
+)
 
 
 def build_batch_app(db_path: Path):
@@ -296,8 +333,9 @@ def build_batch_app(db_path: Path):
     return app
 
 
-def add_synthetic_book(n_positions: int, *, seed: int = 20260803, option_share: float = 0.10,
-                       name: str | None = None) -> int:
+def add_synthetic_book(
+    n_positions: int, *, seed: int = 20260803, option_share: float = 0.10, name: str | None = None
+) -> int:
     """A book of ``n_positions`` drawn with a seeded rng; returns its portfolio id (app context).
 
     Stocks/ETFs from every symbol with a close on the as-of date, longs (~70%) and shorts, entry
@@ -329,8 +367,11 @@ def add_synthetic_book(n_positions: int, *, seed: int = 20260803, option_share: 
         user.set_password("bench-password-1")
         db.session.add(user)
         db.session.flush()
-    portfolio = Portfolio(user_id=user.id, name=name or f"Synthetic {n_positions} #{seed}",
-                          cash=float(rng.integers(1, 50)) * 100_000.0)
+    portfolio = Portfolio(
+        user_id=user.id,
+        name=name or f"Synthetic {n_positions} #{seed}",
+        cash=float(rng.integers(1, 50)) * 100_000.0,
+    )
     db.session.add(portfolio)
     db.session.flush()
     rows = []
@@ -347,21 +388,43 @@ def add_synthetic_book(n_positions: int, *, seed: int = 20260803, option_share: 
             strike = max(5.0, round(spot * rng.uniform(0.8, 1.2) / 5.0) * 5.0)
             contracts = int(rng.integers(1, 40)) * (1 if long else -1)
             implied = round(float(rng.uniform(0.15, 0.6)), 4) if rng.random() < 0.5 else None
-            premium = black_scholes_price(spot, strike, 0.045, implied or 0.3,
-                                          (expiry - entry_day).days, call=kind == "C")
-            rows.append(dict(
-                portfolio_id=portfolio.id, symbol=osi_symbol(symbol, expiry, kind, strike),
-                position_type=("L" if long else "S") + kind, quantity=float(contracts),
-                entry_price=round(max(premium, 0.01), 4), entry_date=entry_day,
-                underlying_symbol=symbol, strike_price=strike, expiration_date=expiry,
-                multiplier=100.0, implied_vol=implied, notes=""))
+            premium = black_scholes_price(
+                spot, strike, 0.045, implied or 0.3, (expiry - entry_day).days, call=kind == "C"
+            )
+            rows.append(
+                dict(
+                    portfolio_id=portfolio.id,
+                    symbol=osi_symbol(symbol, expiry, kind, strike),
+                    position_type=("L" if long else "S") + kind,
+                    quantity=float(contracts),
+                    entry_price=round(max(premium, 0.01), 4),
+                    entry_date=entry_day,
+                    underlying_symbol=symbol,
+                    strike_price=strike,
+                    expiration_date=expiry,
+                    multiplier=100.0,
+                    implied_vol=implied,
+                    notes="",
+                )
+            )
         else:
             shares = float(max(1, round(float(rng.uniform(2_000, 200_000)) / spot)))
-            rows.append(dict(
-                portfolio_id=portfolio.id, symbol=symbol, position_type="LONG" if long else "SHORT",
-                quantity=shares if long else -shares, entry_price=round(spot, 4),
-                entry_date=entry_day, multiplier=1.0, notes="", underlying_symbol=None,
-                strike_price=None, expiration_date=None, implied_vol=None))
+            rows.append(
+                dict(
+                    portfolio_id=portfolio.id,
+                    symbol=symbol,
+                    position_type="LONG" if long else "SHORT",
+                    quantity=shares if long else -shares,
+                    entry_price=round(spot, 4),
+                    entry_date=entry_day,
+                    multiplier=1.0,
+                    notes="",
+                    underlying_symbol=None,
+                    strike_price=None,
+                    expiration_date=None,
+                    implied_vol=None,
+                )
+            )
     # One executemany: every row needs the same keys, so stocks carry the option columns as NULL.
     db.session.execute(Position.__table__.insert(), rows)
     db.session.commit()
@@ -410,14 +473,27 @@ def bench_batch() -> bool:
         started = time.perf_counter()
         app = build_batch_app(tmp / "bench.db")
         with app.app_context():
-            books = [(b.portfolio, db.session.scalar(select(Portfolio.id).where(
-                Portfolio.name == b.portfolio)), DEMO_TARGET_S) for b in DEMO_BOOKS]
+            books = [
+                (
+                    b.portfolio,
+                    db.session.scalar(select(Portfolio.id).where(Portfolio.name == b.portfolio)),
+                    DEMO_TARGET_S,
+                )
+                for b in DEMO_BOOKS
+            ]
             for n in SYNTHETIC_SIZES:
-                books.append((f"synthetic {n}, 3 years", add_synthetic_book(n),
-                              LARGE_TARGET_S if n == LARGE_BOOK else None))
+                books.append(
+                    (
+                        f"synthetic {n}, 3 years",
+                        add_synthetic_book(n),
+                        LARGE_TARGET_S if n == LARGE_BOOK else None,
+                    )
+                )
             db.session.remove()
-        print(f"\nbatch: run_portfolio_batch on a temp SQLite DB (built in "
-              f"{time.perf_counter() - started:.1f} s), median of {BATCH_REPEAT} runs per book")
+        print(
+            f"\nbatch: run_portfolio_batch on a temp SQLite DB (built in "
+            f"{time.perf_counter() - started:.1f} s), median of {BATCH_REPEAT} runs per book"
+        )
         rows = []
         with app.app_context():
             for label, pid, target in books:
@@ -425,8 +501,11 @@ def bench_batch() -> bool:
                 rows.append((label, count, total, steps, target))
         names = list(rows[0][3])
         width = max(len(r[0]) for r in rows)
-        print(f"{'book':<{width}}  {'positions':>9}  {'total s':>8}  "
-              + "  ".join(f"{n[:12]:>12}" for n in names) + "  target")
+        print(
+            f"{'book':<{width}}  {'positions':>9}  {'total s':>8}  "
+            + "  ".join(f"{n[:12]:>12}" for n in names)
+            + "  target"
+        )
         ok = True
         for label, count, total, steps, target in rows:
             verdict = ""
@@ -436,8 +515,10 @@ def bench_batch() -> bool:
                 verdict = f"<= {target:g} s " + ("PASS" if passed else "FAIL")
             cells = "  ".join(f"{steps.get(n, float('nan')):12.4f}" for n in names)
             print(f"{label:<{width}}  {count:>9}  {total:8.3f}  {cells}  {verdict}")
-        print("  - per-step columns: seconds recorded by the batch for each step (median); total "
-              "includes the run bookkeeping and result pruning")
+        print(
+            "  - per-step columns: seconds recorded by the batch for each step (median); total "
+            "includes the run bookkeeping and result pruning"
+        )
         return ok
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -486,8 +567,10 @@ def main() -> None:
     rows = [row for section in SECTIONS for row in section(returns)]
     print_table(rows)
     passed = bench_batch()
-    print(f"batch targets (demo <= {DEMO_TARGET_S:g} s, {LARGE_BOOK:,} positions <= "
-          f"{LARGE_TARGET_S:g} s): " + ("PASS" if passed else "FAIL"))
+    print(
+        f"batch targets (demo <= {DEMO_TARGET_S:g} s, {LARGE_BOOK:,} positions <= "
+        f"{LARGE_TARGET_S:g} s): " + ("PASS" if passed else "FAIL")
+    )
 
 
 if __name__ == "__main__":

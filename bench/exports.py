@@ -12,6 +12,7 @@ REV (loaded from ``git show`` into a temporary module); sizes above ``--before-m
 for the old code because it is quadratic. ``--profile SIZE`` prints a cProfile of one export.
 Prints seconds, bytes and the load average before and after each measurement.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 OPTION_UNDERLYINGS = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA", "JPM", "XOM")
 EXPIRIES = (dt.date(2026, 9, 18), dt.date(2026, 12, 18), dt.date(2027, 1, 15))
-STRATEGIES = ("Core", "Income", "Hedges", "=HYPERLINK(\"x\")", None)  # one formula-looking text
+STRATEGIES = ("Core", "Income", "Hedges", '=HYPERLINK("x")', None)  # one formula-looking text
 
 
 def load_average() -> str:
@@ -59,9 +60,13 @@ def book_rows(n: int, seed: int) -> list[dict]:
     as_of = db.session.scalar(select(func.max(PriceBar.date)))
     recent = as_of - dt.timedelta(days=30)
     # Symbols still trading at the as-of date, with their last close as a (plausible) entry price.
-    closes = dict(db.session.execute(
-        select(PriceBar.symbol, func.max(PriceBar.adj_close)).where(PriceBar.date >= recent)
-        .group_by(PriceBar.symbol)).all())
+    closes = dict(
+        db.session.execute(
+            select(PriceBar.symbol, func.max(PriceBar.adj_close))
+            .where(PriceBar.date >= recent)
+            .group_by(PriceBar.symbol)
+        ).all()
+    )
     symbols = sorted(s for s in closes if not s.startswith("^"))
     rng = np.random.default_rng(seed)
     rows = []
@@ -69,27 +74,44 @@ def book_rows(n: int, seed: int) -> list[dict]:
         long = rng.random() < 0.7
         entry = dt.date(2024, 1, 2) + dt.timedelta(days=int(rng.integers(0, 900)))
         strategy = STRATEGIES[i % len(STRATEGIES)]
-        common = dict(entry_date=entry, strategy=strategy, notes=f"lot {i}" if i % 3 else "",
-                      created_at=dt.datetime(2026, 8, 1), updated_at=dt.datetime(2026, 8, 1))
+        common = dict(
+            entry_date=entry,
+            strategy=strategy,
+            notes=f"lot {i}" if i % 3 else "",
+            created_at=dt.datetime(2026, 8, 1),
+            updated_at=dt.datetime(2026, 8, 1),
+        )
         if i % 10 == 9:
             underlying = str(rng.choice(OPTION_UNDERLYINGS))
             spot = closes[underlying]
             kind = "C" if rng.random() < 0.5 else "P"
-            rows.append(dict(
-                common, symbol=f"{underlying}{i:06d}{kind}", underlying_symbol=underlying,
-                position_type=("L" if long else "S") + kind,
-                quantity=float(rng.integers(1, 30)) * (1 if long else -1),
-                entry_price=round(spot * 0.05, 2), multiplier=100.0,
-                strike_price=float(max(5, round(spot * rng.uniform(0.85, 1.15) / 5) * 5)),
-                expiration_date=EXPIRIES[int(rng.integers(len(EXPIRIES)))],
-                implied_vol=round(float(rng.uniform(0.15, 0.55)), 4)))
+            rows.append(
+                dict(
+                    common,
+                    symbol=f"{underlying}{i:06d}{kind}",
+                    underlying_symbol=underlying,
+                    position_type=("L" if long else "S") + kind,
+                    quantity=float(rng.integers(1, 30)) * (1 if long else -1),
+                    entry_price=round(spot * 0.05, 2),
+                    multiplier=100.0,
+                    strike_price=float(max(5, round(spot * rng.uniform(0.85, 1.15) / 5) * 5)),
+                    expiration_date=EXPIRIES[int(rng.integers(len(EXPIRIES)))],
+                    implied_vol=round(float(rng.uniform(0.15, 0.55)), 4),
+                )
+            )
         else:
             symbol = str(rng.choice(symbols))
             shares = float(max(1, round(rng.uniform(5_000, 150_000) / closes[symbol])))
-            rows.append(dict(
-                common, symbol=symbol, position_type="LONG" if long else "SHORT",
-                quantity=shares if long else -shares, entry_price=round(closes[symbol], 4),
-                multiplier=1.0))
+            rows.append(
+                dict(
+                    common,
+                    symbol=symbol,
+                    position_type="LONG" if long else "SHORT",
+                    quantity=shares if long else -shares,
+                    entry_price=round(closes[symbol], 4),
+                    multiplier=1.0,
+                )
+            )
     return rows
 
 
@@ -112,24 +134,35 @@ def create_book(n: int, run_batch: bool) -> int:
     db.session.flush()
     rows = book_rows(n, seed=n)
     db.session.execute(insert(Position), [dict(r, portfolio_id=portfolio.id) for r in rows])
-    ids = db.session.scalars(select(Position.id).where(Position.portfolio_id == portfolio.id)
-                             .order_by(Position.id)).all()
-    links = [{"position_id": pid, "tag_id": tags[k].id} for i, pid in enumerate(ids)
-             for k in (i % 3, (i + 1) % 3)]
+    ids = db.session.scalars(
+        select(Position.id).where(Position.portfolio_id == portfolio.id).order_by(Position.id)
+    ).all()
+    links = [
+        {"position_id": pid, "tag_id": tags[k].id}
+        for i, pid in enumerate(ids)
+        for k in (i % 3, (i + 1) % 3)
+    ]
     db.session.execute(insert(position_tags), links)
     db.session.commit()
     if run_batch:
         started = time.perf_counter()
         run = run_portfolio_batch(portfolio.id, trigger="bench")
-        print(f"  batch for {n:,} positions: {run.status} in {time.perf_counter() - started:.1f} s",
-              flush=True)
+        print(
+            f"  batch for {n:,} positions: {run.status} in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
     return portfolio.id
 
 
 def old_exports(rev: str):
     """``webapp/services/exports.py`` as it was at ``rev``, imported as a separate module."""
-    source = subprocess.run(["git", "show", f"{rev}:webapp/services/exports.py"], cwd=ROOT,
-                            check=True, capture_output=True, text=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{rev}:webapp/services/exports.py"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     path = Path(tempfile.mkdtemp(prefix="sigmasight-old-exports-")) / "exports_before.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("exports_before", path)
@@ -163,8 +196,11 @@ def check_workbook(body_module, portfolio_id: int, n: int) -> None:
     body = body_module.portfolio_xlsx(db.session.get(Portfolio, portfolio_id))
     wb = load_workbook(io.BytesIO(body), read_only=True)
     # Position rows have a Type; the blank line and the as-of line do not.
-    rows = sum(1 for r in wb["Positions"].iter_rows(min_row=2, values_only=True)
-               if len(r) > 2 and r[2] is not None)
+    rows = sum(
+        1
+        for r in wb["Positions"].iter_rows(min_row=2, values_only=True)
+        if len(r) > 2 and r[2] is not None
+    )
     if rows != n:
         raise RuntimeError(f"Positions sheet has {rows} rows, expected {n}")
 
@@ -173,9 +209,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 6_120, 20_000])
     parser.add_argument("--before", metavar="REV", help="also time exports.py as it was at REV")
-    parser.add_argument("--before-max", type=int, default=20_000,
-                        help="largest size the old code is timed at (it is quadratic)")
-    parser.add_argument("--no-batch", action="store_true", help="skip the batch (no stored results)")
+    parser.add_argument(
+        "--before-max",
+        type=int,
+        default=20_000,
+        help="largest size the old code is timed at (it is quadratic)",
+    )
+    parser.add_argument(
+        "--no-batch", action="store_true", help="skip the batch (no stored results)"
+    )
     parser.add_argument("--profile", type=int, metavar="SIZE", help="cProfile one export of SIZE")
     args = parser.parse_args()
 
@@ -184,32 +226,36 @@ def main() -> int:
     try:
         started = time.perf_counter()
         app = migrated_app(db_url)
-        from webapp.services import exports
-
         from webapp.extensions import db
+        from webapp.services import exports
 
         before = old_exports(args.before) if args.before else None
         with app.app_context():
             books = {n: create_book(n, not args.no_batch) for n in args.sizes}
             print(f"database built in {time.perf_counter() - started:.1f} s: {db_url}")
-            print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
-                  f"load average at start {load_average()}")
+            print(
+                f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+                f"load average at start {load_average()}"
+            )
             for n, pid in books.items():
                 check_workbook(exports, pid, n)
                 timed_export(exports, pid)  # warm-up: lazy imports, SQLite page cache
-            print(f"\n{'positions':>9}  {'version':<12} {'seconds':>8}  {'bytes':>11}  load average")
+            print(
+                f"\n{'positions':>9}  {'version':<12} {'seconds':>8}  {'bytes':>11}  load average"
+            )
             for n, pid in books.items():
                 versions = [("after", exports)]
                 if before is not None and n <= args.before_max:
                     versions.insert(0, (f"before {args.before[:7]}", before))
                 for label, module in versions:
                     seconds, size = timed_export(module, pid)
-                    print(f"{n:>9,}  {label:<12} {seconds:>8.2f}  {size:>11,}  {load_average()}",
-                          flush=True)
+                    print(
+                        f"{n:>9,}  {label:<12} {seconds:>8.2f}  {size:>11,}  {load_average()}",
+                        flush=True,
+                    )
             if args.profile:
                 pid = books[args.profile]
                 from webapp.models import Portfolio
-
                 from webapp.services import portfolios
 
                 db.session.remove()

@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/imports.py
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere without installing
+sys.path.insert(
+    0, str(Path(__file__).resolve().parent.parent)
+)  # run from anywhere without installing
 
 from webapp.imports import validate_holdings_file  # noqa: E402
 
@@ -26,14 +29,18 @@ def canonical(rows: int) -> bytes:
         if i % 5 == 4:
             ticker = f"{ticker}{27 + i % 3:02d}0115{'CP'[i % 2]}{(100 + i % 400) * 1000:08d}"
         qty = (i + 1) * (-1 if i % 7 == 0 else 1)  # unique lots: no duplicate_row rejections
-        lines.append(f"{ticker},{qty},{50 + (i * 37) % 500}.{i % 100:02d},{date.isoformat()},core;lot{i % 9},,note {i}")
+        lines.append(
+            f"{ticker},{qty},{50 + (i * 37) % 500}.{i % 100:02d},{date.isoformat()},core;lot{i % 9},,note {i}"
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
 def schwab(rows: int) -> bytes:
     """A Schwab positions export: all-quoted money cells, total cost basis, as-of date."""
-    head = ('"Positions for account Individual ...123 as of 12:33 PM ET, 2025/05/04"\n\n'
-            '"Symbol","Description","Qty (Quantity)","Price","Mkt Val (Market Value)","Cost Basis","Security Type"\n')
+    head = (
+        '"Positions for account Individual ...123 as of 12:33 PM ET, 2025/05/04"\n\n'
+        '"Symbol","Description","Qty (Quantity)","Price","Mkt Val (Market Value)","Cost Basis","Security Type"\n'
+    )
     body = "".join(
         f'"{TICKERS[i % len(TICKERS)]}","DESC {i}","{i + 1:,}","$101.25","$1,234.00","${(i + 1) * 97 + i % 13:,}.50","Equity"\n'
         for i in range(rows)
@@ -45,13 +52,21 @@ def bench(label: str, data: bytes, rows: int) -> None:
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
-        report = validate_holdings_file(data, filename="bench.csv", known_symbols=KNOWN,
-                                        max_bytes=50 * 1024 * 1024, max_rows=rows, today=dt.date(2026, 11, 24))
+        report = validate_holdings_file(
+            data,
+            filename="bench.csv",
+            known_symbols=KNOWN,
+            max_bytes=50 * 1024 * 1024,
+            max_rows=rows,
+            today=dt.date(2026, 11, 24),
+        )
         best = min(best, time.perf_counter() - start)
     assert report.file_error is None, report.file_error
     handled = len(report.accepted) + len(report.rejected)
-    print(f"{label:<22} {rows:>6} rows  {len(data) / 1e6:5.2f} MB  {best:6.3f} s  {handled / best:>9,.0f} rows/s  "
-          f"(accepted {len(report.accepted)}, rejected {len(report.rejected)})")
+    print(
+        f"{label:<22} {rows:>6} rows  {len(data) / 1e6:5.2f} MB  {best:6.3f} s  {handled / best:>9,.0f} rows/s  "
+        f"(accepted {len(report.accepted)}, rejected {len(report.rejected)})"
+    )
 
 
 def main() -> None:

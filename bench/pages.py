@@ -11,6 +11,7 @@ at the time budget. One unmeasured warm-up round per client comes first. Prints 
 per route and overall, marking which routes meet p95 ≤ 150 ms. Loopback only; gunicorn and Redis
 are stopped on the way out, whatever happens.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,15 +70,31 @@ def routes_for(book: dict) -> list[Route]:
         Route("page stress", "/stress"),
         Route("page performance", "/performance"),
         Route("page jobs", "/jobs"),
-        Route("htmx overview sort", "/overview?sort=symbol&dir=asc&type=&tag=&strategy=&page=1&per_page=15",
-              "positions-table"),
-        Route("htmx overview filter", "/overview?sort=weight&dir=desc&type=LONG&tag=&strategy=&per_page=15",
-              "positions-table"),
-        Route("htmx overview page 2", "/overview?sort=weight&dir=desc&page=2&per_page=5", "positions-table"),
-        Route("htmx correlations 30d", "/correlations?lookback_days=30&min_overlap=30&max_symbols=25",
-              "heatmap"),
-        Route("htmx correlations 252d/10", "/correlations?lookback_days=252&min_overlap=60&max_symbols=10",
-              "heatmap"),
+        Route(
+            "htmx overview sort",
+            "/overview?sort=symbol&dir=asc&type=&tag=&strategy=&page=1&per_page=15",
+            "positions-table",
+        ),
+        Route(
+            "htmx overview filter",
+            "/overview?sort=weight&dir=desc&type=LONG&tag=&strategy=&per_page=15",
+            "positions-table",
+        ),
+        Route(
+            "htmx overview page 2",
+            "/overview?sort=weight&dir=desc&page=2&per_page=5",
+            "positions-table",
+        ),
+        Route(
+            "htmx correlations 30d",
+            "/correlations?lookback_days=30&min_overlap=30&max_symbols=25",
+            "heatmap",
+        ),
+        Route(
+            "htmx correlations 252d/10",
+            "/correlations?lookback_days=252&min_overlap=60&max_symbols=10",
+            "heatmap",
+        ),
         Route("htmx factors page 2", "/factors?page=2&symbol=", "factor-positions"),
         Route("htmx factors symbol", f"/factors?symbol={book['symbol']}", "factor-positions"),
         Route("htmx risk 180d", "/risk?lookback_days=180", "risk-metrics"),
@@ -88,6 +105,7 @@ def routes_for(book: dict) -> list[Route]:
 
 
 # --- setup -----------------------------------------------------------------------------------
+
 
 def build_database(db_url: str, redis_url: str) -> None:
     """Migrated SQLite DB with bundled prices, the demo books and a finished batch for each."""
@@ -117,10 +135,15 @@ def login(base: str, email: str, password: str) -> requests.Session:
     if not field:
         raise RuntimeError("no csrf_token input in the login form")
     token = VALUE.search(field.group(0)).group(1)
-    response = session.post(f"{base}/login", timeout=10,
-                            data={"email": email, "password": password, "csrf_token": token})
+    response = session.post(
+        f"{base}/login",
+        timeout=10,
+        data={"email": email, "password": password, "csrf_token": token},
+    )
     if response.status_code != 200 or not response.url.rstrip("/").endswith("/portfolios"):
-        raise RuntimeError(f"login as {email} failed: HTTP {response.status_code} at {response.url}")
+        raise RuntimeError(
+            f"login as {email} failed: HTTP {response.status_code} at {response.url}"
+        )
     return session
 
 
@@ -130,16 +153,23 @@ def discover(base: str, session: requests.Session) -> dict:
     pid = int(re.search(r'href="/portfolios/(\d+)"', listing).group(1))
     overview = session.get(f"{base}/portfolios/{pid}/overview", timeout=30).text
     position_id, symbol = re.search(
-        rf'href="/portfolios/{pid}/positions/(\d+)">([A-Z.\-]+)</a>', overview).groups()
+        rf'href="/portfolios/{pid}/positions/(\d+)">([A-Z.\-]+)</a>', overview
+    ).groups()
     stress = session.get(f"{base}/portfolios/{pid}/stress", timeout=30).text
     scenario = re.search(r'data-scenario="([^"]+)"', stress).group(1)
     jobs = session.get(f"{base}/portfolios/{pid}/jobs", timeout=10).text
     run_id = int(re.search(r"<tbody>\s*<tr>\s*<td>(\d+)</td>", jobs).group(1))
-    return {"pid": pid, "position_id": int(position_id), "symbol": symbol,
-            "scenario": scenario, "run_id": run_id}
+    return {
+        "pid": pid,
+        "position_id": int(position_id),
+        "symbol": symbol,
+        "scenario": scenario,
+        "run_id": run_id,
+    }
 
 
 # --- load ------------------------------------------------------------------------------------
+
 
 class Recorder:
     def __init__(self) -> None:
@@ -169,9 +199,19 @@ def check(route: Route, response: requests.Response) -> str | None:
     return None
 
 
-def client_loop(index: int, base: str, session: requests.Session, routes: list[Route], pid: int,
-                rounds: int, seconds: float, start_line: threading.Barrier, t0: list[float],
-                recorder: Recorder, done_rounds: list[int]) -> None:
+def client_loop(
+    index: int,
+    base: str,
+    session: requests.Session,
+    routes: list[Route],
+    pid: int,
+    rounds: int,
+    seconds: float,
+    start_line: threading.Barrier,
+    t0: list[float],
+    recorder: Recorder,
+    done_rounds: list[int],
+) -> None:
     """One warm-up round (not recorded), then measured rounds until ``rounds`` or the time budget."""
     rng = random.Random(index)
     for round_no in range(rounds + 1):
@@ -205,23 +245,32 @@ def pct(values: list[float], q: float) -> float:
 def report(recorder: Recorder, order: list[str], elapsed: float) -> None:
     everything = [ms for name in order for ms in recorder.samples.get(name, [])]
     width = max(len(n) for n in order + ["overall"])
-    print(f"\n{'route':<{width}}  {'n':>5}  {'p50 ms':>7}  {'p95 ms':>7}  {'max ms':>7}  p95≤{TARGET_P95_MS:.0f}  errors")
+    print(
+        f"\n{'route':<{width}}  {'n':>5}  {'p50 ms':>7}  {'p95 ms':>7}  {'max ms':>7}  p95≤{TARGET_P95_MS:.0f}  errors"
+    )
     print("-" * (width + 52))
     meeting = 0
     for name in order + ["overall"]:
         values = everything if name == "overall" else recorder.samples.get(name, [])
         if not values:
             continue
-        errors = sum(len(e) for e in recorder.errors.values()) if name == "overall" \
+        errors = (
+            sum(len(e) for e in recorder.errors.values())
+            if name == "overall"
             else len(recorder.errors.get(name, []))
+        )
         p95 = pct(values, 95)
         ok = p95 <= TARGET_P95_MS
         meeting += ok and name != "overall"
-        print(f"{name:<{width}}  {len(values):>5}  {statistics.median(values):>7.1f}  {p95:>7.1f}  "
-              f"{max(values):>7.1f}  {'yes' if ok else 'NO ':>6}  {errors or ''}")
+        print(
+            f"{name:<{width}}  {len(values):>5}  {statistics.median(values):>7.1f}  {p95:>7.1f}  "
+            f"{max(values):>7.1f}  {'yes' if ok else 'NO ':>6}  {errors or ''}"
+        )
     print("-" * (width + 52))
-    print(f"{meeting} of {len(order)} routes meet p95 ≤ {TARGET_P95_MS:.0f} ms; "
-          f"{len(everything)} requests in {elapsed:.1f} s ({len(everything) / elapsed:.0f} req/s)")
+    print(
+        f"{meeting} of {len(order)} routes meet p95 ≤ {TARGET_P95_MS:.0f} ms; "
+        f"{len(everything)} requests in {elapsed:.1f} s ({len(everything) / elapsed:.0f} req/s)"
+    )
     for name, errors in recorder.errors.items():
         print(f"  errors on {name}: {sorted(set(errors))[:3]}")
 
@@ -230,14 +279,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=20, help="measured rounds per client (max)")
-    parser.add_argument("--seconds", type=float, default=60.0, help="time budget for the measured rounds")
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="time budget for the measured rounds"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="sigmasight-bench-"))
     db_url = f"sqlite:///{workdir / 'bench.db'}"
     # Before anything imports webapp: its config classes read the environment at import time.
     os.environ.update(
-        SIGMASIGHT_ENV="development", DATABASE_URL=db_url, SECRET_KEY=secrets.token_hex(32),
+        SIGMASIGHT_ENV="development",
+        DATABASE_URL=db_url,
+        SECRET_KEY=secrets.token_hex(32),
         LOGIN_RATE_LIMIT="100 per minute",  # 8 logins from one address within a second
     )
     from webapp.embedded_redis import free_port, start_redis, stop
@@ -253,8 +306,9 @@ def main() -> int:
         print(f"database built in {time.perf_counter() - started:.1f} s: {db_url}", flush=True)
 
         port = free_port()
-        gunicorn = start_gunicorn(ROOT, port, dict(os.environ), workdir / "gunicorn.log",
-                                  workers=WORKERS, threads=THREADS)
+        gunicorn = start_gunicorn(
+            ROOT, port, dict(os.environ), workdir / "gunicorn.log", workers=WORKERS, threads=THREADS
+        )
         base = f"http://127.0.0.1:{port}"
         from webapp.services.demo import DEMO_BOOKS, DEMO_PASSWORD
 
@@ -267,14 +321,21 @@ def main() -> int:
             sessions.append((session, books[email]))
 
         print("config:")
-        print(f"  gunicorn {WORKERS} workers × {THREADS} threads on {base} (SIGMASIGHT_ENV=development)")
+        print(
+            f"  gunicorn {WORKERS} workers × {THREADS} threads on {base} (SIGMASIGHT_ENV=development)"
+        )
         print(f"  database SQLite {workdir / 'bench.db'}; Redis embedded on 127.0.0.1:{redis_port}")
-        print(f"  {args.clients} concurrent clients (requests.Session, logged in through the form) over "
-              f"{len(books)} demo books; up to {args.rounds} measured rounds × "
-              f"{len(routes_for(next(iter(books.values()))))} routes each after 1 warm-up round; "
-              f"time budget {args.seconds:.0f} s")
-        print(f"  machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-              f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}", flush=True)
+        print(
+            f"  {args.clients} concurrent clients (requests.Session, logged in through the form) over "
+            f"{len(books)} demo books; up to {args.rounds} measured rounds × "
+            f"{len(routes_for(next(iter(books.values()))))} routes each after 1 warm-up round; "
+            f"time budget {args.seconds:.0f} s"
+        )
+        print(
+            f"  machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}",
+            flush=True,
+        )
 
         recorder = Recorder()
         done_rounds = [0] * args.clients
@@ -282,9 +343,22 @@ def main() -> int:
         start_line = threading.Barrier(args.clients, action=lambda: t0.append(time.monotonic()))
         threads = [
             threading.Thread(
-                target=client_loop, daemon=True,
-                args=(i, base, session, routes_for(book), book["pid"], args.rounds, args.seconds,
-                      start_line, t0, recorder, done_rounds))
+                target=client_loop,
+                daemon=True,
+                args=(
+                    i,
+                    base,
+                    session,
+                    routes_for(book),
+                    book["pid"],
+                    args.rounds,
+                    args.seconds,
+                    start_line,
+                    t0,
+                    recorder,
+                    done_rounds,
+                ),
+            )
             for i, (session, book) in enumerate(sessions)
         ]
         for thread in threads:

@@ -2,6 +2,7 @@
 
 Job bodies are thin: open the app context, call the service, report progress in ``job.meta``.
 """
+
 from __future__ import annotations
 
 from rq import get_current_job
@@ -28,7 +29,9 @@ def _progress(index: int, total: int, step: str) -> None:
     job.save_meta()
 
 
-def run_portfolio_batch(portfolio_id: int, batch_run_id: int | None = None, trigger: str = "manual") -> dict:
+def run_portfolio_batch(
+    portfolio_id: int, batch_run_id: int | None = None, trigger: str = "manual"
+) -> dict:
     """Run the batch for one portfolio; returns the run's id, status and per-step records.
 
     A portfolio deleted (or a run cancelled) while queued or mid-run ends the job quietly with
@@ -39,9 +42,16 @@ def run_portfolio_batch(portfolio_id: int, batch_run_id: int | None = None, trig
         from webapp.services.batch import run_portfolio_batch as run_batch
 
         try:
-            run = run_batch(portfolio_id, batch_run_id=batch_run_id, trigger=trigger, progress=_progress)
+            run = run_batch(
+                portfolio_id, batch_run_id=batch_run_id, trigger=trigger, progress=_progress
+            )
         except BatchCancelled as exc:
-            return {"batch_run_id": batch_run_id, "status": "cancelled", "reason": str(exc), "steps": []}
+            return {
+                "batch_run_id": batch_run_id,
+                "status": "cancelled",
+                "reason": str(exc),
+                "steps": [],
+            }
         return {"batch_run_id": run.id, "status": run.status, "steps": run.steps}
 
 

@@ -1,4 +1,5 @@
 """`flask batch run`, `flask worker`'s sibling `flask scheduler`."""
+
 from __future__ import annotations
 
 import importlib
@@ -12,13 +13,23 @@ batch_cli = AppGroup("batch", help="Run the calculation batch.")
 
 
 @batch_cli.command("run")
-@click.option("--portfolio", "portfolio_id", type=int, default=None, help="One portfolio (default: all).")
+@click.option(
+    "--portfolio", "portfolio_id", type=int, default=None, help="One portfolio (default: all)."
+)
 @click.option("--enqueue", is_flag=True, help="Queue for the workers instead of running here.")
-@click.option("--if-missing", is_flag=True, help="Only portfolios with no finished run for today's as-of date.")
+@click.option(
+    "--if-missing",
+    is_flag=True,
+    help="Only portfolios with no finished run for today's as-of date.",
+)
 def batch_run_command(portfolio_id, enqueue, if_missing):
     """Recalculate every number of one or all portfolios."""
     from webapp.queueing import QueueUnavailable, enqueue_portfolio_batch
-    from webapp.services.batch import all_portfolio_ids, portfolios_needing_batch, run_portfolio_batch
+    from webapp.services.batch import (
+        all_portfolio_ids,
+        portfolios_needing_batch,
+        run_portfolio_batch,
+    )
 
     ids = [portfolio_id] if portfolio_id else all_portfolio_ids()
     if if_missing:
@@ -52,7 +63,12 @@ def scheduler_command():
     for entry in SCHEDULE:
         module, name = entry["func"].rsplit(".", 1)
         func = getattr(importlib.import_module(module), name)
-        scheduler.register(func, entry["queue"], cron=entry["cron"], job_timeout=entry["timeout"],
-                           name=entry["name"])
+        scheduler.register(
+            func,
+            entry["queue"],
+            cron=entry["cron"],
+            job_timeout=entry["timeout"],
+            name=entry["name"],
+        )
     click.echo("scheduler: " + ", ".join(f"{e['name']} ({e['cron']} UTC)" for e in SCHEDULE))
     scheduler.start()

@@ -1,4 +1,5 @@
 """Run job bodies inside a Flask app context, whichever worker executes them."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

@@ -1,4 +1,5 @@
 """Periodic work as data (redash's tasks/schedule.py), run by RQ's CronScheduler (`flask scheduler`)."""
+
 from __future__ import annotations
 
 # Cron expressions are UTC: 21:30 UTC is 16:30 New York time in winter and 17:30 in summer,

@@ -1,4 +1,5 @@
 """`flask worker`: an RQ worker running inside the Flask app context (built once, as redash does)."""
+
 from __future__ import annotations
 
 import logging
@@ -61,7 +62,8 @@ def worker_command(burst: bool, queues: tuple[str, ...]):
     app's DB engine instead of re-creating it per job (each job still gets its own session)."""
     redis = Redis.from_url(current_app.config["REDIS_URL"])
     worker = HeartbeatWorker(
-        make_queues(redis, queues or None), connection=redis,
+        make_queues(redis, queues or None),
+        connection=redis,
         worker_ttl=current_app.config["RQ_WORKER_TTL"],
         job_monitoring_interval=current_app.config["RQ_HEARTBEAT_INTERVAL"],
     )

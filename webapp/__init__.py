@@ -2,6 +2,7 @@
 
 Kept light on purpose: importing ``webapp.analytics`` from a job or notebook must not build an app.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,7 +24,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(get_config(config_name))
     app.config.update(overrides)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    register_url_converters(app)  # before any route: the url map binds converters when rules are added
+    register_url_converters(
+        app
+    )  # before any route: the url map binds converters when rules are added
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -65,10 +68,10 @@ def register_blueprints(app: Flask) -> None:
     from webapp.api import bp as api_bp
     from webapp.api.common import ApiError, api_error_response
     from webapp.auth import bp as auth_bp
-    from webapp.main import bp as main_bp
-    from webapp.onboarding import bp as imports_bp
     from webapp.correlations import bp as correlations_bp
     from webapp.factors import bp as factors_bp
+    from webapp.main import bp as main_bp
+    from webapp.onboarding import bp as imports_bp
     from webapp.overview import bp as overview_bp
     from webapp.performance import bp as performance_bp
     from webapp.portfolios import bp as portfolios_bp
@@ -80,8 +83,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(portfolios_bp)
     app.register_blueprint(imports_bp)
-    for feature_bp in (overview_bp, correlations_bp, factors_bp, risk_bp, stress_bp,
-                      performance_bp, positions_bp):
+    for feature_bp in (
+        overview_bp,
+        correlations_bp,
+        factors_bp,
+        risk_bp,
+        stress_bp,
+        performance_bp,
+        positions_bp,
+    ):
         app.register_blueprint(feature_bp)
     app.register_error_handler(ApiError, api_error_response)
     app.register_blueprint(api_bp)

@@ -3,6 +3,7 @@
 Presentation only: engines never import this, and the JSON API returns numbers, not figures.
 Every figure has a title, axis titles with units, and hover text with formatted values.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,9 +27,17 @@ def _layout(title: str, x_title: str = "", y_title: str = "", **extra: Any) -> d
     return layout
 
 
-def signed_bars(labels: list[str], values: list[float], *, title: str, y_title: str,
-                x_title: str = "", hover: str = "%{x}: %{y:$,.0f}<extra></extra>",
-                horizontal: bool = False, value_format: str | None = None) -> dict:
+def signed_bars(
+    labels: list[str],
+    values: list[float],
+    *,
+    title: str,
+    y_title: str,
+    x_title: str = "",
+    hover: str = "%{x}: %{y:$,.0f}<extra></extra>",
+    horizontal: bool = False,
+    value_format: str | None = None,
+) -> dict:
     """Bars coloured red for negatives and green for positives.
 
     Axis titles name the axes as drawn: with ``horizontal`` the values run along x. A
@@ -50,31 +59,62 @@ def signed_bars(labels: list[str], values: list[float], *, title: str, y_title: 
     return {"data": [trace], "layout": layout}
 
 
-def grouped_bars(labels: list[str], series: dict[str, list[float]], *, title: str, y_title: str,
-                 x_title: str = "", hover_format: str = "$,.0f") -> dict:
+def grouped_bars(
+    labels: list[str],
+    series: dict[str, list[float]],
+    *,
+    title: str,
+    y_title: str,
+    x_title: str = "",
+    hover_format: str = "$,.0f",
+) -> dict:
     """Several bar series side by side (e.g. long and short exposure per sector)."""
     palette = [POS, NEG, BRAND, MUTED]
     data = [
-        {"type": "bar", "name": name, "x": labels, "y": values,
-         "marker": {"color": palette[i % len(palette)]},
-         "hovertemplate": f"%{{x}}: %{{y:{hover_format}}}<extra>{name}</extra>"}
+        {
+            "type": "bar",
+            "name": name,
+            "x": labels,
+            "y": values,
+            "marker": {"color": palette[i % len(palette)]},
+            "hovertemplate": f"%{{x}}: %{{y:{hover_format}}}<extra>{name}</extra>",
+        }
         for i, (name, values) in enumerate(series.items())
     ]
-    layout = _layout(title, x_title, y_title, barmode="relative",
-                     legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"})
+    layout = _layout(
+        title,
+        x_title,
+        y_title,
+        barmode="relative",
+        legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"},
+    )
     layout["xaxis"]["tickangle"] = -35
     return {"data": data, "layout": layout}
 
 
-def lines(x: list, series: dict[str, list[float]], *, title: str, y_title: str,
-          x_title: str = "Date", hover_format: str = "$,.0f", fill: bool = False) -> dict:
+def lines(
+    x: list,
+    series: dict[str, list[float]],
+    *,
+    title: str,
+    y_title: str,
+    x_title: str = "Date",
+    hover_format: str = "$,.0f",
+    fill: bool = False,
+) -> dict:
     """Line chart with one trace per series."""
     palette = [BRAND, MUTED, POS, NEG]
     data = [
-        {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": values,
-         "line": {"color": palette[i % len(palette)], "width": 1.6},
-         "fill": "tozeroy" if fill else "none",
-         "hovertemplate": f"%{{x}}: %{{y:{hover_format}}}<extra>{name}</extra>"}
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": name,
+            "x": x,
+            "y": values,
+            "line": {"color": palette[i % len(palette)], "width": 1.6},
+            "fill": "tozeroy" if fill else "none",
+            "hovertemplate": f"%{{x}}: %{{y:{hover_format}}}<extra>{name}</extra>",
+        }
         for i, (name, values) in enumerate(series.items())
     ]
     layout = _layout(title, x_title, y_title, legend={"orientation": "h", "y": -0.25})
@@ -86,7 +126,13 @@ def lines(x: list, series: dict[str, list[float]], *, title: str, y_title: str,
 def heatmap(labels: list[str], matrix: list[list[float | None]], *, title: str) -> dict:
     """Correlation heatmap: diverging red–white–blue centred on 0, values on hover."""
     trace = {
-        "type": "heatmap", "x": labels, "y": labels, "z": matrix, "zmin": -1, "zmax": 1, "zmid": 0,
+        "type": "heatmap",
+        "x": labels,
+        "y": labels,
+        "z": matrix,
+        "zmin": -1,
+        "zmax": 1,
+        "zmid": 0,
         "colorscale": [[0, "#b2182b"], [0.5, "#f7f7f7"], [1, "#2166ac"]],
         "colorbar": {"title": {"text": "Correlation"}},
         "hovertemplate": "%{y} vs %{x}: %{z:.2f}<extra></extra>",
@@ -101,12 +147,35 @@ def histogram(values: list[float], *, title: str, x_title: str, markers: dict[st
     """Return histogram with vertical lines at the given values (e.g. VaR 95/99)."""
     shapes, annotations = [], []
     for i, (name, x) in enumerate(markers.items()):
-        shapes.append({"type": "line", "x0": x, "x1": x, "yref": "paper", "y0": 0, "y1": 1,
-                       "line": {"color": NEG, "dash": "dash" if i else "solid", "width": 1.5}})
-        annotations.append({"x": x, "yref": "paper", "y": 1 - 0.08 * i, "text": name,
-                            "showarrow": False, "xanchor": "right", "font": {"color": NEG}})
-    trace = {"type": "histogram", "x": values, "nbinsx": 40, "marker": {"color": BRAND},
-             "hovertemplate": "%{x:.2%}: %{y} days<extra></extra>"}
+        shapes.append(
+            {
+                "type": "line",
+                "x0": x,
+                "x1": x,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": NEG, "dash": "dash" if i else "solid", "width": 1.5},
+            }
+        )
+        annotations.append(
+            {
+                "x": x,
+                "yref": "paper",
+                "y": 1 - 0.08 * i,
+                "text": name,
+                "showarrow": False,
+                "xanchor": "right",
+                "font": {"color": NEG},
+            }
+        )
+    trace = {
+        "type": "histogram",
+        "x": values,
+        "nbinsx": 40,
+        "marker": {"color": BRAND},
+        "hovertemplate": "%{x:.2%}: %{y} days<extra></extra>",
+    }
     layout = _layout(title, x_title, "Days", shapes=shapes, annotations=annotations)
     layout["xaxis"]["tickformat"] = ".1%"
     return {"data": [trace], "layout": layout}

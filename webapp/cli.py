@@ -1,4 +1,5 @@
 """`flask` commands: users, seed-demo, marketdata, worker, scheduler, batch."""
+
 from __future__ import annotations
 
 import click

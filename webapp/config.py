@@ -1,4 +1,5 @@
 """Configuration classes. The only module that reads ``os.environ``."""
+
 from __future__ import annotations
 
 import os
@@ -65,7 +66,9 @@ class Config:
     POLYGON_API_KEY = os.environ.get("POLYGON_API_KEY")
     IMPORT_MAX_BYTES = 5 * 1024 * 1024  # holdings files above this are refused with a clear message
     IMPORT_MAX_ROWS = 20_000
-    MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # requests larger than a maximal file plus form fields: 413
+    MAX_CONTENT_LENGTH = (
+        6 * 1024 * 1024
+    )  # requests larger than a maximal file plus form fields: 413
     AUTO_BATCH_ON_START = False
     # SQLite: how long a writer waits for another's lock before "database is locked"; long
     # enough for a 20,000-row import ahead of it (webapp/services/transactions.py).

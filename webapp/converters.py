@@ -1,4 +1,5 @@
 """URL converters: an ``<int:...>`` segment only matches ids the database can hold."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -40,8 +41,14 @@ class BoundedIntegerConverter(IntegerConverter):
     regex = digits_up_to(MAX_ID)
 
     # Parameter names are werkzeug's (they shadow builtins there too).
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None,
-                 max: int | None = MAX_ID, signed: bool = False) -> None:
+    def __init__(
+        self,
+        map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

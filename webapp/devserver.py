@@ -4,6 +4,7 @@ any portfolio that has none for the current as-of date. Ctrl-C stops every proce
 
 Run as ``python -m webapp.devserver`` from the project root with the virtualenv's Python.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,10 +65,14 @@ def main() -> int:
             subprocess.Popen(
                 [
                     str(BIN / "gunicorn"),
-                    "--bind", f"127.0.0.1:{port}",
-                    "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
-                    "--threads", "4",
-                    "--access-logfile", "-",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    os.environ.get("WEB_CONCURRENCY", "2"),
+                    "--threads",
+                    "4",
+                    "--access-logfile",
+                    "-",
                     "wsgi:app",
                 ],
                 cwd=ROOT,
@@ -82,8 +87,14 @@ def main() -> int:
         return 1
 
 
-def supervise(children: list[subprocess.Popen], restartable: dict, env: dict, stopping, shutdown,
-              poll_seconds: float = 0.5) -> int:
+def supervise(
+    children: list[subprocess.Popen],
+    restartable: dict,
+    env: dict,
+    stopping,
+    shutdown,
+    poll_seconds: float = 0.5,
+) -> int:
     """Watch the children until ``stopping()``: restart a crashed worker or scheduler (those in
     ``restartable``), stop everything when another child dies or one crash-loops."""
     restarts: dict[str, list[float]] = {}

@@ -2,6 +2,7 @@
 
 Only for machines without a Redis service: production points REDIS_URL at a managed Redis.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,12 +43,18 @@ def start_redis(port: int, workdir: Path, *, persist: bool = False) -> subproces
     workdir.mkdir(parents=True, exist_ok=True)
     args = [
         redis_server_binary(),
-        "--bind", "127.0.0.1",
-        "--port", str(port),
-        "--dir", str(workdir),
-        "--appendonly", "no",
-        "--save", "60 1" if persist else "",
-        "--protected-mode", "yes",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(workdir),
+        "--appendonly",
+        "no",
+        "--save",
+        "60 1" if persist else "",
+        "--protected-mode",
+        "yes",
     ]
     proc = subprocess.Popen(
         args,
@@ -58,7 +65,9 @@ def start_redis(port: int, workdir: Path, *, persist: bool = False) -> subproces
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {proc.returncode}; see {workdir}/redis.log")
+            raise RuntimeError(
+                f"redis-server exited with {proc.returncode}; see {workdir}/redis.log"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
                 s.sendall(b"PING\r\n")

@@ -1,4 +1,5 @@
 """Error handlers: HTML pages for the browser, the one JSON error shape for /api and HTMX."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -35,9 +36,10 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"
-    ]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def _handle_http(exc: HTTPException):
@@ -57,7 +59,11 @@ def _handle_http(exc: HTTPException):
         response.status_code = status
         response.headers.extend(headers)
         return response
-    return render_template("error.html", status=status, message=message, name=exc.name), status, headers
+    return (
+        render_template("error.html", status=status, message=message, name=exc.name),
+        status,
+        headers,
+    )
 
 
 def _handle_queue_down(exc: Exception):
@@ -73,8 +79,9 @@ def _handle_queue_down(exc: Exception):
         exc = QueueUnavailable()
     headers = {"Retry-After": str(exc.retry_after)}
     if wants_json():
-        response = jsonify(error_body(503, exc.message, {"retry_after": exc.retry_after},
-                                      "queue_unavailable"))
+        response = jsonify(
+            error_body(503, exc.message, {"retry_after": exc.retry_after}, "queue_unavailable")
+        )
         response.status_code = 503
         response.headers.update(headers)
         return response
@@ -83,8 +90,11 @@ def _handle_queue_down(exc: Exception):
     if request.method == "POST":
         flash(exc.message, "error")
         return redirect(_same_site_referrer() or url_for("portfolios.index"))
-    return (render_template("error.html", status=503, message=exc.message,
-                            name="Service unavailable"), 503, headers)
+    return (
+        render_template("error.html", status=503, message=exc.message, name="Service unavailable"),
+        503,
+        headers,
+    )
 
 
 def _same_site_referrer() -> str | None:

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound here and initialised in the app factory."""
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager

@@ -1,4 +1,5 @@
 """Jinja filters that format numbers for people: $1,234,567, 12.3%, negatives in red."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,11 @@ from markupsafe import Markup
 
 
 def _missing(value) -> bool:
-    return value is None or isinstance(value, Undefined) or (
-        isinstance(value, float) and math.isnan(value))
+    return (
+        value is None
+        or isinstance(value, Undefined)
+        or (isinstance(value, float) and math.isnan(value))
+    )
 
 
 def _unsigned_zero(value: float, decimals: int) -> float:

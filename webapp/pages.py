@@ -1,4 +1,5 @@
 """Shared helpers for per-portfolio pages: layout context and the HTMX partial-or-page choice."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, make_response, render_template, request
@@ -37,7 +38,9 @@ def advisor_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint
 
 
 def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
+    return request.headers.get("HX-Request") == "true" and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
 
 
 def portfolio_page(template: str, partial: str | None, portfolio, page_title: str, **context):
@@ -83,4 +86,12 @@ def int_arg(name: str, default: int, lo: int, hi: int) -> int:
     return value if lo <= value <= hi else default
 
 
-__all__ = ["PORTFOLIO_NAV", "current_app", "int_arg", "is_htmx", "nav_item", "owned", "portfolio_page"]
+__all__ = [
+    "PORTFOLIO_NAV",
+    "current_app",
+    "int_arg",
+    "is_htmx",
+    "nav_item",
+    "owned",
+    "portfolio_page",
+]

@@ -4,6 +4,7 @@ Redis being down is expected, not exceptional: every call here raises ``QueueUna
 clear message, mapped to a flash, an HTMX fragment or a 503 with Retry-After) instead of letting a
 ``redis`` exception become a 500, and no batch run is left "queued" for a job that never existed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,10 @@ ENQUEUE_GRACE = timedelta(minutes=2)
 class QueueUnavailable(Exception):
     """The job queue (Redis) cannot be reached; ``message`` says so in plain words."""
 
-    message = ("The calculation queue is unreachable right now, so this can't be started. "
-               "Nothing was lost; try again in a minute.")
+    message = (
+        "The calculation queue is unreachable right now, so this can't be started. "
+        "Nothing was lost; try again in a minute."
+    )
     retry_after = RETRY_AFTER_SECONDS
 
     def __init__(self, message: str | None = None):
@@ -93,8 +96,11 @@ def _job_problem(run: BatchRun) -> str | None:
         if status == JobStatus.DEFERRED:
             # Waiting for the price refresh queued before it; RQ never starts it if that failed.
             for dependency in job.fetch_dependencies():
-                if dependency.get_status(refresh=True) in (JobStatus.FAILED, JobStatus.CANCELED,
-                                                           JobStatus.STOPPED):
+                if dependency.get_status(refresh=True) in (
+                    JobStatus.FAILED,
+                    JobStatus.CANCELED,
+                    JobStatus.STOPPED,
+                ):
                     return "the price refresh it waited for failed; press Recalculate"
         if status in LIVE_JOB_STATUSES:
             return None
@@ -140,7 +146,9 @@ def reconcile_quietly(runs: Iterable[BatchRun]) -> None:
         pass
 
 
-def enqueue_portfolio_batch(portfolio_id: int, trigger: str = "manual", depends_on=None) -> BatchRun:
+def enqueue_portfolio_batch(
+    portfolio_id: int, trigger: str = "manual", depends_on=None
+) -> BatchRun:
     """Queue the portfolio's batch unless one is already queued or running (then return that one).
 
     Idempotent: pressing "Recalculate" twice does not run the batch twice. Raises
@@ -190,11 +198,15 @@ def cancel_portfolio_runs(portfolio_id: int) -> int:
     deleted portfolio never gets results written after the delete. Redis being down does not
     block the delete: the database flag alone stops the job.
     """
+
     def unit() -> list[str]:
-        runs = list(db.session.scalars(
-            db.select(BatchRun).where(BatchRun.portfolio_id == portfolio_id,
-                                      BatchRun.status.in_(ACTIVE_RUN_STATUSES))
-        ))
+        runs = list(
+            db.session.scalars(
+                db.select(BatchRun).where(
+                    BatchRun.portfolio_id == portfolio_id, BatchRun.status.in_(ACTIVE_RUN_STATUSES)
+                )
+            )
+        )
         for run in runs:
             run.status, run.finished_at = "cancelled", utcnow()
             run.error = run.error or "cancelled: the portfolio was deleted"
@@ -204,9 +216,11 @@ def cancel_portfolio_runs(portfolio_id: int) -> int:
     for job_id in job_ids:
         try:
             job = fetch_job(job_id) if job_id else None
-            if job is not None and job.get_status(refresh=True) in (JobStatus.QUEUED,
-                                                                   JobStatus.DEFERRED,
-                                                                   JobStatus.SCHEDULED):
+            if job is not None and job.get_status(refresh=True) in (
+                JobStatus.QUEUED,
+                JobStatus.DEFERRED,
+                JobStatus.SCHEDULED,
+            ):
                 job.cancel()
         except (QueueUnavailable, RedisError):
             log.warning("could not cancel job %s (Redis down)", job_id)
@@ -217,7 +231,10 @@ def enqueue_run_all(trigger: str = "manual") -> Job:
     """Queue the fan-out job that queues one batch per portfolio."""
     with _redis_errors():
         return get_queue("default").enqueue(
-            "jobs.batch.run_all", trigger, job_timeout=300, retry=None,
+            "jobs.batch.run_all",
+            trigger,
+            job_timeout=300,
+            retry=None,
             description="batch for every portfolio",
         )
 

@@ -1,4 +1,5 @@
 """Security headers on every response: CSP, framing, sniffing, referrer, HSTS and caching."""
+
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
@@ -10,25 +11,34 @@ from flask import Flask, Response, current_app, request
 # attributes; none of that can carry a nonce. Inline CSS cannot run code, and scripts stay strict.
 # img-src allows data: because plotly.js loads data: images on every chart page (without it
 # Chromium reports img-src violations from the vendored bundle).
-CONTENT_SECURITY_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 
 # The dashboard needs none of these browser features; denying them limits what injected content
 # could ask for.
 PERMISSIONS_POLICY = ", ".join(
-    f"{feature}=()" for feature in (
-        "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone",
-        "payment", "usb",
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
     )
 )
 

@@ -3,6 +3,7 @@
 Session-scoped and shared by every module in tests/analytics/: treat the frames as read-only
 (``.copy()`` before mutating).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +13,9 @@ import pytest
 
 from webapp.analytics.returns import simple_returns
 
-DATASET = Path(__file__).resolve().parents[2] / "webapp" / "data" / "prices_adjclose_extended.csv.gz"
+DATASET = (
+    Path(__file__).resolve().parents[2] / "webapp" / "data" / "prices_adjclose_extended.csv.gz"
+)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ Runs in a fresh interpreter so modules imported by other tests cannot mask (or f
 The parent ``webapp`` package is stubbed with an empty namespace: its ``__init__`` is the app
 factory, and what is checked here is the engines' own imports.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,20 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FORBIDDEN = ("flask", "flask_sqlalchemy", "flask_login", "flask_wtf", "flask_migrate", "sqlalchemy",
-             "alembic", "plotly", "redis", "rq", "werkzeug", "jinja2")
+FORBIDDEN = (
+    "flask",
+    "flask_sqlalchemy",
+    "flask_login",
+    "flask_wtf",
+    "flask_migrate",
+    "sqlalchemy",
+    "alembic",
+    "plotly",
+    "redis",
+    "rq",
+    "werkzeug",
+    "jinja2",
+)
 
 PROBE = """
 import importlib, json, pkgutil, sys, types
@@ -31,7 +44,11 @@ print(json.dumps({"modules": modules, "loaded": sorted(sys.modules)}))
 
 def test_analytics_imports_no_flask_or_sqlalchemy():
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE, str(ROOT)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", PROBE, str(ROOT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -39,5 +56,7 @@ def test_analytics_imports_no_flask_or_sqlalchemy():
     loaded = report["loaded"]
     leaked = sorted(m for m in loaded if m.split(".")[0] in FORBIDDEN)
     assert leaked == [], f"webapp.analytics imported {leaked}"
-    outside = sorted(m for m in loaded if m.startswith("webapp.") and not m.startswith("webapp.analytics"))
+    outside = sorted(
+        m for m in loaded if m.startswith("webapp.") and not m.startswith("webapp.analytics")
+    )
     assert outside == [], f"webapp.analytics imported app modules {outside}"

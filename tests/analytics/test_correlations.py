@@ -1,4 +1,5 @@
 """Correlation engine: hand-worked pairs, pandas/numpy parity on real data, score and selection."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,14 @@ def test_pairwise_overlap_by_hand():
 
 
 def test_constant_series_has_no_correlation():
-    frame = pd.DataFrame({"x": [0.01, -0.02, 0.03, 0.0], "flat": [0.0] * 4,
-                          "flat_on_overlap": [0.02, 0.02, 0.02, np.nan]}, index=DATES[:4])
+    frame = pd.DataFrame(
+        {
+            "x": [0.01, -0.02, 0.03, 0.0],
+            "flat": [0.0] * 4,
+            "flat_on_overlap": [0.02, 0.02, 0.02, np.nan],
+        },
+        index=DATES[:4],
+    )
     corr = correlation_matrix(frame, min_overlap=2)
     expected = frame.corr(min_periods=2)
     assert corr.loc["flat"].isna().all() and np.isnan(corr.at["x", "flat_on_overlap"])
@@ -65,7 +72,9 @@ def _with_gaps(returns: pd.DataFrame, seed: int = 11) -> pd.DataFrame:
     for col, start in (("AAPL", 300), ("NVDA", 900), ("XOM", 1500)):
         gapped.iloc[:start, gapped.columns.get_loc(col)] = np.nan
     for col in ("MSFT", "KO", "JPM"):
-        gapped.iloc[rng.choice(len(gapped), 40, replace=False), gapped.columns.get_loc(col)] = np.nan
+        gapped.iloc[rng.choice(len(gapped), 40, replace=False), gapped.columns.get_loc(col)] = (
+            np.nan
+        )
     thin = gapped.columns.get_loc("PEP")
     gapped.iloc[:, thin] = np.nan
     gapped.iloc[-25:, thin] = returns.iloc[-25:, thin]  # 25 returns: below min_overlap=30
@@ -97,7 +106,9 @@ def test_complete_block_equals_numpy_corrcoef(real_returns):
     block = real_returns.iloc[-756:]
     assert not block.isna().any().any()
     ours = correlation_matrix(block)
-    np.testing.assert_allclose(ours.to_numpy(), np.corrcoef(block.to_numpy(), rowvar=False), atol=1e-9)
+    np.testing.assert_allclose(
+        ours.to_numpy(), np.corrcoef(block.to_numpy(), rowvar=False), atol=1e-9
+    )
 
 
 def test_matrix_is_symmetric_with_unit_diagonal(real_returns):
@@ -129,7 +140,9 @@ def test_select_symbols_orders_by_absolute_exposure():
 
 
 CORR = pd.DataFrame(
-    [[1.0, 0.8, -0.2], [0.8, 1.0, np.nan], [-0.2, np.nan, 1.0]], index=list("abc"), columns=list("abc")
+    [[1.0, 0.8, -0.2], [0.8, 1.0, np.nan], [-0.2, np.nan, 1.0]],
+    index=list("abc"),
+    columns=list("abc"),
 )
 
 
@@ -155,8 +168,14 @@ def test_diversification_score_errors():
 
 @pytest.mark.parametrize(
     ("score", "start"),
-    [(0.0, "Well diversified"), (0.29, "Well diversified"), (0.3, "Moderately"), (0.55, "Concentrated"),
-     (0.7, "Highly concentrated"), (1.0, "Highly concentrated")],
+    [
+        (0.0, "Well diversified"),
+        (0.29, "Well diversified"),
+        (0.3, "Moderately"),
+        (0.55, "Concentrated"),
+        (0.7, "Highly concentrated"),
+        (1.0, "Highly concentrated"),
+    ],
 )
 def test_diversification_label(score, start):
     assert diversification_label(score).startswith(start)
@@ -172,21 +191,31 @@ def test_analysis_on_real_data(real_returns):
     exposures = pd.Series(np.linspace(100_000, 10_000, len(symbols)), index=symbols)
     exposures["TLT"] = -exposures["TLT"]
     exposures["ZZZZ"] = 5_000.0
-    result = correlation_analysis(returns, exposures, lookback_days=90, min_overlap=30, max_symbols=5)
+    result = correlation_analysis(
+        returns, exposures, lookback_days=90, min_overlap=30, max_symbols=5
+    )
 
     assert result.symbols == ("AAPL", "MSFT", "NVDA", "JPM", "XOM")
     assert result.truncated and result.total_symbols == 9
     assert [(x["symbol"], x["reason"]) for x in result.left_out] == [
-        ("PEP", "insufficient_history"), ("ZZZZ", "no_prices")]
+        ("PEP", "insufficient_history"),
+        ("ZZZZ", "no_prices"),
+    ]
     window = returns.iloc[-90:]
     expected = window[list(result.symbols)].corr(min_periods=30)
     np.testing.assert_allclose(result.matrix.to_numpy(), expected.to_numpy(), atol=1e-9)
     assert (result.nobs.to_numpy() == 90).all()
     modelled = [s for s in symbols if s != "PEP"]
     full = window[modelled].corr(min_periods=30)
-    assert result.score == pytest.approx(diversification_score(full, exposures[modelled]), abs=1e-12)
+    assert result.score == pytest.approx(
+        diversification_score(full, exposures[modelled]), abs=1e-12
+    )
     assert result.label == diversification_label(result.score)
-    assert (result.start, result.end, result.observations) == (window.index[0], window.index[-1], 90)
+    assert (result.start, result.end, result.observations) == (
+        window.index[0],
+        window.index[-1],
+        90,
+    )
 
     out = result.to_dict()
     json.dumps(out, allow_nan=False)
@@ -213,7 +242,9 @@ def test_analysis_null_matrix_values_serialise_as_none(real_returns):
     returns = real_returns.copy()
     returns.loc[returns.index[-90:-40], "KO"] = np.nan  # KO: 40 returns, overlaps MSFT only there
     returns.loc[returns.index[-40:], "MSFT"] = np.nan
-    result = correlation_analysis(returns, pd.Series({"AAPL": 3.0, "KO": 2.0, "MSFT": 1.0}), min_overlap=30)
+    result = correlation_analysis(
+        returns, pd.Series({"AAPL": 3.0, "KO": 2.0, "MSFT": 1.0}), min_overlap=30
+    )
     out = result.to_dict()
     assert out["matrix"][1][2] is None and out["data_points"][1][2] == 0
     assert out["diversification_score"] is not None

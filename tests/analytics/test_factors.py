@@ -1,4 +1,5 @@
 """Factor engine: hand-worked cases, statsmodels parity on the real dataset, edge cases."""
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,17 @@ def _etf_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def test_factor_returns_hand_worked():
-    base = {"SPY": 0.01, "VTV": 0.012, "VUG": 0.008, "MTUM": 0.015, "QUAL": 0.01,
-            "IWM": 0.02, "USMV": 0.005, "TLT": -0.004, "AAPL": 0.3}
+    base = {
+        "SPY": 0.01,
+        "VTV": 0.012,
+        "VUG": 0.008,
+        "MTUM": 0.015,
+        "QUAL": 0.01,
+        "IWM": 0.02,
+        "USMV": 0.005,
+        "TLT": -0.004,
+        "AAPL": 0.3,
+    }
     second = {**base, "SPY": -0.02, "IWM": -0.03, "TLT": 0.01}
     third = {**base, "VUG": np.nan}  # one ETF missing: the whole date goes
     out = factor_returns(_etf_frame([base, second, third]))
@@ -107,8 +117,11 @@ def test_single_factor_regression_by_hand():
 
 def test_exact_fit_recovers_betas_and_blanks_t_stats():
     rng = np.random.default_rng(7)
-    factors = pd.DataFrame(rng.normal(0, 0.01, (80, 8)), index=pd.bdate_range("2024-01-01", periods=80),
-                           columns=list(FACTOR_NAMES))
+    factors = pd.DataFrame(
+        rng.normal(0, 0.01, (80, 8)),
+        index=pd.bdate_range("2024-01-01", periods=80),
+        columns=list(FACTOR_NAMES),
+    )
     true = np.array([1.1, 0.3, -0.2, 0.0, 0.5, 0.7, -0.4, 0.25])
     returns = pd.DataFrame({"EXACT": 0.0002 + factors.to_numpy() @ true}, index=factors.index)
     fb = factor_betas(returns, factors)
@@ -133,8 +146,10 @@ def _statsmodels_fit(y: pd.Series, factors: pd.DataFrame):
     return sm.OLS(y[ok], sm.add_constant(factors[ok])).fit()
 
 
-def _assert_matches_statsmodels(fb: FactorBetas, returns: pd.DataFrame, factors: pd.DataFrame, symbols):
-    window = factors.iloc[-fb.window:]
+def _assert_matches_statsmodels(
+    fb: FactorBetas, returns: pd.DataFrame, factors: pd.DataFrame, symbols
+):
+    window = factors.iloc[-fb.window :]
     for symbol in symbols:
         res = _statsmodels_fit(returns[symbol], window)
         ours = np.r_[fb.alpha[symbol], fb.betas.loc[symbol].to_numpy()]
@@ -174,7 +189,9 @@ def test_short_history_symbol_is_skipped_with_reason(real_returns, real_factors)
     returns.loc[returns.index[:-30], "MSFT"] = np.nan
     fb = factor_betas(returns, real_factors)
     assert fb.symbols == ["AAPL"]
-    assert fb.skipped == ({"symbol": "MSFT", "reason": "insufficient_history", "nobs": 30, "required": 60},)
+    assert fb.skipped == (
+        {"symbol": "MSFT", "reason": "insufficient_history", "nobs": 30, "required": 60},
+    )
     assert fb.to_dict()["skipped"][0]["nobs"] == 30
 
 
@@ -198,8 +215,16 @@ def test_betas_to_dict_is_json_ready(real_returns, real_factors):
     text = json.dumps(out, allow_nan=False)
     assert '"start": "2025-' in text and out["factors"] == list(FACTOR_NAMES)
     aapl = out["symbols"][0]
-    assert set(aapl) == {"symbol", "alpha", "betas", "t_stats", "r_squared", "residual_var",
-                         "residual_vol_annual", "nobs"}
+    assert set(aapl) == {
+        "symbol",
+        "alpha",
+        "betas",
+        "t_stats",
+        "r_squared",
+        "residual_var",
+        "residual_vol_annual",
+        "nobs",
+    }
     assert out["symbols"][1]["t_stats"]["Market"] is None  # SPY: exact fit
 
 
@@ -227,7 +252,9 @@ def test_vif_hand_cases():
 # --- portfolio exposures -------------------------------------------------------------------
 
 
-BETAS = pd.DataFrame({"Market": [1.2, 0.8, 1.0], "Rates": [-0.1, 0.3, np.nan]}, index=["A", "B", "C"])
+BETAS = pd.DataFrame(
+    {"Market": [1.2, 0.8, 1.0], "Rates": [-0.1, 0.3, np.nan]}, index=["A", "B", "C"]
+)
 
 
 def test_portfolio_exposures_hand_worked():
@@ -246,7 +273,9 @@ def test_portfolio_exposures_hand_worked():
     d = out.to_dict()
     json.dumps(d, allow_nan=False)
     assert d["factors"][0] == {
-        "name": "Market", "beta": pytest.approx(0.56), "exposure_dollar": pytest.approx(56_000)
+        "name": "Market",
+        "beta": pytest.approx(0.56),
+        "exposure_dollar": pytest.approx(56_000),
     }
 
 
@@ -260,7 +289,9 @@ def test_portfolio_exposures_scale_with_quantities():
 
 def test_all_shorts_flip_signs():
     longs = portfolio_factor_exposures(pd.Series({"A": 50_000.0, "B": 25_000.0}), BETAS, 100_000.0)
-    shorts = portfolio_factor_exposures(pd.Series({"A": -50_000.0, "B": -25_000.0}), BETAS, 100_000.0)
+    shorts = portfolio_factor_exposures(
+        pd.Series({"A": -50_000.0, "B": -25_000.0}), BETAS, 100_000.0
+    )
     pd.testing.assert_series_equal(shorts.dollar_exposures, -longs.dollar_exposures)
     assert shorts.betas["Market"] == pytest.approx(-0.8)
 
@@ -271,7 +302,13 @@ def test_left_out_reason_from_regression(real_returns, real_factors):
     fb = factor_betas(returns, real_factors)
     out = portfolio_factor_exposures(pd.Series({"AAPL": 1e5, "MSFT": 5e4, "ZZZZ": 1e4}), fb, 2e5)
     assert out.left_out == (
-        {"symbol": "MSFT", "exposure": 5e4, "reason": "insufficient_history", "nobs": 30, "required": 60},
+        {
+            "symbol": "MSFT",
+            "exposure": 5e4,
+            "reason": "insufficient_history",
+            "nobs": 30,
+            "required": 60,
+        },
         {"symbol": "ZZZZ", "exposure": 1e4, "reason": "no_prices"},
     )
     assert out.betas["Market"] == pytest.approx(fb.betas.at["AAPL", "Market"] / 2)
@@ -305,7 +342,9 @@ def test_risk_split_hand_worked():
     assert out.total_var == pytest.approx(systematic + 2.0)
     assert out.systematic_share == pytest.approx(systematic / (systematic + 2.0))
     assert out.total_vol_annual == pytest.approx(math.sqrt((systematic + 2.0) * 252))
-    assert out.total_vol_annual_of_equity == pytest.approx(math.sqrt((systematic + 2.0) * 252) / 1_000)
+    assert out.total_vol_annual_of_equity == pytest.approx(
+        math.sqrt((systematic + 2.0) * 252) / 1_000
+    )
     assert out.factor_exposures["F"] == pytest.approx(125.0)
     # A hedged book: b = 100·1 - 200·0.5 = 0 -> no systematic risk at all.
     hedged = risk_split(pd.Series({"A": 100.0, "B": -200.0}), betas, resid, factors, 1_000.0)
@@ -317,13 +356,17 @@ def test_risk_split_hand_worked():
 def test_risk_split_real_data(real_returns, real_factors):
     symbols = ["AAPL", "MSFT", "JPM", "XOM", "KO", "TLT"]
     fb = factor_betas(real_returns[symbols], real_factors)
-    exposures = pd.Series([50_000, 30_000, -20_000, 15_000, 25_000, 10_000], index=symbols, dtype=float)
+    exposures = pd.Series(
+        [50_000, 30_000, -20_000, 15_000, 25_000, 10_000], index=symbols, dtype=float
+    )
     out = risk_split(exposures, fb.betas, fb.residual_var, real_factors, 150_000.0)
     b = (fb.betas.mul(exposures, axis=0)).sum()
     cov = real_factors.iloc[-252:].cov()
     assert out.systematic_var == pytest.approx(float(b @ cov @ b), rel=1e-12)
     assert out.factor_contributions.sum() == pytest.approx(out.systematic_var, rel=1e-12)
-    assert out.idiosyncratic_var == pytest.approx(float((exposures**2 * fb.residual_var).sum()), rel=1e-12)
+    assert out.idiosyncratic_var == pytest.approx(
+        float((exposures**2 * fb.residual_var).sum()), rel=1e-12
+    )
     assert out.systematic_share + out.idiosyncratic_share == pytest.approx(1.0)
     assert out.factor_observations == 252 and out.coverage == 1.0
     scaled = risk_split(exposures * 2, fb.betas, fb.residual_var, real_factors, 300_000.0)

@@ -1,4 +1,5 @@
 """Option values and Greeks against mibian directly and the closed form by hand."""
+
 import math
 
 import mibian
@@ -28,7 +29,9 @@ def bs_by_hand(s, k, r, vol, days, call):
 
 
 @pytest.mark.parametrize("call", [True, False])
-@pytest.mark.parametrize("s,k,days,vol", [(100, 100, 30, 0.2), (250, 230, 120, 0.35), (50, 60, 7, 0.6)])
+@pytest.mark.parametrize(
+    "s,k,days,vol", [(100, 100, 30, 0.2), (250, 230, 120, 0.35), (50, 60, 7, 0.6)]
+)
 def test_greeks_equal_mibian_and_closed_form(s, k, days, vol, call):
     g = option_greeks(s, k, 4.5, vol, days, call=call)
     bs = mibian.BS([s, k, 4.5, days], volatility=vol * 100)
@@ -36,7 +39,9 @@ def test_greeks_equal_mibian_and_closed_form(s, k, days, vol, call):
     assert g.delta == pytest.approx(bs.callDelta if call else bs.putDelta, abs=1e-12)
     assert g.gamma == pytest.approx(bs.gamma, abs=1e-12)
     assert g.price == pytest.approx(bs_by_hand(s, k, 0.045, vol, days, call), abs=1e-9)
-    assert black_scholes_price(s, k, 0.045, vol, days, call=call) == pytest.approx(g.price, abs=1e-12)
+    assert black_scholes_price(s, k, 0.045, vol, days, call=call) == pytest.approx(
+        g.price, abs=1e-12
+    )
     vec = black_scholes_vector(np.array([s]), k, 0.045, vol, np.array([days]), call)
     assert vec[0] == pytest.approx(g.price, abs=1e-9)
 

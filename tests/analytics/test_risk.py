@@ -1,4 +1,5 @@
 """Risk engine: backcast, metrics vs numpy/statsmodels, drawdown invariances, Euler contributions."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,17 @@ from webapp.analytics.risk import (
 )
 
 DATES = pd.bdate_range("2024-01-01", periods=6)
-BOOK = pd.Series({"AAPL": 120_000.0, "MSFT": 80_000.0, "JPM": -40_000.0, "XOM": 30_000.0,
-                  "KO": 50_000.0, "TLT": -25_000.0, "NVDA": 45_000.0})
+BOOK = pd.Series(
+    {
+        "AAPL": 120_000.0,
+        "MSFT": 80_000.0,
+        "JPM": -40_000.0,
+        "XOM": 30_000.0,
+        "KO": 50_000.0,
+        "TLT": -25_000.0,
+        "NVDA": 45_000.0,
+    }
+)
 EQUITY = 300_000.0
 
 
@@ -42,15 +52,22 @@ def metrics(window):
 
 def test_backcast_by_hand():
     # Day 2 lacks B, so it is dropped (not zero-filled): P&L = 1000·r_A - 500·r_B.
-    returns = pd.DataFrame({"A": [0.01, -0.02, 0.03], "B": [0.02, np.nan, -0.01], "C": [0.5, 0.5, 0.5]},
-                           index=DATES[:3])
+    returns = pd.DataFrame(
+        {"A": [0.01, -0.02, 0.03], "B": [0.02, np.nan, -0.01], "C": [0.5, 0.5, 0.5]},
+        index=DATES[:3],
+    )
     exposures = pd.Series({"A": 1_000.0, "B": -500.0})
     pnl = backcast_pnl(exposures, returns)
     assert list(pnl.index) == [DATES[0], DATES[2]]
     assert pnl.tolist() == pytest.approx([0.0, 35.0])
     assert backcast_returns(exposures, returns, equity=700.0).tolist() == pytest.approx([0.0, 0.05])
     cov = backcast_coverage(exposures, returns)
-    assert (cov.dates_available, cov.dates_used, cov.missing_days, cov.no_prices) == (3, 2, {"B": 1}, ())
+    assert (cov.dates_available, cov.dates_used, cov.missing_days, cov.no_prices) == (
+        3,
+        2,
+        {"B": 1},
+        (),
+    )
     json.dumps(cov.to_dict())
 
 
@@ -87,7 +104,10 @@ def test_metrics_by_hand():
     # Value: 1.01, .9898, 1.019494, … -> deepest fall .9898/1.01 - 1 = -2 %, recovered on day 3.
     assert m.max_drawdown == pytest.approx(-0.02)
     assert (m.max_drawdown_peak_date, m.max_drawdown_trough_date, m.max_drawdown_recovery_date) == (
-        DATES[0], DATES[1], DATES[2])
+        DATES[0],
+        DATES[1],
+        DATES[2],
+    )
     assert m.value.iloc[2] == pytest.approx(1.01 * 0.98 * 1.03)
     assert m.benchmark is None and m.to_dict()["portfolio_beta"] is None
 
@@ -122,7 +142,9 @@ def test_metrics_match_numpy_and_statsmodels(window, metrics):
     port = backcast_returns(BOOK, window, equity=EQUITY)
     values = port.to_numpy()
     assert metrics.nobs == 90
-    assert metrics.volatility_annual == pytest.approx(np.std(values, ddof=1) * np.sqrt(252), rel=1e-12)
+    assert metrics.volatility_annual == pytest.approx(
+        np.std(values, ddof=1) * np.sqrt(252), rel=1e-12
+    )
     for est in metrics.var:
         q = np.quantile(values, 1 - est.confidence, method="linear")
         assert est.historical_var == pytest.approx(-q, rel=1e-12)
@@ -141,10 +163,14 @@ def test_metrics_match_numpy_and_statsmodels(window, metrics):
     assert metrics.benchmark.tracking_error == pytest.approx(te, rel=1e-12)
     assert metrics.benchmark.information_ratio == pytest.approx(active.mean() * 252 / te, rel=1e-12)
     up = spy.to_numpy() > 0
-    assert metrics.benchmark.up_capture == pytest.approx(values[up].mean() / spy.to_numpy()[up].mean())
+    assert metrics.benchmark.up_capture == pytest.approx(
+        values[up].mean() / spy.to_numpy()[up].mean()
+    )
 
     value = np.concatenate([[1.0], np.cumprod(1 + values)])
-    assert metrics.max_drawdown == pytest.approx((value / np.maximum.accumulate(value) - 1).min(), rel=1e-12)
+    assert metrics.max_drawdown == pytest.approx(
+        (value / np.maximum.accumulate(value) - 1).min(), rel=1e-12
+    )
 
 
 def test_metrics_to_dict_is_json_ready(metrics):
@@ -159,7 +185,9 @@ def test_metrics_to_dict_is_json_ready(metrics):
 
 def test_scaling_exposures_scales_dollar_figures(window):
     def run(k: float, equity: float):
-        return risk_metrics(backcast_returns(BOOK * k, window, equity=equity), window["SPY"], equity=equity)
+        return risk_metrics(
+            backcast_returns(BOOK * k, window, equity=equity), window["SPY"], equity=equity
+        )
 
     base, bigger, levered = run(1, EQUITY), run(3, 3 * EQUITY), run(2, EQUITY)
     # Same book, three times the size: every % figure equal, every dollar figure x3.
@@ -171,7 +199,9 @@ def test_scaling_exposures_scales_dollar_figures(window):
         assert b.expected_shortfall_dollars == pytest.approx(3 * a.expected_shortfall_dollars)
         assert b.parametric_var_dollars == pytest.approx(3 * a.parametric_var_dollars)
     # Twice the exposure on the same equity: risk and beta double.
-    assert levered.var[0].historical_var_dollars == pytest.approx(2 * base.var[0].historical_var_dollars)
+    assert levered.var[0].historical_var_dollars == pytest.approx(
+        2 * base.var[0].historical_var_dollars
+    )
     assert levered.benchmark.beta == pytest.approx(2 * base.benchmark.beta)
 
 
@@ -193,12 +223,17 @@ def test_max_drawdown_ignores_starting_capital(window):
 
 
 def test_all_shorts_and_single_position(window):
-    short = risk_metrics(backcast_returns(-BOOK, window, equity=EQUITY), window["SPY"], equity=EQUITY)
+    short = risk_metrics(
+        backcast_returns(-BOOK, window, equity=EQUITY), window["SPY"], equity=EQUITY
+    )
     base = risk_metrics(backcast_returns(BOOK, window, equity=EQUITY), window["SPY"], equity=EQUITY)
     assert short.volatility_annual == pytest.approx(base.volatility_annual)
     assert short.benchmark.beta == pytest.approx(-base.benchmark.beta)
-    single = risk_metrics(backcast_returns(pd.Series({"SPY": 100.0}), window, equity=100.0), window["SPY"],
-                          equity=100.0)
+    single = risk_metrics(
+        backcast_returns(pd.Series({"SPY": 100.0}), window, equity=100.0),
+        window["SPY"],
+        equity=100.0,
+    )
     assert single.benchmark.beta == pytest.approx(1.0) and single.benchmark.tracking_error < 1e-12
     assert single.benchmark.information_ratio is None  # no active risk: no ratio
     assert single.benchmark.up_capture == pytest.approx(1.0)
@@ -211,7 +246,9 @@ def test_short_history_and_overlap(window):
     assert info.value.details == {"required": 20, "available": 10}
     with pytest.raises(InsufficientOverlap):
         risk_metrics(port, window["SPY"].iloc[:15], equity=EQUITY)
-    longer = risk_metrics(port, window["SPY"].iloc[-60:], equity=EQUITY)  # benchmark on common dates
+    longer = risk_metrics(
+        port, window["SPY"].iloc[-60:], equity=EQUITY
+    )  # benchmark on common dates
     assert longer.nobs == 90 and longer.benchmark.nobs == 60
 
 
@@ -249,11 +286,15 @@ def test_contributions_edge_cases(window):
     assert single.at["AAPL", "contribution"] == pytest.approx(10_000 * window["AAPL"].std(ddof=1))
     assert single.at["AAPL", "pct"] == pytest.approx(1.0)
     shorts = risk_contributions(-BOOK, window)
-    np.testing.assert_allclose(shorts["contribution"], risk_contributions(BOOK, window)["contribution"])
+    np.testing.assert_allclose(
+        shorts["contribution"], risk_contributions(BOOK, window)["contribution"]
+    )
     gappy = window.copy()
     gappy.iloc[::10, gappy.columns.get_loc("KO")] = np.nan
     rc = risk_contributions(BOOK, gappy)
-    assert rc["contribution"].sum() == pytest.approx(backcast_pnl(BOOK, gappy).std(ddof=1), rel=1e-9)
+    assert rc["contribution"].sum() == pytest.approx(
+        backcast_pnl(BOOK, gappy).std(ddof=1), rel=1e-9
+    )
     assert len(backcast_pnl(BOOK, gappy)) == 81
     with pytest.raises(InsufficientHistory):
         risk_contributions(BOOK, window.iloc[:1])

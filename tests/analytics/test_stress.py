@@ -1,4 +1,5 @@
 """Stress engine: hand-worked scenario P&L, limits, replays on the real dataset, the library."""
+
 from __future__ import annotations
 
 import csv
@@ -29,8 +30,14 @@ from webapp.analytics.stress import (
 )
 
 DATA = Path(__file__).resolve().parents[2] / "webapp" / "data" / "prices_adjclose_extended.csv.gz"
-FACTOR_ETFS = {"Value": "VTV", "Growth": "VUG", "Momentum": "MTUM", "Quality": "QUAL",
-               "Size": "IWM", "Low Volatility": "USMV"}
+FACTOR_ETFS = {
+    "Value": "VTV",
+    "Growth": "VUG",
+    "Momentum": "MTUM",
+    "Quality": "QUAL",
+    "Size": "IWM",
+    "Low Volatility": "USMV",
+}
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -51,7 +58,8 @@ def make_positions(rows: list[dict]) -> pd.DataFrame:
         r.setdefault(
             "exposure",
             r["delta"] * r["multiplier"] * r["quantity"] * r["underlying_price"]
-            if option else r["market_value"],
+            if option
+            else r["market_value"],
         )
         r.setdefault("status", "ok")
         out.append(r)
@@ -59,19 +67,27 @@ def make_positions(rows: list[dict]) -> pd.DataFrame:
 
 
 def shock(shocks: dict, sid: str = "test", category: str = "market") -> Scenario:
-    return Scenario(id=sid, name=sid, category=category, severity="moderate",
-                    description="test", shocks=shocks)
+    return Scenario(
+        id=sid, name=sid, category=category, severity="moderate", description="test", shocks=shocks
+    )
 
 
 def replay(start: str, end: str, sid: str = "replay") -> Scenario:
-    return Scenario(id=sid, name=sid, category="historical", severity="severe",
-                    description="test", replay_start=dt.date.fromisoformat(start),
-                    replay_end=dt.date.fromisoformat(end))
+    return Scenario(
+        id=sid,
+        name=sid,
+        category="historical",
+        severity="severe",
+        description="test",
+        replay_start=dt.date.fromisoformat(start),
+        replay_end=dt.date.fromisoformat(end),
+    )
 
 
 # Two uncorrelated factors: a Market shock leaves Rates at 0, so r_i = beta_market * shock.
-COV2 = pd.DataFrame([[1e-4, 0.0], [0.0, 2e-4]], index=["Market", "Rates"],
-                    columns=["Market", "Rates"])
+COV2 = pd.DataFrame(
+    [[1e-4, 0.0], [0.0, 2e-4]], index=["Market", "Rates"], columns=["Market", "Rates"]
+)
 
 
 def betas_market(**b: float) -> pd.DataFrame:
@@ -115,8 +131,9 @@ def csv_close_on_or_before(symbol: str, day: str) -> float:
 # ---------------------------------------------------------------------------- correlated moves
 def test_conditional_expectation_two_factors_by_hand():
     # Sigma = [[4, 1], [1, 9]] e-4; Market -10% => Rates = (1/4) * -0.10 = -0.025
-    cov = pd.DataFrame([[4e-4, 1e-4], [1e-4, 9e-4]], index=["Market", "Rates"],
-                       columns=["Market", "Rates"])
+    cov = pd.DataFrame(
+        [[4e-4, 1e-4], [1e-4, 9e-4]], index=["Market", "Rates"], columns=["Market", "Rates"]
+    )
     m = correlated_shocks({"Market": -0.10}, cov)
     assert list(m.index) == ["Market", "Rates"]
     assert m["Market"] == pytest.approx(-0.10)
@@ -129,8 +146,9 @@ def test_conditional_expectation_two_shocked_by_hand():
     # Sigma_ss = [[4,1],[1,2]], inverse = 1/7 [[2,-1],[-1,4]]; Sigma_us = [2, 1] (units 1e-4)
     # s = (-0.10, 0.05): Sigma_ss^-1 s = (-0.25, 0.30)/7; m_u = (2*-0.25 + 0.30)/7 = -0.2/7
     names = ["A", "B", "C"]
-    cov = pd.DataFrame(np.array([[4, 1, 2], [1, 2, 1], [2, 1, 3]]) * 1e-4, index=names,
-                       columns=names)
+    cov = pd.DataFrame(
+        np.array([[4, 1, 2], [1, 2, 1], [2, 1, 3]]) * 1e-4, index=names, columns=names
+    )
     m = correlated_shocks({"A": -0.10, "B": 0.05}, cov)
     assert m["A"] == -0.10 and m["B"] == 0.05
     assert m["C"] == pytest.approx(-0.2 / 7)
@@ -139,8 +157,12 @@ def test_conditional_expectation_two_shocked_by_hand():
 def test_singular_shocked_block_uses_pseudo_inverse():
     # A and B identical (Sigma_ss singular); C has cov 0.5 with both, var(A) = 1.
     names = ["A", "B", "C"]
-    cov = pd.DataFrame([[1.0, 1.0, 0.5], [1.0, 1.0, 0.5], [0.5, 0.5, 1.0]], index=names,
-                       columns=names) * 1e-4
+    cov = (
+        pd.DataFrame(
+            [[1.0, 1.0, 0.5], [1.0, 1.0, 0.5], [0.5, 0.5, 1.0]], index=names, columns=names
+        )
+        * 1e-4
+    )
     m = correlated_shocks({"A": -0.10, "B": -0.10}, cov)
     # pinv([[1,1],[1,1]]) = [[1,1],[1,1]]/4 -> x = (-0.05, -0.05); m_C = 0.5*-0.1 = -0.05
     assert m["C"] == pytest.approx(-0.05)
@@ -156,8 +178,9 @@ def test_correlated_shocks_rejects_unknown_factor():
 
 
 def test_underlying_moves_sum_of_beta_times_move():
-    betas = pd.DataFrame({"Market": {"X": 1.2, "Y": 0.5, "Z": np.nan},
-                          "Rates": {"X": 0.1, "Y": -2.0, "Z": 0.3}})
+    betas = pd.DataFrame(
+        {"Market": {"X": 1.2, "Y": 0.5, "Z": np.nan}, "Rates": {"X": 0.1, "Y": -2.0, "Z": 0.3}}
+    )
     r = underlying_moves(betas, pd.Series({"Market": -0.10, "Rates": 0.05}))
     assert r["X"] == pytest.approx(1.2 * -0.10 + 0.1 * 0.05)
     assert r["Y"] == pytest.approx(0.5 * -0.10 - 2.0 * 0.05)
@@ -167,8 +190,9 @@ def test_underlying_moves_sum_of_beta_times_move():
 # ------------------------------------------------------------------------------ position P&L
 def test_one_stock_beta_1_2_market_down_10():
     pos = make_positions([{"symbol": "AAA", "quantity": 100, "price": 50.0}])  # MV 5,000
-    res = run_factor_scenario(shock({"Market": -0.10}), pos, betas_market(AAA=1.2), COV2,
-                              equity=10_000.0)
+    res = run_factor_scenario(
+        shock({"Market": -0.10}), pos, betas_market(AAA=1.2), COV2, equity=10_000.0
+    )
     assert res.pnl == pytest.approx(-0.12 * 5_000)
     assert res.pnl_pct == pytest.approx(-600 / 10_000)
     assert res.new_value == pytest.approx(9_400)
@@ -180,30 +204,55 @@ def test_one_stock_beta_1_2_market_down_10():
 
 
 def test_short_stock_gains_when_market_falls():
-    pos = make_positions([{"symbol": "AAA", "quantity": -100, "price": 50.0,
-                           "position_type": "SHORT"}])  # MV -5,000
-    res = run_factor_scenario(shock({"Market": -0.10}), pos, betas_market(AAA=1.0), COV2,
-                              equity=10_000.0)
+    pos = make_positions(
+        [{"symbol": "AAA", "quantity": -100, "price": 50.0, "position_type": "SHORT"}]
+    )  # MV -5,000
+    res = run_factor_scenario(
+        shock({"Market": -0.10}), pos, betas_market(AAA=1.0), COV2, equity=10_000.0
+    )
     assert res.pnl == pytest.approx(500.0)
 
 
 def test_long_call_delta_gamma_by_hand():
     # 2 contracts, S = 100, delta 0.6, gamma 0.03, price 5 -> MV 1,000
     # Market -10%, beta 1: dS = -10; per share 0.6*-10 + 0.5*0.03*100 = -4.5; x 200 = -900
-    pos = make_positions([{"symbol": "AAA 250117C00100000", "underlying": "AAA",
-                           "position_type": "LC", "quantity": 2, "price": 5.0,
-                           "underlying_price": 100.0, "delta": 0.6, "gamma": 0.03}])
-    res = run_factor_scenario(shock({"Market": -0.10}), pos, betas_market(AAA=1.0), COV2,
-                              equity=50_000.0)
+    pos = make_positions(
+        [
+            {
+                "symbol": "AAA 250117C00100000",
+                "underlying": "AAA",
+                "position_type": "LC",
+                "quantity": 2,
+                "price": 5.0,
+                "underlying_price": 100.0,
+                "delta": 0.6,
+                "gamma": 0.03,
+            }
+        ]
+    )
+    res = run_factor_scenario(
+        shock({"Market": -0.10}), pos, betas_market(AAA=1.0), COV2, equity=50_000.0
+    )
     assert res.pnl == pytest.approx(-900.0)
     assert res.positions[0]["capped"] is False
 
 
 def test_long_put_delta_gamma_by_hand():
     # 1 contract, S = 100, delta -0.4, gamma 0.02, price 4 -> MV 400
-    pos = make_positions([{"symbol": "AAA 250117P00100000", "underlying": "AAA",
-                           "position_type": "LP", "quantity": 1, "price": 4.0,
-                           "underlying_price": 100.0, "delta": -0.4, "gamma": 0.02}])
+    pos = make_positions(
+        [
+            {
+                "symbol": "AAA 250117P00100000",
+                "underlying": "AAA",
+                "position_type": "LP",
+                "quantity": 1,
+                "price": 4.0,
+                "underlying_price": 100.0,
+                "delta": -0.4,
+                "gamma": 0.02,
+            }
+        ]
+    )
     b = betas_market(AAA=1.0)
     down = run_factor_scenario(shock({"Market": -0.10}), pos, b, COV2, equity=50_000.0)
     assert down.pnl == pytest.approx(100 * (-0.4 * -10 + 0.5 * 0.02 * 100))  # +500
@@ -214,8 +263,9 @@ def test_long_put_delta_gamma_by_hand():
 def test_long_stock_loss_capped_at_its_value():
     # beta 2 under Market -60% -> model move -120%: loses exactly its value, not more
     pos = make_positions([{"symbol": "LEV", "quantity": 10, "price": 100.0}])
-    res = run_factor_scenario(shock({"Market": -0.60}), pos, betas_market(LEV=2.0), COV2,
-                              equity=5_000.0)
+    res = run_factor_scenario(
+        shock({"Market": -0.60}), pos, betas_market(LEV=2.0), COV2, equity=5_000.0
+    )
     assert res.positions[0]["move"] == pytest.approx(-1.2)
     assert res.pnl == pytest.approx(-1_000.0)
     assert res.positions[0]["capped"] is True
@@ -223,20 +273,30 @@ def test_long_stock_loss_capped_at_its_value():
 
 def test_long_call_loss_capped_at_premium_and_short_gain_capped():
     # delta-gamma would say 200*(0.6*-30 + 0.5*0.01*900) = -2,700 on a 1,000 premium
-    call = {"symbol": "AAA C", "underlying": "AAA", "quantity": 2, "price": 5.0,
-            "underlying_price": 100.0, "delta": 0.6, "gamma": 0.01}
-    pos = make_positions([dict(call, position_type="LC"),
-                          dict(call, position_type="SC", quantity=-2, position_id=9)])
-    res = run_factor_scenario(shock({"Market": -0.30}), pos, betas_market(AAA=1.0), COV2,
-                              equity=50_000.0)
+    call = {
+        "symbol": "AAA C",
+        "underlying": "AAA",
+        "quantity": 2,
+        "price": 5.0,
+        "underlying_price": 100.0,
+        "delta": 0.6,
+        "gamma": 0.01,
+    }
+    pos = make_positions(
+        [dict(call, position_type="LC"), dict(call, position_type="SC", quantity=-2, position_id=9)]
+    )
+    res = run_factor_scenario(
+        shock({"Market": -0.30}), pos, betas_market(AAA=1.0), COV2, equity=50_000.0
+    )
     by_type = {p["position_type"]: p for p in res.positions}
     assert by_type["LC"]["pnl"] == pytest.approx(-1_000.0) and by_type["LC"]["capped"]
     assert by_type["SC"]["pnl"] == pytest.approx(1_000.0) and by_type["SC"]["capped"]
 
 
 def test_direct_pnl_ignores_implied_moves():
-    cov = pd.DataFrame([[4e-4, 1e-4], [1e-4, 9e-4]], index=["Market", "Rates"],
-                       columns=["Market", "Rates"])
+    cov = pd.DataFrame(
+        [[4e-4, 1e-4], [1e-4, 9e-4]], index=["Market", "Rates"], columns=["Market", "Rates"]
+    )
     pos = make_positions([{"symbol": "BND", "quantity": 100, "price": 100.0}])
     betas = pd.DataFrame({"Market": {"BND": 0.0}, "Rates": {"BND": 1.0}})
     res = run_factor_scenario(shock({"Market": -0.10}), pos, betas, cov, equity=10_000.0)
@@ -246,15 +306,26 @@ def test_direct_pnl_ignores_implied_moves():
 
 # ----------------------------------------------------------------------------- left-out rows
 def test_left_out_positions_listed_with_reasons():
-    pos = make_positions([
-        {"symbol": "AAA", "quantity": 10, "price": 10.0},
-        {"symbol": "NOBETA", "quantity": 10, "price": 10.0},
-        {"symbol": "BROKEN", "quantity": 10, "price": 10.0, "status": "no_price"},
-        {"symbol": "OPT", "underlying": "AAA", "position_type": "LC", "quantity": 1,
-         "price": 2.0, "underlying_price": 10.0, "delta": np.nan, "gamma": np.nan},
-    ])
-    res = run_factor_scenario(shock({"Market": -0.10}), pos, betas_market(AAA=1.0), COV2,
-                              equity=1_000.0)
+    pos = make_positions(
+        [
+            {"symbol": "AAA", "quantity": 10, "price": 10.0},
+            {"symbol": "NOBETA", "quantity": 10, "price": 10.0},
+            {"symbol": "BROKEN", "quantity": 10, "price": 10.0, "status": "no_price"},
+            {
+                "symbol": "OPT",
+                "underlying": "AAA",
+                "position_type": "LC",
+                "quantity": 1,
+                "price": 2.0,
+                "underlying_price": 10.0,
+                "delta": np.nan,
+                "gamma": np.nan,
+            },
+        ]
+    )
+    res = run_factor_scenario(
+        shock({"Market": -0.10}), pos, betas_market(AAA=1.0), COV2, equity=1_000.0
+    )
     reasons = {d["symbol"]: d["reason"] for d in res.left_out}
     assert reasons == {"NOBETA": "no_factor_betas", "BROKEN": "no_price", "OPT": "no_greeks"}
     assert [p["symbol"] for p in res.positions] == ["AAA"]
@@ -264,17 +335,24 @@ def test_left_out_positions_listed_with_reasons():
 
 def test_replay_left_out_when_no_prices_in_episode():
     idx = pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07"])
-    px = pd.DataFrame({"AAA": [10.0, 11.0, 12.0, 9.0],
-                       "NEW": [np.nan, np.nan, 5.0, 6.0],      # listed after the start
-                       "OLD": [10.0, np.nan, np.nan, np.nan]}, # no close after the start
-                      index=idx)
-    pos = make_positions([{"symbol": s, "quantity": 1, "price": 10.0}
-                          for s in ["AAA", "NEW", "OLD", "MISSING"]])
+    px = pd.DataFrame(
+        {
+            "AAA": [10.0, 11.0, 12.0, 9.0],
+            "NEW": [np.nan, np.nan, 5.0, 6.0],  # listed after the start
+            "OLD": [10.0, np.nan, np.nan, np.nan],
+        },  # no close after the start
+        index=idx,
+    )
+    pos = make_positions(
+        [{"symbol": s, "quantity": 1, "price": 10.0} for s in ["AAA", "NEW", "OLD", "MISSING"]]
+    )
     res = run_historical_replay(replay("2020-01-02", "2020-01-07"), pos, px, equity=100.0)
     assert res.pnl == pytest.approx(10.0 * (9.0 / 10.0 - 1))
     assert {d["symbol"]: d["reason"] for d in res.left_out} == {
-        "NEW": "no_prices_in_episode", "OLD": "no_prices_in_episode",
-        "MISSING": "no_prices_in_episode"}
+        "NEW": "no_prices_in_episode",
+        "OLD": "no_prices_in_episode",
+        "MISSING": "no_prices_in_episode",
+    }
     assert res.benchmark_return is None  # no SPY in these prices
 
 
@@ -302,27 +380,39 @@ def test_replay_uses_last_close_on_or_before_weekend_dates(prices):
     # 2020-03-21/22 is a weekend: the end close is Friday 2020-03-20's
     r = episode_returns(prices, "2020-02-19", "2020-03-22")
     assert r["SPY"] == pytest.approx(
-        prices.loc["2020-03-20", "SPY"] / prices.loc["2020-02-19", "SPY"] - 1)
+        prices.loc["2020-03-20", "SPY"] / prices.loc["2020-02-19", "SPY"] - 1
+    )
 
 
 def test_library_shape(library, prices):
     assert len(library) >= 18
     assert {s.category for s in library} == set(CATEGORIES)
     assert len({s.id for s in library}) == len(library)
-    market = {s.shocks["Market"] for s in library
-              if s.category == "market" and set(s.shocks) == {"Market"}}
+    market = {
+        s.shocks["Market"]
+        for s in library
+        if s.category == "market" and set(s.shocks) == {"Market"}
+    }
     assert {-0.05, -0.10, -0.20, -0.30, 0.05, 0.10, 0.20} <= market
-    rates = {s.shocks["Rates"] for s in library
-             if s.category == "rates" and set(s.shocks) == {"Rates"}}
+    rates = {
+        s.shocks["Rates"] for s in library if s.category == "rates" and set(s.shocks) == {"Rates"}
+    }
     assert {-0.10, 0.10} <= rates
     rotations = {frozenset(s.shocks) for s in library if s.category == "factor_rotation"}
     for f in ["Value", "Growth", "Momentum", "Low Volatility", "Quality", "Size"]:
         assert any(f in r for r in rotations), f
-    episodes = {(s.replay_start.isoformat(), s.replay_end.isoformat())
-                for s in library if s.kind == "historical"}
-    assert {("2018-09-20", "2018-12-24"), ("2020-02-19", "2020-03-23"),
-            ("2022-01-03", "2022-10-12"), ("2023-03-08", "2023-03-13"),
-            ("2025-04-02", "2025-04-08")} <= episodes
+    episodes = {
+        (s.replay_start.isoformat(), s.replay_end.isoformat())
+        for s in library
+        if s.kind == "historical"
+    }
+    assert {
+        ("2018-09-20", "2018-12-24"),
+        ("2020-02-19", "2020-03-23"),
+        ("2022-01-03", "2022-10-12"),
+        ("2023-03-08", "2023-03-13"),
+        ("2025-04-02", "2025-04-08"),
+    } <= episodes
     first, last = prices.index.min().date(), prices.index.max().date()
     for s in library:
         if s.kind == "historical":
@@ -345,17 +435,32 @@ def test_replay_descriptions_quote_the_data(library, prices):
 def test_long_only_book_never_loses_more_than_its_value(library, prices, factor_cov):
     rng = np.random.default_rng(7)
     symbols = [c for c in prices.columns if c not in {"SPY"}][:40]
-    rows = [{"symbol": s, "quantity": float(rng.integers(1, 500)),
-             "price": float(rng.uniform(5, 500))} for s in symbols]
-    rows += [{"symbol": f"{s} C", "underlying": s, "position_type": t, "quantity": 3,
-              "price": 4.0, "underlying_price": 100.0, "delta": d, "gamma": 0.05}
-             for s, t, d in [(symbols[0], "LC", 0.55), (symbols[1], "LP", -0.45)]]
+    rows = [
+        {"symbol": s, "quantity": float(rng.integers(1, 500)), "price": float(rng.uniform(5, 500))}
+        for s in symbols
+    ]
+    rows += [
+        {
+            "symbol": f"{s} C",
+            "underlying": s,
+            "position_type": t,
+            "quantity": 3,
+            "price": 4.0,
+            "underlying_price": 100.0,
+            "delta": d,
+            "gamma": 0.05,
+        }
+        for s, t, d in [(symbols[0], "LC", 0.55), (symbols[1], "LP", -0.45)]
+    ]
     pos = make_positions(rows)
     value = float(pos["market_value"].sum())
     for trial in range(5):
         scale = [1.0, 3.0, 6.0][trial % 3]  # include very large betas
-        betas = pd.DataFrame(rng.uniform(0, scale, size=(len(symbols), len(KNOWN_FACTORS))),
-                             index=symbols, columns=list(KNOWN_FACTORS))
+        betas = pd.DataFrame(
+            rng.uniform(0, scale, size=(len(symbols), len(KNOWN_FACTORS))),
+            index=symbols,
+            columns=list(KNOWN_FACTORS),
+        )
         results = run_all_scenarios(library, pos, betas, factor_cov, prices, equity=value)
         assert len(results) == len(library)
         for res in results:
@@ -368,31 +473,40 @@ def test_long_only_book_never_loses_more_than_its_value(library, prices, factor_
 def test_stock_pnl_scales_linearly_with_quantity(library, prices, factor_cov):
     rng = np.random.default_rng(3)
     symbols = ["AAPL", "JPM", "XOM", "TLT", "NVDA"]
-    rows = [{"symbol": s, "quantity": q, "price": 100.0,
-             "position_type": "LONG" if q > 0 else "SHORT"}
-            for s, q in zip(symbols, [10, -20, 30, 15, -5])]
-    betas = pd.DataFrame(rng.normal(0, 0.8, size=(5, 8)), index=symbols,
-                         columns=list(KNOWN_FACTORS))
+    rows = [
+        {"symbol": s, "quantity": q, "price": 100.0, "position_type": "LONG" if q > 0 else "SHORT"}
+        for s, q in zip(symbols, [10, -20, 30, 15, -5])
+    ]
+    betas = pd.DataFrame(
+        rng.normal(0, 0.8, size=(5, 8)), index=symbols, columns=list(KNOWN_FACTORS)
+    )
     base = run_all_scenarios(library, make_positions(rows), betas, factor_cov, prices, 1e4)
     scaled_rows = [dict(r, quantity=r["quantity"] * 3) for r in rows]
-    scaled = run_all_scenarios(library, make_positions(scaled_rows), betas, factor_cov,
-                               prices, 1e4)
+    scaled = run_all_scenarios(library, make_positions(scaled_rows), betas, factor_cov, prices, 1e4)
     for a, b in zip(base, scaled):
         assert b.pnl == pytest.approx(3 * a.pnl, rel=1e-12, abs=1e-9), a.scenario_id
 
 
 def test_results_are_json_ready(library, prices, factor_cov):
-    pos = make_positions([{"symbol": "AAPL", "quantity": 10, "price": 100.0},
-                          {"symbol": "ZZZZ", "quantity": 1, "price": 1.0}])
+    pos = make_positions(
+        [
+            {"symbol": "AAPL", "quantity": 10, "price": 100.0},
+            {"symbol": "ZZZZ", "quantity": 1, "price": 1.0},
+        ]
+    )
     betas = pd.DataFrame([[1.0] + [0.0] * 7], index=["AAPL"], columns=list(KNOWN_FACTORS))
     results = run_all_scenarios(library, pos, betas, factor_cov, prices, equity=2_000.0)
     for res in results:
         assert isinstance(res, ScenarioResult)
         d = json.loads(json.dumps(res.to_dict()))
         assert d["scenario_id"] == res.scenario_id
-        assert d["left_out"] == [{"position_id": 2, "symbol": "ZZZZ", "reason":
-                                  "no_factor_betas" if res.kind == "factor"
-                                  else "no_prices_in_episode"}]
+        assert d["left_out"] == [
+            {
+                "position_id": 2,
+                "symbol": "ZZZZ",
+                "reason": "no_factor_betas" if res.kind == "factor" else "no_prices_in_episode",
+            }
+        ]
         if res.kind == "factor":
             assert set(d["factor_moves"]) == set(KNOWN_FACTORS)
         else:
@@ -410,25 +524,49 @@ def _write(tmp_path, scenarios) -> Path:
     return path
 
 
-GOOD = {"id": "ok_one", "name": "OK", "category": "market", "severity": "mild",
-        "description": "fine", "shocks": {"Market": -0.05}}
+GOOD = {
+    "id": "ok_one",
+    "name": "OK",
+    "category": "market",
+    "severity": "mild",
+    "description": "fine",
+    "shocks": {"Market": -0.05},
+}
 
 
 @pytest.mark.parametrize(
     "bad, message",
     [
-        (dict(GOOD, id="typo_factor", shocks={"Markt": -0.1}),
-         r"'typo_factor'.*unknown factor 'Markt'"),
-        ({k: v for k, v in GOOD.items() if k != "description"} | {"id": "no_desc"},
-         r"'no_desc'.*missing field\(s\) description"),
-        ({**{k: v for k, v in GOOD.items() if k != "shocks"}, "id": "bad_date",
-          "category": "historical", "replay": {"start": "2020-02-30", "end": "2020-03-23"}},
-         r"'bad_date'.*not a valid 'YYYY-MM-DD' date"),
-        ({**{k: v for k, v in GOOD.items() if k != "shocks"}, "id": "reversed",
-          "category": "historical", "replay": {"start": "2020-03-23", "end": "2020-02-19"}},
-         r"'reversed'.*must be before end"),
-        (dict(GOOD, id="both", replay={"start": "2020-01-02", "end": "2020-02-03"}),
-         r"'both'.*exactly one of"),
+        (
+            dict(GOOD, id="typo_factor", shocks={"Markt": -0.1}),
+            r"'typo_factor'.*unknown factor 'Markt'",
+        ),
+        (
+            {k: v for k, v in GOOD.items() if k != "description"} | {"id": "no_desc"},
+            r"'no_desc'.*missing field\(s\) description",
+        ),
+        (
+            {
+                **{k: v for k, v in GOOD.items() if k != "shocks"},
+                "id": "bad_date",
+                "category": "historical",
+                "replay": {"start": "2020-02-30", "end": "2020-03-23"},
+            },
+            r"'bad_date'.*not a valid 'YYYY-MM-DD' date",
+        ),
+        (
+            {
+                **{k: v for k, v in GOOD.items() if k != "shocks"},
+                "id": "reversed",
+                "category": "historical",
+                "replay": {"start": "2020-03-23", "end": "2020-02-19"},
+            },
+            r"'reversed'.*must be before end",
+        ),
+        (
+            dict(GOOD, id="both", replay={"start": "2020-01-02", "end": "2020-02-03"}),
+            r"'both'.*exactly one of",
+        ),
         (dict(GOOD, id="bad_cat", category="crypto"), r"'bad_cat'.*category 'crypto'"),
         (dict(GOOD, id="bad_sev", severity="apocalyptic"), r"'bad_sev'.*severity"),
         (dict(GOOD, id="text_move", shocks={"Market": "-10%"}), r"'text_move'.*must be a number"),
@@ -452,8 +590,14 @@ def test_load_scenarios_rejects_duplicates_and_bad_json(tmp_path):
 
 def test_load_scenarios_round_trip(tmp_path, library):
     again = load_scenarios(_write(tmp_path, [GOOD]))
-    assert again[0] == Scenario(id="ok_one", name="OK", category="market", severity="mild",
-                                description="fine", shocks={"Market": -0.05})
+    assert again[0] == Scenario(
+        id="ok_one",
+        name="OK",
+        category="market",
+        severity="mild",
+        description="fine",
+        shocks={"Market": -0.05},
+    )
     d = library[-1].to_dict()
     assert d["kind"] == "historical" and d["replay"]["start"] < d["replay"]["end"]
 
@@ -493,12 +637,23 @@ def test_position_pnl_by_hand():
 
 
 def test_a_long_put_never_gains_more_than_the_stock_falls():
-    put = pd.DataFrame({
-        "symbol": ["P"], "underlying": ["AAA"], "position_type": ["LP"], "quantity": [1.0],
-        "multiplier": [100.0], "price": [4.0], "underlying_price": [100.0],
-        "market_value": [400.0], "exposure": [-0.4 * 100 * 100.0], "delta": [-0.4],
-        "gamma": [0.02], "status": ["ok"],
-    }, index=[1])
+    put = pd.DataFrame(
+        {
+            "symbol": ["P"],
+            "underlying": ["AAA"],
+            "position_type": ["LP"],
+            "quantity": [1.0],
+            "multiplier": [100.0],
+            "price": [4.0],
+            "underlying_price": [100.0],
+            "market_value": [400.0],
+            "exposure": [-0.4 * 100 * 100.0],
+            "delta": [-0.4],
+            "gamma": [0.02],
+            "status": ["ok"],
+        },
+        index=[1],
+    )
     # delta -0.4 + 0.02*dS reaches -1 at dS = -30: quadratic to there (-30*-0.4 + 0.01*900 =
     # 21 per share), then one-for-one: a fall to 40 (dS = -60) adds 30 more -> 51 per share.
     pnl = position_pnl(put, pd.Series({"AAA": -0.60}))["pnl"][1]

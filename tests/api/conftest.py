@@ -1,4 +1,5 @@
 """API test helpers: demo books with stored results, bearer tokens, another advisor's portfolio."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,7 +49,9 @@ def demo_books(app, *, run_batch: bool) -> dict[str, Book]:
             if run_batch:
                 run = run_portfolio_batch(portfolio.id)
                 assert run.status == "succeeded", run.error
-            book = Book(email, user.id, portfolio.id, bearer(login_token(client, email, DEMO_PASSWORD)))
+            book = Book(
+                email, user.id, portfolio.id, bearer(login_token(client, email, DEMO_PASSWORD))
+            )
             books[email] = book
             books[email.split("@")[0].removeprefix("demo_")] = book
         db.session.remove()
@@ -71,7 +74,8 @@ def books_no_batch(app):
 def stranger(factory, client):
     """Another advisor with one stock position and no batch run, plus their bearer header."""
     user = factory.user()
-    portfolio = factory.portfolio(user, positions=[
-        {"symbol": "AAPL", "quantity": 10.0, "entry_price": 150.0}])
+    portfolio = factory.portfolio(
+        user, positions=[{"symbol": "AAPL", "quantity": 10.0, "entry_price": 150.0}]
+    )
     token = login_token(client, user.email, factory.password)
     return Book(user.email, user.id, portfolio.id, bearer(token))

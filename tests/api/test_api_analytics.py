@@ -1,4 +1,5 @@
 """GET /api/v1/analytics/*: auth, ownership, parameters, missing data, and values equal to the service."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,28 +19,47 @@ BASE = "/api/v1/analytics/portfolio/{id}/"
 ENDPOINTS = [
     ("overview", lambda p: svc.overview(p)),
     ("correlation-matrix", lambda p: svc.correlation_matrix(p)),
-    ("correlation-matrix?lookback_days=60&min_overlap=20&max_symbols=5",
-     lambda p: svc.correlation_matrix(p, lookback_days=60, min_overlap=20, max_symbols=5)),
+    (
+        "correlation-matrix?lookback_days=60&min_overlap=20&max_symbols=5",
+        lambda p: svc.correlation_matrix(p, lookback_days=60, min_overlap=20, max_symbols=5),
+    ),
     ("diversification-score", lambda p: svc.diversification_score(p)),
-    ("diversification-score?lookback_days=180&min_overlap=60",
-     lambda p: svc.diversification_score(p, lookback_days=180, min_overlap=60)),
+    (
+        "diversification-score?lookback_days=180&min_overlap=60",
+        lambda p: svc.diversification_score(p, lookback_days=180, min_overlap=60),
+    ),
     ("factor-exposures", lambda p: svc.factor_exposures(p)),
     ("positions/factor-exposures", lambda p: svc.position_factor_exposures(p)),
-    ("positions/factor-exposures?limit=5&offset=5",
-     lambda p: svc.position_factor_exposures(p, limit=5, offset=5)),
-    ("positions/factor-exposures?symbols=nvda,MSFT",
-     lambda p: svc.position_factor_exposures(p, symbols=["NVDA", "MSFT"])),
+    (
+        "positions/factor-exposures?limit=5&offset=5",
+        lambda p: svc.position_factor_exposures(p, limit=5, offset=5),
+    ),
+    (
+        "positions/factor-exposures?symbols=nvda,MSFT",
+        lambda p: svc.position_factor_exposures(p, symbols=["NVDA", "MSFT"]),
+    ),
     ("risk-metrics", lambda p: svc.risk_metrics(p)),
     ("risk-metrics?lookback_days=252", lambda p: svc.risk_metrics(p, lookback_days=252)),
     ("stress-test", lambda p: svc.stress_test(p)),
-    ("stress-test?scenarios=market_down_10,rates_up",
-     lambda p: svc.stress_test(p, scenario_ids=["market_down_10", "rates_up"])),
+    (
+        "stress-test?scenarios=market_down_10,rates_up",
+        lambda p: svc.stress_test(p, scenario_ids=["market_down_10", "rates_up"]),
+    ),
     ("stress-test?category=historical", lambda p: svc.stress_test(p, category="historical")),
     ("greeks", lambda p: svc.greeks(p)),
     ("performance", lambda p: svc.performance(p)),
 ]
-PLAIN = ["overview", "correlation-matrix", "diversification-score", "factor-exposures",
-         "positions/factor-exposures", "risk-metrics", "stress-test", "greeks", "performance"]
+PLAIN = [
+    "overview",
+    "correlation-matrix",
+    "diversification-score",
+    "factor-exposures",
+    "positions/factor-exposures",
+    "risk-metrics",
+    "stress-test",
+    "greeks",
+    "performance",
+]
 
 
 def url(portfolio_id: int, suffix: str) -> str:
@@ -111,8 +131,12 @@ def test_overview_equity_is_quantities_times_last_prices_plus_cash(client, ctx, 
     data, as_of = body["data"], dt.date.fromisoformat(body["metadata"]["as_of"])
     expected = portfolio.cash
     for p in portfolio.positions:
-        price = db.session.scalar(select(PriceBar.adj_close).where(
-            PriceBar.symbol == p.symbol, PriceBar.date <= as_of).order_by(PriceBar.date.desc()).limit(1))
+        price = db.session.scalar(
+            select(PriceBar.adj_close)
+            .where(PriceBar.symbol == p.symbol, PriceBar.date <= as_of)
+            .order_by(PriceBar.date.desc())
+            .limit(1)
+        )
         expected += p.quantity * price * p.multiplier
     assert data["summary"]["equity"] == pytest.approx(expected, rel=1e-12)
     assert data["summary"]["position_count"] == len(portfolio.positions)
@@ -122,25 +146,29 @@ def test_overview_equity_is_quantities_times_last_prices_plus_cash(client, ctx, 
 
 def test_correlation_matrix_is_symmetric_with_unit_diagonal_and_truncates(client, books):
     book = books["hedgefundstyle"]
-    body = client.get(url(book.portfolio_id, "correlation-matrix?max_symbols=4"),
-                      headers=book.headers).get_json()
+    body = client.get(
+        url(book.portfolio_id, "correlation-matrix?max_symbols=4"), headers=book.headers
+    ).get_json()
     matrix = np.array(body["data"]["matrix"], dtype=float)
     assert matrix.shape == (4, 4) and len(body["data"]["symbols"]) == 4
     assert np.allclose(np.diag(matrix), 1.0) and np.allclose(matrix, matrix.T, equal_nan=True)
     meta = body["metadata"]
     assert meta["truncated"] is True and meta["total_symbols"] > 4 and meta["symbols_included"] == 4
-    full = client.get(url(book.portfolio_id, "correlation-matrix?max_symbols=50"),
-                      headers=book.headers).get_json()
+    full = client.get(
+        url(book.portfolio_id, "correlation-matrix?max_symbols=50"), headers=book.headers
+    ).get_json()
     assert full["metadata"]["truncated"] is False
     assert full["data"]["symbols"][:4] == body["data"]["symbols"]  # largest first
 
 
 def test_diversification_score_is_the_weighted_mean_absolute_correlation(client, books):
     book = books["individual"]
-    matrix = client.get(url(book.portfolio_id, "correlation-matrix?max_symbols=50"),
-                        headers=book.headers).get_json()["data"]
-    score = client.get(url(book.portfolio_id, "diversification-score"),
-                       headers=book.headers).get_json()["data"]["portfolio_correlation"]
+    matrix = client.get(
+        url(book.portfolio_id, "correlation-matrix?max_symbols=50"), headers=book.headers
+    ).get_json()["data"]
+    score = client.get(
+        url(book.portfolio_id, "diversification-score"), headers=book.headers
+    ).get_json()["data"]["portfolio_correlation"]
     symbols, c = matrix["symbols"], matrix["matrix"]
     total = sum(abs(w) for w in matrix["weights"].values())
     w = [abs(matrix["weights"][s]) / total for s in symbols]
@@ -156,7 +184,9 @@ def test_diversification_score_is_the_weighted_mean_absolute_correlation(client,
 
 def test_factor_betas_are_dollar_exposure_over_equity(client, books):
     book = books["hnw"]
-    data = client.get(url(book.portfolio_id, "factor-exposures"), headers=book.headers).get_json()["data"]
+    data = client.get(url(book.portfolio_id, "factor-exposures"), headers=book.headers).get_json()[
+        "data"
+    ]
     assert [f["name"] for f in data["factors"]] == list(FACTOR_NAMES)
     for f in data["factors"]:
         assert f["beta"] == pytest.approx(f["exposure_dollar"] / data["equity"], rel=1e-9)
@@ -164,23 +194,27 @@ def test_factor_betas_are_dollar_exposure_over_equity(client, books):
 
 def test_position_factor_exposures_paginate_and_filter(client, ctx, books):
     book = books["hedgefundstyle"]
-    first = client.get(url(book.portfolio_id, "positions/factor-exposures?limit=7"),
-                       headers=book.headers).get_json()
-    second = client.get(url(book.portfolio_id, "positions/factor-exposures?limit=7&offset=7"),
-                        headers=book.headers).get_json()
+    first = client.get(
+        url(book.portfolio_id, "positions/factor-exposures?limit=7"), headers=book.headers
+    ).get_json()
+    second = client.get(
+        url(book.portfolio_id, "positions/factor-exposures?limit=7&offset=7"), headers=book.headers
+    ).get_json()
     total = len(db.session.get(Portfolio, book.portfolio_id).positions)
     assert first["metadata"]["total"] == total and first["metadata"]["has_more"] is True
     ids = [r["position_id"] for r in first["data"]["positions"] + second["data"]["positions"]]
     assert len(ids) == 14 == len(set(ids))
-    nvda = client.get(url(book.portfolio_id, "positions/factor-exposures?symbols=NVDA"),
-                      headers=book.headers).get_json()["data"]["positions"]
+    nvda = client.get(
+        url(book.portfolio_id, "positions/factor-exposures?symbols=NVDA"), headers=book.headers
+    ).get_json()["data"]["positions"]
     assert {r["underlying"] for r in nvda} == {"NVDA"} and len(nvda) == 2  # the stock and the call
 
 
 def test_risk_metrics_volatility_matches_its_return_series(client, books):
     book = books["individual"]
-    body = client.get(url(book.portfolio_id, "risk-metrics?lookback_days=60"),
-                      headers=book.headers).get_json()
+    body = client.get(
+        url(book.portfolio_id, "risk-metrics?lookback_days=60"), headers=book.headers
+    ).get_json()
     data = body["data"]
     returns = np.array(data["series"]["returns"])
     assert len(returns) == data["nobs"] == 60
@@ -191,20 +225,27 @@ def test_risk_metrics_volatility_matches_its_return_series(client, books):
 
 def test_stress_test_filters_and_rejects_unknown_scenarios(client, books):
     book = books["hedgefundstyle"]
-    body = client.get(url(book.portfolio_id, "stress-test?scenarios=market_down_10,rates_up"),
-                      headers=book.headers).get_json()
+    body = client.get(
+        url(book.portfolio_id, "stress-test?scenarios=market_down_10,rates_up"),
+        headers=book.headers,
+    ).get_json()
     scenarios = body["data"]["scenarios"]
     assert {s["scenario_id"] for s in scenarios} == {"market_down_10", "rates_up"}
     for s in scenarios:
         assert s["new_value"] == pytest.approx(s["equity"] + s["pnl"])
-    market = client.get(url(book.portfolio_id, "stress-test?category=market"),
-                        headers=book.headers).get_json()["data"]["scenarios"]
+    market = client.get(
+        url(book.portfolio_id, "stress-test?category=market"), headers=book.headers
+    ).get_json()["data"]["scenarios"]
     assert market and {s["category"] for s in market} == {"market"}
-    resp = client.get(url(book.portfolio_id, "stress-test?scenarios=market_down_10,martian_invasion"),
-                      headers=book.headers)
+    resp = client.get(
+        url(book.portfolio_id, "stress-test?scenarios=market_down_10,martian_invasion"),
+        headers=book.headers,
+    )
     error = assert_error(resp, 400, "invalid_parameter")
     assert error["details"] == {"field": "scenarios", "unknown": ["martian_invasion"]}
-    bad_category = client.get(url(book.portfolio_id, "stress-test?category=weather"), headers=book.headers)
+    bad_category = client.get(
+        url(book.portfolio_id, "stress-test?category=weather"), headers=book.headers
+    )
     assert assert_error(bad_category, 400)["details"]["field"] == "category"
 
 
@@ -213,7 +254,9 @@ def test_greeks_totals_are_the_sum_of_positions(client, books):
     data = client.get(url(book.portfolio_id, "greeks"), headers=book.headers).get_json()["data"]
     assert data["count"] == len(data["options"]) == 10
     for greek in ("delta", "gamma", "theta", "vega", "rho"):
-        assert data["totals"][greek] == pytest.approx(sum(o["position"][greek] for o in data["options"]))
+        assert data["totals"][greek] == pytest.approx(
+            sum(o["position"][greek] for o in data["options"])
+        )
 
 
 def test_factor_definitions(client, ctx, books):
@@ -223,33 +266,41 @@ def test_factor_definitions(client, ctx, books):
     assert [f["name"] for f in body["factors"]] == list(FACTOR_NAMES)
 
 
-@pytest.mark.parametrize(("suffix", "field", "lo", "hi"), [
-    ("correlation-matrix?lookback_days=29", "lookback_days", 30, 365),
-    ("correlation-matrix?lookback_days=366", "lookback_days", 30, 365),
-    ("correlation-matrix?lookback_days=ninety", "lookback_days", 30, 365),
-    ("correlation-matrix?min_overlap=9", "min_overlap", 10, 365),
-    ("correlation-matrix?max_symbols=0", "max_symbols", 1, 50),
-    ("correlation-matrix?max_symbols=51", "max_symbols", 1, 50),
-    ("correlation-matrix?lookback_days=60&min_overlap=61", "min_overlap", 10, 60),
-    ("diversification-score?lookback_days=400", "lookback_days", 30, 365),
-    ("diversification-score?lookback_days=30&min_overlap=31", "min_overlap", 10, 30),
-    ("risk-metrics?lookback_days=29", "lookback_days", 30, 252),
-    ("risk-metrics?lookback_days=253", "lookback_days", 30, 252),
-    ("positions/factor-exposures?limit=0", "limit", 1, 200),
-    ("positions/factor-exposures?limit=201", "limit", 1, 200),
-    ("positions/factor-exposures?offset=-1", "offset", 0, 1_000_000),
-])
+@pytest.mark.parametrize(
+    ("suffix", "field", "lo", "hi"),
+    [
+        ("correlation-matrix?lookback_days=29", "lookback_days", 30, 365),
+        ("correlation-matrix?lookback_days=366", "lookback_days", 30, 365),
+        ("correlation-matrix?lookback_days=ninety", "lookback_days", 30, 365),
+        ("correlation-matrix?min_overlap=9", "min_overlap", 10, 365),
+        ("correlation-matrix?max_symbols=0", "max_symbols", 1, 50),
+        ("correlation-matrix?max_symbols=51", "max_symbols", 1, 50),
+        ("correlation-matrix?lookback_days=60&min_overlap=61", "min_overlap", 10, 60),
+        ("diversification-score?lookback_days=400", "lookback_days", 30, 365),
+        ("diversification-score?lookback_days=30&min_overlap=31", "min_overlap", 10, 30),
+        ("risk-metrics?lookback_days=29", "lookback_days", 30, 252),
+        ("risk-metrics?lookback_days=253", "lookback_days", 30, 252),
+        ("positions/factor-exposures?limit=0", "limit", 1, 200),
+        ("positions/factor-exposures?limit=201", "limit", 1, 200),
+        ("positions/factor-exposures?offset=-1", "offset", 0, 1_000_000),
+    ],
+)
 def test_parameter_errors_name_the_field_and_range(client, books, suffix, field, lo, hi):
     book = books["individual"]
-    error = assert_error(client.get(url(book.portfolio_id, suffix), headers=book.headers), 400,
-                         "invalid_parameter")
+    error = assert_error(
+        client.get(url(book.portfolio_id, suffix), headers=book.headers), 400, "invalid_parameter"
+    )
     assert error["details"]["field"] == field
     assert (error["details"]["min"], error["details"]["max"]) == (lo, hi)
     assert field in error["message"] and str(hi) in error["message"]
 
 
-@pytest.mark.parametrize("query", ["symbols=", "symbols=AAPL,,MSFT", "symbols=AAPL,", "symbols=%3DCMD()"])
+@pytest.mark.parametrize(
+    "query", ["symbols=", "symbols=AAPL,,MSFT", "symbols=AAPL,", "symbols=%3DCMD()"]
+)
 def test_malformed_symbol_lists_are_400(client, books, query):
     book = books["individual"]
-    resp = client.get(url(book.portfolio_id, f"positions/factor-exposures?{query}"), headers=book.headers)
+    resp = client.get(
+        url(book.portfolio_id, f"positions/factor-exposures?{query}"), headers=book.headers
+    )
     assert assert_error(resp, 400, "invalid_parameter")["details"]["field"] == "symbols"

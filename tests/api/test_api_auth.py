@@ -1,4 +1,5 @@
 """Bearer tokens (login, refresh rotation, logout) and the browser session on /api/v1."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,7 +38,9 @@ def test_login_returns_a_bearer_token_with_its_expiry(client):
 def test_login_failures(client):
     assert_error(login(client, password="wrong-password"), 401, "unauthorized")
     assert_error(login(client, email="nobody@example.com"), 401, "unauthorized")
-    error = assert_error(client.post(LOGIN, json={"email": DEMO_EMAILS[0]}), 422, "validation_error")
+    error = assert_error(
+        client.post(LOGIN, json={"email": DEMO_EMAILS[0]}), 422, "validation_error"
+    )
     assert error["details"] == {"fields": ["password"]}
     assert_error(client.post(LOGIN, data="email=x"), 400, "bad_request")
 
@@ -73,10 +76,17 @@ def test_browser_session_authorises_reads_but_not_writes(client, auth, factory):
     portfolio = factory.portfolio(user)
     assert auth.login(user.email).status_code == 302  # the HTML login form
     resp = client.get(READ)
-    assert resp.status_code == 200 and [p["id"] for p in resp.get_json()["portfolios"]] == [portfolio.id]
+    assert resp.status_code == 200 and [p["id"] for p in resp.get_json()["portfolios"]] == [
+        portfolio.id
+    ]
     export = client.get(f"/api/v1/export/portfolio/{portfolio.id}?format=csv")
-    assert export.status_code == 200 and export.headers["Content-Disposition"].startswith("attachment")
-    body = {"portfolio_id": portfolio.id, "trades": [{"symbol": "AAPL", "side": "BUY", "quantity": 1}]}
+    assert export.status_code == 200 and export.headers["Content-Disposition"].startswith(
+        "attachment"
+    )
+    body = {
+        "portfolio_id": portfolio.id,
+        "trades": [{"symbol": "AAPL", "side": "BUY", "quantity": 1}],
+    }
     assert_error(client.post("/api/v1/export/trades", json=body), 401, "unauthorized")
     assert_error(client.post("/api/v1/auth/refresh"), 401, "unauthorized")
     auth.logout()

@@ -4,6 +4,7 @@ The property test drives every GET operation of the document through schemathesi
 Flask app with a real bearer token: no 5xx, status codes, content types, headers and bodies as
 documented, valid parameters accepted and invalid ones rejected.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,10 +35,16 @@ def test_document_is_public_openapi_3_1(client):
     doc = resp.get_json()
     assert doc["openapi"].startswith("3.1")
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": doc["components"]["securitySchemes"]
-        ["bearerAuth"]["description"]}
+        "type": "http",
+        "scheme": "bearer",
+        "description": doc["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
     schemas = doc["components"]["schemas"]
-    assert set(schemas["Error"]["properties"]["error"]["required"]) == {"code", "message", "details"}
+    assert set(schemas["Error"]["properties"]["error"]["required"]) == {
+        "code",
+        "message",
+        "details",
+    }
     assert schemas["Unavailable"]["properties"]["available"] == {"const": False}
 
 
@@ -55,7 +62,8 @@ def test_every_operation_declares_errors_and_security(client):
             assert "429" in responses, (method, path)
             if operation["security"]:  # protected: a 401 in the error shape
                 assert responses["401"]["content"]["application/json"]["schema"] == {
-                    "$ref": "#/components/schemas/Error"}, (method, path)
+                    "$ref": "#/components/schemas/Error"
+                }, (method, path)
             if "{portfolio_id}" in path:
                 assert "404" in responses, (method, path)
             params = [p for p in operation["parameters"] if p["in"] == "query"]
@@ -117,8 +125,12 @@ def _positive(case) -> bool:
 
 @schema.parametrize()
 # Fixed examples in CI (a red build must be reproducible); fresh ones on every local run.
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
-          derandomize=bool(os.environ.get("CI")))
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=bool(os.environ.get("CI")),
+)
 def test_get_operations_conform_to_the_document(case, app, books):
     """No 5xx; statuses, content types, headers and bodies as documented."""
     case.operation.schema.app = app  # also for schemathesis' own probe requests
@@ -139,6 +151,8 @@ def test_405_lists_allowed_methods(client):
 
 
 def test_out_of_range_id_is_404(client, books_no_batch):
-    resp = client.get(f"/api/v1/analytics/portfolio/{2**63}/overview",
-                      headers=books_no_batch["individual"].headers)
+    resp = client.get(
+        f"/api/v1/analytics/portfolio/{2**63}/overview",
+        headers=books_no_batch["individual"].headers,
+    )
     assert resp.status_code == 404

@@ -1,4 +1,5 @@
 """The API rate limit: per user, read per request from API_RATE_LIMIT, 429 in the error shape."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,7 +18,9 @@ def three_per_minute(app):
     limiter.reset()
 
 
-def test_fourth_request_in_a_minute_is_429_with_retry_after(client, books_no_batch, three_per_minute):
+def test_fourth_request_in_a_minute_is_429_with_retry_after(
+    client, books_no_batch, three_per_minute
+):
     book = books_no_batch["individual"]
     path = f"/api/v1/analytics/portfolio/{book.portfolio_id}/overview"
     for _ in range(3):
@@ -40,8 +43,11 @@ def test_the_limit_is_per_user(client, books_no_batch, three_per_minute):
 
 def test_the_budget_is_shared_across_routes(client, books_no_batch, three_per_minute):
     book = books_no_batch["individual"]
-    paths = ["/api/v1/data/portfolios", f"/api/v1/analytics/portfolio/{book.portfolio_id}/overview",
-             "/api/v1/analytics/factors/definitions"]
+    paths = [
+        "/api/v1/data/portfolios",
+        f"/api/v1/analytics/portfolio/{book.portfolio_id}/overview",
+        "/api/v1/analytics/factors/definitions",
+    ]
     for path in paths:
         assert client.get(path, headers=book.headers).status_code == 200
     assert client.get("/api/v1/system/batch/history", headers=book.headers).status_code == 429

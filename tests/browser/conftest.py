@@ -5,6 +5,7 @@ The server is a real gunicorn on a free loopback port, built from the session ap
 database and Redis as the rest of the suite. Chromium is Debian's (/usr/bin/chromium): the tests
 skip, saying so, only where no Chromium binary exists.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 DEMO_PASSWORD = "demo12345"
 
@@ -58,8 +65,11 @@ def demo_books(app) -> dict[str, int]:
     with app.app_context():
         for book in DEMO_BOOKS:
             user = db.session.scalar(select(User).where(User.email == book.email))
-            portfolio = db.session.scalar(select(Portfolio).where(Portfolio.user_id == user.id,
-                                                                  Portfolio.name == book.portfolio))
+            portfolio = db.session.scalar(
+                select(Portfolio).where(
+                    Portfolio.user_id == user.id, Portfolio.name == book.portfolio
+                )
+            )
             run = run_portfolio_batch(portfolio.id, trigger="test")
             assert run.status == "succeeded", (book.email, run.steps)
             books[book.email] = portfolio.id
@@ -76,16 +86,31 @@ def live_server(app, demo_books, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "4", "--timeout", "60", "wsgi:app"],
-        cwd=ROOT, env=testing_env(app), stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--timeout",
+            "60",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=testing_env(app),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"gunicorn exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
+                )
             try:
                 with urllib.request.urlopen(base + "/health", timeout=2) as response:
                     if response.status == 200:
@@ -93,7 +118,9 @@ def live_server(app, demo_books, tmp_path_factory):
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer /health in 60 s:\n{log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"gunicorn did not answer /health in 60 s:\n{log_path.read_text()[-3000:]}"
+                )
             time.sleep(0.2)
         yield base
     finally:
@@ -173,7 +200,13 @@ def run_worker(app):
 
     def run() -> subprocess.CompletedProcess:
         flask = Path(sys.executable).parent / "flask"
-        return subprocess.run([str(flask), "--app", "wsgi", "worker", "--burst"], cwd=ROOT,
-                              env=testing_env(app), capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [str(flask), "--app", "wsgi", "worker", "--burst"],
+            cwd=ROOT,
+            env=testing_env(app),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     return run

@@ -4,6 +4,7 @@ handlers (portfolio switcher, tag delete confirmation) works from static/js/app.
 
 Fixtures are in tests/browser/conftest.py (gunicorn on the session database, one Chromium).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,15 @@ document.addEventListener('securitypolicyviolation', e => window.reportCspViolat
   source: e.sourceFile, line: e.lineNumber, sample: e.sample}));
 """
 # Chart pages and how many Plotly charts each draws for the hedge-fund-style book.
-CHART_PAGES = {"overview": 2, "correlations": 1, "factors": 1, "risk": 3, "stress": 1,
-               "performance": 1, "positions/{position}": 1}
+CHART_PAGES = {
+    "overview": 2,
+    "correlations": 1,
+    "factors": 1,
+    "risk": 3,
+    "stress": 1,
+    "performance": 1,
+    "positions/{position}": 1,
+}
 CHARTS_READY = """
 () => [...document.querySelectorAll('[data-figure]')].every(el =>
   el.dataset.rendered === '1' && el.classList.contains('js-plotly-plot')
@@ -106,15 +114,30 @@ def demo_pages(app, portfolio_id: int) -> tuple[list[str], int]:
     from webapp.models import Position
 
     with app.app_context():
-        position = db.session.scalar(select(Position.id).where(Position.portfolio_id == portfolio_id)
-                                     .order_by(Position.id))
+        position = db.session.scalar(
+            select(Position.id).where(Position.portfolio_id == portfolio_id).order_by(Position.id)
+        )
         db.session.remove()
     p = f"/portfolios/{portfolio_id}"
     return [
-        "/portfolios/", "/portfolios/new", "/portfolios/tags", "/imports/new",
-        p, f"{p}/overview", f"{p}/correlations", f"{p}/factors", f"{p}/risk", f"{p}/stress",
-        f"{p}/performance", f"{p}/jobs", f"{p}/positions/{position}", f"{p}/edit", f"{p}/delete",
-        f"{p}/positions/new", f"{p}/positions/{position}/edit", f"{p}/positions/{position}/close",
+        "/portfolios/",
+        "/portfolios/new",
+        "/portfolios/tags",
+        "/imports/new",
+        p,
+        f"{p}/overview",
+        f"{p}/correlations",
+        f"{p}/factors",
+        f"{p}/risk",
+        f"{p}/stress",
+        f"{p}/performance",
+        f"{p}/jobs",
+        f"{p}/positions/{position}",
+        f"{p}/edit",
+        f"{p}/delete",
+        f"{p}/positions/new",
+        f"{p}/positions/{position}/edit",
+        f"{p}/positions/{position}/close",
         f"{p}/positions/{position}/delete",
     ], position
 
@@ -185,8 +208,15 @@ def two_books(app):
         books = []
         for name in ("Alpha book", "Beta book"):
             portfolio = Portfolio(user_id=user.id, name=name, cash=1000.0)
-            portfolio.positions.append(Position(symbol="AAPL", quantity=5.0, entry_price=150.0,
-                                                entry_date=dt.date(2025, 1, 2), position_type="LONG"))
+            portfolio.positions.append(
+                Position(
+                    symbol="AAPL",
+                    quantity=5.0,
+                    entry_price=150.0,
+                    entry_date=dt.date(2025, 1, 2),
+                    position_type="LONG",
+                )
+            )
             db.session.add(portfolio)
             books.append(portfolio)
         db.session.add(Tag(user_id=user.id, name="to-delete", color="#4c78a8"))
@@ -196,7 +226,9 @@ def two_books(app):
     return result
 
 
-def test_switcher_and_delete_confirmation_work_without_inline_handlers(watched, live_server, two_books):
+def test_switcher_and_delete_confirmation_work_without_inline_handlers(
+    watched, live_server, two_books
+):
     email, (alpha, beta) = two_books
     context, watch, page = watched()
     log_in(page, live_server, email, STRONG_PASSWORD)
@@ -215,6 +247,7 @@ def test_switcher_and_delete_confirmation_work_without_inline_handlers(watched, 
         def handle(dialog):
             messages.append(dialog.message)
             dialog.accept() if accept else dialog.dismiss()
+
         return handle
 
     page.once("dialog", answer(False))

@@ -4,6 +4,7 @@ through a real RQ worker, logging out, and the tablet layout.
 
 Fixtures are in tests/browser/conftest.py. Screenshots: test-artifacts/screenshots/{account}-{page}.png.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,12 +22,25 @@ INDIVIDUAL, HNW, HEDGE = DEMO_EMAILS
 # key, sub-navigation label, charts that must hold data, elements that must be on the page
 PAGES = [
     ("positions", "Positions", [], ["positions"]),  # where the portfolio list links to
-    ("overview", "Overview", ["exposure-chart", "sector-chart"], ["overview-kpis", "positions-table"]),
-    ("correlations", "Correlations", ["correlation-heatmap"],
-     ["lookback", "heatmap", "diversification-reading"]),
+    (
+        "overview",
+        "Overview",
+        ["exposure-chart", "sector-chart"],
+        ["overview-kpis", "positions-table"],
+    ),
+    (
+        "correlations",
+        "Correlations",
+        ["correlation-heatmap"],
+        ["lookback", "heatmap", "diversification-reading"],
+    ),
     ("factors", "Factors", ["factor-chart"], ["factor-table", "factor-positions"]),
-    ("risk", "Risk", ["drawdown-chart", "return-histogram", "contribution-chart"],
-     ["risk-lookback", "risk-metrics", "var-table", "risk-contributions"]),
+    (
+        "risk",
+        "Risk",
+        ["drawdown-chart", "return-histogram", "contribution-chart"],
+        ["risk-lookback", "risk-metrics", "var-table", "risk-contributions"],
+    ),
     ("stress", "Stress tests", ["stress-chart"], ["category-filter", "scenario-detail"]),
     ("performance", "Performance", ["performance-chart"], ["period-returns"]),
     ("jobs", "Jobs", [], []),
@@ -75,8 +89,9 @@ def assert_dashboard_page(page, status: int, charts: list[str], elements: list[s
     heading = page.locator("main h1").first.inner_text()
     assert status == 200, f"{page.url}: HTTP {status} ({title})"
     assert not heading[:3].isdigit(), f"{page.url}: error page {heading!r}"
-    assert page.locator(".missing").count() == 0, \
+    assert page.locator(".missing").count() == 0, (
         f"{page.url}: 'no results' card: {page.locator('.missing').first.inner_text()}"
+    )
     assert AS_OF in page.locator(".asof").first.inner_text(), page.url
     for element in elements:
         assert page.locator(f"#{element}").count() == 1, f"{page.url}: no #{element}"
@@ -115,6 +130,7 @@ def marker(page):
 
 # 1. Every page of every demo book --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("email", DEMO_EMAILS, ids=account_name)
 def test_every_page_of_each_demo_book(account, live_server, demo_books, screenshots, email):
     page = account(email)  # logged in through the form: it lands on the portfolio list
@@ -149,11 +165,21 @@ def test_every_page_of_each_demo_book(account, live_server, demo_books, screensh
             visited.append("position")
         if key == "jobs":
             assert page.locator("main table .status-succeeded").count() >= 1
-    assert visited == ["positions", "overview", "position", "correlations", "factors", "risk",
-                       "stress", "performance", "jobs"]
+    assert visited == [
+        "positions",
+        "overview",
+        "position",
+        "correlations",
+        "factors",
+        "risk",
+        "stress",
+        "performance",
+        "jobs",
+    ]
 
 
 # 2. Correlations look-back swaps only the heatmap -----------------------------------------------
+
 
 def test_correlation_lookback_swaps_the_heatmap_partial(account, live_server, demo_books):
     page = account(HNW)
@@ -162,7 +188,9 @@ def test_correlation_lookback_swaps_the_heatmap_partial(account, live_server, de
     wait_for_charts(page, ["correlation-heatmap"])
     assert page.get_attribute("#heatmap", "data-lookback") == "90"
     set_marker(page)
-    with page.expect_response(lambda r: "/correlations?" in r.url and "lookback_days=30" in r.url) as resp:
+    with page.expect_response(
+        lambda r: "/correlations?" in r.url and "lookback_days=30" in r.url
+    ) as resp:
         page.select_option("#lookback", "30")
     assert resp.value.request.headers.get("hx-request") == "true"
     page.wait_for_selector('#heatmap[data-lookback="30"]')
@@ -178,6 +206,7 @@ def test_correlation_lookback_swaps_the_heatmap_partial(account, live_server, de
 
 
 # 3. Overview sort + filter, stress category + scenario detail ----------------------------------
+
 
 def test_overview_sort_and_type_filter_swap_the_table(account, live_server, demo_books):
     page = account(HEDGE)
@@ -200,7 +229,8 @@ def test_overview_sort_and_type_filter_swap_the_table(account, live_server, demo
     assert ascending == sorted(ascending) and ascending != by_symbol
 
     types = page.locator("#positions-table select[name=type] option").evaluate_all(
-        "os => os.map(o => o.value).filter(Boolean)")
+        "os => os.map(o => o.value).filter(Boolean)"
+    )
     assert "SHORT" in types and "LONG" in types
     page.select_option("#positions-table select[name=type]", "SHORT")
     page.wait_for_function("""() => {
@@ -217,7 +247,9 @@ def test_stress_category_filter_and_scenario_detail(account, live_server, demo_b
     pid = demo_books[INDIVIDUAL]
     page.goto(f"{live_server}/portfolios/{pid}/stress")
     wait_for_charts(page, ["stress-chart"])
-    categories = page.locator("table.scenarios").evaluate_all("ts => ts.map(t => t.dataset.category)")
+    categories = page.locator("table.scenarios").evaluate_all(
+        "ts => ts.map(t => t.dataset.category)"
+    )
     assert "historical" in categories and len(categories) > 1
     set_marker(page)
 
@@ -251,8 +283,9 @@ def test_factor_pagination_and_risk_lookback_swap_their_partials(account, live_s
     first = page.locator("#position-betas tbody td.sym").all_inner_texts()
     set_marker(page)
     page.click("#factor-next")
-    page.wait_for_function("() => document.querySelector('#factor-positions .pager')"
-                           ".textContent.includes('11–20 of')")
+    page.wait_for_function(
+        "() => document.querySelector('#factor-positions .pager').textContent.includes('11–20 of')"
+    )
     second = page.locator("#position-betas tbody td.sym").all_inner_texts()
     assert second and not set(second) & set(first)
     assert marker(page) == 1
@@ -267,13 +300,16 @@ def test_factor_pagination_and_risk_lookback_swap_their_partials(account, live_s
     assert "(180-day look-back)" in page.locator("#risk-metrics details.math").text_content()
 
 
-def test_position_detail_shows_the_factor_betas_the_factors_page_has(account, live_server, demo_books):
+def test_position_detail_shows_the_factor_betas_the_factors_page_has(
+    account, live_server, demo_books
+):
     page = account(INDIVIDUAL)
     pid = demo_books[INDIVIDUAL]
     page.goto(f"{live_server}/portfolios/{pid}/overview")
     navigate(page, page.locator("#positions-table tbody td.sym a", has_text="AAPL").click)
-    assert page.locator("#position-factors table").count() == 1, \
-        page.locator("#position-factors").inner_text()
+    assert page.locator("#position-factors table").count() == 1, page.locator(
+        "#position-factors"
+    ).inner_text()
 
 
 # 4. Recalculate through a real RQ worker --------------------------------------------------------
@@ -291,8 +327,9 @@ RECORD_PROGRESS_JS = """
 
 
 @pytest.mark.worker
-def test_recalculate_runs_through_a_real_worker_and_refreshes(account, live_server, demo_books,
-                                                               run_worker):
+def test_recalculate_runs_through_a_real_worker_and_refreshes(
+    account, live_server, demo_books, run_worker
+):
     page = account(INDIVIDUAL)
     pid = demo_books[INDIVIDUAL]
     page.goto(f"{live_server}/portfolios/{pid}/risk")
@@ -328,6 +365,7 @@ def test_recalculate_runs_through_a_real_worker_and_refreshes(account, live_serv
 
 
 # 5. Log out ------------------------------------------------------------------------------------
+
 
 def test_log_out_then_portfolio_pages_redirect_to_login(fresh_login, live_server, demo_books):
     page = fresh_login(HNW)
@@ -365,4 +403,5 @@ def test_tablet_width_has_no_horizontal_overflow(fresh_login, live_server, demo_
     result = page.evaluate(OVERFLOW_JS)
     assert result["scrollWidth"] <= result["innerWidth"] + 1, (
         f"body is {result['scrollWidth']} px wide in an {result['innerWidth']} px viewport; "
-        f"outermost overflowing elements: {result['culprits']}")
+        f"outermost overflowing elements: {result['culprits']}"
+    )

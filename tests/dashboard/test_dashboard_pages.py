@@ -1,4 +1,5 @@
 """Analytics pages: content from the same service calls as the JSON twins, HTMX partials, states."""
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,9 @@ def hf_book(app):
     """The hedge-fund demo book with a fresh batch run (id only: tests open their own sessions)."""
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == HF))
-        portfolio = db.session.scalars(select(Portfolio).where(Portfolio.user_id == user.id)).first()
+        portfolio = db.session.scalars(
+            select(Portfolio).where(Portfolio.user_id == user.id)
+        ).first()
         run = run_portfolio_batch(portfolio.id)
         assert run.status == "succeeded", run.steps
         return portfolio.id
@@ -37,9 +40,16 @@ def hf_client(client, hf_book):
 def figures(html: str) -> dict[str, dict]:
     """Chart specs embedded in the page, by element id."""
     out = {}
-    for el_id, spec in re.findall(r'<div class="chart" id="([^"]+)" data-figure=\'([^\']*)\'', html):
-        out[el_id] = json.loads(spec.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")
-                                .replace("&lt;", "<").replace("&gt;", ">"))
+    for el_id, spec in re.findall(
+        r'<div class="chart" id="([^"]+)" data-figure=\'([^\']*)\'', html
+    ):
+        out[el_id] = json.loads(
+            spec.replace("&#34;", '"')
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+        )
     return out
 
 
@@ -62,8 +72,13 @@ def test_overview_numbers_equal_the_service(ctx, hf_client, hf_book):
     portfolio = db.session.get(Portfolio, hf_book)
     s = analytics.overview(portfolio).data["summary"]
     html = hf_client.get(f"/portfolios/{hf_book}/overview").get_data(as_text=True)
-    for value in (s["equity"], s["gross_exposure"], s["net_exposure"], s["delta_net_exposure"],
-                  s["unrealized_pnl"]):
+    for value in (
+        s["equity"],
+        s["gross_exposure"],
+        s["net_exposure"],
+        s["delta_net_exposure"],
+        s["unrealized_pnl"],
+    ):
         assert money(value) in html
     assert s["counts_by_type"] == {"LC": 3, "LONG": 12, "LP": 2, "SC": 2, "SHORT": 8, "SP": 3}
 
@@ -81,8 +96,10 @@ def test_risk_page_shows_var_from_the_service(ctx, hf_client, hf_book):
 
 
 def test_heatmap_partial_swaps_with_lookback(ctx, hf_client, hf_book):
-    resp = hf_client.get(f"/portfolios/{hf_book}/correlations?lookback_days=30&max_symbols=6",
-                         headers={"HX-Request": "true", "HX-Target": "heatmap"})
+    resp = hf_client.get(
+        f"/portfolios/{hf_book}/correlations?lookback_days=30&max_symbols=6",
+        headers={"HX-Request": "true", "HX-Target": "heatmap"},
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "HX-Request" in resp.headers["Vary"]
     assert html.lstrip().startswith('<div id="heatmap" data-lookback="30"')
@@ -97,11 +114,15 @@ def test_heatmap_partial_swaps_with_lookback(ctx, hf_client, hf_book):
 def test_positions_partial_sorts_filters_and_pages(hf_client, hf_book):
     base = f"/portfolios/{hf_book}/overview"
     hx = {"HX-Request": "true", "HX-Target": "positions-table"}
-    html = hf_client.get(f"{base}?type=SHORT&sort=symbol&dir=asc", headers=hx).get_data(as_text=True)
+    html = hf_client.get(f"{base}?type=SHORT&sort=symbol&dir=asc", headers=hx).get_data(
+        as_text=True
+    )
     symbols = re.findall(r'<tr data-symbol="([^"]+)"', html)
     assert symbols == sorted(symbols) and len(symbols) == 8
     assert "<html" not in html
-    page2 = hf_client.get(f"{base}?per_page=5&page=2&sort=symbol&dir=asc", headers=hx).get_data(as_text=True)
+    page2 = hf_client.get(f"{base}?per_page=5&page=2&sort=symbol&dir=asc", headers=hx).get_data(
+        as_text=True
+    )
     assert "Page 2 of 6" in page2
     tagged = hf_client.get(f"{base}?tag=hedge", headers=hx).get_data(as_text=True)
     assert set(re.findall(r'<tr data-symbol="([^"]+)"', tagged)) >= {"XLU"}
@@ -109,14 +130,22 @@ def test_positions_partial_sorts_filters_and_pages(hf_client, hf_book):
 
 def test_stress_category_filter_and_scenario_detail(ctx, hf_client, hf_book):
     base = f"/portfolios/{hf_book}/stress"
-    html = hf_client.get(f"{base}?category=historical",
-                         headers={"HX-Request": "true", "HX-Target": "stress-scenarios"}).get_data(as_text=True)
+    html = hf_client.get(
+        f"{base}?category=historical",
+        headers={"HX-Request": "true", "HX-Target": "stress-scenarios"},
+    ).get_data(as_text=True)
     assert set(re.findall(r'data-category="([^"]+)"', html)) == {"historical"}
     assert len(re.findall(r"<tr data-scenario=", html)) == 5
-    detail = hf_client.get(f"{base}?scenario=covid_crash",
-                           headers={"HX-Request": "true", "HX-Target": "scenario-detail"}).get_data(as_text=True)
+    detail = hf_client.get(
+        f"{base}?scenario=covid_crash",
+        headers={"HX-Request": "true", "HX-Target": "scenario-detail"},
+    ).get_data(as_text=True)
     portfolio = db.session.get(Portfolio, hf_book)
-    covid = next(s for s in analytics.stress_test(portfolio).data["scenarios"] if s["scenario_id"] == "covid_crash")
+    covid = next(
+        s
+        for s in analytics.stress_test(portfolio).data["scenarios"]
+        if s["scenario_id"] == "covid_crash"
+    )
     assert detail.lstrip().startswith('<section class="card" id="scenario-detail">')
     assert money(max(covid["positions"], key=lambda p: p["pnl"])["pnl"]) in detail
 
@@ -156,7 +185,9 @@ def test_empty_portfolio_pages_say_what_is_missing(client, auth, factory, page):
 def test_short_history_is_explained(client, auth, factory):
     """A book whose only holding has no stored prices: pages name the reason, never a 500."""
     user = factory.user()
-    portfolio = factory.portfolio(user, positions=[dict(symbol="ZZZZ", quantity=10, entry_price=5.0)])
+    portfolio = factory.portfolio(
+        user, positions=[dict(symbol="ZZZZ", quantity=10, entry_price=5.0)]
+    )
     run = run_portfolio_batch(portfolio.id)
     assert run.status == "partial"
     auth.login(user.email)
@@ -169,10 +200,13 @@ def test_short_history_is_explained(client, auth, factory):
 def test_position_detail_shows_the_stored_factor_betas(ctx, hf_client, hf_book):
     portfolio = db.session.get(Portfolio, hf_book)
     nvda = next(p for p in portfolio.positions if p.symbol == "NVDA")
-    stored = next(p for p in analytics.position_factor_exposures(portfolio, limit=100).data["positions"]
-                  if p["position_id"] == nvda.id)
+    stored = next(
+        p
+        for p in analytics.position_factor_exposures(portfolio, limit=100).data["positions"]
+        if p["position_id"] == nvda.id
+    )
     html = hf_client.get(f"/portfolios/{hf_book}/positions/{nvda.id}").get_data(as_text=True)
-    assert f'{stored["betas"]["Market"]:,.3f}' in html
+    assert f"{stored['betas']['Market']:,.3f}" in html
     assert money(stored["dollar_exposures"]["Market"]) in html
 
 
@@ -188,5 +222,7 @@ def test_other_lookbacks_run_the_batch_steps_on_request(ctx, hf_book):
     custom = analytics.risk_metrics(portfolio, lookback_days=120)
     assert custom.available and custom.metadata["computed"] == "on_request"
     assert custom.data["nobs"] == 120
-    assert live_correlations(portfolio, 90).data["matrix"] == analytics.stored(
-        portfolio, "correlations", {"lookback_days": 90}).data["matrix"]
+    assert (
+        live_correlations(portfolio, 90).data["matrix"]
+        == analytics.stored(portfolio, "correlations", {"lookback_days": 90}).data["matrix"]
+    )

@@ -1,4 +1,5 @@
 """Shared helpers for the holdings-import tests (no app, no database)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,13 +12,25 @@ TODAY = dt.date(2026, 11, 24)
 KNOWN = frozenset({"AAPL", "MSFT", "SPY", "GOOGL", "VOO", "BRK-B", "QQQ"})
 
 
-def run(data: bytes | str, *, known=KNOWN, max_bytes: int = 5 * 1024 * 1024, max_rows: int = 20_000,
-        today: dt.date = TODAY, filename: str = "holdings.csv"):
+def run(
+    data: bytes | str,
+    *,
+    known=KNOWN,
+    max_bytes: int = 5 * 1024 * 1024,
+    max_rows: int = 20_000,
+    today: dt.date = TODAY,
+    filename: str = "holdings.csv",
+):
     """Validate bytes (str is UTF-8 encoded) with test defaults."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     return validate_holdings_file(
-        data, filename=filename, known_symbols=known, max_bytes=max_bytes, max_rows=max_rows, today=today
+        data,
+        filename=filename,
+        known_symbols=known,
+        max_bytes=max_bytes,
+        max_rows=max_rows,
+        today=today,
     )
 
 
@@ -28,7 +41,10 @@ def fixture(name: str, **kwargs):
 
 def summary(report) -> list[tuple]:
     """(line, symbol, position_type, quantity, entry_price, entry_date) per accepted row."""
-    return [(a.line, a.symbol, a.position_type, a.quantity, a.entry_price, a.entry_date) for a in report.accepted]
+    return [
+        (a.line, a.symbol, a.position_type, a.quantity, a.entry_price, a.entry_date)
+        for a in report.accepted
+    ]
 
 
 def rejections(report) -> dict[int, list[tuple[str, str]]]:

@@ -1,4 +1,5 @@
 """The SigmaSight template format: row outcomes, error codes, duplicates, line numbers, report shape."""
+
 from __future__ import annotations
 
 import csv
@@ -22,29 +23,55 @@ def test_template_validates_with_zero_rejections_against_the_bundled_dataset():
     assert report.file_error is None
     assert report.rejected == []
     assert report.detected_format == "canonical"
-    assert TEMPLATE_CSV.splitlines()[0] == "ticker,quantity,entry_price,entry_date,tags,strategy,notes"
+    assert (
+        TEMPLATE_CSV.splitlines()[0] == "ticker,quantity,entry_price,entry_date,tags,strategy,notes"
+    )
     assert [a.position_type for a in report.accepted] == ["LONG", "LONG", "SHORT", "LC"]
     assert all(a.has_market_data for a in report.accepted)
     assert report.warnings == []
 
 
 def test_accepted_row_fields_and_properties():
-    report = run(HEADER + "AAPL,100,185.25,2024-03-15, core ; tech ;core,Growth,Long-term\n"
-                 "AAPL  270115P00200000,-3,4.10,03/01/2025,hedge,Collar,\n")
+    report = run(
+        HEADER + "AAPL,100,185.25,2024-03-15, core ; tech ;core,Growth,Long-term\n"
+        "AAPL  270115P00200000,-3,4.10,03/01/2025,hedge,Collar,\n"
+    )
     stock, option = report.accepted
-    assert (stock.symbol, stock.asset_type, stock.position_type, stock.quantity, stock.entry_price) == (
-        "AAPL", "stock", "LONG", 100.0, 185.25)
+    assert (
+        stock.symbol,
+        stock.asset_type,
+        stock.position_type,
+        stock.quantity,
+        stock.entry_price,
+    ) == ("AAPL", "stock", "LONG", 100.0, 185.25)
     assert stock.entry_date == dt.date(2024, 3, 15)
     assert stock.tags == ["core", "tech"]  # trimmed, case kept, each once
     assert (stock.strategy, stock.notes) == ("Growth", "Long-term")
-    assert (stock.multiplier, stock.underlying_symbol, stock.strike_price, stock.expiration_date,
-            stock.implied_vol) == (1.0, None, None, None, None)
+    assert (
+        stock.multiplier,
+        stock.underlying_symbol,
+        stock.strike_price,
+        stock.expiration_date,
+        stock.implied_vol,
+    ) == (1.0, None, None, None, None)
     assert (option.symbol, option.asset_type, option.position_type, option.quantity) == (
-        "AAPL270115P00200000", "option", "SP", -3.0)
+        "AAPL270115P00200000",
+        "option",
+        "SP",
+        -3.0,
+    )
     assert (option.underlying, option.expiry, option.option_type, option.strike) == (
-        "AAPL", dt.date(2027, 1, 15), "put", 200.0)
-    assert (option.multiplier, option.underlying_symbol, option.strike_price, option.expiration_date) == (
-        100.0, "AAPL", 200.0, dt.date(2027, 1, 15))
+        "AAPL",
+        dt.date(2027, 1, 15),
+        "put",
+        200.0,
+    )
+    assert (
+        option.multiplier,
+        option.underlying_symbol,
+        option.strike_price,
+        option.expiration_date,
+    ) == (100.0, "AAPL", 200.0, dt.date(2027, 1, 15))
     assert option.entry_price == 4.10  # per-share premium, not x100
     assert isinstance(stock, AcceptedRow)
 
@@ -104,7 +131,10 @@ def _rejected_codes(line: str) -> list[tuple[str, str]]:
         ("AAPL270115C0025000,1,10,2024-01-02", [("ticker", "invalid_symbol")]),
         ("100 21 JAN 27 4795 PUT,1,10,2024-01-02", [("ticker", "invalid_symbol")]),
         ("912828YK0,10000,99.5,2024-01-02", [("ticker", "unsupported_security")]),
-        ("AAPL270115C00250000,1.5,10,2024-01-02", [("quantity", "invalid_number")]),  # whole contracts
+        (
+            "AAPL270115C00250000,1.5,10,2024-01-02",
+            [("quantity", "invalid_number")],
+        ),  # whole contracts
     ],
 )
 def test_row_error_codes(line, expected):
@@ -115,10 +145,14 @@ def test_every_field_error_of_a_line_is_reported():
     report = run(HEADER + "AAPL INC,0,-5,2099-01-01,,,\n")
     (rejected,) = report.rejected
     assert [(e["field"], e["code"]) for e in rejected.errors] == [
-        ("ticker", "invalid_symbol"), ("quantity", "zero_quantity"),
-        ("entry_price", "negative_price"), ("entry_date", "future_date"),
+        ("ticker", "invalid_symbol"),
+        ("quantity", "zero_quantity"),
+        ("entry_price", "negative_price"),
+        ("entry_date", "future_date"),
     ]
-    assert all(set(e) == {"field", "code", "message", "value"} and e["message"] for e in rejected.errors)
+    assert all(
+        set(e) == {"field", "code", "message", "value"} and e["message"] for e in rejected.errors
+    )
     assert [e["value"] for e in rejected.errors] == ["AAPL INC", "0", "-5", "2099-01-01"]
 
 
@@ -131,18 +165,25 @@ def test_today_defaults_to_the_real_date():
     from webapp.imports import validate_holdings_file
 
     future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
-    report = validate_holdings_file((HEADER + f"AAPL,1,1,{future},,,\n").encode(), filename="x.csv",
-                                    known_symbols=set(), max_bytes=10_000, max_rows=10)
+    report = validate_holdings_file(
+        (HEADER + f"AAPL,1,1,{future},,,\n").encode(),
+        filename="x.csv",
+        known_symbols=set(),
+        max_bytes=10_000,
+        max_rows=10,
+    )
     assert rejections(report) == {2: [("entry_date", "future_date")]}
 
 
 def test_duplicates_are_rejected_with_the_first_line():
-    report = run(HEADER
-                 + "AAPL,100,185.25,2024-03-15,,,\n"
-                 + "MSFT,10,400,2024-03-15,,,\n"
-                 + "aapl,100.00,$185.250,03/15/2024,other tag,,\n"  # same key once normalised
-                 + "AAPL,100,185.25,2024-03-16,,,\n"  # other date: a separate lot
-                 + "AAPL,100,185.25,2024-03-15,,,\n")
+    report = run(
+        HEADER
+        + "AAPL,100,185.25,2024-03-15,,,\n"
+        + "MSFT,10,400,2024-03-15,,,\n"
+        + "aapl,100.00,$185.250,03/15/2024,other tag,,\n"  # same key once normalised
+        + "AAPL,100,185.25,2024-03-16,,,\n"  # other date: a separate lot
+        + "AAPL,100,185.25,2024-03-15,,,\n"
+    )
     assert [a.line for a in report.accepted] == [2, 3, 5]
     assert [(r.line, r.duplicate_of_line) for r in report.rejected] == [(4, 2), (6, 2)]
     assert report.rejected[0].errors[0]["code"] == "duplicate_row"
@@ -153,7 +194,7 @@ def test_line_numbers_are_physical_lines():
         "Holdings export for J. Smith\n"  # preamble line 1
         "\n"  # 2
         "ticker,quantity,entry_price,entry_date,notes\n"  # header 3
-        "AAPL,1,1,2024-01-02,\"first line\nsecond line\"\n"  # 4-5: a quoted two-line note
+        'AAPL,1,1,2024-01-02,"first line\nsecond line"\n'  # 4-5: a quoted two-line note
         "   \n"  # 6: whitespace only
         "MSFT,0,1,2024-01-02,\n"  # 7: rejected
         ",,,,\n"  # 8: empty cells
@@ -167,9 +208,11 @@ def test_line_numbers_are_physical_lines():
 
 
 def test_crlf_bom_quoting_trailing_cells_and_any_column_order():
-    text = ('"Entry Date","Symbol","Qty","Avg Cost","Tags"\r\n'
-            '"2024-03-15","AAPL","1,000","$185.25","core",,,\r\n'
-            '"03/01/2024","MSFT","(5)","$400.00","",\r\n')
+    text = (
+        '"Entry Date","Symbol","Qty","Avg Cost","Tags"\r\n'
+        '"2024-03-15","AAPL","1,000","$185.25","core",,,\r\n'
+        '"03/01/2024","MSFT","(5)","$400.00","",\r\n'
+    )
     report = run(b"\xef\xbb\xbf" + text.encode())
     assert report.detected_format == "canonical"
     assert summary(report) == [
@@ -228,7 +271,10 @@ def test_utf16_excel_unicode_text_is_read():
 
 
 def test_free_text_is_neutralised_against_csv_injection():
-    report = run(HEADER + 'AAPL,1,1,2024-01-02,"=HYPERLINK(""x"");+evil;@cmd;-x;ok","-2+3","=cmd|\' /C calc\'!A0"\n')
+    report = run(
+        HEADER
+        + 'AAPL,1,1,2024-01-02,"=HYPERLINK(""x"");+evil;@cmd;-x;ok","-2+3","=cmd|\' /C calc\'!A0"\n'
+    )
     row = report.accepted[0]
     assert row.tags == ['\'=HYPERLINK("x")', "'+evil", "'@cmd", "'-x", "ok"]
     assert row.strategy == "'-2+3"
@@ -237,13 +283,18 @@ def test_free_text_is_neutralised_against_csv_injection():
 
 def test_optional_implied_vol_column():
     head = "ticker,quantity,entry_price,entry_date,implied_vol\n"
-    report = run(head + "AAPL270115C00250000,1,10,2024-01-02,0.25\n"
-                 "AAPL270115C00260000,1,10,2024-01-02,30%\n"
-                 "AAPL270115C00270000,1,10,2024-01-02,\n"
-                 "AAPL270115C00280000,1,10,2024-01-02,abc\n"
-                 "AAPL270115C00290000,1,10,2024-01-02,25\n")
+    report = run(
+        head + "AAPL270115C00250000,1,10,2024-01-02,0.25\n"
+        "AAPL270115C00260000,1,10,2024-01-02,30%\n"
+        "AAPL270115C00270000,1,10,2024-01-02,\n"
+        "AAPL270115C00280000,1,10,2024-01-02,abc\n"
+        "AAPL270115C00290000,1,10,2024-01-02,25\n"
+    )
     assert [a.implied_vol for a in report.accepted] == [0.25, 0.3, None]
-    assert rejections(report) == {5: [("implied_vol", "invalid_number")], 6: [("implied_vol", "invalid_number")]}
+    assert rejections(report) == {
+        5: [("implied_vol", "invalid_number")],
+        6: [("implied_vol", "invalid_number")],
+    }
 
 
 def test_long_tags_and_strategy_are_cut_to_the_database_sizes():
@@ -260,36 +311,76 @@ def test_expired_options_are_accepted_with_a_warning():
 
 
 def test_rows_without_market_data_are_kept_and_flagged():
-    report = run(HEADER + "AAPL,1,1,2024-01-02,,,\nZZZZ,1,1,2024-01-02,,,\nZZZZ270115C00010000,1,1,2024-01-02,,,\n",
-                 known={"AAPL"})
+    report = run(
+        HEADER
+        + "AAPL,1,1,2024-01-02,,,\nZZZZ,1,1,2024-01-02,,,\nZZZZ270115C00010000,1,1,2024-01-02,,,\n",
+        known={"AAPL"},
+    )
     assert [(a.symbol, a.has_market_data) for a in report.accepted] == [
-        ("AAPL", True), ("ZZZZ", False), ("ZZZZ270115C00010000", False)]
+        ("AAPL", True),
+        ("ZZZZ", False),
+        ("ZZZZ270115C00010000", False),
+    ]
     (note,) = [w for w in report.warnings if w["code"] == "no_market_data"]
     assert "ZZZZ" in note["message"] and note["message"].count("ZZZZ") == 1
     assert run(HEADER + "BRK.B,1,1,2024-01-02,,,\n").accepted[0].has_market_data  # stored as BRK-B
 
 
 def test_to_dict_has_exactly_the_section_5_shape():
-    report = run(HEADER + "AAPL,100,185.25,2024-03-15,core,,\n"
-                 "AAPL270115C00250000,-2,12.5,2024-03-15,,,\nMSFT,0,1,2024-01-02,,,\n")
+    report = run(
+        HEADER + "AAPL,100,185.25,2024-03-15,core,,\n"
+        "AAPL270115C00250000,-2,12.5,2024-03-15,,,\nMSFT,0,1,2024-01-02,,,\n"
+    )
     body = report.to_dict()
     json.dumps(body)  # serialisable as is
-    assert set(body) == {"detected_format", "file_error", "accepted", "rejected", "skipped_lines",
-                         "warnings", "portfolio_id"}
+    assert set(body) == {
+        "detected_format",
+        "file_error",
+        "accepted",
+        "rejected",
+        "skipped_lines",
+        "warnings",
+        "portfolio_id",
+    }
     assert body["detected_format"] == "canonical" and body["file_error"] is None
     assert body["portfolio_id"] is None and body["skipped_lines"] == [1]
     assert body["accepted"][0] == {
-        "line": 2, "symbol": "AAPL", "asset_type": "stock", "position_type": "LONG", "quantity": 100.0,
-        "entry_price": 185.25, "entry_date": "2024-03-15", "tags": ["core"], "underlying": None,
-        "expiry": None, "option_type": None, "strike": None, "has_market_data": True, "warnings": [],
+        "line": 2,
+        "symbol": "AAPL",
+        "asset_type": "stock",
+        "position_type": "LONG",
+        "quantity": 100.0,
+        "entry_price": 185.25,
+        "entry_date": "2024-03-15",
+        "tags": ["core"],
+        "underlying": None,
+        "expiry": None,
+        "option_type": None,
+        "strike": None,
+        "has_market_data": True,
+        "warnings": [],
     }
     option = body["accepted"][1]
     assert (option["underlying"], option["expiry"], option["option_type"], option["strike"]) == (
-        "AAPL", "2027-01-15", "call", 250.0)
+        "AAPL",
+        "2027-01-15",
+        "call",
+        250.0,
+    )
     assert isinstance(option["quantity"], float) and option["position_type"] == "SC"
-    assert body["rejected"] == [{"line": 4, "errors": [{
-        "field": "quantity", "code": "zero_quantity",
-        "message": "The quantity is zero; only open positions can be imported.", "value": "0"}],
-        "duplicate_of_line": None}]
+    assert body["rejected"] == [
+        {
+            "line": 4,
+            "errors": [
+                {
+                    "field": "quantity",
+                    "code": "zero_quantity",
+                    "message": "The quantity is zero; only open positions can be imported.",
+                    "value": "0",
+                }
+            ],
+            "duplicate_of_line": None,
+        }
+    ]
     assert isinstance(report, ImportReport) and isinstance(report.rejected[0], RejectedRow)
     assert report.rejected[0].to_dict() == body["rejected"][0]

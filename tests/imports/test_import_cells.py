@@ -1,4 +1,5 @@
 """Number, date and free-text cells of holdings files."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,8 +47,26 @@ def test_placeholders_are_missing(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["NaN", "nan", "Infinity", "-inf", "=1+2", "=SUM(A1:A3)", "@SUM(A1)", "+A1", "abc", "12abc",
-     "1,5", "12,34.5", "(-5)", "--5", "1e999", "$", "1.2.3", "4.12%"],
+    [
+        "NaN",
+        "nan",
+        "Infinity",
+        "-inf",
+        "=1+2",
+        "=SUM(A1:A3)",
+        "@SUM(A1)",
+        "+A1",
+        "abc",
+        "12abc",
+        "1,5",
+        "12,34.5",
+        "(-5)",
+        "--5",
+        "1e999",
+        "$",
+        "1.2.3",
+        "4.12%",
+    ],
 )
 def test_invalid_numbers(text):
     with pytest.raises(CellError) as exc:
@@ -57,7 +76,7 @@ def test_invalid_numbers(text):
 
 def test_formula_message_says_formulas_are_not_evaluated():
     with pytest.raises(CellError, match="formula"):
-        parse_decimal("=HYPERLINK(\"http://x\")")
+        parse_decimal('=HYPERLINK("http://x")')
 
 
 @pytest.mark.parametrize(
@@ -82,7 +101,17 @@ def test_dates(text, expected):
 
 
 @pytest.mark.parametrize(
-    "text", ["2024-02-30", "13/01/2024", "15/03/2024", "20240315", "45366", "March 15", "2024-3", "yesterday"]
+    "text",
+    [
+        "2024-02-30",
+        "13/01/2024",
+        "15/03/2024",
+        "20240315",
+        "45366",
+        "March 15",
+        "2024-3",
+        "yesterday",
+    ],
 )
 def test_invalid_dates(text):
     with pytest.raises(CellError) as exc:
@@ -115,6 +144,11 @@ def test_neutralize(text, expected):
 
 
 def test_header_names_ignore_case_spaces_and_punctuation():
-    assert norm_header(" Entry_Price ") == norm_header("entry price") == norm_header("ENTRY-PRICE") == "entryprice"
+    assert (
+        norm_header(" Entry_Price ")
+        == norm_header("entry price")
+        == norm_header("ENTRY-PRICE")
+        == "entryprice"
+    )
     assert norm_header("Qty (Quantity)") == "qtyquantity"
     assert norm_header("Price Paid $") == "pricepaid"

@@ -1,4 +1,5 @@
 """File-level outcomes: refused uploads, size and row limits, speed, and the package's purity."""
+
 from __future__ import annotations
 
 import ast
@@ -18,7 +19,9 @@ def _error(report) -> str:
     return report.file_error["code"]
 
 
-@pytest.mark.parametrize("data", [b"", b"\n\n\r\n", b"   ", b"\xef\xbb\xbf", b",,,\n,,,\n", b'"",""\n'])
+@pytest.mark.parametrize(
+    "data", [b"", b"\n\n\r\n", b"   ", b"\xef\xbb\xbf", b",,,\n,,,\n", b'"",""\n']
+)
 def test_empty_files(data):
     assert _error(run(data)) == "empty_file"
 
@@ -86,9 +89,11 @@ def test_no_header_at_all():
 
 
 def test_broker_export_without_a_needed_column():
-    report = run('"Positions for account Individual ...123 as of 12:33 PM ET, 2025/05/04"\n\n'
-                 '"Symbol","Description","Qty (Quantity)","Price","Mkt Val (Market Value)","Security Type"\n'
-                 '"AAPL","APPLE INC","100","$205.35","$20,535.00","Equity"\n')
+    report = run(
+        '"Positions for account Individual ...123 as of 12:33 PM ET, 2025/05/04"\n\n'
+        '"Symbol","Description","Qty (Quantity)","Price","Mkt Val (Market Value)","Security Type"\n'
+        '"AAPL","APPLE INC","100","$205.35","$20,535.00","Equity"\n'
+    )
     assert _error(report) == "missing_required_column"
     assert report.detected_format == "schwab_positions"
     assert "Cost Basis" in report.file_error["message"]
@@ -132,8 +137,10 @@ def test_unbalanced_quote_is_reported():
 
 
 def test_ten_thousand_rows_validate_quickly():
-    rows = "".join(f"SYM{i % 500},{i + 1},{100 + i % 97}.25,2024-{1 + i % 12:02d}-{1 + i % 28:02d},core;tech,,note\n"
-                   for i in range(10_000))
+    rows = "".join(
+        f"SYM{i % 500},{i + 1},{100 + i % 97}.25,2024-{1 + i % 12:02d}-{1 + i % 28:02d},core;tech,,note\n"
+        for i in range(10_000)
+    )
     start = time.perf_counter()
     report = run(HEADER.strip() + ",tags,strategy,notes\n" + rows)
     elapsed = time.perf_counter() - start
@@ -152,15 +159,19 @@ def test_package_imports_neither_flask_nor_sqlalchemy():
                 names = [node.module or ""]
             for name in names:
                 root = name.split(".")[0]
-                assert root not in {"flask", "sqlalchemy", "flask_sqlalchemy", "pandas"}, f"{path}: {name}"
+                assert root not in {"flask", "sqlalchemy", "flask_sqlalchemy", "pandas"}, (
+                    f"{path}: {name}"
+                )
 
 
 def test_a_stray_quote_inside_a_cell_is_not_reported():
-    report = run("ticker,quantity,entry_price,entry_date,notes\nAAPL,1,1,2024-01-02,12\" screen\n")
+    report = run('ticker,quantity,entry_price,entry_date,notes\nAAPL,1,1,2024-01-02,12" screen\n')
     assert report.rejected == [] and report.warnings == []
 
 
 def test_ambiguous_columns_are_reported():
     report = run("ticker,quantity,price,avg cost,entry_date\nAAPL,1,230,150,2024-01-02\n")
-    assert report.accepted[0].entry_price == 230.0  # "price" outranks "avg cost" in §3's alias order
+    assert (
+        report.accepted[0].entry_price == 230.0
+    )  # "price" outranks "avg cost" in §3's alias order
     assert [w["code"] for w in report.warnings] == ["ambiguous_column"]

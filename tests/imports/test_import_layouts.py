@@ -1,4 +1,5 @@
 """Broker positions exports (CSV_IMPORT.md §2/§4), parsed from realistic fixture files."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,13 +23,25 @@ def test_schwab_2025_layout_single_account():
     ]
     option = report.accepted[3]
     assert (option.underlying, option.expiry, option.option_type, option.strike) == (
-        "AAPL", dt.date(2027, 1, 15), "call", 250.0)
+        "AAPL",
+        dt.date(2027, 1, 15),
+        "call",
+        250.0,
+    )
     assert rejections(report) == {
         8: [("ticker", "unsupported_security")],  # Security Type "Fixed Income"
         9: [("entry_price", "missing_value")],  # Cost Basis "N/A" is never guessed
     }
-    assert report.skipped_lines == [1, 2, 3, 10, 11]  # title, empty row, header, cash, Account Total
-    assert all("entry_date_defaulted_to_statement_date" in codes(a.warnings) for a in report.accepted)
+    assert report.skipped_lines == [
+        1,
+        2,
+        3,
+        10,
+        11,
+    ]  # title, empty row, header, cash, Account Total
+    assert all(
+        "entry_date_defaulted_to_statement_date" in codes(a.warnings) for a in report.accepted
+    )
     assert "entry_date_defaulted_to_statement_date" in codes(report.warnings)
     assert "cash_rows_skipped" in codes(report.warnings)
 
@@ -84,7 +97,10 @@ def test_vanguard_holdings_block_only():
     assert rejections(report) == {4: [("ticker", "unsupported_security")]}  # bond: empty Symbol
     assert report.skipped_lines == [1, *range(6, 14)]  # header, blank lines, the transactions table
     for row in report.accepted:
-        assert codes(row.warnings) == ["entry_date_defaulted_to_import_date", "entry_price_defaulted_to_market_price"]
+        assert codes(row.warnings) == [
+            "entry_date_defaulted_to_import_date",
+            "entry_price_defaulted_to_market_price",
+        ]
 
 
 def test_ibkr_activity_statement_open_positions():
@@ -189,9 +205,11 @@ def test_thinkorswim_option_without_group_row():
 def test_schwab_short_option_price_uses_absolute_cost_basis():
     from tests.imports.helpers_import import run
 
-    report = run('"Positions for account Individual ...123 as of 12:33 PM ET, 2025/05/04"\n\n'
-                 '"Symbol","Description","Qty (Quantity)","Price","Mkt Val (Market Value)","Cost Basis","Security Type"\n'
-                 '"SPY 06/18/2027 500.00 P","PUT SPDR S&P500 $500 EXP 06/18/27","-1","$4.10","-$410.00","-$500.00","Option"\n')
+    report = run(
+        '"Positions for account Individual ...123 as of 12:33 PM ET, 2025/05/04"\n\n'
+        '"Symbol","Description","Qty (Quantity)","Price","Mkt Val (Market Value)","Cost Basis","Security Type"\n'
+        '"SPY 06/18/2027 500.00 P","PUT SPDR S&P500 $500 EXP 06/18/27","-1","$4.10","-$410.00","-$500.00","Option"\n'
+    )
     assert summary(report) == [(4, "SPY270618P00500000", "SP", -1.0, 5.0, dt.date(2025, 5, 4))]
 
 
@@ -217,8 +235,10 @@ def test_ibkr_older_statement_lots_and_multipliers():
 def test_dateless_exports_fall_back_to_the_import_date():
     from tests.imports.helpers_import import TODAY, run
 
-    report = run("Symbol,Last Price $,Change $,Change %,Quantity,Price Paid $,Day's Gain $,Total Gain $,"
-                 "Total Gain %,Value $\nMSFT,420.00,1.00,0.24,10.0000,350.25,10.00,697.50,19.91,4200.00\n")
+    report = run(
+        "Symbol,Last Price $,Change $,Change %,Quantity,Price Paid $,Day's Gain $,Total Gain $,"
+        "Total Gain %,Value $\nMSFT,420.00,1.00,0.24,10.0000,350.25,10.00,697.50,19.91,4200.00\n"
+    )
     assert report.detected_format == "etrade_positions"
     assert summary(report) == [(2, "MSFT", "LONG", 10.0, 350.25, TODAY)]
     assert codes(report.accepted[0].warnings) == ["entry_date_defaulted_to_import_date"]

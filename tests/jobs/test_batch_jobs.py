@@ -1,4 +1,5 @@
 """Batch jobs through a real Redis and a real RQ worker (`flask worker --burst` in a subprocess)."""
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,11 @@ def run_worker_burst(app) -> subprocess.CompletedProcess:
     flask = Path(sys.executable).parent / "flask"
     return subprocess.run(
         [str(flask), "--app", "wsgi", "worker", "--burst"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -69,7 +74,11 @@ def test_portfolio_batch_runs_every_step_through_a_real_worker(app, factory, cle
     status = job_status(run.job_id)
     assert status["status"] == "finished" and status["progress"] == 100
     assert status["result"]["batch_run_id"] == run.id
-    kinds = set(db.session.scalars(select(AnalyticsResult.kind).where(AnalyticsResult.batch_run_id == run.id)))
+    kinds = set(
+        db.session.scalars(
+            select(AnalyticsResult.kind).where(AnalyticsResult.batch_run_id == run.id)
+        )
+    )
     assert {"overview", "risk_metrics", "correlations", "factor_exposures", "stress_test"} <= kinds
 
 
@@ -78,11 +87,17 @@ def test_rerun_is_idempotent(app, factory, clean_queue):
     from webapp.services.batch import run_portfolio_batch
 
     first = run_portfolio_batch(portfolio.id)
-    count = db.session.scalar(select(func.count()).select_from(AnalyticsResult)
-                              .where(AnalyticsResult.portfolio_id == portfolio.id))
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(AnalyticsResult)
+        .where(AnalyticsResult.portfolio_id == portfolio.id)
+    )
     second = run_portfolio_batch(portfolio.id)
-    again = db.session.scalar(select(func.count()).select_from(AnalyticsResult)
-                              .where(AnalyticsResult.portfolio_id == portfolio.id))
+    again = db.session.scalar(
+        select(func.count())
+        .select_from(AnalyticsResult)
+        .where(AnalyticsResult.portfolio_id == portfolio.id)
+    )
     assert first.status == second.status == "succeeded"
     assert again == count  # the second run replaced the first run's rows, it didn't add to them
 
@@ -104,7 +119,11 @@ def test_failing_step_is_recorded_and_others_keep_their_results(app, factory, mo
     assert by_name["correlations"]["status"] == "failed"
     assert "correlation engine exploded" in by_name["correlations"]["error"]
     assert by_name["risk"]["status"] == "succeeded"
-    kinds = set(db.session.scalars(select(AnalyticsResult.kind).where(AnalyticsResult.batch_run_id == run.id)))
+    kinds = set(
+        db.session.scalars(
+            select(AnalyticsResult.kind).where(AnalyticsResult.batch_run_id == run.id)
+        )
+    )
     assert "risk_metrics" in kinds and "correlations" not in kinds
 
 
@@ -129,8 +148,9 @@ def test_batch_cli_runs_inline(runner, factory):
 
 
 def test_schedule_runs_after_the_us_close():
-    from croniter import croniter
     import datetime as dt
+
+    from croniter import croniter
 
     from jobs.schedule import SCHEDULE
 

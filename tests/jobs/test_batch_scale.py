@@ -6,6 +6,7 @@ and a few positions in a symbol whose prices stop in 2023 (left out as stale, ne
 Every expected number below comes from the ``price_bars``/``risk_free_rates`` rows and the
 formulas stated in the engines' docstrings, not from the engines.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -53,8 +54,9 @@ def _on_or_before(series, day: dt.date) -> tuple[dt.date, float]:
     return dates[i], values[i]
 
 
-def _bs_price(spot: float, strike: float, rate_pct: float, vol: float, days: int,
-              call: bool) -> float:
+def _bs_price(
+    spot: float, strike: float, rate_pct: float, vol: float, days: int, call: bool
+) -> float:
     """Black–Scholes premium per share, T = days / 365, rate continuous (as a decimal)."""
     t, r = days / 365.0, rate_pct / 100.0
     d1 = (math.log(spot / strike) + (r + vol * vol / 2.0) * t) / (vol * math.sqrt(t))
@@ -69,8 +71,11 @@ def book(app):
     """(portfolio id, positions by id, closes, as-of date, batch seconds) of a batched book."""
     with app.app_context():
         as_of = db.session.scalar(select(func.max(PriceBar.date)))
-        symbols = [s for s in db.session.scalars(select(PriceBar.symbol).distinct())
-                   if s not in (STALE_SYMBOL, "^GSPC")]
+        symbols = [
+            s
+            for s in db.session.scalars(select(PriceBar.symbol).distinct())
+            if s not in (STALE_SYMBOL, "^GSPC")
+        ]
         closes = _closes([*symbols, STALE_SYMBOL])
         rng = np.random.default_rng(300)
         first = dt.date(2023, 8, 1)
@@ -82,21 +87,33 @@ def book(app):
                 underlying = str(rng.choice(OPTION_UNDERLYINGS))
                 _, spot = _on_or_before(closes[underlying], entry)
                 kind = "C" if rng.random() < 0.5 else "P"
-                specs.append(dict(
-                    symbol=f"{underlying} {kind}{i}", underlying_symbol=underlying,
-                    position_type=("L" if long else "S") + kind,
-                    quantity=float(rng.integers(1, 30)) * (1 if long else -1),
-                    entry_price=round(spot * 0.05, 2), entry_date=entry,
-                    strike_price=float(max(5, round(spot * rng.uniform(0.85, 1.15) / 5) * 5)),
-                    expiration_date=EXPIRIES[int(rng.integers(len(EXPIRIES)))],
-                    multiplier=100.0, implied_vol=round(float(rng.uniform(0.15, 0.55)), 4)))
+                specs.append(
+                    dict(
+                        symbol=f"{underlying} {kind}{i}",
+                        underlying_symbol=underlying,
+                        position_type=("L" if long else "S") + kind,
+                        quantity=float(rng.integers(1, 30)) * (1 if long else -1),
+                        entry_price=round(spot * 0.05, 2),
+                        entry_date=entry,
+                        strike_price=float(max(5, round(spot * rng.uniform(0.85, 1.15) / 5) * 5)),
+                        expiration_date=EXPIRIES[int(rng.integers(len(EXPIRIES)))],
+                        multiplier=100.0,
+                        implied_vol=round(float(rng.uniform(0.15, 0.55)), 4),
+                    )
+                )
             else:
                 symbol = STALE_SYMBOL if i % 97 == 5 else str(rng.choice(symbols))
                 entry = min(entry, dt.date(2023, 10, 20)) if symbol == STALE_SYMBOL else entry
                 _, close = _on_or_before(closes[symbol], entry)
                 shares = float(max(1, round(rng.uniform(5_000, 150_000) / close)))
-                specs.append(dict(symbol=symbol, quantity=shares if long else -shares,
-                                  entry_price=round(close, 4), entry_date=entry))
+                specs.append(
+                    dict(
+                        symbol=symbol,
+                        quantity=shares if long else -shares,
+                        entry_price=round(close, 4),
+                        entry_date=entry,
+                    )
+                )
         user = User(email="scale-300@example.com")
         user.set_password("correct-horse-9")
         portfolio = Portfolio(owner=user, name="Scale 300", cash=750_000.0)
@@ -110,10 +127,21 @@ def book(app):
         seconds = time.perf_counter() - started
         assert run.status == "succeeded", run.steps
         assert [s["name"] for s in run.steps] == step_names()
-        fields = ("id", "symbol", "underlying_symbol", "position_type", "quantity", "multiplier",
-                  "entry_date", "strike_price", "expiration_date", "implied_vol")
-        by_id = {p.id: SimpleNamespace(**{f: getattr(p, f) for f in fields})
-                 for p in portfolio.positions}
+        fields = (
+            "id",
+            "symbol",
+            "underlying_symbol",
+            "position_type",
+            "quantity",
+            "multiplier",
+            "entry_date",
+            "strike_price",
+            "expiration_date",
+            "implied_vol",
+        )
+        by_id = {
+            p.id: SimpleNamespace(**{f: getattr(p, f) for f in fields}) for p in portfolio.positions
+        }
         pid = portfolio.id
         db.session.remove()
     return pid, by_id, closes, as_of, seconds
@@ -134,9 +162,12 @@ def test_a_large_book_runs_every_step_within_seconds(book):
 def test_overview_equity_is_quantity_times_price_times_multiplier_plus_cash(app, book):
     pid, positions, closes, as_of, _ = book
     with app.app_context():
-        rate = db.session.scalar(select(RiskFreeRate.rate_annual_pct)
-                                 .where(RiskFreeRate.date <= as_of)
-                                 .order_by(RiskFreeRate.date.desc()).limit(1))
+        rate = db.session.scalar(
+            select(RiskFreeRate.rate_annual_pct)
+            .where(RiskFreeRate.date <= as_of)
+            .order_by(RiskFreeRate.date.desc())
+            .limit(1)
+        )
     data = _result(app, pid, analytics.overview)
     expected, stale = 750_000.0, set()
     for p in positions.values():
@@ -148,8 +179,14 @@ def test_overview_equity_is_quantity_times_price_times_multiplier_plus_cash(app,
         if p.expiration_date is None:
             price = spot
         else:
-            price = _bs_price(spot, p.strike_price, rate, p.implied_vol,
-                              (p.expiration_date - as_of).days, p.position_type in ("LC", "SC"))
+            price = _bs_price(
+                spot,
+                p.strike_price,
+                rate,
+                p.implied_vol,
+                (p.expiration_date - as_of).days,
+                p.position_type in ("LC", "SC"),
+            )
         expected += p.quantity * price * p.multiplier
     summary = data["summary"]
     assert summary["equity"] == pytest.approx(expected, rel=REL)
@@ -162,15 +199,17 @@ def test_overview_equity_is_quantity_times_price_times_multiplier_plus_cash(app,
 def test_factor_scenario_stock_pnl_is_exposure_times_beta_weighted_moves(app, book):
     pid, positions, *_ = book
     fx = _result(app, pid, analytics.position_factor_exposures, limit=10_000)
-    betas = {r["position_id"]: (r["exposure"], r["betas"])
-             for r in fx["positions"] if r["available"]}
+    betas = {
+        r["position_id"]: (r["exposure"], r["betas"]) for r in fx["positions"] if r["available"]
+    }
     stress = _result(app, pid, analytics.stress_test, scenario_ids=["market_down_10"])
     (scenario,) = stress["scenarios"]
     moves = scenario["factor_moves"]
     assert moves["Market"] == -0.10 and len(moves) == 8
     modelled = {r["position_id"]: r for r in scenario["positions"]}
-    stocks = [i for i, p in positions.items()
-              if p.position_type in ("LONG", "SHORT") and i in betas]
+    stocks = [
+        i for i, p in positions.items() if p.position_type in ("LONG", "SHORT") and i in betas
+    ]
     assert len(stocks) > 200
     for i in stocks:
         exposure, b = betas[i]
@@ -207,9 +246,13 @@ def test_snapshots_cover_every_trading_day_since_the_first_entry(app, book):
     first = min(p.entry_date for p in positions.values())
     days = [d for d in closes["SPY"][0] if first <= d <= as_of]
     with app.app_context():
-        snaps = list(db.session.scalars(select(PortfolioSnapshot)
-                                        .where(PortfolioSnapshot.portfolio_id == pid)
-                                        .order_by(PortfolioSnapshot.snapshot_date)))
+        snaps = list(
+            db.session.scalars(
+                select(PortfolioSnapshot)
+                .where(PortfolioSnapshot.portfolio_id == pid)
+                .order_by(PortfolioSnapshot.snapshot_date)
+            )
+        )
     overview = _result(app, pid, analytics.overview)
     assert [s.snapshot_date for s in snaps] == days
     assert snaps[0].daily_pnl is None and snaps[-1].daily_pnl is not None

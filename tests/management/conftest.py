@@ -1,4 +1,5 @@
 """Fixtures for the management tests: a logged-in advisor, an API client, queue hygiene."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,10 @@ from webapp.models import BatchRun, Portfolio, Position, Tag
 
 def counts() -> dict[str, int]:
     """Rows per table that an import or a management action may touch (all advisors)."""
-    return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (Portfolio, Position, Tag, BatchRun)}
+    return {
+        model.__name__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (Portfolio, Position, Tag, BatchRun)
+    }
 
 
 def exists(model, row_id: int) -> bool:
@@ -31,7 +34,9 @@ def csrf_token(html: str) -> str:
 def field_errors(html: str) -> dict[str, list[str]]:
     """field name -> messages shown next to it (the _macros.field markup)."""
     out: dict[str, list[str]] = {}
-    for name, message in re.findall(r'<div class="field-error" data-field="([^"]+)">([^<]*)</div>', html):
+    for name, message in re.findall(
+        r'<div class="field-error" data-field="([^"]+)">([^<]*)</div>', html
+    ):
         out.setdefault(name, []).append(message)
     return out
 
@@ -53,17 +58,22 @@ class Api:
     def __getattr__(self, method: str):
         def call(path: str, **kwargs):
             return getattr(self.client, method)(f"/api/v1{path}", headers=self.headers, **kwargs)
+
         return call
 
 
 @pytest.fixture()
 def api_for(app, factory):
     """api_for(user) -> an Api client logged in as ``user`` via POST /auth/login."""
+
     def make(user) -> Api:
         client = app.test_client()
-        resp = client.post("/api/v1/auth/login", json={"email": user.email, "password": factory.password})
+        resp = client.post(
+            "/api/v1/auth/login", json={"email": user.email, "password": factory.password}
+        )
         assert resp.status_code == 200, resp.get_json()
         return Api(client, resp.get_json()["access_token"])
+
     return make
 
 

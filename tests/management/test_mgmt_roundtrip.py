@@ -1,4 +1,5 @@
 """Export → import round trip: a book exported with positions_csv and uploaded again is the same book."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,10 @@ HEDGE_FUND = next(b for b in DEMO_BOOKS if b.email == "demo_hedgefundstyle@sigma
 
 def positions_csv():
     """webapp.services.exports.positions_csv, or skip until it exists."""
-    exports = pytest.importorskip("webapp.services.exports",
-                                  reason="webapp.services.exports.positions_csv(portfolio) is not written yet")
+    exports = pytest.importorskip(
+        "webapp.services.exports",
+        reason="webapp.services.exports.positions_csv(portfolio) is not written yet",
+    )
     if not hasattr(exports, "positions_csv"):
         pytest.skip("webapp.services.exports has no positions_csv(portfolio) yet")
     return exports.positions_csv
@@ -25,26 +28,49 @@ def positions_csv():
 def book_key(portfolio: Portfolio) -> list[tuple]:
     """What must survive the round trip, per open position (sorted: order is not part of the contract)."""
     return sorted(
-        (p.symbol, p.position_type, p.quantity, round(p.entry_price, 6), p.entry_date, p.strike_price,
-         p.expiration_date, tuple(sorted(t.name for t in p.tags)), p.strategy)
-        for p in portfolio.positions if p.is_open
+        (
+            p.symbol,
+            p.position_type,
+            p.quantity,
+            round(p.entry_price, 6),
+            p.entry_date,
+            p.strike_price,
+            p.expiration_date,
+            tuple(sorted(t.name for t in p.tags)),
+            p.strategy,
+        )
+        for p in portfolio.positions
+        if p.is_open
     )
 
 
 def test_exported_demo_book_imports_as_the_same_positions(api, queued_jobs):
     export = positions_csv()
     owner = db.session.scalar(select(User).where(User.email == HEDGE_FUND.email))
-    source = db.session.scalar(select(Portfolio).where(Portfolio.user_id == owner.id,
-                                                       Portfolio.name == HEDGE_FUND.portfolio))
+    source = db.session.scalar(
+        select(Portfolio).where(
+            Portfolio.user_id == owner.id, Portfolio.name == HEDGE_FUND.portfolio
+        )
+    )
     text = export(source)
     assert isinstance(text, str)
     # Imported by another advisor, so the shared demo account gains no portfolio.
-    resp = api.post("/management/portfolios/upload", content_type="multipart/form-data",
-                    data={"file": (io.BytesIO(text.encode("utf-8")), "export.csv"), "mode": "commit",
-                          "name": "Round trip"})
+    resp = api.post(
+        "/management/portfolios/upload",
+        content_type="multipart/form-data",
+        data={
+            "file": (io.BytesIO(text.encode("utf-8")), "export.csv"),
+            "mode": "commit",
+            "name": "Round trip",
+        },
+    )
     body = resp.get_json()
     assert resp.status_code == 201, body
     assert body["rejected"] == [] and body["detected_format"] == "canonical"
     copy = db.session.get(Portfolio, body["portfolio_id"])
     assert book_key(copy) == book_key(source)
-    assert len(copy.positions) == len([p for p in source.positions if p.is_open]) == len(HEDGE_FUND.holdings)
+    assert (
+        len(copy.positions)
+        == len([p for p in source.positions if p.is_open])
+        == len(HEDGE_FUND.holdings)
+    )

@@ -1,4 +1,5 @@
 """Tags: create on the tags page, assign on the position form, filter the overview, delete."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,12 +27,27 @@ def test_create_tag_and_list_it(client, advisor):
     assert 'data-tag="Core holdings"' in html and "0 open positions" in html
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    ({"name": "", "color": "#4c78a8"}, {"name": ["Give the tag a name."]}),
-    ({"name": "a,b", "color": "red"}, {"name": ["Invalid tag(s): a,b (1–60 characters, no &#39;,&#39; or &#39;;&#39;)."],
-                                        "color": ["A colour like #4c78a8."]}),
-    ({"name": "x" * 61, "color": "#4c78a8"}, {"name": [f"Invalid tag(s): {'x' * 61} (1–60 characters, no &#39;,&#39; or &#39;;&#39;)."]}),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"name": "", "color": "#4c78a8"}, {"name": ["Give the tag a name."]}),
+        (
+            {"name": "a,b", "color": "red"},
+            {
+                "name": ["Invalid tag(s): a,b (1–60 characters, no &#39;,&#39; or &#39;;&#39;)."],
+                "color": ["A colour like #4c78a8."],
+            },
+        ),
+        (
+            {"name": "x" * 61, "color": "#4c78a8"},
+            {
+                "name": [
+                    f"Invalid tag(s): {'x' * 61} (1–60 characters, no &#39;,&#39; or &#39;;&#39;)."
+                ]
+            },
+        ),
+    ],
+)
 def test_invalid_tag_shows_field_errors(client, advisor, data, expected):
     resp = client.post("/portfolios/tags", data=data)
     assert resp.status_code == 422
@@ -45,8 +61,15 @@ def test_duplicate_tag_is_a_field_error_per_advisor(client, advisor, factory):
     db.session.commit()
     dup = client.post("/portfolios/tags", data={"name": "mine", "color": "#4c78a8"})
     assert dup.status_code == 422
-    assert field_errors(dup.get_data(as_text=True)) == {"name": ["The tag &#39;mine&#39; already exists."]}
-    assert client.post("/portfolios/tags", data={"name": "shared-name", "color": "#4c78a8"}).status_code == 302
+    assert field_errors(dup.get_data(as_text=True)) == {
+        "name": ["The tag &#39;mine&#39; already exists."]
+    }
+    assert (
+        client.post(
+            "/portfolios/tags", data={"name": "shared-name", "color": "#4c78a8"}
+        ).status_code
+        == 302
+    )
     assert "shared-name" in client.get("/portfolios/tags").get_data(as_text=True)
 
 
@@ -57,9 +80,14 @@ def test_assign_on_the_position_form_then_filter_the_overview(client, advisor, f
     form = client.get(f"/portfolios/{portfolio.id}/positions/new").get_data(as_text=True)
     assert "Your tags:" in form and ">core</span>" in form  # existing tags are offered
     client.post(f"/portfolios/{portfolio.id}/positions/new", data=STOCK | {"tags": "core, growth"})
-    client.post(f"/portfolios/{portfolio.id}/positions/new",
-                data=STOCK | {"symbol": "MSFT", "entry_price": "300", "tags": "growth"})
-    client.post(f"/portfolios/{portfolio.id}/positions/new", data=STOCK | {"symbol": "NVDA", "entry_price": "100"})
+    client.post(
+        f"/portfolios/{portfolio.id}/positions/new",
+        data=STOCK | {"symbol": "MSFT", "entry_price": "300", "tags": "growth"},
+    )
+    client.post(
+        f"/portfolios/{portfolio.id}/positions/new",
+        data=STOCK | {"symbol": "NVDA", "entry_price": "100"},
+    )
     db.session.expire_all()
     tagged = {p.symbol: sorted(t.name for t in p.tags) for p in portfolio.positions}
     assert tagged == {"AAPL": ["core", "growth"], "MSFT": ["growth"], "NVDA": []}
@@ -100,10 +128,16 @@ def test_tag_forms_need_the_csrf_token(app, client, advisor):
     try:
         refused = client.post("/portfolios/tags", data={"name": "forged", "color": "#4c78a8"})
         token = csrf_token(client.get("/portfolios/tags").get_data(as_text=True))
-        accepted = client.post("/portfolios/tags", data={"name": "real", "color": "#4c78a8", "csrf_token": token})
+        accepted = client.post(
+            "/portfolios/tags", data={"name": "real", "color": "#4c78a8", "csrf_token": token}
+        )
         tag = _tag(advisor, "real")
         refused_delete = client.post(f"/portfolios/tags/{tag.id}/delete")
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
-    assert (refused.status_code, accepted.status_code, refused_delete.status_code) == (400, 302, 400)
+    assert (refused.status_code, accepted.status_code, refused_delete.status_code) == (
+        400,
+        302,
+        400,
+    )
     assert _tag(advisor, "forged") is None and _tag(advisor, "real") is not None

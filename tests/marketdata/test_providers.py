@@ -3,6 +3,7 @@
 No app, no database, no network: a fake ``requests`` transport adapter serves the JSON fixtures,
 a fake clock stands in for time, and every socket connect in this module raises.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -201,7 +202,12 @@ def test_network_guard_is_active():
 
 
 def test_both_satisfy_the_price_provider_protocol():
-    for provider in (FMPProvider(KEY), PolygonProvider(KEY), FMPProvider(None), PolygonProvider(None)):
+    for provider in (
+        FMPProvider(KEY),
+        PolygonProvider(KEY),
+        FMPProvider(None),
+        PolygonProvider(None),
+    ):
         assert isinstance(provider, PriceProvider)
         assert provider.available_symbols() is None
         assert KEY not in repr(provider)
@@ -235,17 +241,28 @@ def test_missing_key_raises_on_fetch_not_on_construction(transport, clock, facto
 
 def test_fmp_parses_bars_oldest_first_with_exact_values(transport, clock):
     transport.route(FMP + "AAPL", (200, "fmp_AAPL.json"))
-    frame = fmp(transport, clock).fetch_daily_bars(["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8))
+    frame = fmp(transport, clock).fetch_daily_bars(
+        ["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8)
+    )
 
     assert_bar_frame(frame)
     # The fixture is newest first, as FMP sends it; the frame is oldest first.
     assert list(frame["date"]) == [
-        dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 4),
-        dt.date(2024, 1, 5), dt.date(2024, 1, 8),
+        dt.date(2024, 1, 2),
+        dt.date(2024, 1, 3),
+        dt.date(2024, 1, 4),
+        dt.date(2024, 1, 5),
+        dt.date(2024, 1, 8),
     ]
     assert row(frame, "AAPL", dt.date(2024, 1, 5)) == {
-        "symbol": "AAPL", "date": dt.date(2024, 1, 5), "open": 181.99, "high": 182.76,
-        "low": 180.17, "close": 181.18, "adj_close": 180.29, "volume": 62379661,
+        "symbol": "AAPL",
+        "date": dt.date(2024, 1, 5),
+        "open": 181.99,
+        "high": 182.76,
+        "low": 180.17,
+        "close": 181.18,
+        "adj_close": 180.29,
+        "volume": 62379661,
     }
     assert row(frame, "AAPL", dt.date(2024, 1, 4))["high"] == 183.0872
 
@@ -258,7 +275,9 @@ def test_fmp_parses_bars_oldest_first_with_exact_values(transport, clock):
 def test_fmp_filters_to_the_requested_range(transport, clock):
     # FMP may return more than asked for (the fixture also holds 2023-12-29 and 2024-01-08).
     transport.route(FMP + "AAPL", (200, "fmp_AAPL.json"))
-    frame = fmp(transport, clock).fetch_daily_bars(["AAPL"], dt.date(2024, 1, 3), dt.date(2024, 1, 5))
+    frame = fmp(transport, clock).fetch_daily_bars(
+        ["AAPL"], dt.date(2024, 1, 3), dt.date(2024, 1, 5)
+    )
     assert list(frame["date"]) == [dt.date(2024, 1, 3), dt.date(2024, 1, 4), dt.date(2024, 1, 5)]
 
 
@@ -276,7 +295,9 @@ def test_fmp_several_symbols_sorted_unknown_absent(transport, clock):
     transport.route(FMP + "QQQQ", (200, "fmp_error_symbol.json"))
     transport.route(FMP + "%5EGSPC", (200, []))
     frame = fmp(transport, clock).fetch_daily_bars(
-        ["ZZZZ", "BRK-B", "AAPL", "QQQQ", "^GSPC", "AAPL"], dt.date(2024, 1, 1), dt.date(2024, 7, 31)
+        ["ZZZZ", "BRK-B", "AAPL", "QQQQ", "^GSPC", "AAPL"],
+        dt.date(2024, 1, 1),
+        dt.date(2024, 7, 31),
     )
     assert_bar_frame(frame)
     assert list(frame["symbol"].unique()) == ["AAPL", "BRK-B"]
@@ -284,7 +305,11 @@ def test_fmp_several_symbols_sorted_unknown_absent(transport, clock):
     # FMP spells class shares with a dash like we do; the index caret is URL-encoded; duplicates
     # are requested once.
     assert [r["path"] for r in transport.requests] == [
-        FMP + "ZZZZ", FMP + "BRK-B", FMP + "AAPL", FMP + "QQQQ", FMP + "%5EGSPC",
+        FMP + "ZZZZ",
+        FMP + "BRK-B",
+        FMP + "AAPL",
+        FMP + "QQQQ",
+        FMP + "%5EGSPC",
     ]
 
 
@@ -345,12 +370,21 @@ def test_polygon_follows_next_url_and_parses_exact_values(transport, clock):
 
     assert_bar_frame(frame)
     assert list(frame["date"]) == [
-        dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 4),
-        dt.date(2024, 1, 5), dt.date(2024, 1, 8),
+        dt.date(2024, 1, 2),
+        dt.date(2024, 1, 3),
+        dt.date(2024, 1, 4),
+        dt.date(2024, 1, 5),
+        dt.date(2024, 1, 8),
     ]
     assert row(frame, "AAPL", dt.date(2024, 1, 2)) == {
-        "symbol": "AAPL", "date": dt.date(2024, 1, 2), "open": 187.15, "high": 188.44,
-        "low": 183.885, "close": 185.64, "adj_close": 185.64, "volume": 82488674,
+        "symbol": "AAPL",
+        "date": dt.date(2024, 1, 2),
+        "open": 187.15,
+        "high": 188.44,
+        "low": 183.885,
+        "close": 185.64,
+        "adj_close": 185.64,
+        "volume": 82488674,
     }
     # adjusted=true closes are split- (not dividend-) adjusted: adj_close is that close.
     assert (frame["adj_close"] == frame["close"]).all()
@@ -358,7 +392,9 @@ def test_polygon_follows_next_url_and_parses_exact_values(transport, clock):
     first, second = transport.requests
     assert first["path"] == AAPL_RANGE
     assert first["query"] == {"adjusted": ["true"], "sort": ["asc"], "limit": ["50000"]}
-    assert second["url"] == json.loads((FIXTURES / "polygon_AAPL_page1.json").read_text())["next_url"]
+    assert (
+        second["url"] == json.loads((FIXTURES / "polygon_AAPL_page1.json").read_text())["next_url"]
+    )
     for req in (first, second):
         assert req["headers"]["Authorization"] == f"Bearer {KEY}"
         assert KEY not in req["url"]  # the key travels in the header only
@@ -376,7 +412,9 @@ def test_polygon_maps_class_shares_and_dst_dates(transport, clock):
 
 
 def test_polygon_filters_range_unknown_and_index_absent(transport, clock):
-    transport.route(POLY + "AAPL/range/1/day/2024-01-03/2024-01-04", (200, "polygon_AAPL_page2.json"))
+    transport.route(
+        POLY + "AAPL/range/1/day/2024-01-03/2024-01-04", (200, "polygon_AAPL_page2.json")
+    )
     transport.route(POLY + "ZZZZ/range/1/day/2024-01-03/2024-01-04", (200, "polygon_unknown.json"))
     frame = polygon(transport, clock).fetch_daily_bars(
         ["^GSPC", "ZZZZ", "AAPL"], dt.date(2024, 1, 3), dt.date(2024, 1, 4)
@@ -390,14 +428,18 @@ def test_polygon_filters_range_unknown_and_index_absent(transport, clock):
 def test_polygon_status_not_authorized_raises(transport, clock):
     transport.route(AAPL_RANGE, (200, "polygon_not_authorized.json"))
     with pytest.raises(ProviderError, match="NOT_AUTHORIZED"):
-        polygon(transport, clock).fetch_daily_bars(["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8))
+        polygon(transport, clock).fetch_daily_bars(
+            ["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8)
+        )
 
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_polygon_rejected_key_is_a_provider_error_without_the_key(transport, clock, status):
     transport.route(AAPL_RANGE, (status, "polygon_unknown_key.json"))
     with pytest.raises(ProviderError) as err:
-        polygon(transport, clock).fetch_daily_bars(["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8))
+        polygon(transport, clock).fetch_daily_bars(
+            ["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8)
+        )
     assert getattr(err.value, "status", None) == status
     assert "Unknown API Key" in str(err.value) and KEY not in str(err.value)
     assert len(transport.requests) == 1
@@ -406,7 +448,9 @@ def test_polygon_rejected_key_is_a_provider_error_without_the_key(transport, clo
 def test_polygon_status_error_in_body_raises(transport, clock):
     transport.route(AAPL_RANGE, (200, "polygon_unknown_key.json"))
     with pytest.raises(ProviderError, match="status ERROR Unknown API Key"):
-        polygon(transport, clock).fetch_daily_bars(["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8))
+        polygon(transport, clock).fetch_daily_bars(
+            ["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8)
+        )
 
 
 def test_polygon_refuses_to_send_the_key_to_another_host(transport, clock):
@@ -414,7 +458,9 @@ def test_polygon_refuses_to_send_the_key_to_another_host(transport, clock):
     page["next_url"] = "https://evil.example.com/v2/aggs/next?cursor=abc"
     transport.route(AAPL_RANGE, (200, page))
     with pytest.raises(ProviderError, match="refusing to send the key"):
-        polygon(transport, clock).fetch_daily_bars(["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8))
+        polygon(transport, clock).fetch_daily_bars(
+            ["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8)
+        )
     assert [urlsplit(r["url"]).netloc for r in transport.requests] == ["api.polygon.io"]
 
 
@@ -424,7 +470,9 @@ def test_polygon_next_url_loop_is_detected(transport, clock):
     transport.route(PAGE2, (200, page))
     transport.route(AAPL_RANGE, (200, {**page}))
     with pytest.raises(ProviderError, match="does not end"):
-        polygon(transport, clock).fetch_daily_bars(["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8))
+        polygon(transport, clock).fetch_daily_bars(
+            ["AAPL"], dt.date(2024, 1, 2), dt.date(2024, 1, 8)
+        )
 
 
 @pytest.mark.parametrize(
@@ -594,10 +642,26 @@ def test_retries_count_against_the_rate_limit(transport, clock):
 def test_bars_frame_types_rounds_volume_and_keeps_missing_as_na():
     frame = bars_frame(
         [
-            {"symbol": "B", "date": dt.date(2024, 1, 3), "open": None, "high": None, "low": None,
-             "close": 10, "adj_close": 9.5, "volume": None},
-            {"symbol": "A", "date": dt.date(2024, 1, 2), "open": 1, "high": 2, "low": 0.5,
-             "close": 1.5, "adj_close": 1.5, "volume": 70071234.6},
+            {
+                "symbol": "B",
+                "date": dt.date(2024, 1, 3),
+                "open": None,
+                "high": None,
+                "low": None,
+                "close": 10,
+                "adj_close": 9.5,
+                "volume": None,
+            },
+            {
+                "symbol": "A",
+                "date": dt.date(2024, 1, 2),
+                "open": 1,
+                "high": 2,
+                "low": 0.5,
+                "close": 1.5,
+                "adj_close": 1.5,
+                "volume": 70071234.6,
+            },
         ]
     )
     assert_bar_frame(frame)

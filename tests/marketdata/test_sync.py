@@ -1,4 +1,5 @@
 """Insert-only sync with gap detection, against the session database."""
+
 import datetime as dt
 import gzip
 
@@ -38,23 +39,35 @@ class FakeProvider:
 def spy_calendar(n: int, start=dt.date(2026, 1, 2)) -> list[dt.date]:
     return list(
         db.session.scalars(
-            select(PriceBar.date).where(PriceBar.symbol == "SPY", PriceBar.date >= start)
-            .order_by(PriceBar.date).limit(n)
+            select(PriceBar.date)
+            .where(PriceBar.symbol == "SPY", PriceBar.date >= start)
+            .order_by(PriceBar.date)
+            .limit(n)
         )
     )
 
 
 def bars_for(symbol: str, dates, base: float = 100.0) -> pd.DataFrame:
     rows = [
-        {"symbol": symbol, "date": d, "open": None, "high": None, "low": None,
-         "close": base + i, "adj_close": base + i, "volume": 1000 + i}
+        {
+            "symbol": symbol,
+            "date": d,
+            "open": None,
+            "high": None,
+            "low": None,
+            "close": base + i,
+            "adj_close": base + i,
+            "volume": 1000 + i,
+        }
         for i, d in enumerate(dates)
     ]
     return pd.DataFrame(rows, columns=BAR_COLUMNS)
 
 
 def stored(symbol: str) -> dict[dt.date, float]:
-    rows = db.session.execute(select(PriceBar.date, PriceBar.adj_close).where(PriceBar.symbol == symbol))
+    rows = db.session.execute(
+        select(PriceBar.date, PriceBar.adj_close).where(PriceBar.symbol == symbol)
+    )
     return dict(rows.all())
 
 
@@ -95,8 +108,11 @@ def test_missing_ranges_cases():
     assert missing_ranges([], cal, None, None) == [(None, None)]
     have = [cal[1], cal[2], cal[4], cal[5]]
     got = missing_ranges(have, cal, cal[0], cal[-1])
-    assert got == [(cal[0], cal[1] - dt.timedelta(days=1)), (cal[3], cal[3]),
-                   (cal[5] + dt.timedelta(days=1), cal[-1])]
+    assert got == [
+        (cal[0], cal[1] - dt.timedelta(days=1)),
+        (cal[3], cal[3]),
+        (cal[5] + dt.timedelta(days=1), cal[-1]),
+    ]
 
 
 def test_bundled_dataset_fully_loaded(ctx):
@@ -104,13 +120,19 @@ def test_bundled_dataset_fully_loaded(ctx):
         extended = pd.read_csv(fh)
     ohlcv = pd.read_csv(DATA_DIR / "prices.csv.gz")
     expected = len(extended) + len(ohlcv[~ohlcv["symbol"].isin(extended["symbol"].unique())])
-    count = db.session.scalar(select(func.count()).select_from(PriceBar).where(PriceBar.source == "bundled"))
+    count = db.session.scalar(
+        select(func.count()).select_from(PriceBar).where(PriceBar.source == "bundled")
+    )
     assert count == expected == 222_830
     # adjusted close from the extended file, OHLCV from prices.csv.gz where it has the day
-    bar = db.session.scalar(select(PriceBar).where(PriceBar.symbol == "AAPL", PriceBar.date == dt.date(2026, 8, 3)))
+    bar = db.session.scalar(
+        select(PriceBar).where(PriceBar.symbol == "AAPL", PriceBar.date == dt.date(2026, 8, 3))
+    )
     want = extended[(extended.symbol == "AAPL") & (extended.date == "2026-08-03")].adj_close.item()
     assert bar.adj_close == pytest.approx(want, abs=1e-9) and bar.open is None
-    old = db.session.scalar(select(PriceBar).where(PriceBar.symbol == "AAPL", PriceBar.date == dt.date(2020, 3, 23)))
+    old = db.session.scalar(
+        select(PriceBar).where(PriceBar.symbol == "AAPL", PriceBar.date == dt.date(2020, 3, 23))
+    )
     row = ohlcv[(ohlcv.symbol == "AAPL") & (ohlcv.date == "2020-03-23")].iloc[0]
     assert old.open == pytest.approx(row.open) and old.volume == row.volume
     assert db.session.scalar(select(func.count()).select_from(Security)) == 104
@@ -126,9 +148,13 @@ def test_sync_cli_is_idempotent_on_bundled_data(runner):
 def test_coverage_cli_reports_gaps_and_staleness(runner, ctx):
     days = spy_calendar(15, start=dt.date(2026, 3, 2))
     sync_prices(FakeProvider(bars_for("ZZCOV", days[:5] + days[8:])))
-    result = runner.invoke(args=["marketdata", "coverage", "--symbol", "ZZCOV", "--symbol", "UNH", "--gaps"])
+    result = runner.invoke(
+        args=["marketdata", "coverage", "--symbol", "ZZCOV", "--symbol", "UNH", "--gaps"]
+    )
     assert result.exit_code == 0, result.output
-    lines = {l.split()[0]: l.split() for l in result.output.splitlines()[1:] if not l.startswith(" ")}
+    lines = {
+        l.split()[0]: l.split() for l in result.output.splitlines()[1:] if not l.startswith(" ")
+    }
     assert lines["ZZCOV"][3:5] == ["12", "3"]  # 12 trading days stored, 3 missing
     assert f"gap {days[5]} .. {days[7]}" in result.output
     assert lines["UNH"][2] == "2023-10-27" and int(lines["UNH"][6]) > 600  # stale since 2023

@@ -1,6 +1,6 @@
 """Browser login: form with CSRF, sessions, remember-me, generic failure, rate limit, logout."""
-import re
 
+import re
 
 from webapp.auth.routes import GENERIC_FAILURE
 
@@ -33,7 +33,9 @@ def test_login_with_csrf_token_succeeds(app, client, factory):
     try:
         html = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-        resp = client.post("/login", data={"email": user.email, "password": factory.password, "csrf_token": token})
+        resp = client.post(
+            "/login", data={"email": user.email, "password": factory.password, "csrf_token": token}
+        )
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/portfolios/")
@@ -83,15 +85,22 @@ def test_remember_me_restores_the_session(app, factory):
 
 def test_next_parameter_only_allows_local_paths(client, factory):
     user = factory.user()
-    resp = client.post("/login?next=https://evil.example/steal", data={"email": user.email, "password": factory.password})
+    resp = client.post(
+        "/login?next=https://evil.example/steal",
+        data={"email": user.email, "password": factory.password},
+    )
     assert resp.headers["Location"].endswith("/portfolios/")
 
 
 def test_login_attempts_are_rate_limited(app, client, factory):
     app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
     try:
-        codes = [client.post("/login", data={"email": "x@example.com", "password": "nope-nope"}).status_code
-                 for _ in range(5)]
+        codes = [
+            client.post(
+                "/login", data={"email": "x@example.com", "password": "nope-nope"}
+            ).status_code
+            for _ in range(5)
+        ]
     finally:
         app.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
     assert codes[:3] == [401, 401, 401]
@@ -99,11 +108,16 @@ def test_login_attempts_are_rate_limited(app, client, factory):
 
 
 def test_users_create_cli(runner, ctx):
-    result = runner.invoke(args=["users", "create", "--email", "New.Advisor@Example.com", "--name", "New"],
-                           input="Kestrel-Orbit-42\nKestrel-Orbit-42\n")
+    result = runner.invoke(
+        args=["users", "create", "--email", "New.Advisor@Example.com", "--name", "New"],
+        input="Kestrel-Orbit-42\nKestrel-Orbit-42\n",
+    )
     assert result.exit_code == 0, result.output
     from webapp.services.users import authenticate
+
     assert authenticate("new.advisor@example.com", "Kestrel-Orbit-42") is not None
-    dup = runner.invoke(args=["users", "create", "--email", "new.advisor@example.com"],
-                        input="Kestrel-Orbit-42\nKestrel-Orbit-42\n")
+    dup = runner.invoke(
+        args=["users", "create", "--email", "new.advisor@example.com"],
+        input="Kestrel-Orbit-42\nKestrel-Orbit-42\n",
+    )
     assert dup.exit_code != 0 and "already exists" in dup.output

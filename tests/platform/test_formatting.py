@@ -1,4 +1,5 @@
 """Number formatting for people: $1,234,567, 12.3%, negatives marked, no '-0.00'."""
+
 import math
 
 from webapp.formatting import money, number, pct, signed_class

@@ -1,4 +1,5 @@
 """The migrations build the schema, and the models agree with it (autogenerate finds nothing)."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -16,9 +17,20 @@ def test_models_and_migrations_agree(ctx):
 def test_schema_has_every_table(ctx):
     tables = set(inspect(db.engine).get_table_names())
     expected = {
-        "users", "api_tokens", "portfolios", "positions", "tags", "position_tags", "securities",
-        "price_bars", "risk_free_rates", "factor_definitions", "analytics_results",
-        "portfolio_snapshots", "batch_runs", "alembic_version",
+        "users",
+        "api_tokens",
+        "portfolios",
+        "positions",
+        "tags",
+        "position_tags",
+        "securities",
+        "price_bars",
+        "risk_free_rates",
+        "factor_definitions",
+        "analytics_results",
+        "portfolio_snapshots",
+        "batch_runs",
+        "alembic_version",
     }
     assert expected <= tables
 
@@ -31,8 +43,8 @@ def test_price_bars_unique_per_symbol_and_date(ctx):
 def test_upgrade_to_0002_keeps_rows_drops_orphans_and_stops_id_reuse(ctx, tmp_path):
     """An embedded install made before 0002 keeps its data; what the missing foreign keys let
     through (results of a deleted portfolio) goes; a deleted newest id is never handed out again."""
-    import pytest
     import flask_migrate
+    import pytest
     from sqlalchemy import text as sql
 
     from webapp import create_app
@@ -44,21 +56,39 @@ def test_upgrade_to_0002_keeps_rows_drops_orphans_and_stops_id_reuse(ctx, tmp_pa
         flask_migrate.upgrade(revision="0001_initial")
         with db.engine.begin() as conn:
             conn.execute(sql("PRAGMA foreign_keys=OFF"))
-            conn.execute(sql("INSERT INTO users (id, email, full_name, password_hash, active, created_at)"
-                             " VALUES (1, 'a@example.com', '', 'x', 1, '2026-01-01')"))
-            conn.execute(sql("INSERT INTO portfolios (id, user_id, name, description, cash, created_at,"
-                             " updated_at) VALUES (1, 1, 'kept', '', 0, '2026-01-01', '2026-01-01'),"
-                             " (2, 1, 'newest', '', 0, '2026-01-01', '2026-01-01')"))
+            conn.execute(
+                sql(
+                    "INSERT INTO users (id, email, full_name, password_hash, active, created_at)"
+                    " VALUES (1, 'a@example.com', '', 'x', 1, '2026-01-01')"
+                )
+            )
+            conn.execute(
+                sql(
+                    "INSERT INTO portfolios (id, user_id, name, description, cash, created_at,"
+                    " updated_at) VALUES (1, 1, 'kept', '', 0, '2026-01-01', '2026-01-01'),"
+                    " (2, 1, 'newest', '', 0, '2026-01-01', '2026-01-01')"
+                )
+            )
             for pid in (1, 9):  # 9: a portfolio deleted without its results
-                conn.execute(sql("INSERT INTO analytics_results (portfolio_id, kind, params_key, params,"
-                                 " as_of_date, calculated_at, payload) VALUES"
-                                 f" ({pid}, 'overview', '', '{{}}', '2026-08-03', '2026-08-03', '{{}}')"))
+                conn.execute(
+                    sql(
+                        "INSERT INTO analytics_results (portfolio_id, kind, params_key, params,"
+                        " as_of_date, calculated_at, payload) VALUES"
+                        f" ({pid}, 'overview', '', '{{}}', '2026-08-03', '2026-08-03', '{{}}')"
+                    )
+                )
         flask_migrate.upgrade()
         with db.engine.begin() as conn:
-            assert conn.execute(sql("SELECT portfolio_id FROM analytics_results")).scalars().all() == [1]
+            assert conn.execute(
+                sql("SELECT portfolio_id FROM analytics_results")
+            ).scalars().all() == [1]
             conn.execute(sql("DELETE FROM portfolios WHERE id = 2"))
-            conn.execute(sql("INSERT INTO portfolios (user_id, name, description, cash, created_at,"
-                             " updated_at) VALUES (1, 'next', '', 0, '2026-01-01', '2026-01-01')"))
+            conn.execute(
+                sql(
+                    "INSERT INTO portfolios (user_id, name, description, cash, created_at,"
+                    " updated_at) VALUES (1, 'next', '', 0, '2026-01-01', '2026-01-01')"
+                )
+            )
             assert conn.execute(sql("SELECT id FROM portfolios WHERE name = 'next'")).scalar() == 3
         db.session.remove()
         db.engine.dispose()

@@ -1,4 +1,5 @@
 """Portfolio list and positions table, valued at stored prices as of the last price date."""
+
 import datetime as dt
 
 import pytest
@@ -13,7 +14,9 @@ AS_OF = dt.date(2026, 8, 3)
 
 
 def close(symbol: str, day: dt.date = AS_OF) -> float:
-    return db.session.scalar(select(PriceBar.adj_close).where(PriceBar.symbol == symbol, PriceBar.date == day))
+    return db.session.scalar(
+        select(PriceBar.adj_close).where(PriceBar.symbol == symbol, PriceBar.date == day)
+    )
 
 
 @pytest.fixture()
@@ -53,8 +56,15 @@ def test_positions_page_shows_table_totals_and_as_of(client, auth, book):
     auth.login(user.email)
     html = client.get(f"/portfolios/{portfolio.id}").get_data(as_text=True)
     aapl = close("AAPL")
-    for text in ("Apple Inc.", "Tesla", "As of 2026-08-03", money(10 * aapl), "Unrealized P&amp;L",
-                 "Weight", money(10 * aapl - 5 * close("TSLA") + 1_000.0)):
+    for text in (
+        "Apple Inc.",
+        "Tesla",
+        "As of 2026-08-03",
+        money(10 * aapl),
+        "Unrealized P&amp;L",
+        "Weight",
+        money(10 * aapl - 5 * close("TSLA") + 1_000.0),
+    ):
         assert text in html, text
     assert 'class="num neg"' in html  # the short's negative market value renders red
 
@@ -100,7 +110,7 @@ def test_positions_page_links_every_management_action(client, auth, book):
     for position in portfolio.positions:
         for action in ("edit", "close"):
             assert f"/portfolios/{portfolio.id}/positions/{position.id}/{action}" in html
-        assert f"/portfolios/{portfolio.id}/positions/{position.id}\"" in html
+        assert f'/portfolios/{portfolio.id}/positions/{position.id}"' in html
     for path in ("positions/new", "edit", "delete"):
         assert f"/portfolios/{portfolio.id}/{path}" in html
 

@@ -1,4 +1,5 @@
 """Two advisors with a calculated book each, for the tenant-isolation and session tests."""
+
 from __future__ import annotations
 
 import os
@@ -29,10 +30,14 @@ def _advisor(factory, name: str) -> Advisor:
     from webapp.services.batch import run_portfolio_batch
 
     user = factory.user()
-    portfolio = factory.portfolio(user, positions=[
-        dict(symbol="AAPL", quantity=100, entry_price=150.0),
-        dict(symbol="MSFT", quantity=40, entry_price=300.0),
-    ], name=f"{name} book {user.id}")
+    portfolio = factory.portfolio(
+        user,
+        positions=[
+            dict(symbol="AAPL", quantity=100, entry_price=150.0),
+            dict(symbol="MSFT", quantity=40, entry_price=300.0),
+        ],
+        name=f"{name} book {user.id}",
+    )
     tag = Tag(user_id=user.id, name=f"{name}-tag")
     portfolio.positions[0].tags.append(tag)
     db.session.commit()
@@ -40,8 +45,9 @@ def _advisor(factory, name: str) -> Advisor:
     assert run.status == "succeeded", run.steps
     run.job_id = f"batch-{run.id}-test"
     db.session.commit()
-    return Advisor(user.email, user.id, portfolio.id, portfolio.positions[0].id, tag.id, run.id,
-                   run.job_id)
+    return Advisor(
+        user.email, user.id, portfolio.id, portfolio.positions[0].id, tag.id, run.id, run.job_id
+    )
 
 
 @pytest.fixture()
@@ -52,9 +58,13 @@ def two_advisors(factory):
 
 def subprocess_env(app, **extra) -> dict:
     """The environment for a process on this session's database and Redis (``extra`` wins)."""
-    env = dict(os.environ, SIGMASIGHT_ENV="testing",
-               TEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               TEST_REDIS_URL=app.config["REDIS_URL"], PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        SIGMASIGHT_ENV="testing",
+        TEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        TEST_REDIS_URL=app.config["REDIS_URL"],
+        PYTHONUNBUFFERED="1",
+    )
     env.update(extra)
     return env
 
@@ -64,5 +74,12 @@ def start_worker(app, *, burst: bool, **env) -> subprocess.Popen:
     flask = Path(sys.executable).parent / "flask"
     args = [str(flask), "--app", "wsgi", "worker"] + (["--burst"] if burst else [])
     # Its own process group: RQ's scheduler runs in a child process, which must die with it.
-    return subprocess.Popen(args, cwd=ROOT, env=subprocess_env(app, **env), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=subprocess_env(app, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )

@@ -1,4 +1,5 @@
 """Job functions the worker tests enqueue by dotted name (importable from the project root)."""
+
 from __future__ import annotations
 
 import time

@@ -1,5 +1,6 @@
 """Bad input never 500s: huge ids, CR/LF in ``next``, formula look-alikes in exports, weak
 passwords, invalid e-mails, UTF-16 without a BOM."""
+
 from __future__ import annotations
 
 import csv
@@ -17,9 +18,11 @@ INT_SEGMENT = re.compile(r"<int:(\w+)>")
 
 # 1. Huge ids in every <int:...> URL segment -----------------------------------------------------
 
+
 def int_rules(app) -> list:
-    return sorted((r for r in app.url_map.iter_rules() if INT_SEGMENT.search(r.rule)),
-                  key=lambda r: r.rule)
+    return sorted(
+        (r for r in app.url_map.iter_rules() if INT_SEGMENT.search(r.rule)), key=lambda r: r.rule
+    )
 
 
 def method_of(rule) -> str:
@@ -52,8 +55,13 @@ def test_every_int_route_is_covered(app):
     rules = int_rules(app)
     # The pages and API routes of today; a new route with an int segment joins automatically.
     assert len(rules) >= 40
-    assert {"portfolios.delete_tag", "portfolios.run_progress", "api.export_portfolio",
-            "positions.detail", "api.delete_tag"} <= {r.endpoint for r in rules}
+    assert {
+        "portfolios.delete_tag",
+        "portfolios.run_progress",
+        "api.export_portfolio",
+        "positions.detail",
+        "api.delete_tag",
+    } <= {r.endpoint for r in rules}
 
 
 @pytest.mark.parametrize("huge", HUGE, ids=["2^63", "2^31"])
@@ -69,8 +77,12 @@ def test_huge_ids_are_404_on_every_int_route(app, logged_in, huge):
         for values in cases:
             path = fill(rule, values)
             api = path.startswith("/api/")
-            resp = client.open(path, method=method, headers=bearer if api else {},
-                               json={} if api and method != "GET" else None)
+            resp = client.open(
+                path,
+                method=method,
+                headers=bearer if api else {},
+                json={} if api and method != "GET" else None,
+            )
             if resp.status_code != 404:
                 failures.append((method, path, resp.status_code))
             elif api and resp.get_json()["error"]["code"] != "not_found":
@@ -87,7 +99,9 @@ def test_id_bound_matches_the_services_guards(app, logged_in):
     client, bearer, real = logged_in
     # The largest id the database can hold still routes (to the service's own 404) ...
     assert client.get(f"/portfolios/{MAX_ID}/overview").status_code == 404
-    assert client.get(f"/api/v1/data/portfolio/{MAX_ID}/complete", headers=bearer).status_code == 404
+    assert (
+        client.get(f"/api/v1/data/portfolio/{MAX_ID}/complete", headers=bearer).status_code == 404
+    )
     # ... and real ids are untouched.
     assert client.get(f"/portfolios/{real['portfolio_id']}/overview").status_code == 200
     # Query-string ids go through the same guards.
@@ -121,15 +135,24 @@ BAD_NEXT = [
 @pytest.mark.parametrize("target", BAD_NEXT, ids=repr)
 def test_unsafe_next_is_ignored(app, target):
     client = app.test_client()
-    resp = client.post("/login", query_string={"next": target},
-                       data={"email": EMAIL, "password": DEMO_PASSWORD})
+    resp = client.post(
+        "/login", query_string={"next": target}, data={"email": EMAIL, "password": DEMO_PASSWORD}
+    )
     assert resp.status_code == 302
     assert resp.headers["Location"] == "/portfolios/"
     assert not any("x=1" in c for c in resp.headers.getlist("Set-Cookie"))
 
 
-@pytest.mark.parametrize("raw", ["next=/portfolios%0d%0aSet-Cookie:x=1", "next=/portfolios%0aSet-Cookie:x=1",
-                                 "next=/portfolios%09x", "next=/%5Cevil.com", "next=%2F%5C%5Cevil.com"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "next=/portfolios%0d%0aSet-Cookie:x=1",
+        "next=/portfolios%0aSet-Cookie:x=1",
+        "next=/portfolios%09x",
+        "next=/%5Cevil.com",
+        "next=%2F%5C%5Cevil.com",
+    ],
+)
 def test_unsafe_next_in_a_raw_query_string(app, raw):
     resp = app.test_client().post(f"/login?{raw}", data={"email": EMAIL, "password": DEMO_PASSWORD})
     assert resp.status_code == 302 and resp.headers["Location"] == "/portfolios/"
@@ -137,18 +160,34 @@ def test_unsafe_next_in_a_raw_query_string(app, raw):
 
 
 def test_a_safe_next_is_still_followed(app):
-    resp = app.test_client().post("/login", query_string={"next": "/portfolios/tags?x=1"},
-                                  data={"email": EMAIL, "password": DEMO_PASSWORD})
+    resp = app.test_client().post(
+        "/login",
+        query_string={"next": "/portfolios/tags?x=1"},
+        data={"email": EMAIL, "password": DEMO_PASSWORD},
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/portfolios/tags?x=1"
 
 
 # 3. Spreadsheet formulas and their look-alikes in exports ---------------------------------------
 
 FORMULAS = [
-    "=1+2", "+SUM(A1:A2)", "-2+3", "@cmd",
-    "\uff1d1+2", "\uff0bSUM(A1)", "\uff0d2+3", "\uff20cmd",  # full-width ＝＋－＠
-    "\u200b=1+2", "\u200c+1", "\u200d-1", "\u2060@x", "\ufeff=HYPERLINK(\"x\")",  # zero-width first
-    "\t=1+2", "\r=1+2", "\n=1+2", " =1+2",
+    "=1+2",
+    "+SUM(A1:A2)",
+    "-2+3",
+    "@cmd",
+    "\uff1d1+2",
+    "\uff0bSUM(A1)",
+    "\uff0d2+3",
+    "\uff20cmd",  # full-width ＝＋－＠
+    "\u200b=1+2",
+    "\u200c+1",
+    "\u200d-1",
+    "\u2060@x",
+    '\ufeff=HYPERLINK("x")',  # zero-width first
+    "\t=1+2",
+    "\r=1+2",
+    "\n=1+2",
+    " =1+2",
 ]
 
 
@@ -160,8 +199,16 @@ def poisoned(factory, app, client):
     from webapp.models import Tag
 
     user = factory.user()
-    positions = [{"symbol": "AAPL", "quantity": 1.0 + i, "entry_price": 100.0,
-                  "strategy": text, "notes": text} for i, text in enumerate(FORMULAS)]
+    positions = [
+        {
+            "symbol": "AAPL",
+            "quantity": 1.0 + i,
+            "entry_price": 100.0,
+            "strategy": text,
+            "notes": text,
+        }
+        for i, text in enumerate(FORMULAS)
+    ]
     portfolio = factory.portfolio(user, positions=positions)
     for i, (position, text) in enumerate(zip(portfolio.positions, FORMULAS, strict=True)):
         position.tags.append(Tag(user_id=user.id, name=f"{text}{i}", color="#4c78a8"))
@@ -196,8 +243,13 @@ def test_xlsx_export_neutralises_formula_look_alikes(poisoned):
     resp = client.get(f"/api/v1/export/portfolio/{portfolio_id}?format=xlsx")
     assert resp.status_code == 200
     workbook = load_workbook(io.BytesIO(resp.data))
-    formulas = [f"{ws.title}!{c.coordinate}" for ws in workbook for row in ws.iter_rows() for c in row
-                if c.data_type == "f"]
+    formulas = [
+        f"{ws.title}!{c.coordinate}"
+        for ws in workbook
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type == "f"
+    ]
     assert not formulas, formulas
     sheet = workbook["Positions"]
     header = [c.value for c in sheet[1]]
@@ -217,7 +269,9 @@ def test_neutralize_handles_look_alikes_and_is_idempotent(text):
     assert once == "'" + text and neutralize(once) == once
 
 
-@pytest.mark.parametrize("text", ["plain", "a=b", "Covered upside", "2-3", "\u2212x", "caf\xe9", ""])
+@pytest.mark.parametrize(
+    "text", ["plain", "a=b", "Covered upside", "2-3", "\u2212x", "caf\xe9", ""]
+)
 def test_neutralize_leaves_ordinary_text_alone(text):
     from webapp.imports import neutralize
 
@@ -248,7 +302,9 @@ def test_weak_passwords_are_refused_in_words(password, reason):
         check_password(password, "jane.doe@example.com")
 
 
-@pytest.mark.parametrize("password", ["Kestrel-Orbit-42", "correct horse battery staple", "x" * 3 + "Tq9!vLm#2pZr" * 10])
+@pytest.mark.parametrize(
+    "password", ["Kestrel-Orbit-42", "correct horse battery staple", "x" * 3 + "Tq9!vLm#2pZr" * 10]
+)
 def test_strong_passwords_pass(password):
     from webapp.services.passwords import check_password
 
@@ -263,13 +319,25 @@ def test_create_user_applies_the_policy(ctx):
         create_user("eight.spaces@example.com", "        ")
     with pytest.raises(ValueError, match="too easy to guess"):
         create_user("common.one@example.com", "password1234")
-    assert find_user("eight.spaces@example.com") is None and find_user("common.one@example.com") is None
+    assert (
+        find_user("eight.spaces@example.com") is None
+        and find_user("common.one@example.com") is None
+    )
     user = create_user("  Strong.One@Example.COM ", "Kestrel-Orbit-42")
     assert user.email == "strong.one@example.com" and user.check_password("Kestrel-Orbit-42")
 
 
-@pytest.mark.parametrize("email", ["not-an-email", "a@b", "two@@example.com", "sp ace@example.com",
-                                   "@example.com", "x@example..com"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "not-an-email",
+        "a@b",
+        "two@@example.com",
+        "sp ace@example.com",
+        "@example.com",
+        "x@example..com",
+    ],
+)
 def test_create_user_refuses_invalid_emails(ctx, email):
     from webapp.services.users import create_user, find_user
 
@@ -281,11 +349,14 @@ def test_create_user_refuses_invalid_emails(ctx, email):
 def test_users_create_cli_reports_policy_and_email_errors(runner, ctx):
     from webapp.services.users import find_user
 
-    spaces = runner.invoke(args=["users", "create", "--email", "cli.spaces@example.com"],
-                           input="        \n        \n")
+    spaces = runner.invoke(
+        args=["users", "create", "--email", "cli.spaces@example.com"], input="        \n        \n"
+    )
     assert spaces.exit_code != 0 and "only spaces" in spaces.output
-    bad = runner.invoke(args=["users", "create", "--email", "not-an-email"],
-                        input="Kestrel-Orbit-42\nKestrel-Orbit-42\n")
+    bad = runner.invoke(
+        args=["users", "create", "--email", "not-an-email"],
+        input="Kestrel-Orbit-42\nKestrel-Orbit-42\n",
+    )
     assert bad.exit_code != 0 and "not a valid e-mail address" in bad.output
     assert find_user("cli.spaces@example.com") is None
 
@@ -293,11 +364,14 @@ def test_users_create_cli_reports_policy_and_email_errors(runner, ctx):
 def test_demo_accounts_keep_their_published_password(app):
     """Seeding bypasses the policy on purpose: demo12345 is documented and stays valid."""
     for book in DEMO_BOOKS:
-        resp = app.test_client().post("/login", data={"email": book.email, "password": DEMO_PASSWORD})
+        resp = app.test_client().post(
+            "/login", data={"email": book.email, "password": DEMO_PASSWORD}
+        )
         assert resp.status_code == 302, book.email
 
 
 # 5. UTF-16 without a BOM ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("encoding", ["utf-16-be", "utf-16-le"])
 def test_utf16_without_bom_is_read_like_utf8(encoding):
@@ -322,7 +396,9 @@ def test_utf16_without_bom_keeps_accents_and_symbols(encoding):
     assert report.accepted[0].notes == "R\xe9sum\xe9 \u20ac \u65e5\u672c"
 
 
-@pytest.mark.parametrize("data", [bytes(range(256)) * 4, b"\x00\x01\x00\x00" * 100, b"AB\x00\x00CD\x00\x00" * 50])
+@pytest.mark.parametrize(
+    "data", [bytes(range(256)) * 4, b"\x00\x01\x00\x00" * 100, b"AB\x00\x00CD\x00\x00" * 50]
+)
 def test_binary_with_nul_bytes_is_still_refused(data):
     from tests.imports.helpers_import import run
 

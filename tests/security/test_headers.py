@@ -1,5 +1,6 @@
 """Security headers on every kind of response, Cache-Control: no-store on everything but /static/,
 and HSTS only under the production config."""
+
 from __future__ import annotations
 
 import pytest
@@ -76,8 +77,9 @@ def test_authenticated_page(advisor):
 
 def test_htmx_partial(advisor):
     client, portfolio_id, _ = advisor
-    resp = client.get(f"/portfolios/{portfolio_id}/correlations?lookback_days=30",
-                      headers={"HX-Request": "true"})
+    resp = client.get(
+        f"/portfolios/{portfolio_id}/correlations?lookback_days=30", headers={"HX-Request": "true"}
+    )
     assert resp.status_code == 200
     assert b"<html" not in resp.data and b'id="heatmap"' in resp.data  # the partial alone
     assert_security_headers(resp)
@@ -113,8 +115,15 @@ def test_login_health_and_error_pages(client):
         assert_no_store(resp)
 
 
-@pytest.mark.parametrize("path", ["/static/js/app.js", "/static/js/charts.js",
-                                  "/static/vendor/htmx-2.0.11.min.js", "/static/css/app.css"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/js/app.js",
+        "/static/js/charts.js",
+        "/static/vendor/htmx-2.0.11.min.js",
+        "/static/css/app.css",
+    ],
+)
 def test_static_files_stay_cacheable(client, path):
     resp = client.get(path)
     assert resp.status_code == 200

@@ -1,4 +1,5 @@
 """Login budgets: one per address across form and API, kept in Redis; a lockout per account."""
+
 from __future__ import annotations
 
 import itertools
@@ -26,33 +27,50 @@ def tight_budget(app):
 
 
 def _form(client, email, password, addr):
-    return client.post("/login", data={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": addr})
+    return client.post(
+        "/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": addr}
+    )
 
 
 def _api(client, email, password, addr):
-    return client.post("/api/v1/auth/login", json={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": addr})
+    return client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": addr},
+    )
 
 
-def test_form_and_api_share_one_budget_per_address_stored_in_redis(app, ctx, client, tight_budget, address):
+def test_form_and_api_share_one_budget_per_address_stored_in_redis(
+    app, ctx, client, tight_budget, address
+):
     assert app.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
-    codes = [_form(client, f"nobody{i}@example.com", "wrong-password", address).status_code
-             for i in range(2)]
-    codes += [_api(client, f"nobody{i}@example.com", "wrong-password", address).status_code
-              for i in range(2, 4)]
+    codes = [
+        _form(client, f"nobody{i}@example.com", "wrong-password", address).status_code
+        for i in range(2)
+    ]
+    codes += [
+        _api(client, f"nobody{i}@example.com", "wrong-password", address).status_code
+        for i in range(2, 4)
+    ]
     assert codes == [401, 401, 401, 401]
-    form, api = (_form(client, "n5@example.com", "x" * 9, address),
-                 _api(client, "n6@example.com", "x" * 9, address))
-    assert form.status_code == 429 and "Too many login attempts from your network address" in form.get_data(as_text=True)
+    form, api = (
+        _form(client, "n5@example.com", "x" * 9, address),
+        _api(client, "n6@example.com", "x" * 9, address),
+    )
+    assert (
+        form.status_code == 429
+        and "Too many login attempts from your network address" in form.get_data(as_text=True)
+    )
     assert api.status_code == 429 and api.get_json()["error"]["code"] == "rate_limited"
     assert any(b"login" in key for key in get_redis().keys("LIMITS*"))  # shared, not per process
 
 
 def test_repeated_failures_lock_the_account_across_addresses_and_say_so(app, client, factory):
     user = factory.user()
-    codes = [_form(client, user.email, f"guess-{i}", f"10.88.0.{i}").status_code
-             for i in range(app.config["LOGIN_MAX_FAILURES"] - 1)]
+    codes = [
+        _form(client, user.email, f"guess-{i}", f"10.88.0.{i}").status_code
+        for i in range(app.config["LOGIN_MAX_FAILURES"] - 1)
+    ]
     assert set(codes) == {401}
     locked = _form(client, user.email, "guess-last", "10.88.1.1")
     assert locked.status_code == 429
@@ -80,7 +98,9 @@ def test_unknown_emails_are_counted_like_real_ones(app, ctx, client):
     """The lockout must not tell an attacker which e-mails have accounts."""
     email = "ghost-account@example.com"
     get_redis().delete(*login_guard._keys(email))
-    codes = [_form(client, email, f"g{i}", f"10.99.0.{i}").status_code
-             for i in range(app.config["LOGIN_MAX_FAILURES"])]
+    codes = [
+        _form(client, email, f"g{i}", f"10.99.0.{i}").status_code
+        for i in range(app.config["LOGIN_MAX_FAILURES"])
+    ]
     assert codes[-1] == 429
     get_redis().delete(*login_guard._keys(email))

@@ -1,4 +1,5 @@
 """Redis down: every page renders, queue actions say so in words (never a 500), no run dangles."""
+
 from __future__ import annotations
 
 import json
@@ -17,13 +18,25 @@ MESSAGE = "calculation queue is unreachable"
 
 def test_pages_render_and_actions_explain_themselves_with_redis_down(app, two_advisors):
     alice, _ = two_advisors
-    before = set(db.session.scalars(select(BatchRun.id).where(BatchRun.portfolio_id == alice.portfolio_id)))
+    before = set(
+        db.session.scalars(select(BatchRun.id).where(BatchRun.portfolio_id == alice.portfolio_id))
+    )
     dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tests/security/redis_down_probe.py"), alice.email, "correct-horse-9",
-         str(alice.portfolio_id), str(alice.position_id), alice.job_id],
-        cwd=ROOT, env=subprocess_env(app, TEST_REDIS_URL=dead, PYTHONPATH=str(ROOT)),
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "tests/security/redis_down_probe.py"),
+            alice.email,
+            "correct-horse-9",
+            str(alice.portfolio_id),
+            str(alice.position_id),
+            alice.job_id,
+        ],
+        cwd=ROOT,
+        env=subprocess_env(app, TEST_REDIS_URL=dead, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -40,6 +53,8 @@ def test_pages_render_and_actions_explain_themselves_with_redis_down(app, two_ad
     assert out["api_overview"] == 200  # stored results are still served
     assert out["health"] == 503
     db.session.expire_all()
-    runs = db.session.scalars(select(BatchRun).where(BatchRun.portfolio_id == alice.portfolio_id)).all()
+    runs = db.session.scalars(
+        select(BatchRun).where(BatchRun.portfolio_id == alice.portfolio_id)
+    ).all()
     assert {r.id for r in runs} == before  # no run was created for a job that could not be queued
     assert all(r.status not in ("queued", "running") for r in runs)

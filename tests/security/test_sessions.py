@@ -1,4 +1,5 @@
 """Sessions: no constant secret, logout revokes server-side, remember-me tokens hashed and expiring."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +25,10 @@ def test_logout_invalidates_the_old_session_cookie_and_the_remember_token(app, f
     user = factory.user()
     client = app.test_client()
     client.post("/login", data={"email": user.email, "password": factory.password, "remember": "y"})
-    stolen_session, stolen_remember = _session_cookie(client), client.get_cookie("remember_token").value
+    stolen_session, stolen_remember = (
+        _session_cookie(client),
+        client.get_cookie("remember_token").value,
+    )
     assert client.get("/portfolios/").status_code == 200
     assert client.post("/logout").status_code == 302
     for name, value in (("session", stolen_session), ("remember_token", stolen_remember)):
@@ -44,7 +48,10 @@ def test_remember_token_is_random_stored_hashed_and_expires(app, factory):
     token = cookie.split("|")[0]  # Flask-Login: value|hmac
     assert len(token) >= 40 and str(user.id) != token
     row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
-    assert row.token_digest == hashlib.sha256(token.encode()).hexdigest() and token not in row.token_digest
+    assert (
+        row.token_digest == hashlib.sha256(token.encode()).hexdigest()
+        and token not in row.token_digest
+    )
     assert row.remember and timedelta(days=13) < row.expires_at - utcnow() <= timedelta(days=14)
     # A second login is a second, different session.
     other = app.test_client()
@@ -96,9 +103,13 @@ def test_logout_everywhere_revokes_every_session_and_token(app, factory, runner)
     browser = app.test_client()
     browser.post("/login", data={"email": user.email, "password": factory.password})
     api = app.test_client()
-    token = api.post("/api/v1/auth/login", json={"email": user.email, "password": factory.password}
-                     ).get_json()["access_token"]
+    token = api.post(
+        "/api/v1/auth/login", json={"email": user.email, "password": factory.password}
+    ).get_json()["access_token"]
     result = runner.invoke(args=["users", "logout-everywhere", "--email", user.email])
     assert result.exit_code == 0 and "revoked 1 session(s) and 1 API token(s)" in result.output
     assert browser.get("/portfolios/").status_code == 302
-    assert api.get("/api/v1/data/portfolios", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        api.get("/api/v1/data/portfolios", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )

@@ -5,6 +5,7 @@ pooled connection per request), on the suite's file database, so the five confir
 compete for SQLite's single write lock; on PostgreSQL the same test checks the same outcome.
 The full five × 20,000-row case runs through gunicorn in bench/concurrent_imports.py.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,16 +42,22 @@ def holdings_csv(rows: int, seed: int) -> bytes:
         else:
             quantity = (i + 1 + seed) * (-1 if i % 7 == 0 else 1)
         entry = dt.date(2024, 1, 2) + dt.timedelta(days=i % 600)
-        lines.append(f"{ticker},{quantity},{20 + i % 400}.25,{entry.isoformat()},"
-                     f"core;lot{i % 9},,note {i}")
+        lines.append(
+            f"{ticker},{quantity},{20 + i % 400}.25,{entry.isoformat()},core;lot{i % 9},,note {i}"
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
 def confirm_fields(page: str) -> dict[str, str]:
     """The hidden fields of the preview's confirmation form."""
-    form = page[page.index('action="/imports/confirm"'):]
-    return {name: htmllib.unescape(value) for name, value in re.findall(
-        r'<input id="\w+" name="(token|name|description|cash)" type="hidden" value="([^"]*)">', form)}
+    form = page[page.index('action="/imports/confirm"') :]
+    return {
+        name: htmllib.unescape(value)
+        for name, value in re.findall(
+            r'<input id="\w+" name="(token|name|description|cash)" type="hidden" value="([^"]*)">',
+            form,
+        )
+    }
 
 
 @pytest.fixture()
@@ -73,7 +80,9 @@ def queue_hygiene(ctx):
 
 def test_five_concurrent_imports_store_every_row_once(app, factory, queue_hygiene):
     if app.config["SQLALCHEMY_DATABASE_URI"] in ("sqlite://", "sqlite:///:memory:"):
-        pytest.skip("needs a file database: an in-memory SQLite database is private to a connection")
+        pytest.skip(
+            "needs a file database: an in-memory SQLite database is private to a connection"
+        )
     users = [factory.user() for _ in range(ADVISORS)]
     emails = [u.email for u in users]  # the threads have no app context to load attributes in
     files = [holdings_csv(ROWS, seed=k * 100_000) for k in range(ADVISORS)]
@@ -83,18 +92,31 @@ def test_five_concurrent_imports_store_every_row_once(app, factory, queue_hygien
     def advisor(k: int) -> None:
         client = app.test_client()
         try:
-            assert client.post("/login", data={"email": emails[k],
-                                               "password": factory.password}).status_code == 302
+            assert (
+                client.post(
+                    "/login", data={"email": emails[k], "password": factory.password}
+                ).status_code
+                == 302
+            )
             start_upload.wait(timeout=60)
-            preview = client.post("/imports/new", content_type="multipart/form-data", data={
-                "file": (io.BytesIO(files[k]), f"book{k}.csv"), "name": f"Concurrent {k}",
-                "description": "", "cash": ""})
+            preview = client.post(
+                "/imports/new",
+                content_type="multipart/form-data",
+                data={
+                    "file": (io.BytesIO(files[k]), f"book{k}.csv"),
+                    "name": f"Concurrent {k}",
+                    "description": "",
+                    "cash": "",
+                },
+            )
             assert preview.status_code == 200, preview.status_code
             fields = confirm_fields(preview.get_data(as_text=True))
             start_confirm.wait(timeout=60)
             done = client.post("/imports/confirm", data=fields)
             assert done.status_code == 302 and "/portfolios/" in done.headers["Location"], (
-                done.status_code, done.headers.get("Location"))
+                done.status_code,
+                done.headers.get("Location"),
+            )
             results[k] = "ok"
         except BaseException as exc:  # noqa: BLE001 (every failure is the finding)
             results[k] = f"{type(exc).__name__}: {exc}"
@@ -113,14 +135,20 @@ def test_five_concurrent_imports_store_every_row_once(app, factory, queue_hygien
         portfolio = db.session.scalar(select(Portfolio).where(Portfolio.user_id == user.id))
         assert portfolio is not None and portfolio.name == f"Concurrent {k}"
         # Every line's note is unique ("note {i}"): one stored position per line, none twice.
-        stored = dict(db.session.execute(
-            select(Position.notes, func.count()).where(Position.portfolio_id == portfolio.id)
-            .group_by(Position.notes)).all())
+        stored = dict(
+            db.session.execute(
+                select(Position.notes, func.count())
+                .where(Position.portfolio_id == portfolio.id)
+                .group_by(Position.notes)
+            ).all()
+        )
         assert stored == {f"note {i}": 1 for i in range(ROWS)}
         links = db.session.scalar(
-            select(func.count()).select_from(position_tags)
+            select(func.count())
+            .select_from(position_tags)
             .join(Position, Position.id == position_tags.c.position_id)
-            .where(Position.portfolio_id == portfolio.id))
+            .where(Position.portfolio_id == portfolio.id)
+        )
         assert links == 2 * ROWS  # core + lotN on every row
 
 

@@ -2,6 +2,7 @@
 
 Real Redis, real `flask worker` processes.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,13 @@ def clean_queue(ctx):
 
 def _book(factory, symbol="AAPL"):
     user = factory.user()
-    return factory.portfolio(user, positions=[dict(symbol=symbol, quantity=50, entry_price=100.0),
-                                              dict(symbol="SPY", quantity=-5, entry_price=500.0)])
+    return factory.portfolio(
+        user,
+        positions=[
+            dict(symbol=symbol, quantity=50, entry_price=100.0),
+            dict(symbol="SPY", quantity=-5, entry_price=500.0),
+        ],
+    )
 
 
 def _burst(app) -> str:
@@ -61,18 +67,23 @@ def test_delete_while_queued_cancels_the_job_and_the_next_one_runs(app, factory,
     job_id = doomed_run.job_id
     mgmt.delete_portfolio(doomed)
     from rq.job import Job
+
     assert Job.fetch(job_id, connection=get_queue().connection).get_status() == "canceled"
     _burst(app)
     db.session.expire_all()
     assert db.session.get(BatchRun, kept_run.id).status == "succeeded"
     assert db.session.get(Portfolio, doomed_id) is None
-    leftovers = db.session.scalar(select(func.count()).select_from(AnalyticsResult)
-                                  .where(AnalyticsResult.portfolio_id == doomed_id))
+    leftovers = db.session.scalar(
+        select(func.count())
+        .select_from(AnalyticsResult)
+        .where(AnalyticsResult.portfolio_id == doomed_id)
+    )
     assert leftovers == 0
 
 
 def test_a_killed_worker_is_reported_and_its_run_fails_so_recalculate_starts_fresh(
-        app, factory, client, auth, clean_queue):
+    app, factory, client, auth, clean_queue
+):
     portfolio = _book(factory, "XOM")
     owner = db.session.get(Portfolio, portfolio.id).owner
     worker = start_worker(app, burst=False, RQ_WORKER_TTL="16", RQ_HEARTBEAT_INTERVAL="1")
@@ -86,8 +97,9 @@ def test_a_killed_worker_is_reported_and_its_run_fails_so_recalculate_starts_fre
         run = BatchRun(portfolio_id=portfolio.id, trigger="test", status="running", steps=[])
         db.session.add(run)
         db.session.commit()
-        job = get_queue().enqueue("tests.security.jobfuncs.hang", 120, job_id=f"batch-{run.id}-hang",
-                                  job_timeout=300)
+        job = get_queue().enqueue(
+            "tests.security.jobfuncs.hang", 120, job_id=f"batch-{run.id}-hang", job_timeout=300
+        )
         run.job_id = job.id
         db.session.commit()
         deadline = time.monotonic() + 60
@@ -110,12 +122,18 @@ def test_a_killed_worker_is_reported_and_its_run_fails_so_recalculate_starts_fre
     assert "no heartbeat" in page
     resp = client.post(f"/portfolios/{portfolio.id}/recalculate", headers={"HX-Request": "true"})
     assert resp.status_code == 200
-    fresh = db.session.scalar(select(BatchRun).where(BatchRun.portfolio_id == portfolio.id)
-                              .order_by(BatchRun.id.desc()).limit(1))
+    fresh = db.session.scalar(
+        select(BatchRun)
+        .where(BatchRun.portfolio_id == portfolio.id)
+        .order_by(BatchRun.id.desc())
+        .limit(1)
+    )
     assert fresh.id != run.id and fresh.status == "queued"
 
 
-def test_a_batch_waiting_on_a_failed_price_refresh_is_closed_not_left_queued(app, factory, clean_queue):
+def test_a_batch_waiting_on_a_failed_price_refresh_is_closed_not_left_queued(
+    app, factory, clean_queue
+):
     from webapp.queueing import reconcile_runs
 
     portfolio = _book(factory, "KO")

@@ -4,6 +4,7 @@ Pearson correlation of daily simple returns on each pair's *overlapping* dates o
 null when a pair overlaps on fewer than ``min_overlap`` dates (DESIGN "Methodology").
 Options map to their underlying before they get here: one column / exposure per symbol.
 """
+
 from __future__ import annotations
 
 import math
@@ -168,7 +169,9 @@ def diversification_score(corr: pd.DataFrame, weights: pd.Series) -> float:
         raise ValueError(f"no weight for {[str(s) for s in w.index[w.isna()]]}")
     keep = (w > 0).to_numpy()
     if keep.sum() < 2:
-        raise InsufficientSymbols("a diversification score needs at least 2 symbols", symbols=int(keep.sum()))
+        raise InsufficientSymbols(
+            "a diversification score needs at least 2 symbols", symbols=int(keep.sum())
+        )
     w = w.to_numpy()[keep]
     w = w / w.sum()
     c = np.abs(corr.to_numpy(dtype=float)[np.ix_(keep, keep)])
@@ -296,7 +299,9 @@ def correlation_analysis(
     for symbol, exposure in exposures.items():
         n = int(counts[symbol])
         if n == 0:
-            left_out.append({"symbol": str(symbol), "exposure": float(exposure), "reason": NoPrices.reason})
+            left_out.append(
+                {"symbol": str(symbol), "exposure": float(exposure), "reason": NoPrices.reason}
+            )
         elif n < min_overlap:
             left_out.append(
                 {
@@ -310,7 +315,9 @@ def correlation_analysis(
     modelled = [s for s in exposures.index if str(s) not in dropped]
     if len(modelled) < 2:
         raise InsufficientSymbols(
-            "correlations need at least 2 symbols with returns", symbols=len(modelled), left_out=left_out
+            "correlations need at least 2 symbols with returns",
+            symbols=len(modelled),
+            left_out=left_out,
         )
 
     values = window[modelled].to_numpy(dtype=float, na_value=np.nan)

@@ -1,4 +1,5 @@
 """Domain errors. Each carries a machine-readable ``reason`` that pages and the API show."""
+
 from __future__ import annotations
 
 

@@ -6,6 +6,7 @@ underlying price for options (delta-adjusted). Every position gets a ``status``:
 reason it could not be valued (``no_prices``, ``stale_price``, ``insufficient_history``), and
 positions not ``ok`` are excluded from totals and listed, never counted as zero.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,13 +64,24 @@ def _last_closes(prices: pd.DataFrame, symbols, as_of: pd.Timestamp) -> dict:
     # The last valid row per column: the first valid one when reading the rows backwards.
     last = len(values) - 1 - np.argmax(valid[::-1], axis=0)
     dates = block.index
-    return {sym: (float(values[last[j], j]), dates[last[j]])
-            for j, sym in enumerate(columns) if has[j]}
+    return {
+        sym: (float(values[last[j], j]), dates[last[j]]) for j, sym in enumerate(columns) if has[j]
+    }
 
 
-def _option_values(position_type, strike, expiry, implied_vol, spot: float, underlying,
-                   prices: pd.DataFrame, as_of: pd.Timestamp, rate_pct: float, vol_window: int,
-                   vols: dict) -> dict:
+def _option_values(
+    position_type,
+    strike,
+    expiry,
+    implied_vol,
+    spot: float,
+    underlying,
+    prices: pd.DataFrame,
+    as_of: pd.Timestamp,
+    rate_pct: float,
+    vol_window: int,
+    vols: dict,
+) -> dict:
     """One option's fields: Black-Scholes value and Greeks per share at ``spot``.
 
     Implied vol when given (> 0), else the underlying's realized vol over ``vol_window`` returns
@@ -93,13 +105,21 @@ def _option_values(position_type, strike, expiry, implied_vol, spot: float, unde
             return out
         out["vol_source"] = f"realized_{vol_window}d"
     out["vol"] = float(vol)
-    greeks = option_greeks(spot, float(strike), rate_pct, float(vol), days,
-                           call=position_type in CALL_TYPES)
-    out.update(price=greeks.price, delta=greeks.delta, gamma=greeks.gamma, theta=greeks.theta,
-               vega=greeks.vega, rho=greeks.rho)
+    greeks = option_greeks(
+        spot, float(strike), rate_pct, float(vol), days, call=position_type in CALL_TYPES
+    )
+    out.update(
+        price=greeks.price,
+        delta=greeks.delta,
+        gamma=greeks.gamma,
+        theta=greeks.theta,
+        vega=greeks.vega,
+        rho=greeks.rho,
+    )
     if days <= 0:
-        out["reason_detail"] = (f"expired on {pd.Timestamp(expiry).date().isoformat()}; "
-                                "valued at intrinsic value")
+        out["reason_detail"] = (
+            f"expired on {pd.Timestamp(expiry).date().isoformat()}; valued at intrinsic value"
+        )
     return out
 
 
@@ -138,9 +158,24 @@ def value_holdings(
     ptype = holdings["position_type"].to_numpy(dtype=object)
     closes = _last_closes(prices, underlying, as_of)
 
-    floats = {c: np.full(n, np.nan) for c in
-              ("price", "underlying_price", "market_value", "cost_basis", "unrealized_pnl",
-               "unrealized_pnl_pct", "exposure", "delta", "gamma", "theta", "vega", "rho", "vol")}
+    floats = {
+        c: np.full(n, np.nan)
+        for c in (
+            "price",
+            "underlying_price",
+            "market_value",
+            "cost_basis",
+            "unrealized_pnl",
+            "unrealized_pnl_pct",
+            "exposure",
+            "delta",
+            "gamma",
+            "theta",
+            "vega",
+            "rho",
+            "vol",
+        )
+    }
     status = ["ok"] * n
     detail: list = [None] * n
     price_date: list = [None] * n
@@ -169,15 +204,28 @@ def value_holdings(
         floats[greek][stock] = 0.0
 
     if (reached & is_option).any():
-        implied = (holdings["implied_vol"].to_numpy(dtype=object) if "implied_vol" in holdings
-                   else np.full(n, None, dtype=object))
+        implied = (
+            holdings["implied_vol"].to_numpy(dtype=object)
+            if "implied_vol" in holdings
+            else np.full(n, None, dtype=object)
+        )
         strike = holdings["strike"].to_numpy(dtype=object)
         expiry = holdings["expiry"].to_numpy(dtype=object)
         vols: dict = {}
         for i in np.flatnonzero(reached & is_option):
-            out = _option_values(ptype[i], strike[i], expiry[i], implied[i],
-                                 floats["underlying_price"][i], underlying[i], prices, as_of,
-                                 rate_pct, realized_vol_window, vols)
+            out = _option_values(
+                ptype[i],
+                strike[i],
+                expiry[i],
+                implied[i],
+                floats["underlying_price"][i],
+                underlying[i],
+                prices,
+                as_of,
+                rate_pct,
+                realized_vol_window,
+                vols,
+            )
             days[i] = out["days_to_expiry"]
             vol_source[i] = out.get("vol_source")
             detail[i] = out.get("reason_detail")
@@ -210,9 +258,16 @@ def value_holdings(
         floats["exposure"][ok] = delta * mult * qty * spot
 
     frame = pd.DataFrame(
-        {**floats, "price_date": price_date, "vol_source": vol_source, "days_to_expiry": days,
-         "status": status, "reason_detail": detail},
-        index=holdings.index, columns=VALUED_COLUMNS,
+        {
+            **floats,
+            "price_date": price_date,
+            "vol_source": vol_source,
+            "days_to_expiry": days,
+            "status": status,
+            "reason_detail": detail,
+        },
+        index=holdings.index,
+        columns=VALUED_COLUMNS,
     )
     return holdings.join(frame)
 
@@ -287,11 +342,13 @@ def sector_breakdown(valued: pd.DataFrame, sectors: dict[str, str | None]) -> pd
     ok = valued[valued["status"] == "ok"]
     sector = ok["underlying"].map(lambda s: sectors.get(s) or "Unclassified")
     ex = ok["exposure"].astype(float)
-    frame = pd.DataFrame({
-        "sector": sector,
-        "long": ex.clip(lower=0),
-        "short": ex.clip(upper=0),
-    })
+    frame = pd.DataFrame(
+        {
+            "sector": sector,
+            "long": ex.clip(lower=0),
+            "short": ex.clip(upper=0),
+        }
+    )
     out = frame.groupby("sector").sum()
     out["net"] = out["long"] + out["short"]
     out["gross"] = out["long"] - out["short"]

@@ -12,6 +12,7 @@ Conventions shared by every function here:
   underlying by the caller). ``equity``: dollars, Σ signed market value + cash, must be > 0.
 * Betas are per unit of factor return, so ``E_i * beta_if`` is dollars per unit factor return.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,11 +64,17 @@ FACTORS: tuple[FactorSpec, ...] = (
         "Momentum", "MTUM", "spread", "Recent winners relative to the market: MTUM minus SPY."
     ),
     FactorSpec(
-        "Quality", "QUAL", "spread", "Profitable, low-debt firms relative to the market: QUAL minus SPY."
+        "Quality",
+        "QUAL",
+        "spread",
+        "Profitable, low-debt firms relative to the market: QUAL minus SPY.",
     ),
     FactorSpec("Size", "IWM", "spread", "Small caps relative to large caps: IWM minus SPY."),
     FactorSpec(
-        "Low Volatility", "USMV", "spread", "Low-volatility stocks relative to the market: USMV minus SPY."
+        "Low Volatility",
+        "USMV",
+        "spread",
+        "Low-volatility stocks relative to the market: USMV minus SPY.",
     ),
     FactorSpec(
         "Rates",
@@ -171,10 +178,14 @@ def factor_returns(etf_returns: pd.DataFrame) -> pd.DataFrame:
         raise NoPrices(f"missing returns for factor ETFs {missing}", symbols=missing)
     etfs = etf_returns[sorted(FACTOR_ETFS)].astype(float).dropna(how="any").sort_index()
     if etfs.empty:
-        raise NoPrices("no date on which every factor ETF has a return", symbols=sorted(FACTOR_ETFS))
+        raise NoPrices(
+            "no date on which every factor ETF has a return", symbols=sorted(FACTOR_ETFS)
+        )
     market = etfs[BENCHMARK_SYMBOL]
     columns = {
-        spec.name: etfs[spec.etf_symbol] - market if spec.construction == "spread" else etfs[spec.etf_symbol]
+        spec.name: etfs[spec.etf_symbol] - market
+        if spec.construction == "spread"
+        else etfs[spec.etf_symbol]
         for spec in FACTORS
     }
     return pd.DataFrame(columns, index=etfs.index)[list(FACTOR_NAMES)]
@@ -482,7 +493,9 @@ class PortfolioFactorExposures:
             "positions": [
                 {
                     "symbol": str(s),
-                    "exposure_dollar": {f: _num(self.position_exposures.at[s, f]) for f in self.factors},
+                    "exposure_dollar": {
+                        f: _num(self.position_exposures.at[s, f]) for f in self.factors
+                    },
                 }
                 for s in self.position_exposures.index
             ],
@@ -664,7 +677,9 @@ def risk_split(
     exposures = _clean_exposures(exposures)
     equity = _check_equity(equity)
     table = betas.astype(float).copy()
-    table.loc[residual_var.reindex(table.index).isna().to_numpy()] = np.nan  # need betas and resid var
+    table.loc[residual_var.reindex(table.index).isna().to_numpy()] = (
+        np.nan
+    )  # need betas and resid var
     modelled, left_out = _split_modelled(exposures, table, {}, "no_factor_betas")
     if not modelled:
         raise InsufficientHistory("no exposed symbol has factor betas", left_out=left_out)

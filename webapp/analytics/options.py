@@ -6,6 +6,7 @@ to expiry counted from the as-of date (mibian uses days / 365). Greeks are per s
 contract's deliverable; a position's Greeks are these × quantity × multiplier (signed by the
 caller's quantity).
 """
+
 from __future__ import annotations
 
 import math
@@ -76,7 +77,10 @@ def option_greeks(
         return Greeks(
             price=intrinsic_value(spot, strike, call),
             delta=(1.0 if call else -1.0) if itm else 0.0,
-            gamma=0.0, theta=0.0, vega=0.0, rho=0.0,
+            gamma=0.0,
+            theta=0.0,
+            vega=0.0,
+            rho=0.0,
         )
     if not vol > 0:
         raise ValueError(f"volatility must be positive, got {vol!r}")

@@ -7,6 +7,7 @@ flow, so buying does not show up as a gain: daily P&L_t = V_t − V_{t−1} − 
 return is P&L_t / V_{t−1}. Options are valued by Black–Scholes at each day's underlying close with
 the volatility used today (no historical option quotes ship with the dataset).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,9 @@ from webapp.analytics.errors import InsufficientHistory, NoPositions
 PERIODS = ("1M", "3M", "YTD", "1Y")
 
 
-def black_scholes_vector(spot: np.ndarray, strike: float, rate: float, vol: float,
-                         days: np.ndarray, call: bool) -> np.ndarray:
+def black_scholes_vector(
+    spot: np.ndarray, strike: float, rate: float, vol: float, days: np.ndarray, call: bool
+) -> np.ndarray:
     """Vectorised Black–Scholes premium ($/share); ``rate`` decimal, ``days`` calendar days / 365.
 
     The same closed form mibian evaluates, applied to a whole price path at once; at or past
@@ -39,8 +41,11 @@ def black_scholes_vector(spot: np.ndarray, strike: float, rate: float, vol: floa
         d1 = (np.log(s / strike) + (rate + vol**2 / 2) * tt) / a
         d2 = d1 - a
         disc = strike * np.exp(-rate * tt)
-        out[live] = (s * norm.cdf(d1) - disc * norm.cdf(d2)) if call else (
-            disc * norm.cdf(-d2) - s * norm.cdf(-d1))
+        out[live] = (
+            (s * norm.cdf(d1) - disc * norm.cdf(d2))
+            if call
+            else (disc * norm.cdf(-d2) - s * norm.cdf(-d1))
+        )
     return out
 
 
@@ -51,8 +56,13 @@ class ValueHistory:
     frame: pd.DataFrame  # columns: equity, long_mv, short_mv, daily_pnl, daily_return, positions
 
 
-def value_history(valued: pd.DataFrame, prices: pd.DataFrame, cash: float,
-                  as_of: dt.date | pd.Timestamp, rate_pct: float) -> ValueHistory:
+def value_history(
+    valued: pd.DataFrame,
+    prices: pd.DataFrame,
+    cash: float,
+    as_of: dt.date | pd.Timestamp,
+    rate_pct: float,
+) -> ValueHistory:
     """Replay the valued holdings (``exposures.value_holdings`` output, status ``ok`` rows) day by day.
 
     Position i on day t is worth V_it = quantity × multiplier × P_it from its first trading day
@@ -83,10 +93,18 @@ def value_history(valued: pd.DataFrame, prices: pd.DataFrame, cash: float,
     for i in np.flatnonzero(np.isin(ptype, ("LC", "LP", "SC", "SP"))):
         row = ok.iloc[i]
         days = (pd.Timestamp(row["expiry"]) - calendar).days.to_numpy()
-        per_share[i] = black_scholes_vector(per_share[i], float(row["strike"]), rate_pct / 100.0,
-                                            float(row["vol"]), days, ptype[i] in ("LC", "SC"))
-    first = np.array([calendar.searchsorted(pd.Timestamp(d), side="left")
-                      for d in ok["entry_date"]], dtype=np.intp)
+        per_share[i] = black_scholes_vector(
+            per_share[i],
+            float(row["strike"]),
+            rate_pct / 100.0,
+            float(row["vol"]),
+            days,
+            ptype[i] in ("LC", "SC"),
+        )
+    first = np.array(
+        [calendar.searchsorted(pd.Timestamp(d), side="left") for d in ok["entry_date"]],
+        dtype=np.intp,
+    )
     held = np.arange(len(calendar))[None, :] >= first[:, None]
     mv = np.where(held, qm[:, None] * per_share, 0.0)
     mv[np.isnan(mv)] = 0.0
@@ -94,7 +112,7 @@ def value_history(valued: pd.DataFrame, prices: pd.DataFrame, cash: float,
     # the order is the one the former column-by-column frame summed in: the last position, then
     # the others in book order. Another order moves equity in its last bit, which daily P&L
     # (a difference of two equities) shows at ~1e-9 $; keeping it keeps stored results identical.
-    mv = mv[np.r_[len(mv) - 1, 0:len(mv) - 1]]
+    mv = mv[np.r_[len(mv) - 1, 0 : len(mv) - 1]]
     flows = np.zeros(len(calendar))
     entered = first < len(calendar)
     cost = qm * np.array([float(e) for e in ok["entry_price"]])
@@ -103,14 +121,17 @@ def value_history(valued: pd.DataFrame, prices: pd.DataFrame, cash: float,
     pnl = equity.diff() - pd.Series(flows, index=calendar)
     pnl.iloc[0] = np.nan
     prev = equity.shift(1)
-    frame = pd.DataFrame({
-        "equity": equity,
-        "long_mv": np.where(mv >= 0, mv, 0.0).sum(axis=0),
-        "short_mv": np.where(mv <= 0, mv, 0.0).sum(axis=0),
-        "daily_pnl": pnl,
-        "daily_return": pnl / prev,
-        "positions": (mv != 0).sum(axis=0),
-    }, index=calendar)
+    frame = pd.DataFrame(
+        {
+            "equity": equity,
+            "long_mv": np.where(mv >= 0, mv, 0.0).sum(axis=0),
+            "short_mv": np.where(mv <= 0, mv, 0.0).sum(axis=0),
+            "daily_pnl": pnl,
+            "daily_return": pnl / prev,
+            "positions": (mv != 0).sum(axis=0),
+        },
+        index=calendar,
+    )
     return ValueHistory(frame=frame)
 
 
@@ -127,8 +148,9 @@ def period_start(as_of: pd.Timestamp, period: str) -> pd.Timestamp:
     raise ValueError(f"unknown period {period!r}; choose from {PERIODS}")
 
 
-def period_returns(daily_returns: pd.Series, benchmark_returns: pd.Series,
-                   as_of: dt.date | pd.Timestamp) -> list[dict]:
+def period_returns(
+    daily_returns: pd.Series, benchmark_returns: pd.Series, as_of: dt.date | pd.Timestamp
+) -> list[dict]:
     """Compounded return Π(1 + r_t) − 1 over each period for the book and the benchmark.
 
     Uses the days after the period start up to ``as_of``. A period that starts before the book's
@@ -140,14 +162,30 @@ def period_returns(daily_returns: pd.Series, benchmark_returns: pd.Series,
     for period in PERIODS:
         start = period_start(as_of, period)
         if book.empty or book.index[0] > start + pd.Timedelta(days=5):
-            out.append({"period": period, "available": False, "reason": "insufficient_history",
-                        "start": start.date().isoformat()})
+            out.append(
+                {
+                    "period": period,
+                    "available": False,
+                    "reason": "insufficient_history",
+                    "start": start.date().isoformat(),
+                }
+            )
             continue
         mask = (book.index > start) & (book.index <= as_of)
-        bench = benchmark_returns[(benchmark_returns.index > start) & (benchmark_returns.index <= as_of)]
+        bench = benchmark_returns[
+            (benchmark_returns.index > start) & (benchmark_returns.index <= as_of)
+        ]
         port = float((1 + book[mask]).prod() - 1)
         bm = float((1 + bench.dropna()).prod() - 1)
-        out.append({"period": period, "available": True, "start": start.date().isoformat(),
-                    "return": port, "benchmark_return": bm, "excess_return": port - bm,
-                    "days": int(mask.sum())})
+        out.append(
+            {
+                "period": period,
+                "available": True,
+                "start": start.date().isoformat(),
+                "return": port,
+                "benchmark_return": bm,
+                "excess_return": port - bm,
+                "days": int(mask.sum()),
+            }
+        )
     return out

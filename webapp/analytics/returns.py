@@ -3,6 +3,7 @@
 Prices arrive as a wide DataFrame: index = trading dates (ascending ``datetime64``), one column per
 symbol, values = adjusted close in dollars, NaN where a symbol has no bar that day.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -8,6 +8,7 @@ Missing data: a backcast day is used only when *every* exposed symbol has a retu
 (complete cases). Treating a missing return as a zero P&L would understate risk silently, so it
 is never done; `backcast_coverage` says how many days that costs and which symbols cause it.
 """
+
 from __future__ import annotations
 
 import math
@@ -76,7 +77,9 @@ def backcast_coverage(exposures: pd.Series, returns: pd.DataFrame) -> BackcastCo
     present = frame.notna()
     no_prices = tuple(str(s) for s in frame.columns[~present.any(axis=0).to_numpy()])
     usable = frame.loc[:, present.any(axis=0).to_numpy()]
-    used = usable.index[usable.notna().all(axis=1).to_numpy()] if usable.shape[1] else usable.index[:0]
+    used = (
+        usable.index[usable.notna().all(axis=1).to_numpy()] if usable.shape[1] else usable.index[:0]
+    )
     missing = usable.isna().sum()
     return BackcastCoverage(
         dates_available=len(frame),
@@ -162,12 +165,18 @@ class VaREstimate:
         return {
             "confidence": self.confidence,
             "z": _num(self.z),
-            "historical": {"return": _num(self.historical_var), "dollars": _num(self.historical_var_dollars)},
+            "historical": {
+                "return": _num(self.historical_var),
+                "dollars": _num(self.historical_var_dollars),
+            },
             "expected_shortfall": {
                 "return": _num(self.expected_shortfall),
                 "dollars": _num(self.expected_shortfall_dollars),
             },
-            "parametric": {"return": _num(self.parametric_var), "dollars": _num(self.parametric_var_dollars)},
+            "parametric": {
+                "return": _num(self.parametric_var),
+                "dollars": _num(self.parametric_var_dollars),
+            },
         }
 
 
@@ -399,7 +408,9 @@ def risk_metrics(
     r = port_returns.dropna().astype(float).sort_index()
     if len(r) < max(min_observations, 2):
         raise InsufficientHistory(
-            "not enough portfolio returns for risk metrics", required=min_observations, available=len(r)
+            "not enough portfolio returns for risk metrics",
+            required=min_observations,
+            available=len(r),
         )
     values = r.to_numpy()
     sigma = float(values.std(ddof=1))
@@ -456,7 +467,9 @@ def risk_contributions(exposures: pd.Series, returns: pd.DataFrame) -> pd.DataFr
     exposures = _clean_exposures(exposures)
     frame = _exposed_returns(exposures, returns)
     if len(frame) < 2:
-        raise InsufficientHistory("a covariance needs at least 2 dates", required=2, available=len(frame))
+        raise InsufficientHistory(
+            "a covariance needs at least 2 dates", required=2, available=len(frame)
+        )
     e = exposures[frame.columns].to_numpy()
     cov = np.atleast_2d(np.cov(frame.to_numpy(), rowvar=False, ddof=1))
     cov_e = cov @ e

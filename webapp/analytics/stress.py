@@ -18,6 +18,7 @@ Positions that cannot be modelled are returned in ``left_out`` with a reason, ne
 Units: moves and returns are decimals (``-0.10`` = -10%); P&L and values in dollars;
 ``pnl_pct`` is a decimal fraction of equity.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -412,8 +413,17 @@ def position_pnl(
         ``"ok"``, ``missing_reason``, ``"unknown_position_type"``, ``"no_market_value"``,
         ``"no_underlying_price"`` or ``"no_greeks"``. ``capped`` marks rows hit by a limit.
     """
-    cols = ["symbol", "underlying", "position_type", "market_value", "exposure", "move", "pnl",
-            "capped", "reason"]
+    cols = [
+        "symbol",
+        "underlying",
+        "position_type",
+        "market_value",
+        "exposure",
+        "move",
+        "pnl",
+        "capped",
+        "reason",
+    ]
     name = positions.index.name or "position_id"
     if len(positions) == 0:
         empty = pd.DataFrame([], columns=["position_id", *cols]).set_index("position_id")
@@ -421,9 +431,15 @@ def position_pnl(
     book = _Book(positions)
     rev = book.revalue(book.moves_from(underlying_move), missing_reason)
     data = {
-        "symbol": book.symbols, "underlying": book.underlyings, "position_type": book.ptypes,
-        "market_value": book.mv, "exposure": book.exposure, "move": rev.move, "pnl": rev.pnl,
-        "capped": rev.capped, "reason": rev.reason,
+        "symbol": book.symbols,
+        "underlying": book.underlyings,
+        "position_type": book.ptypes,
+        "market_value": book.mv,
+        "exposure": book.exposure,
+        "move": rev.move,
+        "pnl": rev.pnl,
+        "capped": rev.capped,
+        "reason": rev.reason,
     }
     return pd.DataFrame(data, index=pd.Index(book.ids, name=name), columns=cols)
 
@@ -455,9 +471,11 @@ class _Book:
         absent = np.fromiter((_missing(u) for u in underlying), bool, n)
         self.underlyings = np.where(absent, self.symbols, underlying)
         self.ptypes = np.fromiter(
-            (str(t).upper() for t in _column(positions, "position_type", "")), object, n)
+            (str(t).upper() for t in _column(positions, "position_type", "")), object, n
+        )
         status = np.fromiter(
-            ("ok" if _missing(s) else s for s in _column(positions, "status", "ok")), object, n)
+            ("ok" if _missing(s) else s for s in _column(positions, "status", "ok")), object, n
+        )
         self.mv = _numbers(positions, "market_value")
         self.exposure = _numbers(positions, "exposure")
         qty, mult = _numbers(positions, "quantity"), _numbers(positions, "multiplier")
@@ -482,8 +500,9 @@ class _Book:
         after = np.full(n, None, dtype=object)
         no_spot = is_option & ~(np.isfinite(self.spot) & (self.spot > 0))
         after[no_spot] = "no_underlying_price"
-        greeks = (np.isfinite(self.delta) & np.isfinite(self.gamma) & np.isfinite(qty)
-                  & np.isfinite(mult))
+        greeks = (
+            np.isfinite(self.delta) & np.isfinite(self.gamma) & np.isfinite(qty) & np.isfinite(mult)
+        )
         after[is_option & ~no_spot & ~greeks] = "no_greeks"
         self.after, self.after_ok = after, np.equal(after, None)
         # Python scalars for the result dicts, converted once rather than per scenario.
@@ -501,8 +520,9 @@ class _Book:
         """P&L per position for a decimal ``move`` per position (see ``position_pnl``)."""
         no_move = self.before_ok & ~np.isfinite(move)
         ok = self.before_ok & ~no_move & self.after_ok
-        reason = np.where(self.before_ok, np.where(no_move, missing_reason, self.after),
-                          self.before)
+        reason = np.where(
+            self.before_ok, np.where(no_move, missing_reason, self.after), self.before
+        )
         with np.errstate(invalid="ignore", over="ignore"):
             r = np.maximum(move, -1.0)
             ds = self.spot * r
@@ -516,8 +536,9 @@ class _Book:
             ds_opt = np.clip(ds, (lo - self.delta) / safe_gamma, (hi - self.delta) / safe_gamma)
             beyond = ds - ds_opt
             slope = np.where(beyond > 0, hi, lo)
-            option = self.qm * (self.delta * ds_opt + 0.5 * self.gamma * ds_opt * ds_opt
-                                + slope * beyond)
+            option = self.qm * (
+                self.delta * ds_opt + 0.5 * self.gamma * ds_opt * ds_opt + slope * beyond
+            )
             pnl = np.where(self.is_stock, self.mv * r, option)
             floor = -self.mv
             hit = (self.is_long & (pnl < floor)) | (self.is_short & (pnl > floor))
@@ -544,12 +565,19 @@ class _Book:
                 "pnl": p,
                 "capped": c,
             }
-            for i, m, p, c in zip(good.tolist(), rev.move[good].tolist(),
-                                  rev.pnl[good].tolist(), rev.capped[good].tolist())
+            for i, m, p, c in zip(
+                good.tolist(),
+                rev.move[good].tolist(),
+                rev.pnl[good].tolist(),
+                rev.capped[good].tolist(),
+            )
         )
         left_out = tuple(
-            {"position_id": self.ids[i], "symbol": self.symbol_list[i],
-             "reason": str(rev.reason[i])}
+            {
+                "position_id": self.ids[i],
+                "symbol": self.symbol_list[i],
+                "reason": str(rev.reason[i]),
+            }
             for i in np.flatnonzero(~rev.ok).tolist()
         )
         return float(rev.pnl[good].sum()), modelled, left_out
@@ -738,15 +766,34 @@ _REVALUATION = (
 )
 
 
-def _scenario_result(scenario: Scenario, *, kind: str, impact_type: str, equity: float,
-                     pnl: float, positions: tuple, left_out: tuple, method: str,
-                     **kind_fields: Any) -> ScenarioResult:
+def _scenario_result(
+    scenario: Scenario,
+    *,
+    kind: str,
+    impact_type: str,
+    equity: float,
+    pnl: float,
+    positions: tuple,
+    left_out: tuple,
+    method: str,
+    **kind_fields: Any,
+) -> ScenarioResult:
     """The result fields every scenario kind shares, plus that kind's own."""
     return ScenarioResult(
-        scenario_id=scenario.id, name=scenario.name, category=scenario.category,
-        severity=scenario.severity, description=scenario.description, kind=kind,
-        impact_type=impact_type, equity=equity, pnl=pnl, pnl_pct=_pct(pnl, equity),
-        new_value=equity + pnl, positions=positions, left_out=left_out, method=method,
+        scenario_id=scenario.id,
+        name=scenario.name,
+        category=scenario.category,
+        severity=scenario.severity,
+        description=scenario.description,
+        kind=kind,
+        impact_type=impact_type,
+        equity=equity,
+        pnl=pnl,
+        pnl_pct=_pct(pnl, equity),
+        new_value=equity + pnl,
+        positions=positions,
+        left_out=left_out,
+        method=method,
         **kind_fields,
     )
 
@@ -784,12 +831,18 @@ def run_factor_scenario(
     ScenarioResult
     """
     book = _Book(positions)
-    return _factor_result(scenario, book, lambda: _BetaMap(betas, book),
-                          lambda: _FactorCov(factor_cov), equity)
+    return _factor_result(
+        scenario, book, lambda: _BetaMap(betas, book), lambda: _FactorCov(factor_cov), equity
+    )
 
 
-def _factor_result(scenario: Scenario, book: _Book, beta_map: Callable[[], _BetaMap],
-                   factor_cov: Callable[[], _FactorCov], equity: float) -> ScenarioResult:
+def _factor_result(
+    scenario: Scenario,
+    book: _Book,
+    beta_map: Callable[[], _BetaMap],
+    factor_cov: Callable[[], _FactorCov],
+    equity: float,
+) -> ScenarioResult:
     """``run_factor_scenario`` on a prepared book; ``beta_map()`` and ``factor_cov()`` give the
     prepared betas and covariance."""
     if scenario.shocks is None:
@@ -800,7 +853,8 @@ def _factor_result(scenario: Scenario, book: _Book, beta_map: Callable[[], _Beta
     moves = factor_cov().moves(scenario.shocks)
     betas = beta_map()
     pnl, modelled, left_out = book.split(
-        book.revalue(betas.position_moves(moves), "no_factor_betas"))
+        book.revalue(betas.position_moves(moves), "no_factor_betas")
+    )
 
     direct = moves.copy()
     direct.loc[[f for f in direct.index if f not in scenario.shocks]] = 0.0
@@ -809,8 +863,13 @@ def _factor_result(scenario: Scenario, book: _Book, beta_map: Callable[[], _Beta
     shocked = tuple(f for f in moves.index if f in scenario.shocks)
     implied = tuple(f for f in moves.index if f not in scenario.shocks)
     return _scenario_result(
-        scenario, kind="factor", impact_type="correlated", equity=equity, pnl=pnl,
-        positions=modelled, left_out=left_out,
+        scenario,
+        kind="factor",
+        impact_type="correlated",
+        equity=equity,
+        pnl=pnl,
+        positions=modelled,
+        left_out=left_out,
         direct_pnl=direct_pnl,
         factor_moves={str(f): float(v) for f, v in moves.items()},
         shocked_factors=shocked,
@@ -870,8 +929,11 @@ class _Closes:
         self.dates = px.index
         self.values = px.to_numpy(dtype=float, na_value=np.nan)
         rows = np.arange(len(px)).reshape(-1, 1)
-        self.last_valid = (np.maximum.accumulate(np.where(np.isnan(self.values), -1, rows), axis=0)
-                           if len(px) else np.empty(self.values.shape, dtype=int))
+        self.last_valid = (
+            np.maximum.accumulate(np.where(np.isnan(self.values), -1, rows), axis=0)
+            if len(px)
+            else np.empty(self.values.shape, dtype=int)
+        )
 
     def episode(self, start: pd.Timestamp, end: pd.Timestamp, max_stale_days: int) -> pd.Series:
         """``episode_returns`` for one episode (dates already validated)."""
@@ -885,8 +947,12 @@ class _Closes:
             d0 = self.dates[np.maximum(i0, 0)]
             d1 = self.dates[np.maximum(i1, 0)]
             limit = pd.Timedelta(days=max_stale_days)
-            fresh = have & np.asarray(start - d0 <= limit) & np.asarray(end - d1 <= limit) & (
-                np.asarray(d1 > d0))
+            fresh = (
+                have
+                & np.asarray(start - d0 <= limit)
+                & np.asarray(end - d1 <= limit)
+                & (np.asarray(d1 > d0))
+            )
             p0 = self.values[np.maximum(i0, 0), cols]
             p1 = self.values[np.maximum(i1, 0), cols]
             with np.errstate(invalid="ignore"):
@@ -927,8 +993,9 @@ def run_historical_replay(
     return _replay_result(scenario, _Book(positions), lambda: _Closes(prices), equity)
 
 
-def _replay_result(scenario: Scenario, book: _Book, closes: Callable[[], _Closes],
-                   equity: float) -> ScenarioResult:
+def _replay_result(
+    scenario: Scenario, book: _Book, closes: Callable[[], _Closes], equity: float
+) -> ScenarioResult:
     """``run_historical_replay`` on a prepared book; ``closes()`` gives the prepared prices."""
     if scenario.replay_start is None or scenario.replay_end is None:
         raise ValueError(f"scenario {scenario.id!r} is a factor shock, not a historical replay")
@@ -941,8 +1008,13 @@ def _replay_result(scenario: Scenario, book: _Book, closes: Callable[[], _Closes
     pnl, modelled, left_out = book.split(revalued)
     bench = rets.get(BENCHMARK_SYMBOL, np.nan) if BENCHMARK_SYMBOL in rets.index else np.nan
     return _scenario_result(
-        scenario, kind="historical", impact_type="historical", equity=equity, pnl=pnl,
-        positions=modelled, left_out=left_out,
+        scenario,
+        kind="historical",
+        impact_type="historical",
+        equity=equity,
+        pnl=pnl,
+        positions=modelled,
+        left_out=left_out,
         episode_start=scenario.replay_start.isoformat(),
         episode_end=scenario.replay_end.isoformat(),
         benchmark_return=float(bench) if math.isfinite(bench) else None,

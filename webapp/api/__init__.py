@@ -4,6 +4,7 @@ Auth: Bearer tokens (POST /auth/login); the browser session also authorises GET 
 download links work from pages. Writes need a token, so a forged cross-site form can't use the
 session cookie (the blueprint is CSRF-exempt for that reason).
 """
+
 from flask import Blueprint
 
 from webapp.api.common import api_rate_limit, rate_limit_key

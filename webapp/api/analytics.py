@@ -3,6 +3,7 @@
 Each route validates its parameters, checks ownership and returns the service ``Result``'s
 ``to_dict()``: ``available: true`` with data, or ``available: false`` with the reason (200).
 """
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,14 @@ MAX_LIST_ITEMS = 100  # symbols / scenario ids in one comma-separated parameter
 SYMBOL_RE = re.compile(r" *([A-Za-z0-9][A-Za-z0-9.\-]{0,31}) *")
 
 
-def csv_param(name: str, *, pattern: re.Pattern[str] | None = None, upper: bool = False,
-              required: bool = False, max_items: int = MAX_LIST_ITEMS) -> list[str] | None:
+def csv_param(
+    name: str,
+    *,
+    pattern: re.Pattern[str] | None = None,
+    upper: bool = False,
+    required: bool = False,
+    max_items: int = MAX_LIST_ITEMS,
+) -> list[str] | None:
     """A comma-separated list parameter (order kept, duplicates dropped); 400 for a bad entry.
 
     With ``pattern`` each entry must match it (group 1 is the value); without, entries are taken
@@ -36,13 +43,21 @@ def csv_param(name: str, *, pattern: re.Pattern[str] | None = None, upper: bool 
     raw = request.args.get(name)
     if raw is None:
         if required:
-            raise ApiError(400, f"'{name}' is required: a comma-separated list",
-                           {"field": name}, "invalid_parameter")
+            raise ApiError(
+                400,
+                f"'{name}' is required: a comma-separated list",
+                {"field": name},
+                "invalid_parameter",
+            )
         return None
     parts = raw.split(",")
     if len(parts) > max_items:
-        raise ApiError(400, f"'{name}' lists at most {max_items} values",
-                       {"field": name, "max_items": max_items}, "invalid_parameter")
+        raise ApiError(
+            400,
+            f"'{name}' lists at most {max_items} values",
+            {"field": name, "max_items": max_items},
+            "invalid_parameter",
+        )
     items, invalid = [], []
     for part in parts:
         match = pattern.fullmatch(part) if pattern else None
@@ -52,8 +67,12 @@ def csv_param(name: str, *, pattern: re.Pattern[str] | None = None, upper: bool 
         elif (value := value.upper() if upper else value) not in items:
             items.append(value)
     if invalid:
-        raise ApiError(400, f"'{name}' has empty or malformed entries",
-                       {"field": name, "invalid": invalid[:10]}, "invalid_parameter")
+        raise ApiError(
+            400,
+            f"'{name}' has empty or malformed entries",
+            {"field": name, "invalid": invalid[:10]},
+            "invalid_parameter",
+        )
     return items
 
 
@@ -62,16 +81,26 @@ def _window_params() -> tuple[int, int]:
     lookback_days = int_param("lookback_days", *LOOKBACK)
     min_overlap = int_param("min_overlap", *MIN_OVERLAP)
     if min_overlap > lookback_days:
-        raise ApiError(400, f"'min_overlap' must not exceed lookback_days ({lookback_days})",
-                       {"field": "min_overlap", "value": min_overlap, "min": MIN_OVERLAP[1],
-                        "max": lookback_days}, "invalid_parameter")
+        raise ApiError(
+            400,
+            f"'min_overlap' must not exceed lookback_days ({lookback_days})",
+            {
+                "field": "min_overlap",
+                "value": min_overlap,
+                "min": MIN_OVERLAP[1],
+                "max": lookback_days,
+            },
+            "invalid_parameter",
+        )
     return lookback_days, min_overlap
 
 
 def _portfolio_route(rule: str):
     """Register an authenticated GET under /analytics/portfolio/<id>/<rule>."""
+
     def register(view):
         return bp.get(f"/analytics/portfolio/<int:portfolio_id>/{rule}")(require_auth(view))
+
     return register
 
 
@@ -87,8 +116,9 @@ def analytics_correlation_matrix(portfolio_id: int):
     lookback_days, min_overlap = _window_params()
     max_symbols = int_param("max_symbols", *MAX_SYMBOLS)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    result = svc.correlation_matrix(portfolio, lookback_days=lookback_days,
-                                    min_overlap=min_overlap, max_symbols=max_symbols)
+    result = svc.correlation_matrix(
+        portfolio, lookback_days=lookback_days, min_overlap=min_overlap, max_symbols=max_symbols
+    )
     return jsonify(result.to_dict())
 
 
@@ -97,7 +127,9 @@ def analytics_diversification_score(portfolio_id: int):
     """Weighted mean absolute correlation over every modelled holding."""
     lookback_days, min_overlap = _window_params()
     portfolio = owned_portfolio_or_404(portfolio_id)
-    result = svc.diversification_score(portfolio, lookback_days=lookback_days, min_overlap=min_overlap)
+    result = svc.diversification_score(
+        portfolio, lookback_days=lookback_days, min_overlap=min_overlap
+    )
     return jsonify(result.to_dict())
 
 
@@ -132,15 +164,22 @@ def analytics_stress_test(portfolio_id: int):
     scenario_ids = csv_param("scenarios")
     category = request.args.get("category")
     if category is not None and category not in CATEGORIES:
-        raise ApiError(400, f"'category' must be one of: {', '.join(CATEGORIES)}",
-                       {"field": "category", "value": category, "allowed": list(CATEGORIES)},
-                       "invalid_parameter")
+        raise ApiError(
+            400,
+            f"'category' must be one of: {', '.join(CATEGORIES)}",
+            {"field": "category", "value": category, "allowed": list(CATEGORIES)},
+            "invalid_parameter",
+        )
     portfolio = owned_portfolio_or_404(portfolio_id)
     result = svc.stress_test(portfolio, category=category, scenario_ids=scenario_ids)
     unknown = result.metadata.get("unknown_scenarios")
     if unknown:
-        raise ApiError(400, "Unknown scenario id(s): " + ", ".join(unknown),
-                       {"field": "scenarios", "unknown": unknown}, "invalid_parameter")
+        raise ApiError(
+            400,
+            "Unknown scenario id(s): " + ", ".join(unknown),
+            {"field": "scenarios", "unknown": unknown},
+            "invalid_parameter",
+        )
     return jsonify(result.to_dict())
 
 

@@ -1,4 +1,5 @@
 """POST /auth/login, /auth/refresh, /auth/logout."""
+
 from __future__ import annotations
 
 from flask import g, jsonify, request
@@ -26,16 +27,27 @@ def _token_response(token: str, row, status: int = 200):
 def login():
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ApiError(400, "Send a JSON body: {\"email\": …, \"password\": …}.")
-    missing = [f for f in ("email", "password") if not isinstance(data.get(f), str) or not data.get(f)]
+        raise ApiError(400, 'Send a JSON body: {"email": …, "password": …}.')
+    missing = [
+        f for f in ("email", "password") if not isinstance(data.get(f), str) or not data.get(f)
+    ]
     if missing:
-        raise ApiError(422, "Missing or empty field(s): " + ", ".join(missing),
-                       {"fields": missing}, "validation_error")
+        raise ApiError(
+            422,
+            "Missing or empty field(s): " + ", ".join(missing),
+            {"fields": missing},
+            "validation_error",
+        )
     try:
         user = authenticate_guarded(data["email"], data["password"])
     except AccountLocked as exc:
-        raise ApiError(429, exc.message, {"retry_after": exc.seconds}, "account_locked",
-                       headers={"Retry-After": str(exc.seconds)}) from None
+        raise ApiError(
+            429,
+            exc.message,
+            {"retry_after": exc.seconds},
+            "account_locked",
+            headers={"Retry-After": str(exc.seconds)},
+        ) from None
     if user is None:
         raise ApiError(401, "Invalid email or password.")
     token, row = issue_token(user)

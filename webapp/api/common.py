@@ -1,4 +1,5 @@
 """Authentication, rate-limit key, parameter validation and the error shape for the API."""
+
 from __future__ import annotations
 
 import functools
@@ -21,8 +22,14 @@ TOKEN_TTL = timedelta(hours=24)
 class ApiError(Exception):
     """Raised anywhere under /api/v1; rendered as ``{"error": {code, message, details}}``."""
 
-    def __init__(self, status: int, message: str, details: dict | None = None, code: str | None = None,
-                 headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        details: dict | None = None,
+        code: str | None = None,
+        headers: dict | None = None,
+    ):
         super().__init__(message)
         self.status, self.message, self.details, self.code = status, message, details, code
         self.headers = headers or {}
@@ -110,19 +117,31 @@ def int_param(name: str, default: int | None, lo: int, hi: int) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, f"'{name}' must be an integer between {lo} and {hi}",
-                       {"field": name, "value": raw, "min": lo, "max": hi}, "invalid_parameter") from None
+        raise ApiError(
+            400,
+            f"'{name}' must be an integer between {lo} and {hi}",
+            {"field": name, "value": raw, "min": lo, "max": hi},
+            "invalid_parameter",
+        ) from None
     if not lo <= value <= hi:
-        raise ApiError(400, f"'{name}' must be between {lo} and {hi}",
-                       {"field": name, "value": value, "min": lo, "max": hi}, "invalid_parameter")
+        raise ApiError(
+            400,
+            f"'{name}' must be between {lo} and {hi}",
+            {"field": name, "value": value, "min": lo, "max": hi},
+            "invalid_parameter",
+        )
     return value
 
 
 def choice_param(name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = request.args.get(name, default)
     if raw not in choices:
-        raise ApiError(400, f"'{name}' must be one of: {', '.join(choices)}",
-                       {"field": name, "value": raw, "allowed": list(choices)}, "invalid_parameter")
+        raise ApiError(
+            400,
+            f"'{name}' must be one of: {', '.join(choices)}",
+            {"field": name, "value": raw, "allowed": list(choices)},
+            "invalid_parameter",
+        )
     return raw
 
 

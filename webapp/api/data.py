@@ -1,11 +1,18 @@
 """GET /data/*: raw portfolio data."""
+
 from __future__ import annotations
 
 from flask import g, jsonify, request
 
 from webapp.api import bp
 from webapp.api.analytics import SYMBOL_RE, csv_param
-from webapp.api.common import ApiError, choice_param, int_param, owned_portfolio_or_404, require_auth
+from webapp.api.common import (
+    ApiError,
+    choice_param,
+    int_param,
+    owned_portfolio_or_404,
+    require_auth,
+)
 from webapp.models._time import isoformat_z
 from webapp.services import market_views
 from webapp.services import portfolios as svc
@@ -39,7 +46,9 @@ def positions_details():
     """The valued positions table of one portfolio (?portfolio_id=)."""
     portfolio_id = request.args.get("portfolio_id", type=int)
     if portfolio_id is None:
-        raise ApiError(400, "'portfolio_id' is required", {"field": "portfolio_id"}, "invalid_parameter")
+        raise ApiError(
+            400, "'portfolio_id' is required", {"field": "portfolio_id"}, "invalid_parameter"
+        )
     portfolio = owned_portfolio_or_404(portfolio_id)
     return jsonify(svc.positions_view(portfolio).to_dict())
 
@@ -77,16 +86,24 @@ def prices_historical(portfolio_id: int):
     date_format = choice_param("date_format", "iso", ("iso", "unix"))
     include_etfs = choice_param("include_factor_etfs", "false", ("true", "false")) == "true"
     portfolio = owned_portfolio_or_404(portfolio_id)
-    return jsonify(market_views.historical_prices(
-        portfolio, lookback_days=lookback_days, max_symbols=max_symbols, date_format=date_format,
-        include_factor_etfs=include_etfs))
+    return jsonify(
+        market_views.historical_prices(
+            portfolio,
+            lookback_days=lookback_days,
+            max_symbols=max_symbols,
+            date_format=date_format,
+            include_factor_etfs=include_etfs,
+        )
+    )
 
 
 @bp.get("/data/prices/quotes")
 @require_auth
 def prices_quotes():
     """Last stored price, date and one-day change per symbol; unknown symbols are listed."""
-    symbols = csv_param("symbols", pattern=SYMBOL_RE, upper=True, required=True, max_items=MAX_QUOTES)
+    symbols = csv_param(
+        "symbols", pattern=SYMBOL_RE, upper=True, required=True, max_items=MAX_QUOTES
+    )
     return jsonify(market_views.quotes(symbols))
 
 

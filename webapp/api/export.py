@@ -1,4 +1,5 @@
 """/export: the portfolio as JSON, CSV (re-importable) or XLSX, and broker-style trade lists."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ from flask import Response, jsonify, request
 from webapp.api import bp
 from webapp.api.common import ApiError, choice_param, owned_portfolio_or_404, require_auth
 from webapp.services import exports, trades
-from webapp.services.market_views import export_filename
 from webapp.services.management import ValidationError
+from webapp.services.market_views import export_filename
 from webapp.services.queries import latest_price_date
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -29,11 +30,15 @@ def export_portfolio(portfolio_id: int):
     fmt = choice_param("format", "json", ("json", "csv", "xlsx"))
     portfolio = owned_portfolio_or_404(portfolio_id)
     if fmt == "csv":
-        return attachment(exports.positions_csv(portfolio), "text/csv",
-                          export_filename(portfolio, "positions", "csv"))
+        return attachment(
+            exports.positions_csv(portfolio),
+            "text/csv",
+            export_filename(portfolio, "positions", "csv"),
+        )
     if fmt == "xlsx":
-        return attachment(exports.portfolio_xlsx(portfolio), XLSX_MIMETYPE,
-                          export_filename(portfolio, "", "xlsx"))
+        return attachment(
+            exports.portfolio_xlsx(portfolio), XLSX_MIMETYPE, export_filename(portfolio, "", "xlsx")
+        )
     body = json.dumps(exports.portfolio_package(portfolio), indent=1, allow_nan=False)
     return attachment(body, "application/json", export_filename(portfolio, "", "json"))
 
@@ -45,20 +50,38 @@ def export_trades():
     fmt = choice_param("format", "json", ("json", "csv"))
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
-        raise ApiError(400, "Send a JSON object body: {\"portfolio_id\": …, \"target\" or \"trades\": […]}.")
+        raise ApiError(
+            400, 'Send a JSON object body: {"portfolio_id": …, "target" or "trades": […]}.'
+        )
     portfolio_id = payload.get("portfolio_id")
     if isinstance(portfolio_id, bool) or not isinstance(portfolio_id, int):
-        raise ApiError(422, "Validation failed: portfolio_id: an integer is required.",
-                       {"fields": {"portfolio_id": "An integer is required."}}, "validation_error")
+        raise ApiError(
+            422,
+            "Validation failed: portfolio_id: an integer is required.",
+            {"fields": {"portfolio_id": "An integer is required."}},
+            "validation_error",
+        )
     portfolio = owned_portfolio_or_404(portfolio_id)
     try:
         rows = trades.trade_list(portfolio, payload)
     except ValidationError as exc:
-        raise ApiError(422, "Validation failed: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()),
-                       {"fields": exc.errors}, "validation_error") from None
+        raise ApiError(
+            422,
+            "Validation failed: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()),
+            {"fields": exc.errors},
+            "validation_error",
+        ) from None
     if fmt == "csv":
-        return attachment(trades.trades_csv(rows), "text/csv",
-                          export_filename(portfolio, "trades", "csv"))
+        return attachment(
+            trades.trades_csv(rows), "text/csv", export_filename(portfolio, "trades", "csv")
+        )
     as_of = latest_price_date()
-    return jsonify({"portfolio_id": portfolio.id, "as_of": as_of.isoformat() if as_of else None,
-                    "columns": list(trades.TRADE_COLUMNS), "trades": rows, "count": len(rows)})
+    return jsonify(
+        {
+            "portfolio_id": portfolio.id,
+            "as_of": as_of.isoformat() if as_of else None,
+            "columns": list(trades.TRADE_COLUMNS),
+            "trades": rows,
+            "count": len(rows),
+        }
+    )

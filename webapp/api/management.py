@@ -3,6 +3,7 @@
 Field problems answer 422 ``{"error": {"code": "validation_error", "details": {"fields": {field:
 message}}}}`` with the messages the forms show; a state clash (closing a closed position) is 409.
 """
+
 from __future__ import annotations
 
 from flask import g, jsonify, request
@@ -30,36 +31,57 @@ def _invalid(exc: mgmt.ValidationError) -> ApiError:
     """A service validation error as the API's error (422, or 409 for a state clash)."""
     if isinstance(exc, mgmt.Conflict):
         return ApiError(409, str(exc), {"fields": exc.errors}, "conflict")
-    return ApiError(422, "Validation failed: " + str(exc), {"fields": exc.errors}, "validation_error")
+    return ApiError(
+        422, "Validation failed: " + str(exc), {"fields": exc.errors}, "validation_error"
+    )
 
 
 def portfolio_dict(p: Portfolio) -> dict:
     """A portfolio as the API returns it (``cash_balance`` as in /data/portfolios)."""
-    return {"id": p.id, "name": p.name, "description": p.description, "cash_balance": p.cash,
-            "created_at": isoformat_z(p.created_at), "updated_at": isoformat_z(p.updated_at)}
+    return {
+        "id": p.id,
+        "name": p.name,
+        "description": p.description,
+        "cash_balance": p.cash,
+        "created_at": isoformat_z(p.created_at),
+        "updated_at": isoformat_z(p.updated_at),
+    }
 
 
 def position_dict(p: Position) -> dict:
     """A position with every stored field; its input fields are accepted back by PUT."""
     fields = mgmt.position_fields(p)
     return {
-        "id": p.id, "portfolio_id": p.portfolio_id, "symbol": p.symbol,
-        "position_type": p.position_type, "option_type": fields["option_type"] or None,
-        "quantity": p.quantity, "entry_price": p.entry_price,
+        "id": p.id,
+        "portfolio_id": p.portfolio_id,
+        "symbol": p.symbol,
+        "position_type": p.position_type,
+        "option_type": fields["option_type"] or None,
+        "quantity": p.quantity,
+        "entry_price": p.entry_price,
         "entry_date": p.entry_date.isoformat() if p.entry_date else None,
         "status": "open" if p.is_open else "closed",
-        "exit_date": p.exit_date.isoformat() if p.exit_date else None, "exit_price": p.exit_price,
-        "underlying_symbol": p.underlying_symbol, "strike_price": p.strike_price,
+        "exit_date": p.exit_date.isoformat() if p.exit_date else None,
+        "exit_price": p.exit_price,
+        "underlying_symbol": p.underlying_symbol,
+        "strike_price": p.strike_price,
         "expiration_date": p.expiration_date.isoformat() if p.expiration_date else None,
-        "multiplier": p.multiplier, "implied_vol": p.implied_vol, "strategy": p.strategy,
-        "notes": p.notes, "tags": fields["tags"],
+        "multiplier": p.multiplier,
+        "implied_vol": p.implied_vol,
+        "strategy": p.strategy,
+        "notes": p.notes,
+        "tags": fields["tags"],
     }
 
 
 def tag_dict(t: Tag) -> dict:
     """A tag with the number of open positions carrying it."""
-    return {"id": t.id, "name": t.name, "color": t.color,
-            "position_count": sum(1 for p in t.positions if p.is_open)}
+    return {
+        "id": t.id,
+        "name": t.name,
+        "color": t.color,
+        "position_count": sum(1 for p in t.positions if p.is_open),
+    }
 
 
 def _portfolio_body() -> dict:
@@ -110,12 +132,20 @@ def upload_portfolio():
     """multipart: file, name, mode=validate|commit → the validation report of CSV_IMPORT.md §5."""
     mode = request.form.get("mode", "validate")
     if mode not in UPLOAD_MODES:
-        raise ApiError(400, "'mode' must be validate or commit",
-                       {"field": "mode", "value": mode, "allowed": list(UPLOAD_MODES)}, "invalid_parameter")
+        raise ApiError(
+            400,
+            "'mode' must be validate or commit",
+            {"field": "mode", "value": mode, "allowed": list(UPLOAD_MODES)},
+            "invalid_parameter",
+        )
     upload = request.files.get("file")
     if upload is None:
-        raise ApiError(422, "Attach the holdings file as multipart field 'file'.",
-                       {"fields": {"file": "Choose a CSV file to upload."}}, "validation_error")
+        raise ApiError(
+            422,
+            "Attach the holdings file as multipart field 'file'.",
+            {"fields": {"file": "Choose a CSV file to upload."}},
+            "validation_error",
+        )
     report = import_svc.validate_upload(upload.read(), upload.filename or "upload.csv")
     if report.file_error:
         return jsonify(report.to_dict()), 422
@@ -148,8 +178,12 @@ def list_positions(portfolio_id: int):
     """?status=open|closed|all (default open), ?tag=name, ?strategy=name."""
     portfolio = owned_portfolio_or_404(portfolio_id)
     status = choice_param("status", "open", mgmt.POSITION_STATUSES)
-    positions = mgmt.list_positions(portfolio, status=status, tag=request.args.get("tag") or None,
-                                    strategy=request.args.get("strategy") or None)
+    positions = mgmt.list_positions(
+        portfolio,
+        status=status,
+        tag=request.args.get("tag") or None,
+        strategy=request.args.get("strategy") or None,
+    )
     return jsonify({"positions": [position_dict(p) for p in positions], "count": len(positions)})
 
 
@@ -181,7 +215,10 @@ def get_position(portfolio_id: int, position_id: int):
     return jsonify(position_dict(_position(portfolio_id, position_id)))
 
 
-@bp.route("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>", methods=["PUT", "PATCH"])
+@bp.route(
+    "/management/portfolios/<int:portfolio_id>/positions/<int:position_id>",
+    methods=["PUT", "PATCH"],
+)
 @require_auth
 def update_position(portfolio_id: int, position_id: int):
     """PUT replaces every field; PATCH changes only the fields sent."""
@@ -220,8 +257,12 @@ def set_position_tags(portfolio_id: int, position_id: int):
     position = _position(portfolio_id, position_id)
     body = _json_body()
     if "tags" not in body:
-        raise ApiError(422, "Send {\"tags\": [names]}.", {"fields": {"tags": "This field is required."}},
-                       "validation_error")
+        raise ApiError(
+            422,
+            'Send {"tags": [names]}.',
+            {"fields": {"tags": "This field is required."}},
+            "validation_error",
+        )
     try:
         mgmt.set_position_tags(position, body["tags"])
     except mgmt.ValidationError as exc:

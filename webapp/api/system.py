@@ -1,4 +1,5 @@
 """/system: batch triggers, job status, batch history."""
+
 from __future__ import annotations
 
 from flask import g, jsonify
@@ -61,7 +62,9 @@ def job(job_id: str):
     _job_owned(job_id)
     status = job_status(job_id) if fetch_job(job_id) else None
     if status is None:
-        raise ApiError(404, "Job not found (finished jobs expire after 7 days).", {"job_id": job_id})
+        raise ApiError(
+            404, "Job not found (finished jobs expire after 7 days).", {"job_id": job_id}
+        )
     for key in ("enqueued_at", "started_at", "ended_at"):
         value = status[key]
         status[key] = isoformat_z(value.replace(tzinfo=None)) if value else None

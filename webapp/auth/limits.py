@@ -3,12 +3,14 @@
 Separate budgets would double the guesses an address gets; the per-account lockout lives in
 services.login_guard.
 """
+
 from flask import current_app
 
 from webapp.extensions import limiter
 
-LOGIN_BUDGET_MESSAGE = ("Too many login attempts from your network address. "
-                        "Wait a minute, then try again.")
+LOGIN_BUDGET_MESSAGE = (
+    "Too many login attempts from your network address. Wait a minute, then try again."
+)
 
 login_budget = limiter.shared_limit(
     lambda: current_app.config["LOGIN_RATE_LIMIT"],

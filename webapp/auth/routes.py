@@ -1,4 +1,5 @@
 """Browser login/logout (flask-login sessions)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -41,7 +42,11 @@ def login():
             user = authenticate_guarded(form.email.data, form.password.data)
         except AccountLocked as exc:
             flash(exc.message, "error")
-            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(exc.seconds)}
+            return (
+                render_template("auth/login.html", form=form),
+                429,
+                {"Retry-After": str(exc.seconds)},
+            )
         if user is None:
             flash(GENERIC_FAILURE, "error")
             return render_template("auth/login.html", form=form), 401

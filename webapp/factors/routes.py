@@ -1,4 +1,5 @@
 """Factor exposures: portfolio betas and dollar exposures, diagnostics, position-level betas."""
+
 from __future__ import annotations
 
 from flask import request
@@ -12,22 +13,39 @@ nav_item("factors.index", "Factors", 40)
 PER_PAGE = 10
 
 
-
 @bp.get("/factors")
 def index(portfolio_id: int):
     portfolio = owned(portfolio_id)
     page = int_arg("page", 1, 1, 10_000)
     symbol = (request.args.get("symbol") or "").strip().upper() or None
     positions = analytics.position_factor_exposures(
-        portfolio, limit=PER_PAGE, offset=(page - 1) * PER_PAGE,
-        symbols=[symbol] if symbol else None)
+        portfolio,
+        limit=PER_PAGE,
+        offset=(page - 1) * PER_PAGE,
+        symbols=[symbol] if symbol else None,
+    )
     result = analytics.factor_exposures(portfolio)
     figure = None
     if result.available:
         factors = result.data["factors"]
-        figure = charts.signed_bars([f["name"] for f in factors], [f["beta"] for f in factors],
-                                    title="Portfolio factor betas", y_title="Beta (per $ of equity)",
-                                    x_title="Factor", hover="%{x}: %{y:.3f}<extra></extra>")
-    return portfolio_page("factors/index.html", "factors/_positions.html", portfolio,
-                          "Factor exposures", result=result, positions=positions, figure=figure,
-                          page=page, per_page=PER_PAGE, symbol=symbol, as_of=result.as_of)
+        figure = charts.signed_bars(
+            [f["name"] for f in factors],
+            [f["beta"] for f in factors],
+            title="Portfolio factor betas",
+            y_title="Beta (per $ of equity)",
+            x_title="Factor",
+            hover="%{x}: %{y:.3f}<extra></extra>",
+        )
+    return portfolio_page(
+        "factors/index.html",
+        "factors/_positions.html",
+        portfolio,
+        "Factor exposures",
+        result=result,
+        positions=positions,
+        figure=figure,
+        page=page,
+        per_page=PER_PAGE,
+        symbol=symbol,
+        as_of=result.as_of,
+    )

@@ -2,6 +2,7 @@
 
 Pure Python (csv, decimal, datetime): no Flask, no SQLAlchemy. The app stores what the report accepts.
 """
+
 from webapp.imports.cells import neutralize
 from webapp.imports.options import ParsedOption, parse_option_symbol
 from webapp.imports.report import AcceptedRow, ImportReport, RejectedRow

@@ -1,4 +1,5 @@
 """Cell-level parsing: numbers, dates, header names and CSV-injection neutralising."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,8 +15,13 @@ _MAX_ABS = Decimal("1e15")
 _NUMBER_RE = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
 _SIGNS_RE = re.compile(r"^([+-]?)\$?([+-]?)(.*)$")
 _GROUPED_RE = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
 _ISO_RE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
 _US_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$")
 _MON_D_Y_RE = re.compile(r"^([A-Za-z]{3})-(\d{1,2})-(\d{4})$")
@@ -56,7 +62,9 @@ def parse_decimal(text: str | None) -> Decimal | None:
     raw = clean(text)
     if raw.lower() in _MISSING:
         return None
-    s = raw.replace("\u2212", "-").replace(" ", "").replace("\xa0", "")  # Unicode minus from web pages
+    s = (
+        raw.replace("\u2212", "-").replace(" ", "").replace("\xa0", "")
+    )  # Unicode minus from web pages
     paren = s.startswith("(") and s.endswith(")")  # accounting negative: (123.45), ($180.00)
     if paren:
         s = s[1:-1]
@@ -85,7 +93,9 @@ def _make_date(raw: str, year: int, month: int, day: int) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        hint = " Slash dates are read month-first (MM/DD/YYYY)." if "/" in raw and month > 12 else ""
+        hint = (
+            " Slash dates are read month-first (MM/DD/YYYY)." if "/" in raw and month > 12 else ""
+        )
         raise CellError("invalid_date", f"'{raw}' is not a real date.{hint}") from None
 
 
@@ -160,7 +170,7 @@ def neutralize(text: str) -> str:
         return text
     if text[0] in "\t\r\n":
         return "'" + text
-    first = text[_LEAD_RE.match(text).end():][:1]
+    first = text[_LEAD_RE.match(text).end() :][:1]
     if first and unicodedata.normalize("NFKC", first)[:1] in _FORMULA_START:
         return "'" + text
     return text

@@ -1,4 +1,5 @@
 """Option symbols: OCC/OSI (padded or not) and the brokers' notations of CSV_IMPORT.md §1."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,26 +12,33 @@ from webapp.imports.cells import clean, month_number
 
 _ROOT = r"(?P<root>[A-Z0-9]{1,6})"
 _MONEY = r"(?P<strike>\d[\d,]*(?:\.\d+)?|\.\d+)"
-_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
-    # OSI, parsed from the right: strike x1000 in exactly 8 digits, C/P, YYMMDD, root (padding optional).
-    _ROOT + r" *(?P<yy>\d{2})(?P<mm>\d{2})(?P<dd>\d{2})(?P<cp>[CP])(?P<osi>\d{8})",
-    # Fidelity "-AAPL270115C250" (the '-' marks an option, it is NOT a short) and thinkorswim ".AAPL270115C250".
-    r"[-.]" + _ROOT + r"(?P<yy>\d{2})(?P<mm>\d{2})(?P<dd>\d{2})(?P<cp>[CP])" + _MONEY,
-    # Schwab "AAPL 01/15/2027 250.00 C"
-    _ROOT + r" (?P<mm>\d{1,2})/(?P<dd>\d{1,2})/(?P<yyyy>\d{4}) \$?" + _MONEY + r" (?P<cp>[CP])",
-    # IBKR "SPY 31MAR25 570 C"
-    _ROOT + r" (?P<dd>\d{1,2})(?P<mon>[A-Z]{3})(?P<yy>\d{2}) " + _MONEY + r" (?P<cp>[CP])",
-    # E*TRADE "AAPL Jan 17 '30 $150 Put"
-    _ROOT + r" (?P<mon>[A-Z]{3}) (?P<dd>\d{1,2}) ['\u2019](?P<yy>\d{2}) \$?" + _MONEY + r" (?P<cp>CALL|PUT)",
-    # Robinhood "RTX 3/20/2026 Call $185.00"
-    _ROOT + r" (?P<mm>\d{1,2})/(?P<dd>\d{1,2})/(?P<yyyy>\d{4}) (?P<cp>CALL|PUT) \$?" + _MONEY,
-    # legacy TD Ameritrade API "SPY_081718C290" (MMDDYY)
-    _ROOT + r"_(?P<mm>\d{2})(?P<dd>\d{2})(?P<yy>\d{2})(?P<cp>[CP])" + _MONEY,
-))
+_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        # OSI, parsed from the right: strike x1000 in exactly 8 digits, C/P, YYMMDD, root (padding optional).
+        _ROOT + r" *(?P<yy>\d{2})(?P<mm>\d{2})(?P<dd>\d{2})(?P<cp>[CP])(?P<osi>\d{8})",
+        # Fidelity "-AAPL270115C250" (the '-' marks an option, it is NOT a short) and thinkorswim ".AAPL270115C250".
+        r"[-.]" + _ROOT + r"(?P<yy>\d{2})(?P<mm>\d{2})(?P<dd>\d{2})(?P<cp>[CP])" + _MONEY,
+        # Schwab "AAPL 01/15/2027 250.00 C"
+        _ROOT + r" (?P<mm>\d{1,2})/(?P<dd>\d{1,2})/(?P<yyyy>\d{4}) \$?" + _MONEY + r" (?P<cp>[CP])",
+        # IBKR "SPY 31MAR25 570 C"
+        _ROOT + r" (?P<dd>\d{1,2})(?P<mon>[A-Z]{3})(?P<yy>\d{2}) " + _MONEY + r" (?P<cp>[CP])",
+        # E*TRADE "AAPL Jan 17 '30 $150 Put"
+        _ROOT
+        + r" (?P<mon>[A-Z]{3}) (?P<dd>\d{1,2}) ['\u2019](?P<yy>\d{2}) \$?"
+        + _MONEY
+        + r" (?P<cp>CALL|PUT)",
+        # Robinhood "RTX 3/20/2026 Call $185.00"
+        _ROOT + r" (?P<mm>\d{1,2})/(?P<dd>\d{1,2})/(?P<yyyy>\d{4}) (?P<cp>CALL|PUT) \$?" + _MONEY,
+        # legacy TD Ameritrade API "SPY_081718C290" (MMDDYY)
+        _ROOT + r"_(?P<mm>\d{2})(?P<dd>\d{2})(?P<yy>\d{2})(?P<cp>[CP])" + _MONEY,
+    )
+)
 # thinkorswim "100 21 JAN 22 4795 PUT", "100 (Weeklys) 2 JUL 26 460 CALL": no underlying on the row.
 _TOS_RE = re.compile(
     r"(?P<mult>\d+) (?:\([^)]*\) )?(?P<dd>\d{1,2}) (?P<mon>[A-Z]{3}) (?P<yy>\d{2}) "
-    + _MONEY + r" (?P<cp>CALL|PUT)"
+    + _MONEY
+    + r" (?P<cp>CALL|PUT)"
 )
 _MAX_STRIKE_THOUSANDTHS = 10**8  # the OSI strike field is 8 digits of thousandths
 
@@ -74,7 +82,11 @@ def _strike(groups: dict[str, str | None]) -> Decimal | None:
         return None
     thousandths = value * 1000
     # A strike must be positive and representable in the OSI field (whole thousandths, 8 digits).
-    if value <= 0 or thousandths != thousandths.to_integral_value() or thousandths >= _MAX_STRIKE_THOUSANDTHS:
+    if (
+        value <= 0
+        or thousandths != thousandths.to_integral_value()
+        or thousandths >= _MAX_STRIKE_THOUSANDTHS
+    ):
         return None
     # Plain form for messages and equality: 250 not 250.00000 (normalize() alone would give 2.5E+2).
     return Decimal(int(value)) if value == value.to_integral_value() else value.normalize()

@@ -1,4 +1,5 @@
 """Bytes to CSV records: size and binary checks, decoding, physical line numbers."""
+
 from __future__ import annotations
 
 import codecs
@@ -13,9 +14,15 @@ from webapp.imports.report import warning
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "This is a PNG image, not a CSV file."),
     (b"%PDF-", "This is a PDF (e.g. a statement); download the positions export as CSV instead."),
-    (b"PK\x03\x04", "This is a ZIP archive or an Excel workbook (.xlsx); in Excel use Save As > CSV."),
+    (
+        b"PK\x03\x04",
+        "This is a ZIP archive or an Excel workbook (.xlsx); in Excel use Save As > CSV.",
+    ),
     (b"PK\x05\x06", "This is a ZIP archive, not a CSV file."),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "This is a legacy Excel/Office file (.xls); in Excel use Save As > CSV."),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "This is a legacy Excel/Office file (.xls); in Excel use Save As > CSV.",
+    ),
     (b"\x1f\x8b", "This is a gzip archive; unpack it and upload the CSV inside."),
 )
 
@@ -72,7 +79,7 @@ def check_bytes(data: bytes, max_bytes: int) -> None:
 
 
 def _bomless_utf16(data: bytes, sample: int = 4096) -> str | None:
-    """"utf-16-be" / "utf-16-le" when ``data`` has UTF-16's NUL pattern without a BOM, else None.
+    """ "utf-16-be" / "utf-16-le" when ``data`` has UTF-16's NUL pattern without a BOM, else None.
 
     CSV text is mostly ASCII, which UTF-16 stores as a NUL byte and the character: big-endian puts
     the NULs at even offsets, little-endian at odd ones. Binary data has NULs at both parities.
@@ -97,27 +104,37 @@ def decode(data: bytes) -> tuple[str, list[dict[str, str]]]:
         try:
             text = data.decode("utf-16")
         except UnicodeDecodeError:
-            raise FileRefused("invalid_file", "The file claims to be UTF-16 but cannot be read.") from None
+            raise FileRefused(
+                "invalid_file", "The file claims to be UTF-16 but cannot be read."
+            ) from None
     elif b"\x00" in data and (codec := _bomless_utf16(data)):
         try:
             text = data.decode(codec)
         except UnicodeDecodeError:
-            raise FileRefused("invalid_file", "The file looks like UTF-16 text but cannot be read.") from None
+            raise FileRefused(
+                "invalid_file", "The file looks like UTF-16 text but cannot be read."
+            ) from None
     else:
         if b"\x00" in data:
-            raise FileRefused("invalid_file", "The file contains binary data (NUL bytes); it is not a CSV file.")
+            raise FileRefused(
+                "invalid_file", "The file contains binary data (NUL bytes); it is not a CSV file."
+            )
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             # Not UTF-8: Excel on Windows saves CSV as cp1252; undefined bytes become U+FFFD.
             text = data.decode("cp1252", errors="replace")
-            notes.append(warning(
-                "encoding_fallback",
-                "The file is not UTF-8; it was read as Windows-1252 (Excel). Check accented names.",
-            ))
+            notes.append(
+                warning(
+                    "encoding_fallback",
+                    "The file is not UTF-8; it was read as Windows-1252 (Excel). Check accented names.",
+                )
+            )
     text = text.lstrip("\ufeff")
     if "\x00" in text:
-        raise FileRefused("invalid_file", "The file contains binary data (NUL bytes); it is not a CSV file.")
+        raise FileRefused(
+            "invalid_file", "The file contains binary data (NUL bytes); it is not a CSV file."
+        )
     if not text.strip():
         raise FileRefused("empty_file", "The file is empty.")
     return text, notes
@@ -154,9 +171,13 @@ def quote_warning(text: str, records: list[Record]) -> list[dict[str, str]]:
     """A warning when an unbalanced quote made the csv reader merge lines into one cell."""
     # An odd quote count alone is harmless (a stray 12" inside an unquoted cell); it matters only
     # when some cell then spans several lines.
-    if text.count('"') % 2 and any("\n" in c or "\r" in c for r in records if r.end > r.line for c in r.cells):
-        return [warning(
-            "unbalanced_quote",
-            "The file has an unbalanced double quote; the lines after it may have been merged into one cell.",
-        )]
+    if text.count('"') % 2 and any(
+        "\n" in c or "\r" in c for r in records if r.end > r.line for c in r.cells
+    ):
+        return [
+            warning(
+                "unbalanced_quote",
+                "The file has an unbalanced double quote; the lines after it may have been merged into one cell.",
+            )
+        ]
     return []

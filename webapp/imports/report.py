@@ -1,4 +1,5 @@
 """The validation report of CSV_IMPORT.md §5: accepted rows, rejected rows, skipped lines, warnings."""
+
 from __future__ import annotations
 
 import datetime as dt

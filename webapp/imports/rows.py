@@ -1,4 +1,5 @@
 """One candidate line to an accepted position or to the list of everything wrong with it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +15,12 @@ from webapp.imports.symbols import looks_like_fixed_income, stock_symbol
 MAX_TAG = 60  # Tag.name column
 MAX_STRATEGY = 120  # Position.strategy column
 MAX_IV = Decimal(5)  # same bound as the position form
-_OPTION_TYPES = {("call", True): "LC", ("put", True): "LP", ("call", False): "SC", ("put", False): "SP"}
+_OPTION_TYPES = {
+    ("call", True): "LC",
+    ("put", True): "LP",
+    ("call", False): "SC",
+    ("put", False): "SP",
+}
 
 _PRICE_STEP = Decimal("0.000001")
 
@@ -44,16 +50,28 @@ def _instrument(c: Candidate, errors: _Errors) -> tuple[str | None, ParsedOption
     if option is not None:
         return option.osi, option
     if parse_tos_option(raw):
-        errors.add("ticker", "invalid_symbol",
-                   f"'{raw}' is a thinkorswim option without its underlying; write it as an OSI symbol "
-                   "such as AAPL270115C00250000.", raw)
+        errors.add(
+            "ticker",
+            "invalid_symbol",
+            f"'{raw}' is a thinkorswim option without its underlying; write it as an OSI symbol "
+            "such as AAPL270115C00250000.",
+            raw,
+        )
     elif looks_like_fixed_income(raw):
-        errors.add("ticker", "unsupported_security",
-                   f"'{raw}' looks like a bond, bill or CD; fixed income cannot be held in SigmaSight.", raw)
+        errors.add(
+            "ticker",
+            "unsupported_security",
+            f"'{raw}' looks like a bond, bill or CD; fixed income cannot be held in SigmaSight.",
+            raw,
+        )
     else:
-        errors.add("ticker", "invalid_symbol",
-                   f"'{raw}' is neither a ticker (e.g. AAPL, BRK.B) nor an option symbol "
-                   "(e.g. AAPL270115C00250000).", raw)
+        errors.add(
+            "ticker",
+            "invalid_symbol",
+            f"'{raw}' is neither a ticker (e.g. AAPL, BRK.B) nor an option symbol "
+            "(e.g. AAPL270115C00250000).",
+            raw,
+        )
     return None, None
 
 
@@ -66,24 +84,39 @@ def _quantity(c: Candidate, option: ParsedOption | None, errors: _Errors) -> Dec
     if value is None:
         errors.add("quantity", "missing_value", "The quantity is empty.", c.quantity)
     elif value == 0:
-        errors.add("quantity", "zero_quantity", "The quantity is zero; only open positions can be imported.",
-                   c.quantity)
+        errors.add(
+            "quantity",
+            "zero_quantity",
+            "The quantity is zero; only open positions can be imported.",
+            c.quantity,
+        )
     elif option is not None and value != value.to_integral_value():
-        errors.add("quantity", "invalid_number", "An option quantity is a whole number of contracts.", c.quantity)
+        errors.add(
+            "quantity",
+            "invalid_number",
+            "An option quantity is a whole number of contracts.",
+            c.quantity,
+        )
     else:
         return value
     return None
 
 
-def _price(c: Candidate, quantity: Decimal | None, option: ParsedOption | None, errors: _Errors) -> Decimal | None:
+def _price(
+    c: Candidate, quantity: Decimal | None, option: ParsedOption | None, errors: _Errors
+) -> Decimal | None:
     try:
         value = parse_decimal(c.price)
     except CellError as exc:
         errors.add("entry_price", exc.code, exc.message, c.price)
         return None
     if value is None:
-        errors.add("entry_price", "missing_value",
-                   f"{c.price_label} is empty or N/A; an entry price is never guessed.", c.price)
+        errors.add(
+            "entry_price",
+            "missing_value",
+            f"{c.price_label} is empty or N/A; an entry price is never guessed.",
+            c.price,
+        )
         return None
     if c.price_is_total:
         # Schwab's Cost Basis is the position's total (signed like the quantity for shorts).
@@ -97,7 +130,9 @@ def _price(c: Candidate, quantity: Decimal | None, option: ParsedOption | None, 
     return value
 
 
-def _entry_date(c: Candidate, today: dt.date, errors: _Errors, notes: list[dict[str, str]]) -> dt.date | None:
+def _entry_date(
+    c: Candidate, today: dt.date, errors: _Errors, notes: list[dict[str, str]]
+) -> dt.date | None:
     if c.date is None:  # the layout has no acquisition date: statement or import date, warned
         if c.default_date_warning:
             notes.append(c.default_date_warning)
@@ -115,8 +150,12 @@ def _entry_date(c: Candidate, today: dt.date, errors: _Errors, notes: list[dict[
             errors.add("entry_date", "missing_value", "The entry date is empty.", c.date)
             return None
     if value is not None and value > today:
-        errors.add("entry_date", "future_date", f"The entry date {value.isoformat()} is after today.",
-                   c.date if c.date is not None else value.isoformat())
+        errors.add(
+            "entry_date",
+            "future_date",
+            f"The entry date {value.isoformat()} is after today.",
+            c.date if c.date is not None else value.isoformat(),
+        )
         return None
     return value
 
@@ -173,13 +212,17 @@ def check_candidate(
     if errors or symbol is None or quantity is None or price is None or entry_date is None:
         return None, errors, None
     if option is not None and option.expiry < today:
-        notes.append(warning("option_expired", f"This option expired on {option.expiry.isoformat()}."))
+        notes.append(
+            warning("option_expired", f"This option expired on {option.expiry.isoformat()}.")
+        )
     long = quantity > 0
     row = AcceptedRow(
         line=c.line,
         symbol=symbol,
         asset_type="option" if option else "stock",
-        position_type=_OPTION_TYPES[(option.option_type, long)] if option else ("LONG" if long else "SHORT"),
+        position_type=_OPTION_TYPES[(option.option_type, long)]
+        if option
+        else ("LONG" if long else "SHORT"),
         quantity=float(quantity),
         entry_price=float(price),
         entry_date=entry_date,

@@ -1,4 +1,5 @@
 """Ticker rules: stock symbols, CUSIPs, fixed income, and the rows brokers add that are not positions."""
+
 from __future__ import annotations
 
 import re
@@ -13,11 +14,21 @@ _FIXED_INCOME_RE = re.compile(
     r"\b(?:BONDS?|NOTES?|TREAS\w*|T-?BILLS?|BILLS?|CD|CPN|MUNI\w*|DEBENTURES?|COUPON)\b|\d%"
 )
 _TOTAL_RE = re.compile(r"^(?:sub)?-?totals?\b|^overall totals?\b|^account total\b|^grand total\b")
-_CASH_MARKERS = frozenset({
-    "cash", "cash & cash investments", "cash & money market", "cash and money market",
-    "cash & sweep vehicle", "cash and sweep vehicle", "core account", "pending activity",
-    "pending activities", "futures cash", "futures positions market value",
-})
+_CASH_MARKERS = frozenset(
+    {
+        "cash",
+        "cash & cash investments",
+        "cash & money market",
+        "cash and money market",
+        "cash & sweep vehicle",
+        "cash and sweep vehicle",
+        "core account",
+        "pending activity",
+        "pending activities",
+        "futures cash",
+        "futures positions market value",
+    }
+)
 
 
 def stock_symbol(text: str) -> str | None:

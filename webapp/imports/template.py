@@ -1,4 +1,5 @@
 """The downloadable holdings template: the canonical header and example rows that validate clean."""
+
 from __future__ import annotations
 
 # One long stock, one more with two tags, a short (negative quantity) and an OSI call option

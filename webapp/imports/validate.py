@@ -1,4 +1,5 @@
 """validate_holdings_file: bytes in, the §5 report out. Nothing is stored here."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,7 +65,8 @@ def validate_holdings_file(
     if count == 0:
         label = _LABELS.get(parsed.detected_format, "file")
         report.file_error = file_error(
-            "no_data_rows", f"No position rows were found in '{filename}' ({label}): only headers, "
+            "no_data_rows",
+            f"No position rows were found in '{filename}' ({label}): only headers, "
             "cash, totals or notes.",
         )
         return report
@@ -82,11 +84,20 @@ def _check_rows(report: ImportReport, parsed: Parsed, today: dt.date) -> None:
             report.rejected.append(RejectedRow(candidate.line, errors))
         elif key in first_seen:
             # Same symbol, quantity, price and date (within one account): a copy-paste repeat.
-            report.rejected.append(RejectedRow(candidate.line, [{
-                "field": "row", "code": "duplicate_row",
-                "message": f"Same position as line {first_seen[key]} (symbol, quantity, price and date).",
-                "value": row.symbol,
-            }], duplicate_of_line=first_seen[key]))
+            report.rejected.append(
+                RejectedRow(
+                    candidate.line,
+                    [
+                        {
+                            "field": "row",
+                            "code": "duplicate_row",
+                            "message": f"Same position as line {first_seen[key]} (symbol, quantity, price and date).",
+                            "value": row.symbol,
+                        }
+                    ],
+                    duplicate_of_line=first_seen[key],
+                )
+            )
         else:
             first_seen[key] = candidate.line  # type: ignore[index]
             report.accepted.append(row)
@@ -100,11 +111,13 @@ def _flag_market_data(report: ImportReport, known: frozenset[str]) -> None:
         if not row.has_market_data and row.price_symbol not in missing:
             missing.append(row.price_symbol)
     if missing:
-        report.warnings.append(warning(
-            "no_market_data",
-            f"No stored prices for {_listing(missing)}: these rows will be imported but not valued "
-            "until prices are synced.",
-        ))
+        report.warnings.append(
+            warning(
+                "no_market_data",
+                f"No stored prices for {_listing(missing)}: these rows will be imported but not valued "
+                "until prices are synced.",
+            )
+        )
 
 
 def _summaries(report: ImportReport, parsed: Parsed) -> list[dict[str, str]]:
@@ -112,15 +125,20 @@ def _summaries(report: ImportReport, parsed: Parsed) -> list[dict[str, str]]:
     seen: set[str] = set()
     for row in report.accepted:  # one file-level line per defaulting rule, not one per row
         for note in row.warnings:
-            if note["code"].startswith(("entry_date_defaulted", "entry_price_defaulted")) and note["code"] not in seen:
+            if (
+                note["code"].startswith(("entry_date_defaulted", "entry_price_defaulted"))
+                and note["code"] not in seen
+            ):
                 seen.add(note["code"])
                 notes.append(dict(note))
     if parsed.cash_lines:
         lines = [str(n) for n in parsed.cash_lines]
-        notes.append(warning(
-            "cash_rows_skipped",
-            f"Cash lines were skipped ({'line' if len(lines) == 1 else 'lines'} {_listing(lines)}): "
-            "cash, money-market sweeps and pending activity are not positions; enter cash as the "
-            "portfolio's cash.",
-        ))
+        notes.append(
+            warning(
+                "cash_rows_skipped",
+                f"Cash lines were skipped ({'line' if len(lines) == 1 else 'lines'} {_listing(lines)}): "
+                "cash, money-market sweeps and pending activity are not positions; enter cash as the "
+                "portfolio's cash.",
+            )
+        )
     return notes

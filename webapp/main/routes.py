@@ -1,4 +1,5 @@
 """Landing redirect and the health check."""
+
 from __future__ import annotations
 
 from flask import jsonify, redirect, url_for
@@ -35,14 +36,21 @@ def _workers() -> dict:
     for worker in Worker.all(connection=get_redis()):
         beat = worker.last_heartbeat.replace(tzinfo=None) if worker.last_heartbeat else None
         age = (now - beat).total_seconds() if beat else None
-        workers.append({"name": worker.name, "state": str(worker.get_state()),
-                        "seconds_since_heartbeat": round(age, 1) if age is not None else None,
-                        "alive": age is not None and age <= worker.worker_ttl})
+        workers.append(
+            {
+                "name": worker.name,
+                "state": str(worker.get_state()),
+                "seconds_since_heartbeat": round(age, 1) if age is not None else None,
+                "alive": age is not None and age <= worker.worker_ttl,
+            }
+        )
     alive = sum(w["alive"] for w in workers)
     result = {"ok": alive > 0, "alive": alive, "workers": workers}
     if not alive:
-        result["error"] = ("no worker has sent a heartbeat recently: calculations will wait "
-                           "until one runs (`flask --app wsgi worker`)")
+        result["error"] = (
+            "no worker has sent a heartbeat recently: calculations will wait "
+            "until one runs (`flask --app wsgi worker`)"
+        )
     return result
 
 
@@ -68,5 +76,9 @@ def health():
         checks["workers"] = {"ok": False, "error": "unknown: Redis is unreachable"}
     serving = checks["database"]["ok"] and checks["redis"]["ok"]
     healthy = serving and checks["workers"]["ok"]
-    body = {"status": "ok" if healthy else "degraded", "checks": checks, "time": isoformat_z(utcnow())}
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "checks": checks,
+        "time": isoformat_z(utcnow()),
+    }
     return jsonify(body), 200 if serving else 503

@@ -1,4 +1,5 @@
 """The provider interface every market-data source implements."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -5,6 +5,7 @@ returns; ``prices.csv.gz`` adds open/high/low/close/volume up to 2023-10-27. Its
 an older adjustment basis, so it is used only for the two symbols the extended file lacks (UNH,
 ^GSPC): mixing bases inside one series would fake a jump at the seam.
 """
+
 from __future__ import annotations
 
 import datetime as dt

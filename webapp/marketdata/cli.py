@@ -1,4 +1,5 @@
 """`flask marketdata sync|coverage`."""
+
 from __future__ import annotations
 
 import datetime as dt

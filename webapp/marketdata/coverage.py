@@ -1,4 +1,5 @@
 """Per-symbol coverage of stored bars against the trading calendar."""
+
 from __future__ import annotations
 
 import bisect
@@ -47,11 +48,15 @@ def coverage_report(symbols: list[str] | None = None) -> list[SymbolCoverage]:
     out = []
     for symbol, first, last, count in summary:
         expected = max(_expected(calendar, first, last), count)
-        gaps = [
-            (a, b)
-            for a, b in missing_ranges(dates.get(symbol, []), calendar, first, last)
-            if a is not None and b is not None and a <= b
-        ] if symbol in dates else []
+        gaps = (
+            [
+                (a, b)
+                for a, b in missing_ranges(dates.get(symbol, []), calendar, first, last)
+                if a is not None and b is not None and a <= b
+            ]
+            if symbol in dates
+            else []
+        )
         stale = _expected(calendar, last + dt.timedelta(days=1), as_of) if as_of else 0
         out.append(
             SymbolCoverage(

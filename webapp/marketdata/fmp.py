@@ -16,6 +16,7 @@ The key travels as the documented ``apikey`` query parameter, so every URL that 
 messages or log lines goes through ``HttpClient.redact``. urllib3's own DEBUG log prints request
 lines query string and all: keep the ``urllib3`` logger above DEBUG wherever keys are real.
 """
+
 from __future__ import annotations
 
 import datetime as dt

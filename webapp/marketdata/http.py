@@ -13,6 +13,7 @@
 The session, clock and sleep function are injectable so tests run without network or real waiting.
 ``bars_frame`` turns parsed rows into the ``BAR_COLUMNS`` frame both providers return.
 """
+
 from __future__ import annotations
 
 import collections
@@ -245,16 +246,21 @@ class KeyedHttpProvider:
     default_base_url = ""
     default_rate_limit: tuple[int, float] | None = None
 
-    def __init__(self, api_key: str | None, *, client: HttpClient | None = None,
-                 base_url: str | None = None) -> None:
+    def __init__(
+        self, api_key: str | None, *, client: HttpClient | None = None, base_url: str | None = None
+    ) -> None:
         self.api_key = api_key or None
         self.base_url = (base_url or self.default_base_url).rstrip("/")
-        self.client = client if client is not None else HttpClient(rate_limit=self.default_rate_limit)
+        self.client = (
+            client if client is not None else HttpClient(rate_limit=self.default_rate_limit)
+        )
         self.client.add_secret(self.api_key)
 
     def __repr__(self) -> str:  # never show the key, e.g. in a debugger or an error report
-        return (f"{type(self).__name__}(base_url={self.base_url!r}, "
-                f"api_key={'***' if self.api_key else None})")
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, "
+            f"api_key={'***' if self.api_key else None})"
+        )
 
     def available_symbols(self) -> list[str] | None:
         """None: a vendor's symbol list is the whole market, not a useful sync universe."""

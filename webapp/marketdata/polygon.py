@@ -22,6 +22,7 @@ the seam fakes a jump.
 Symbols: our ``BRK-B`` is Polygon's ``BRK.B`` (and back). Index symbols (``^GSPC``) have no
 stocks-API equivalent and are simply absent, without a request.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -147,7 +148,9 @@ def parse_aggregates(
     unknown ticker answers OK with ``resultsCount: 0``). Rows outside ``start``..``end`` are dropped.
     """
     if not isinstance(payload, dict):
-        raise ProviderError(f"Polygon {symbol}: expected a JSON object, got {type(payload).__name__}")
+        raise ProviderError(
+            f"Polygon {symbol}: expected a JSON object, got {type(payload).__name__}"
+        )
     status = str(payload.get("status", ""))
     if status not in OK_STATUSES:
         detail = payload.get("error") or payload.get("message") or ""

@@ -1,4 +1,5 @@
 """Choose a provider by name (config MARKETDATA_PROVIDER by default)."""
+
 from __future__ import annotations
 
 from flask import current_app

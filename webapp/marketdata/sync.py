@@ -3,6 +3,7 @@
 A stored (symbol, date) bar is never updated or deleted: history a user has seen stays as it was,
 and a provider that later revises a value cannot silently change past results.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -188,9 +189,15 @@ def sync_factor_definitions() -> int:
 
     held = set(db.session.scalars(select(FactorDefinition.name)))
     rows = [
-        {"name": f.name, "etf_symbol": f.etf_symbol, "construction": f.construction,
-         "description": f.description, "sort_order": i}
-        for i, f in enumerate(FACTORS) if f.name not in held
+        {
+            "name": f.name,
+            "etf_symbol": f.etf_symbol,
+            "construction": f.construction,
+            "description": f.description,
+            "sort_order": i,
+        }
+        for i, f in enumerate(FACTORS)
+        if f.name not in held
     ]
     if rows:
         db.session.execute(FactorDefinition.__table__.insert(), rows)

@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per domain; imported here so Alembic sees every table."""
+
 from webapp.models.jobs import BatchRun
 from webapp.models.market import FactorDefinition, PriceBar, RiskFreeRate, Security
 from webapp.models.portfolios import (

@@ -1,4 +1,5 @@
 """Timestamps are stored as naive UTC and rendered with a trailing Z."""
+
 from datetime import UTC, datetime
 
 

@@ -1,4 +1,5 @@
 """Batch runs: one row per portfolio batch with per-step status, timings and errors."""
+
 from __future__ import annotations
 
 from webapp.extensions import db

@@ -1,4 +1,5 @@
 """Reference and market data: securities, daily bars, risk-free rate, factor definitions."""
+
 from __future__ import annotations
 
 from webapp.extensions import db

@@ -1,4 +1,5 @@
 """Portfolios, positions, tags."""
+
 from __future__ import annotations
 
 from webapp.extensions import db

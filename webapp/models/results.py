@@ -1,4 +1,5 @@
 """Stored calculation results and daily portfolio snapshots."""
+
 from __future__ import annotations
 
 from webapp.extensions import db

@@ -1,4 +1,5 @@
 """Advisors and their API tokens."""
+
 from __future__ import annotations
 
 from flask_login import UserMixin

@@ -1,4 +1,5 @@
 """CSV onboarding pages: upload, preview, confirm."""
+
 from webapp.pages import advisor_blueprint
 
 bp = advisor_blueprint("imports", __name__, "/imports")

@@ -1,4 +1,5 @@
 """Upload and confirmation forms: CSRF and rendering only; services validate the values."""
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField

@@ -1,4 +1,5 @@
 """Upload → preview (nothing stored) → confirm (all accepted rows in one transaction)."""
+
 from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
@@ -13,7 +14,6 @@ from webapp.services import imports as svc
 from webapp.services import management as mgmt
 
 
-
 @bp.get("/template.csv")
 def template():
     """The canonical holdings template as a CSV download."""
@@ -26,13 +26,17 @@ def template():
 
 def _upload_page(form: UploadForm, status: int = 200, report=None):
     # The column table is rendered from the parser's own alias list, so the docs cannot drift.
-    return render_template("imports/upload.html", form=form, report=report, fields=FIELDS,
-                           required=REQUIRED), status
+    return render_template(
+        "imports/upload.html", form=form, report=report, fields=FIELDS, required=REQUIRED
+    ), status
 
 
 def _portfolio_fields(form) -> dict:
-    return {"name": form.name.data or "", "description": form.description.data or "",
-            "cash": form.cash.data or ""}
+    return {
+        "name": form.name.data or "",
+        "description": form.description.data or "",
+        "cash": form.cash.data or "",
+    }
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -61,8 +65,13 @@ def upload():
     token = svc.stash_upload(current_user.id, upload.filename, data)
     # formdata=None: the hidden fields take these values, not the upload form's POST body.
     confirm = ConfirmImportForm(formdata=None, token=token, **fields)
-    return render_template("imports/preview.html", report=report, confirm=confirm,
-                           filename=upload.filename, portfolio_fields=fields)
+    return render_template(
+        "imports/preview.html",
+        report=report,
+        confirm=confirm,
+        filename=upload.filename,
+        portfolio_fields=fields,
+    )
 
 
 @bp.post("/confirm")
@@ -71,8 +80,11 @@ def confirm():
     form = ConfirmImportForm()  # its CSRF token was checked app-wide before this view ran
     pending = svc.load_upload(form.token.data, current_user.id)
     if pending is None:
-        flash("This upload has expired (uploads wait one hour) or is not yours; nothing was "
-              "imported. Please upload the file again.", "error")
+        flash(
+            "This upload has expired (uploads wait one hour) or is not yours; nothing was "
+            "imported. Please upload the file again.",
+            "error",
+        )
         return redirect(url_for("imports.upload"))
     report = svc.validate_upload(pending.data, pending.filename)
     fields = {"name": form.name.data, "description": form.description.data, "cash": form.cash.data}
@@ -94,6 +106,8 @@ def confirm():
         queued = ""
     else:
         queued = " Prices and analytics are being calculated."
-    flash(f"Imported {len(report.accepted)} positions into '{portfolio.name}'{rejected}.{queued}",
-          "success")
+    flash(
+        f"Imported {len(report.accepted)} positions into '{portfolio.name}'{rejected}.{queued}",
+        "success",
+    )
     return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))

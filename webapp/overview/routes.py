@@ -1,4 +1,5 @@
 """Overview: equity, exposures, P&L, sector breakdown and the filterable positions table."""
+
 from __future__ import annotations
 
 from flask import request
@@ -10,7 +11,6 @@ from webapp.services import analytics
 from webapp.services import portfolios as svc
 
 nav_item("overview.index", "Overview", 10)
-
 
 
 def _table(portfolio):
@@ -32,14 +32,27 @@ def _figures(result) -> dict:
     s = result.data["summary"]
     exposure = charts.signed_bars(
         ["Long", "Short", "Gross", "Net", "Net (delta-adj.)"],
-        [s.get("long_exposure"), s.get("short_exposure"), s.get("gross_exposure"),
-         s.get("net_exposure"), s.get("delta_net_exposure")],
-        title="Exposure", y_title="US dollars ($)")
+        [
+            s.get("long_exposure"),
+            s.get("short_exposure"),
+            s.get("gross_exposure"),
+            s.get("net_exposure"),
+            s.get("delta_net_exposure"),
+        ],
+        title="Exposure",
+        y_title="US dollars ($)",
+    )
     sectors = result.data.get("sectors") or []
-    sector = charts.grouped_bars(
-        [r["sector"] for r in sectors],
-        {"Long": [r["long"] for r in sectors], "Short": [r["short"] for r in sectors]},
-        title="Delta-adjusted exposure by sector", y_title="US dollars ($)") if sectors else None
+    sector = (
+        charts.grouped_bars(
+            [r["sector"] for r in sectors],
+            {"Long": [r["long"] for r in sectors], "Short": [r["short"] for r in sectors]},
+            title="Delta-adjusted exposure by sector",
+            y_title="US dollars ($)",
+        )
+        if sectors
+        else None
+    )
     return {"exposure": exposure, "sector": sector}
 
 
@@ -48,8 +61,17 @@ def index(portfolio_id: int):
     portfolio = owned(portfolio_id)
     table = _table(portfolio)
     if is_htmx() and request.headers.get("HX-Target") == "positions-table":
-        return portfolio_page("overview/index.html", "overview/_positions.html", portfolio,
-                              "Overview", table=table)
+        return portfolio_page(
+            "overview/index.html", "overview/_positions.html", portfolio, "Overview", table=table
+        )
     result = analytics.stored(portfolio, "overview")
-    return portfolio_page("overview/index.html", None, portfolio, "Overview", result=result,
-                          table=table, figures=_figures(result), as_of=result.as_of or table.as_of)
+    return portfolio_page(
+        "overview/index.html",
+        None,
+        portfolio,
+        "Overview",
+        result=result,
+        table=table,
+        figures=_figures(result),
+        as_of=result.as_of or table.as_of,
+    )

@@ -1,6 +1,6 @@
 """Performance: the value history from daily snapshots against SPY, and period returns."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from webapp import charts
 from webapp.pages import nav_item, owned, portfolio_page
@@ -8,7 +8,6 @@ from webapp.performance import bp
 from webapp.services import analytics
 
 nav_item("performance.index", "Performance", 70)
-
 
 
 @bp.get("/performance")
@@ -20,7 +19,19 @@ def index(portfolio_id: int):
         h = result.data["history"]
         figure = charts.lines(
             h["dates"],
-            {"Portfolio": h["equity"], f"{result.data['benchmark']} (same start value)": h["benchmark_equity"]},
-            title="Portfolio value vs SPY", y_title="Value (US $)")
-    return portfolio_page("performance/index.html", None, portfolio, "Performance",
-                          result=result, figure=figure, as_of=result.as_of)
+            {
+                "Portfolio": h["equity"],
+                f"{result.data['benchmark']} (same start value)": h["benchmark_equity"],
+            },
+            title="Portfolio value vs SPY",
+            y_title="Value (US $)",
+        )
+    return portfolio_page(
+        "performance/index.html",
+        None,
+        portfolio,
+        "Performance",
+        result=result,
+        figure=figure,
+        as_of=result.as_of,
+    )

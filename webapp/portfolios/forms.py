@@ -3,13 +3,17 @@
 Every input is a plain text/select field without WTForms validators, so the raw value reaches
 ``services.management`` and its one set of messages (shared with the API) shows next to the field.
 """
+
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import ColorInput, DateInput
 
-INSTRUMENTS = [SelectChoice("", "Stock / ETF"), SelectChoice("call", "Call option"),
-               SelectChoice("put", "Put option")]
+INSTRUMENTS = [
+    SelectChoice("", "Stock / ETF"),
+    SelectChoice("call", "Call option"),
+    SelectChoice("put", "Put option"),
+]
 
 
 class PortfolioForm(FlaskForm):

@@ -3,6 +3,7 @@
 The forms only carry CSRF and render fields; ``services.management`` validates, so a page shows
 the same messages the API returns. A refused submission re-renders the form with 422.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -14,7 +15,13 @@ from flask_wtf import FlaskForm
 from webapp.models import Portfolio, Position
 from webapp.pages import owned
 from webapp.portfolios import bp
-from webapp.portfolios.forms import ClosePositionForm, ConfirmForm, PortfolioForm, PositionForm, TagForm
+from webapp.portfolios.forms import (
+    ClosePositionForm,
+    ConfirmForm,
+    PortfolioForm,
+    PositionForm,
+    TagForm,
+)
 from webapp.services import management as mgmt
 
 
@@ -61,7 +68,9 @@ def create():
     except mgmt.ValidationError as exc:
         _show_errors(form, exc)
         return _refused("portfolios/portfolio_form.html", form=form, portfolio=None)
-    flash(f"Created portfolio '{portfolio.name}'. Add positions or import a holdings file.", "success")
+    flash(
+        f"Created portfolio '{portfolio.name}'. Add positions or import a holdings file.", "success"
+    )
     return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
 
 
@@ -69,8 +78,13 @@ def create():
 def edit(portfolio_id: int):
     """Rename the portfolio, change its description or cash."""
     portfolio = owned(portfolio_id)
-    form = PortfolioForm(data={"name": portfolio.name, "description": portfolio.description,
-                               "cash": _plain(portfolio.cash)})
+    form = PortfolioForm(
+        data={
+            "name": portfolio.name,
+            "description": portfolio.description,
+            "cash": _plain(portfolio.cash),
+        }
+    )
     if not form.validate_on_submit():
         return render_template("portfolios/portfolio_form.html", form=form, portfolio=portfolio)
     try:
@@ -93,14 +107,23 @@ def delete(portfolio_id: int):
         flash(f"Deleted portfolio '{name}' and its positions.", "success")
         return redirect(url_for("portfolios.index"))
     count = len(portfolio.positions)
-    return render_template("portfolios/confirm_delete.html", form=form, portfolio=portfolio,
-                           what=f"the portfolio '{portfolio.name}' and its {count} "
-                                f"position{'s' if count != 1 else ''}")
-
-
-def _position_form(form: PositionForm, portfolio: Portfolio, position: Position | None, status: int = 200):
     return render_template(
-        "portfolios/position_form.html", form=form, portfolio=portfolio, position=position,
+        "portfolios/confirm_delete.html",
+        form=form,
+        portfolio=portfolio,
+        what=f"the portfolio '{portfolio.name}' and its {count} "
+        f"position{'s' if count != 1 else ''}",
+    )
+
+
+def _position_form(
+    form: PositionForm, portfolio: Portfolio, position: Position | None, status: int = 200
+):
+    return render_template(
+        "portfolios/position_form.html",
+        form=form,
+        portfolio=portfolio,
+        position=position,
         tags=mgmt.user_tags(current_user.id),
         strategies=sorted({p.strategy for p in portfolio.positions if p.strategy}),
     ), status
@@ -160,12 +183,14 @@ def close_position(portfolio_id: int, position_id: int):
             return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
         except mgmt.ValidationError as exc:
             _show_errors(form, exc)
-            return _refused("portfolios/position_close.html", form=form, portfolio=portfolio,
-                            position=position)
+            return _refused(
+                "portfolios/position_close.html", form=form, portfolio=portfolio, position=position
+            )
         flash(f"Closed {position.symbol} on {position.exit_date}.", "success")
         return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
-    return render_template("portfolios/position_close.html", form=form, portfolio=portfolio,
-                           position=position)
+    return render_template(
+        "portfolios/position_close.html", form=form, portfolio=portfolio, position=position
+    )
 
 
 @bp.route("/<int:portfolio_id>/positions/<int:position_id>/delete", methods=["GET", "POST"])
@@ -179,8 +204,12 @@ def delete_position(portfolio_id: int, position_id: int):
         mgmt.delete_position(position)
         flash(f"Deleted {symbol}.", "success")
         return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
-    return render_template("portfolios/confirm_delete.html", form=form, portfolio=portfolio,
-                           what=f"the position {position.symbol} ({_plain(position.quantity)})")
+    return render_template(
+        "portfolios/confirm_delete.html",
+        form=form,
+        portfolio=portfolio,
+        what=f"the position {position.symbol} ({_plain(position.quantity)})",
+    )
 
 
 @bp.route("/tags", methods=["GET", "POST"])
@@ -197,8 +226,12 @@ def tags():
         else:
             flash(f"Created tag '{tag.name}'.", "success")
             return redirect(url_for("portfolios.tags"))
-    return render_template("portfolios/tags.html", form=form, tags=mgmt.user_tags(current_user.id),
-                           confirm=ConfirmForm()), status
+    return render_template(
+        "portfolios/tags.html",
+        form=form,
+        tags=mgmt.user_tags(current_user.id),
+        confirm=ConfirmForm(),
+    ), status
 
 
 @bp.post("/tags/<int:tag_id>/delete")

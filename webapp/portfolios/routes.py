@@ -1,4 +1,5 @@
 """Portfolio list, positions, recalculation with progress, batch-run history."""
+
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -49,8 +50,12 @@ def detail(portfolio_id: int):
     portfolio = owned(portfolio_id)
     view = svc.positions_view(portfolio)
     return portfolio_page(
-        "portfolios/detail.html", "portfolios/_positions_table.html", portfolio, "Positions",
-        view=view, as_of=view.as_of,
+        "portfolios/detail.html",
+        "portfolios/_positions_table.html",
+        portfolio,
+        "Positions",
+        view=view,
+        as_of=view.as_of,
     )
 
 
@@ -77,8 +82,13 @@ def _progress_fragment(run: BatchRun, reload: bool = False):
         queue_down = False
     except QueueUnavailable:
         status, queue_down = None, True
-    return render_template("portfolios/_job_progress.html", run=run, status=status,
-                           reload=reload, queue_down=queue_down)
+    return render_template(
+        "portfolios/_job_progress.html",
+        run=run,
+        status=status,
+        reload=reload,
+        queue_down=queue_down,
+    )
 
 
 @bp.get("/<int:portfolio_id>/runs/<int:run_id>/progress")

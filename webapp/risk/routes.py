@@ -1,6 +1,6 @@
 """Risk: beta, volatility, drawdown, VaR/ES, benchmark statistics, risk contributions."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from webapp import charts
 from webapp.pages import int_arg, nav_item, owned, portfolio_page
@@ -11,22 +11,34 @@ nav_item("risk.index", "Risk", 50)
 LOOKBACKS = (30, 60, 90, 180, 252)
 
 
-
 def _figures(data: dict) -> dict:
     series = data["series"]
     var = {f"VaR {int(v['confidence'] * 100)}%": -v["historical"]["return"] for v in data["var"]}
     contributions = sorted(data["contributions"], key=lambda c: -abs(c["contribution"]))[:20]
     return {
-        "drawdown": charts.lines(series["dates"], {"Drawdown": series["drawdown"]},
-                                 title="Drawdown of the backcast portfolio", y_title="Drawdown (%)",
-                                 hover_format=".2%", fill=True),
-        "histogram": charts.histogram(series["returns"], title="Daily returns with historical VaR",
-                                      x_title="Daily return (%)", markers=var),
+        "drawdown": charts.lines(
+            series["dates"],
+            {"Drawdown": series["drawdown"]},
+            title="Drawdown of the backcast portfolio",
+            y_title="Drawdown (%)",
+            hover_format=".2%",
+            fill=True,
+        ),
+        "histogram": charts.histogram(
+            series["returns"],
+            title="Daily returns with historical VaR",
+            x_title="Daily return (%)",
+            markers=var,
+        ),
         "contributions": charts.signed_bars(
-            [c["symbol"] for c in contributions], [c["pct"] for c in contributions],
+            [c["symbol"] for c in contributions],
+            [c["pct"] for c in contributions],
             title="Risk contribution by holding (share of daily volatility)",
-            y_title="Share of portfolio volatility", x_title="Holding",
-            hover="%{x}: %{y:.1%}<extra></extra>", value_format=".0%"),
+            y_title="Share of portfolio volatility",
+            x_title="Holding",
+            hover="%{x}: %{y:.1%}<extra></extra>",
+            value_format=".0%",
+        ),
     }
 
 
@@ -36,6 +48,14 @@ def index(portfolio_id: int):
     lookback = int_arg("lookback_days", 90, 30, 365)
     result = analytics.risk_metrics(portfolio, lookback_days=lookback)
     figures = _figures(result.data) if result.available else {}
-    return portfolio_page("risk/index.html", "risk/_metrics.html", portfolio, "Risk",
-                          result=result, figures=figures, lookback=lookback, lookbacks=LOOKBACKS,
-                          as_of=result.as_of)
+    return portfolio_page(
+        "risk/index.html",
+        "risk/_metrics.html",
+        portfolio,
+        "Risk",
+        result=result,
+        figures=figures,
+        lookback=lookback,
+        lookbacks=LOOKBACKS,
+        as_of=result.as_of,
+    )

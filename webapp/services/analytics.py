@@ -4,6 +4,7 @@ Every function returns a ``Result``: either ``available`` with the payload, its 
 calculation time and parameters, or not available with the reason (``no_results`` before any
 batch ran, or the failing step's reason such as ``no_positions`` or ``insufficient_history``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,8 +58,12 @@ class Result:
             **self.metadata,
         }
         if not self.available:
-            return {"available": False, "reason": self.reason, "message": self.message,
-                    "metadata": meta}
+            return {
+                "available": False,
+                "reason": self.reason,
+                "message": self.message,
+                "metadata": meta,
+            }
         return {"available": True, "data": self.data, "metadata": meta}
 
 
@@ -71,13 +76,28 @@ def missing(portfolio: Portfolio, kind: str, parameters: dict | None = None) -> 
         for step in steps:
             if step["name"] == step_name and step["status"] != "succeeded":
                 # A skipped step reports the failure that caused it (e.g. no_positions).
-                cause = step if step["status"] == "failed" else next(
-                    (s for s in steps if s["status"] == "failed"), step)
-                return Result(kind, portfolio.id, False, parameters=parameters or {},
-                              reason=cause.get("reason") or "calculation_failed",
-                              message=cause.get("error"), as_of=run.as_of_date)
-    return Result(kind, portfolio.id, False, parameters=parameters or {}, reason="no_results",
-                  message="No calculation has run for this portfolio yet; press Recalculate.")
+                cause = (
+                    step
+                    if step["status"] == "failed"
+                    else next((s for s in steps if s["status"] == "failed"), step)
+                )
+                return Result(
+                    kind,
+                    portfolio.id,
+                    False,
+                    parameters=parameters or {},
+                    reason=cause.get("reason") or "calculation_failed",
+                    message=cause.get("error"),
+                    as_of=run.as_of_date,
+                )
+    return Result(
+        kind,
+        portfolio.id,
+        False,
+        parameters=parameters or {},
+        reason="no_results",
+        message="No calculation has run for this portfolio yet; press Recalculate.",
+    )
 
 
 def stored(portfolio: Portfolio, kind: str, params: dict | None = None) -> Result:
@@ -85,12 +105,20 @@ def stored(portfolio: Portfolio, kind: str, params: dict | None = None) -> Resul
     row = latest_result(portfolio.id, kind, params)
     if row is None:
         return missing(portfolio, kind, params)
-    return Result(kind, portfolio.id, True, data=row.payload, as_of=row.as_of_date,
-                  calculated_at=row.calculated_at, parameters=row.params or {})
+    return Result(
+        kind,
+        portfolio.id,
+        True,
+        data=row.payload,
+        as_of=row.as_of_date,
+        calculated_at=row.calculated_at,
+        parameters=row.params or {},
+    )
 
 
-def stress_test(portfolio: Portfolio, *, category: str | None = None,
-                scenario_ids: list[str] | None = None) -> Result:
+def stress_test(
+    portfolio: Portfolio, *, category: str | None = None, scenario_ids: list[str] | None = None
+) -> Result:
     """Stored scenario results, optionally one category or a list of scenario ids.
 
     Unknown scenario ids are reported in ``metadata.unknown_scenarios`` (the API answers 400).
@@ -131,8 +159,9 @@ def factor_exposures(portfolio: Portfolio) -> Result:
     return stored(portfolio, "factor_exposures", {"window": DEFAULT_FACTOR_WINDOW})
 
 
-def position_factor_exposures(portfolio: Portfolio, *, limit: int = 50, offset: int = 0,
-                              symbols: list[str] | None = None) -> Result:
+def position_factor_exposures(
+    portfolio: Portfolio, *, limit: int = 50, offset: int = 0, symbols: list[str] | None = None
+) -> Result:
     """Per-position betas, paginated (``limit``/``offset``) and optionally filtered by symbol."""
     result = stored(portfolio, "position_factor_exposures", {"window": DEFAULT_FACTOR_WINDOW})
     if not result.available:
@@ -140,10 +169,13 @@ def position_factor_exposures(portfolio: Portfolio, *, limit: int = 50, offset: 
     rows = result.data["positions"]
     if symbols:
         wanted = {s.upper() for s in symbols}
-        rows = [r for r in rows if r["symbol"].upper() in wanted or r["underlying"].upper() in wanted]
-    result.data = {**result.data, "positions": rows[offset: offset + limit]}
-    result.metadata.update(total=len(rows), limit=limit, offset=offset,
-                           has_more=offset + limit < len(rows))
+        rows = [
+            r for r in rows if r["symbol"].upper() in wanted or r["underlying"].upper() in wanted
+        ]
+    result.data = {**result.data, "positions": rows[offset : offset + limit]}
+    result.metadata.update(
+        total=len(rows), limit=limit, offset=offset, has_more=offset + limit < len(rows)
+    )
     result.parameters = {**result.parameters, "limit": limit, "offset": offset, "symbols": symbols}
     return result
 
@@ -161,21 +193,25 @@ def _filter_matrix(data: dict, min_overlap: int) -> tuple[list[str], list[list],
     """Null out pairs with fewer than ``min_overlap`` overlapping days (the diagonal stays 1)."""
     symbols, matrix, points = data["symbols"], data["matrix"], data["data_points"]
     filtered = [
-        [v if (i == j or (points[i][j] or 0) >= min_overlap) else None
-         for j, v in enumerate(row)]
+        [v if (i == j or (points[i][j] or 0) >= min_overlap) else None for j, v in enumerate(row)]
         for i, row in enumerate(matrix)
     ]
     return symbols, filtered, points
 
 
-def correlation_matrix(portfolio: Portfolio, *, lookback_days: int = 90, min_overlap: int = 30,
-                       max_symbols: int = 25) -> Result:
+def correlation_matrix(
+    portfolio: Portfolio, *, lookback_days: int = 90, min_overlap: int = 30, max_symbols: int = 25
+) -> Result:
     """Pairwise correlations of the top ``max_symbols`` holdings by |exposure|, ordered by weight.
 
     Pairs with fewer than ``min_overlap`` overlapping return days are null. ``metadata`` says
     whether the matrix was truncated and how many symbols there were in all.
     """
-    params = {"lookback_days": lookback_days, "min_overlap": min_overlap, "max_symbols": max_symbols}
+    params = {
+        "lookback_days": lookback_days,
+        "min_overlap": min_overlap,
+        "max_symbols": max_symbols,
+    }
     base = _correlations_stored(portfolio, lookback_days)
     if not base.available:
         base.parameters = params
@@ -193,21 +229,36 @@ def correlation_matrix(portfolio: Portfolio, *, lookback_days: int = 90, min_ove
         "average_correlation": _average(matrix[:n]),
         "diversification_score": score,
         "diversification_label": correlations_engine.diversification_label(score)
-        if score is not None else None,
-        "start": base.data.get("start"), "end": base.data.get("end"),
+        if score is not None
+        else None,
+        "start": base.data.get("start"),
+        "end": base.data.get("end"),
         "observations": base.data.get("observations"),
         "left_out": base.data.get("left_out", []),
         "method": base.data.get("method"),
     }
-    result = Result("correlations", portfolio.id, True, data=data, as_of=base.as_of,
-                    calculated_at=base.calculated_at, parameters=params)
-    result.metadata.update(truncated=len(symbols) > max_symbols, total_symbols=len(symbols),
-                           symbols_included=n, lookback_days=lookback_days)
+    result = Result(
+        "correlations",
+        portfolio.id,
+        True,
+        data=data,
+        as_of=base.as_of,
+        calculated_at=base.calculated_at,
+        parameters=params,
+    )
+    result.metadata.update(
+        truncated=len(symbols) > max_symbols,
+        total_symbols=len(symbols),
+        symbols_included=n,
+        lookback_days=lookback_days,
+    )
     return result
 
 
 def _average(matrix: list[list]) -> float | None:
-    values = [v for i, row in enumerate(matrix) for j, v in enumerate(row) if j > i and v is not None]
+    values = [
+        v for i, row in enumerate(matrix) for j, v in enumerate(row) if j > i and v is not None
+    ]
     return sum(values) / len(values) if values else None
 
 
@@ -224,11 +275,13 @@ def _score(symbols: list[str], matrix: list[list], weights: dict) -> float | Non
         return None
 
 
-def diversification_score(portfolio: Portfolio, *, lookback_days: int = 90,
-                          min_overlap: int = 30) -> Result:
+def diversification_score(
+    portfolio: Portfolio, *, lookback_days: int = 90, min_overlap: int = 30
+) -> Result:
     """Σ_{i<j} w_i w_j |c_ij| / Σ_{i<j} w_i w_j over every modelled holding, with a plain reading."""
-    full = correlation_matrix(portfolio, lookback_days=lookback_days, min_overlap=min_overlap,
-                              max_symbols=10_000)
+    full = correlation_matrix(
+        portfolio, lookback_days=lookback_days, min_overlap=min_overlap, max_symbols=10_000
+    )
     if not full.available:
         return full
     score = full.data["diversification_score"]
@@ -241,11 +294,17 @@ def diversification_score(portfolio: Portfolio, *, lookback_days: int = 90,
         "observations": full.data["observations"],
         "left_out": full.data["left_out"],
         "method": "Weighted mean absolute pairwise correlation, weights |market value| / Σ|MV|; "
-                  "0 = uncorrelated holdings, 1 = they move as one.",
+        "0 = uncorrelated holdings, 1 = they move as one.",
     }
-    result = Result("diversification", portfolio.id, score is not None, data=data,
-                    as_of=full.as_of, calculated_at=full.calculated_at,
-                    parameters={"lookback_days": lookback_days, "min_overlap": min_overlap})
+    result = Result(
+        "diversification",
+        portfolio.id,
+        score is not None,
+        data=data,
+        as_of=full.as_of,
+        calculated_at=full.calculated_at,
+        parameters={"lookback_days": lookback_days, "min_overlap": min_overlap},
+    )
     if score is None:
         result.reason, result.message = "insufficient_symbols", "fewer than two correlated holdings"
     return result
@@ -269,5 +328,13 @@ def factor_definitions() -> list[dict]:
 
     formulas = {spec.name: spec.to_dict()["formula"] for spec in factors_engine.FACTORS}
     rows = db.session.scalars(select(FactorDefinition).order_by(FactorDefinition.sort_order))
-    return [{"name": r.name, "etf_symbol": r.etf_symbol, "construction": r.construction,
-             "formula": formulas.get(r.name), "description": r.description} for r in rows]
+    return [
+        {
+            "name": r.name,
+            "etf_symbol": r.etf_symbol,
+            "construction": r.construction,
+            "formula": formulas.get(r.name),
+            "description": r.description,
+        }
+        for r in rows
+    ]

@@ -4,6 +4,7 @@ Each step commits on its own, so one failing step is recorded with its reason an
 results survive. A run is ``succeeded`` when every step did, ``partial`` when some did, ``failed``
 when none did. Re-running for the same as-of date replaces that day's results (idempotent).
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,7 +45,11 @@ class BatchContext:
 
     def store(self, kind: str, payload: dict, params: dict | None = None) -> None:
         store_result(
-            self.portfolio.id, kind, payload, as_of=self.as_of, params=params,
+            self.portfolio.id,
+            kind,
+            payload,
+            as_of=self.as_of,
+            params=params,
             batch_run_id=self.run.id,
         )
 

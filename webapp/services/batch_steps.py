@@ -3,6 +3,7 @@
 A step takes the ``BatchContext`` and puts what later steps need into ``ctx.data``; a step that
 needs something an earlier failed step did not produce is skipped with that reason.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,9 +22,9 @@ from webapp.analytics.constants import (
     DEFAULT_FACTOR_WINDOW,
     REALIZED_VOL_WINDOW,
 )
-from webapp.analytics.errors import NoPositions, NonPositiveEquity
-from webapp.analytics.returns import returns_window, simple_returns
+from webapp.analytics.errors import NonPositiveEquity, NoPositions
 from webapp.analytics.options import Greeks, position_greeks
+from webapp.analytics.returns import returns_window, simple_returns
 from webapp.extensions import db
 from webapp.models import PortfolioSnapshot
 from webapp.services import queries
@@ -51,12 +52,29 @@ def _records(frame: pd.DataFrame, cols: list[str]) -> list[tuple[int, dict]]:
 
 
 def _positions_rows(valued: pd.DataFrame) -> list[dict]:
-    cols = ["symbol", "underlying", "position_type", "quantity", "multiplier", "entry_price",
-            "entry_date", "price", "underlying_price", "market_value", "cost_basis",
-            "unrealized_pnl", "unrealized_pnl_pct", "exposure", "delta", "status", "reason_detail",
-            "strategy"]
-    return [{**{c: rec[c] for c in cols}, "position_id": pid}
-            for pid, rec in _records(valued, cols)]
+    cols = [
+        "symbol",
+        "underlying",
+        "position_type",
+        "quantity",
+        "multiplier",
+        "entry_price",
+        "entry_date",
+        "price",
+        "underlying_price",
+        "market_value",
+        "cost_basis",
+        "unrealized_pnl",
+        "unrealized_pnl_pct",
+        "exposure",
+        "delta",
+        "status",
+        "reason_detail",
+        "strategy",
+    ]
+    return [
+        {**{c: rec[c] for c in cols}, "position_id": pid} for pid, rec in _records(valued, cols)
+    ]
 
 
 def step_valuation(ctx) -> None:
@@ -71,28 +89,40 @@ def step_valuation(ctx) -> None:
     if holdings.empty:
         valued = holdings.reindex(columns=[*holdings.columns, *exposures_engine.VALUED_COLUMNS])
     else:
-        valued = exposures_engine.value_holdings(holdings, prices, ctx.as_of, rate,
-                                                 realized_vol_window=REALIZED_VOL_WINDOW)
+        valued = exposures_engine.value_holdings(
+            holdings, prices, ctx.as_of, rate, realized_vol_window=REALIZED_VOL_WINDOW
+        )
     summary = exposures_engine.exposure_summary(valued, portfolio.cash)
-    sectors = {s: (sec.sector or sec.asset_class) for s, sec in
-               queries.security_info(set(holdings["underlying"])).items()}
+    sectors = {
+        s: (sec.sector or sec.asset_class)
+        for s, sec in queries.security_info(set(holdings["underlying"])).items()
+    }
     breakdown = exposures_engine.sector_breakdown(valued, sectors)
     left_out = [
-        {"position_id": pid, "symbol": r["symbol"], "reason": r["status"],
-         "detail": r["reason_detail"]}
+        {
+            "position_id": pid,
+            "symbol": r["symbol"],
+            "reason": r["status"],
+            "detail": r["reason_detail"],
+        }
         for pid, r in _records(valued, ["symbol", "status", "reason_detail"])
         if r["status"] != "ok"
     ]
-    ctx.store("overview", {
-        "summary": summary.to_dict(),
-        "sectors": [{"sector": s, **{k: float(v) for k, v in r.items()}}
-                    for s, r in breakdown.iterrows()],
-        "positions": _positions_rows(valued),
-        "left_out": left_out,
-        "risk_free_rate_pct": rate,
-        "method": "Market value = quantity × adjusted close × multiplier; options by Black–Scholes "
-                  "(implied vol if given, else the underlying's 60-day realized vol).",
-    })
+    ctx.store(
+        "overview",
+        {
+            "summary": summary.to_dict(),
+            "sectors": [
+                {"sector": s, **{k: float(v) for k, v in r.items()}}
+                for s, r in breakdown.iterrows()
+            ],
+            "positions": _positions_rows(valued),
+            "left_out": left_out,
+            "risk_free_rate_pct": rate,
+            "method": "Market value = quantity × adjusted close × multiplier; options by Black–Scholes "
+            "(implied vol if given, else the underlying's 60-day realized vol).",
+        },
+    )
     ctx.store("greeks", _greeks_payload(valued))
     ctx.data.update(valued=valued, prices=prices, rate=rate, summary=summary)
 
@@ -107,29 +137,76 @@ def _valued(ctx) -> pd.DataFrame:
 
 def _greeks_payload(valued: pd.DataFrame) -> dict:
     """Per-option Greeks (per share and per position) and the book's totals."""
-    options = valued[valued["position_type"].isin(exposures_engine.OPTION_TYPES)
-                     & (valued["status"] == "ok")] if not valued.empty else valued
+    options = (
+        valued[
+            valued["position_type"].isin(exposures_engine.OPTION_TYPES) & (valued["status"] == "ok")
+        ]
+        if not valued.empty
+        else valued
+    )
     rows, totals = [], {"delta": 0.0, "gamma": 0.0, "theta": 0.0, "vega": 0.0, "rho": 0.0}
-    cols = ["price", "delta", "gamma", "theta", "vega", "rho", "quantity", "multiplier", "symbol",
-            "underlying", "position_type", "strike", "expiry", "days_to_expiry",
-            "underlying_price", "vol", "vol_source", "exposure"]
+    cols = [
+        "price",
+        "delta",
+        "gamma",
+        "theta",
+        "vega",
+        "rho",
+        "quantity",
+        "multiplier",
+        "symbol",
+        "underlying",
+        "position_type",
+        "strike",
+        "expiry",
+        "days_to_expiry",
+        "underlying_price",
+        "vol",
+        "vol_source",
+        "exposure",
+    ]
     for pid, r in _records(options, cols):
-        per_share = Greeks(price=r["price"], delta=r["delta"], gamma=r["gamma"], theta=r["theta"],
-                           vega=r["vega"], rho=r["rho"])
+        per_share = Greeks(
+            price=r["price"],
+            delta=r["delta"],
+            gamma=r["gamma"],
+            theta=r["theta"],
+            vega=r["vega"],
+            rho=r["rho"],
+        )
         pos = position_greeks(per_share, r["quantity"], r["multiplier"])
         for k in totals:
             totals[k] += pos[k]
-        rows.append({"position_id": pid, "symbol": r["symbol"], "underlying": r["underlying"],
-                     "position_type": r["position_type"], "quantity": r["quantity"],
-                     "strike": r["strike"], "expiry": r["expiry"],
-                     "days_to_expiry": r["days_to_expiry"], "underlying_price": r["underlying_price"],
-                     "vol": r["vol"], "vol_source": r["vol_source"],
-                     "per_share": per_share.to_dict(), "position": pos,
-                     "delta_dollars": r["exposure"]})
-    return {"options": rows, "totals": totals, "count": len(rows),
-            "units": {"delta": "shares of underlying", "gamma": "delta per $1 move",
-                      "theta": "$ per calendar day", "vega": "$ per vol point",
-                      "rho": "$ per rate point"}}
+        rows.append(
+            {
+                "position_id": pid,
+                "symbol": r["symbol"],
+                "underlying": r["underlying"],
+                "position_type": r["position_type"],
+                "quantity": r["quantity"],
+                "strike": r["strike"],
+                "expiry": r["expiry"],
+                "days_to_expiry": r["days_to_expiry"],
+                "underlying_price": r["underlying_price"],
+                "vol": r["vol"],
+                "vol_source": r["vol_source"],
+                "per_share": per_share.to_dict(),
+                "position": pos,
+                "delta_dollars": r["exposure"],
+            }
+        )
+    return {
+        "options": rows,
+        "totals": totals,
+        "count": len(rows),
+        "units": {
+            "delta": "shares of underlying",
+            "gamma": "delta per $1 move",
+            "theta": "$ per calendar day",
+            "vega": "$ per vol point",
+            "rho": "$ per rate point",
+        },
+    }
 
 
 def step_snapshots(ctx) -> None:
@@ -137,44 +214,72 @@ def step_snapshots(ctx) -> None:
     valued = _valued(ctx)
     prices = ctx.need("prices")
     portfolio = ctx.portfolio
-    history = performance_engine.value_history(valued, prices, portfolio.cash, ctx.as_of,
-                                               ctx.data["rate"]).frame
+    history = performance_engine.value_history(
+        valued, prices, portfolio.cash, ctx.as_of, ctx.data["rate"]
+    ).frame
     first, last = history.index[0].date(), history.index[-1].date()
-    db.session.execute(delete(PortfolioSnapshot).where(
-        PortfolioSnapshot.portfolio_id == portfolio.id,
-        PortfolioSnapshot.snapshot_date >= first, PortfolioSnapshot.snapshot_date <= last))
+    db.session.execute(
+        delete(PortfolioSnapshot).where(
+            PortfolioSnapshot.portfolio_id == portfolio.id,
+            PortfolioSnapshot.snapshot_date >= first,
+            PortfolioSnapshot.snapshot_date <= last,
+        )
+    )
     unrealized = float(ctx.data["summary"].unrealized_pnl) if ctx.data.get("summary") else 0.0
     days = [d.date() for d in history.index]
     long_mv = history["long_mv"].to_numpy(dtype=float)
     short_mv = history["short_mv"].to_numpy(dtype=float)
     cash = float(portfolio.cash)
     rows = [
-        dict(portfolio_id=portfolio.id, snapshot_date=day, equity=equity, cash=cash,
-             long_exposure=lng, short_exposure=sht, gross_exposure=gross, net_exposure=net,
-             unrealized_pnl=unrealized if day == last else 0.0, daily_pnl=pnl, daily_return=ret,
-             position_count=count)
+        dict(
+            portfolio_id=portfolio.id,
+            snapshot_date=day,
+            equity=equity,
+            cash=cash,
+            long_exposure=lng,
+            short_exposure=sht,
+            gross_exposure=gross,
+            net_exposure=net,
+            unrealized_pnl=unrealized if day == last else 0.0,
+            daily_pnl=pnl,
+            daily_return=ret,
+            position_count=count,
+        )
         for day, equity, lng, sht, gross, net, pnl, ret, count in zip(
-            days, history["equity"].to_numpy(dtype=float).tolist(), long_mv.tolist(),
-            short_mv.tolist(), (long_mv - short_mv).tolist(), (long_mv + short_mv).tolist(),
-            _floats_or_none(history["daily_pnl"]), _floats_or_none(history["daily_return"]),
-            history["positions"].to_numpy(dtype=int).tolist())
+            days,
+            history["equity"].to_numpy(dtype=float).tolist(),
+            long_mv.tolist(),
+            short_mv.tolist(),
+            (long_mv - short_mv).tolist(),
+            (long_mv + short_mv).tolist(),
+            _floats_or_none(history["daily_pnl"]),
+            _floats_or_none(history["daily_return"]),
+            history["positions"].to_numpy(dtype=int).tolist(),
+        )
     ]
     db.session.execute(PortfolioSnapshot.__table__.insert(), rows)
     bench = prices[BENCHMARK_SYMBOL]
     bench_returns = (bench / bench.shift(1) - 1).dropna()
     bench_value = (1 + bench_returns.reindex(history.index).fillna(0.0)).cumprod()
-    ctx.store("performance", {
-        "periods": performance_engine.period_returns(history["daily_return"], bench_returns, ctx.as_of),
-        "history": {
-            "dates": [d.date().isoformat() for d in history.index],
-            "equity": history["equity"].round(2).tolist(),
-            "benchmark_equity": (bench_value * float(history["equity"].iloc[0])).round(2).tolist(),
+    ctx.store(
+        "performance",
+        {
+            "periods": performance_engine.period_returns(
+                history["daily_return"], bench_returns, ctx.as_of
+            ),
+            "history": {
+                "dates": [d.date().isoformat() for d in history.index],
+                "equity": history["equity"].round(2).tolist(),
+                "benchmark_equity": (bench_value * float(history["equity"].iloc[0]))
+                .round(2)
+                .tolist(),
+            },
+            "benchmark": BENCHMARK_SYMBOL,
+            "first_date": first.isoformat(),
+            "method": "Today's holdings replayed from their entry dates at stored closes; purchases "
+            "are flows, not gains; cash held at today's balance; returns compounded daily.",
         },
-        "benchmark": BENCHMARK_SYMBOL,
-        "first_date": first.isoformat(),
-        "method": "Today's holdings replayed from their entry dates at stored closes; purchases "
-                  "are flows, not gains; cash held at today's balance; returns compounded daily.",
-    })
+    )
 
 
 def _floats_or_none(series: pd.Series) -> list[float | None]:
@@ -199,7 +304,8 @@ def _equity(ctx) -> float:
     equity = float(summary.equity) if summary else 0.0
     if equity <= 0:
         raise NonPositiveEquity(
-            f"equity is {equity:,.0f} $; returns relative to equity are undefined", equity=equity)
+            f"equity is {equity:,.0f} $; returns relative to equity are undefined", equity=equity
+        )
     return equity
 
 
@@ -210,42 +316,74 @@ def step_factors(ctx) -> None:
     exposures = exposures_engine.exposures_by_underlying(valued)
     equity = _equity(ctx)
     factor_rets = factors_engine.factor_returns(
-        returns.reindex(columns=sorted(factors_engine.FACTOR_ETFS)))
-    fb = factors_engine.factor_betas(returns.reindex(columns=exposures.index), factor_rets,
-                                     window=DEFAULT_FACTOR_WINDOW)
+        returns.reindex(columns=sorted(factors_engine.FACTOR_ETFS))
+    )
+    fb = factors_engine.factor_betas(
+        returns.reindex(columns=exposures.index), factor_rets, window=DEFAULT_FACTOR_WINDOW
+    )
     portfolio_fx = factors_engine.portfolio_factor_exposures(exposures, fb, equity)
-    split = factors_engine.risk_split(exposures, fb.betas, fb.residual_var, factor_rets, equity,
-                                      window=DEFAULT_FACTOR_WINDOW)
+    split = factors_engine.risk_split(
+        exposures, fb.betas, fb.residual_var, factor_rets, equity, window=DEFAULT_FACTOR_WINDOW
+    )
     window_rets = factor_rets.iloc[-DEFAULT_FACTOR_WINDOW:]
     model = fb.to_dict()
-    ctx.store("factor_exposures", {
-        **portfolio_fx.to_dict(),
-        "risk_split": split.to_dict(),
-        "vif": factors_engine.vif(window_rets),
-        "model": {k: v for k, v in model.items() if k != "symbols"},
-        "r_squared": {row["symbol"]: row["r_squared"] for row in model["symbols"]},
-    }, params={"window": DEFAULT_FACTOR_WINDOW})
+    ctx.store(
+        "factor_exposures",
+        {
+            **portfolio_fx.to_dict(),
+            "risk_split": split.to_dict(),
+            "vif": factors_engine.vif(window_rets),
+            "model": {k: v for k, v in model.items() if k != "symbols"},
+            "r_squared": {row["symbol"]: row["r_squared"] for row in model["symbols"]},
+        },
+        params={"window": DEFAULT_FACTOR_WINDOW},
+    )
     by_symbol = {row["symbol"]: row for row in model["symbols"]}
     skipped = {row["symbol"]: row for row in model["skipped"]}
     rows = []
     for pid, r in _records(valued, ["underlying", "exposure", "status", "symbol", "position_type"]):
         fit = by_symbol.get(r["underlying"])
         exposure = float(r["exposure"]) if r["status"] == "ok" else None
-        row = {"position_id": pid, "symbol": r["symbol"], "underlying": r["underlying"],
-               "position_type": r["position_type"], "exposure": exposure}
+        row = {
+            "position_id": pid,
+            "symbol": r["symbol"],
+            "underlying": r["underlying"],
+            "position_type": r["position_type"],
+            "exposure": exposure,
+        }
         if fit is None or exposure is None:
-            reason = r["status"] if r["status"] != "ok" else skipped.get(
-                r["underlying"], {}).get("reason", "no_factor_betas")
+            reason = (
+                r["status"]
+                if r["status"] != "ok"
+                else skipped.get(r["underlying"], {}).get("reason", "no_factor_betas")
+            )
             rows.append({**row, "available": False, "reason": reason})
             continue
-        rows.append({**row, "available": True, "betas": fit["betas"], "alpha": fit["alpha"],
-                     "t_stats": fit["t_stats"], "r_squared": fit["r_squared"], "nobs": fit["nobs"],
-                     "dollar_exposures": {f: exposure * b for f, b in fit["betas"].items()}})
-    ctx.store("position_factor_exposures", {"positions": rows, "factors": list(fb.factors),
-                                            "window": DEFAULT_FACTOR_WINDOW},
-              params={"window": DEFAULT_FACTOR_WINDOW})
-    ctx.data.update(returns=returns, exposures=exposures, factor_betas=fb, factor_rets=factor_rets,
-                    equity=equity, risk_split=split.to_dict())
+        rows.append(
+            {
+                **row,
+                "available": True,
+                "betas": fit["betas"],
+                "alpha": fit["alpha"],
+                "t_stats": fit["t_stats"],
+                "r_squared": fit["r_squared"],
+                "nobs": fit["nobs"],
+                "dollar_exposures": {f: exposure * b for f, b in fit["betas"].items()},
+            }
+        )
+    ctx.store(
+        "position_factor_exposures",
+        {"positions": rows, "factors": list(fb.factors), "window": DEFAULT_FACTOR_WINDOW},
+        params={"window": DEFAULT_FACTOR_WINDOW},
+    )
+    ctx.data.update(
+        returns=returns,
+        exposures=exposures,
+        factor_betas=fb,
+        factor_rets=factor_rets,
+        equity=equity,
+        risk_split=split.to_dict(),
+    )
 
 
 def step_correlations(ctx) -> None:
@@ -255,8 +393,12 @@ def step_correlations(ctx) -> None:
     exposures = exposures_engine.exposures_by_underlying(valued)
     for window in ctx.windows:
         result = correlations_engine.correlation_analysis(
-            returns, exposures, lookback_days=window, min_overlap=STORED_MIN_OVERLAP,
-            max_symbols=len(exposures))
+            returns,
+            exposures,
+            lookback_days=window,
+            min_overlap=STORED_MIN_OVERLAP,
+            max_symbols=len(exposures),
+        )
         ctx.store("correlations", result.to_dict(), params={"lookback_days": window})
 
 
@@ -270,20 +412,28 @@ def step_risk(ctx) -> None:
         window_rets = returns_window(returns, ctx.as_of, window)
         coverage = risk_engine.backcast_coverage(exposures, window_rets)
         modelled = exposures.drop(list(coverage.no_prices))
-        left_out = [{"symbol": s, "exposure": float(exposures[s]), "reason": "no_prices"}
-                    for s in coverage.no_prices]
+        left_out = [
+            {"symbol": s, "exposure": float(exposures[s]), "reason": "no_prices"}
+            for s in coverage.no_prices
+        ]
         port = risk_engine.backcast_returns(modelled, window_rets, equity=equity)
         metrics = risk_engine.risk_metrics(port, bench, equity=equity)
         contributions = risk_engine.risk_contributions(modelled, window_rets)
-        ctx.store("risk_metrics", {
-            **metrics.to_dict(),
-            "lookback_days": window,
-            "coverage": coverage.to_dict(),
-            "left_out": left_out,
-            "contributions": [{"symbol": s, **{k: float(v) for k, v in r.items()}}
-                              for s, r in contributions.iterrows()],
-            "risk_split": ctx.data.get("risk_split"),
-        }, params={"lookback_days": window})
+        ctx.store(
+            "risk_metrics",
+            {
+                **metrics.to_dict(),
+                "lookback_days": window,
+                "coverage": coverage.to_dict(),
+                "left_out": left_out,
+                "contributions": [
+                    {"symbol": s, **{k: float(v) for k, v in r.items()}}
+                    for s, r in contributions.iterrows()
+                ],
+                "risk_split": ctx.data.get("risk_split"),
+            },
+            params={"lookback_days": window},
+        )
 
 
 def step_stress(ctx) -> None:
@@ -298,22 +448,30 @@ def step_stress(ctx) -> None:
     replays = [s for s in scenarios if s.kind == "historical"]
     # Every episode from 10 days before its start (the staleness check's slack) to its end,
     # in one query.
-    prices = queries.load_prices(
-        underlyings,
-        windows=[(s.replay_start - dt.timedelta(days=10), s.replay_end) for s in replays],
-    ) if replays else None
-    results = stress_engine.run_all_scenarios(scenarios, valued, fb.betas, factor_cov, prices,
-                                              equity)
-    ctx.store("stress_test", {
-        "scenarios": [r.to_dict() for r in results],
-        "equity": equity,
-        "factor_window": DEFAULT_FACTOR_WINDOW,
-        "method": "Factor scenarios shock some factors; the others move by their conditional "
-                  "expectation Σ_us Σ_ss⁻¹ s over the factor window. Position P&L = exposure × "
-                  "Σ_f β_f × factor move (options by delta–gamma on the underlying); a long "
-                  "position loses at most its value. Historical replays apply each symbol's "
-                  "actual return over the episode to today's holdings.",
-    })
+    prices = (
+        queries.load_prices(
+            underlyings,
+            windows=[(s.replay_start - dt.timedelta(days=10), s.replay_end) for s in replays],
+        )
+        if replays
+        else None
+    )
+    results = stress_engine.run_all_scenarios(
+        scenarios, valued, fb.betas, factor_cov, prices, equity
+    )
+    ctx.store(
+        "stress_test",
+        {
+            "scenarios": [r.to_dict() for r in results],
+            "equity": equity,
+            "factor_window": DEFAULT_FACTOR_WINDOW,
+            "method": "Factor scenarios shock some factors; the others move by their conditional "
+            "expectation Σ_us Σ_ss⁻¹ s over the factor window. Position P&L = exposure × "
+            "Σ_f β_f × factor move (options by delta–gamma on the underlying); a long "
+            "position loses at most its value. Historical replays apply each symbol's "
+            "actual return over the episode to today's holdings.",
+        },
+    )
 
 
 STEPS = [

@@ -4,6 +4,7 @@ Books are defined by dollar targets; quantities come from the adjusted close on 
 so entry prices are real closes and unrealized P&L is what the market actually did since then.
 Option premiums at entry are Black–Scholes values (no option quotes ship with the dataset).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -130,16 +131,36 @@ DEMO_BOOKS = (
             Holding("PFE", -100_000, "2026-01-05", "Shorts", ("short",)),
             Holding("CVS", -90_000, "2026-02-02", "Shorts", ("short",)),
             Holding("XLU", -150_000, "2026-02-02", "Hedges", ("short", "hedge")),
-            OptionHolding("AAPL", "C", 40, 1.05, "2026-10-16", "2026-06-01", "Options overlay", ("options",)),
-            OptionHolding("NVDA", "C", 30, 1.10, "2026-12-18", "2026-06-01", "Options overlay", ("options",)),
-            OptionHolding("META", "C", 15, 1.05, "2026-09-18", "2026-07-01", "Options overlay", ("options",)),
-            OptionHolding("SPY", "P", 60, 0.95, "2026-09-18", "2026-06-15", "Hedges", ("options", "hedge")),
-            OptionHolding("QQQ", "P", 40, 0.93, "2026-12-18", "2026-06-15", "Hedges", ("options", "hedge")),
-            OptionHolding("MSFT", "C", -20, 1.10, "2026-09-18", "2026-07-01", "Income", ("options", "income")),
-            OptionHolding("XOM", "C", -50, 1.08, "2026-10-16", "2026-07-01", "Income", ("options", "income")),
-            OptionHolding("AMD", "P", -30, 0.90, "2026-09-18", "2026-07-01", "Income", ("options", "income")),
-            OptionHolding("JPM", "P", -25, 0.92, "2026-10-16", "2026-07-01", "Income", ("options", "income")),
-            OptionHolding("GOOGL", "P", -20, 0.90, "2027-01-15", "2026-07-01", "Income", ("options", "income")),
+            OptionHolding(
+                "AAPL", "C", 40, 1.05, "2026-10-16", "2026-06-01", "Options overlay", ("options",)
+            ),
+            OptionHolding(
+                "NVDA", "C", 30, 1.10, "2026-12-18", "2026-06-01", "Options overlay", ("options",)
+            ),
+            OptionHolding(
+                "META", "C", 15, 1.05, "2026-09-18", "2026-07-01", "Options overlay", ("options",)
+            ),
+            OptionHolding(
+                "SPY", "P", 60, 0.95, "2026-09-18", "2026-06-15", "Hedges", ("options", "hedge")
+            ),
+            OptionHolding(
+                "QQQ", "P", 40, 0.93, "2026-12-18", "2026-06-15", "Hedges", ("options", "hedge")
+            ),
+            OptionHolding(
+                "MSFT", "C", -20, 1.10, "2026-09-18", "2026-07-01", "Income", ("options", "income")
+            ),
+            OptionHolding(
+                "XOM", "C", -50, 1.08, "2026-10-16", "2026-07-01", "Income", ("options", "income")
+            ),
+            OptionHolding(
+                "AMD", "P", -30, 0.90, "2026-09-18", "2026-07-01", "Income", ("options", "income")
+            ),
+            OptionHolding(
+                "JPM", "P", -25, 0.92, "2026-10-16", "2026-07-01", "Income", ("options", "income")
+            ),
+            OptionHolding(
+                "GOOGL", "P", -20, 0.90, "2027-01-15", "2026-07-01", "Income", ("options", "income")
+            ),
         ),
     ),
 )
@@ -227,11 +248,15 @@ def seed_demo() -> list[str]:
         portfolio = Portfolio(
             user_id=user.id, name=book.portfolio, description=book.description, cash=book.cash
         )
-        tag_cache = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.user_id == user.id))}
+        tag_cache = {
+            t.name: t for t in db.session.scalars(select(Tag).where(Tag.user_id == user.id))
+        }
         # The entry-price lookups would otherwise autoflush half-built positions.
         with db.session.no_autoflush:
             for h in book.holdings:
-                position = _option_position(h) if isinstance(h, OptionHolding) else _stock_position(h)
+                position = (
+                    _option_position(h) if isinstance(h, OptionHolding) else _stock_position(h)
+                )
                 position.strategy = h.strategy
                 position.tags = _tags(user, h.tags, tag_cache)
                 portfolio.positions.append(position)

@@ -2,6 +2,7 @@
 
 Read-only. Stored analytics come from ``services.analytics`` (never recomputed here).
 """
+
 from __future__ import annotations
 
 import csv
@@ -36,7 +37,8 @@ def analytics_results(portfolio: Portfolio) -> dict[str, dict]:
         "factor_exposures": analytics.factor_exposures(portfolio).to_dict(),
         # An export wants every position, not one page of them.
         "position_factor_exposures": analytics.position_factor_exposures(
-            portfolio, limit=len(portfolio.positions) or 1).to_dict(),
+            portfolio, limit=len(portfolio.positions) or 1
+        ).to_dict(),
         "risk_metrics": analytics.risk_metrics(portfolio).to_dict(),
         "stress_test": analytics.stress_test(portfolio).to_dict(),
         "greeks": analytics.greeks(portfolio).to_dict(),
@@ -47,12 +49,14 @@ def analytics_results(portfolio: Portfolio) -> dict[str, dict]:
 def portfolio_package(portfolio: Portfolio) -> dict:
     """The complete JSON export: portfolio, valued positions, prices and every stored result."""
     complete = portfolio_complete(portfolio)
-    return jsonable({
-        "format": "sigmasight.portfolio.v1",
-        **complete,
-        "analytics": analytics_results(portfolio),
-        "factor_definitions": analytics.factor_definitions(),
-    })
+    return jsonable(
+        {
+            "format": "sigmasight.portfolio.v1",
+            **complete,
+            "analytics": analytics_results(portfolio),
+            "factor_definitions": analytics.factor_definitions(),
+        }
+    )
 
 
 def _number(value: float) -> str:
@@ -63,7 +67,9 @@ def _number(value: float) -> str:
 
 def _ticker(p: Position) -> str:
     if p.is_option:  # rebuilt from the fields so the symbol is always unpadded OSI
-        return osi_symbol(p.underlying_symbol, p.expiration_date, p.position_type[-1], p.strike_price)
+        return osi_symbol(
+            p.underlying_symbol, p.expiration_date, p.position_type[-1], p.strike_price
+        )
     return p.symbol
 
 
@@ -74,15 +80,17 @@ def positions_csv(portfolio: Portfolio) -> str:
     writer.writerow(CANONICAL_HEADER)
     for p in queries.open_positions(portfolio.id):
         # Numbers are written as numbers: a short's leading '-' is data, not a formula.
-        writer.writerow([
-            neutralize(_ticker(p)),
-            _number(p.quantity),
-            _number(p.entry_price),
-            p.entry_date.isoformat(),
-            ";".join(neutralize(t.name) for t in p.tags),
-            neutralize(p.strategy or ""),
-            neutralize(p.notes or ""),
-        ])
+        writer.writerow(
+            [
+                neutralize(_ticker(p)),
+                _number(p.quantity),
+                _number(p.entry_price),
+                p.entry_date.isoformat(),
+                ";".join(neutralize(t.name) for t in p.tags),
+                neutralize(p.strategy or ""),
+                neutralize(p.notes or ""),
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -98,26 +106,47 @@ DATE = "yyyy-mm-dd"
 
 # (header, row key, number format or None for text) — the Positions sheet's columns.
 POSITION_COLUMNS = (
-    ("Symbol", "symbol", None), ("Name", "name", None), ("Type", "position_type", None),
-    ("Quantity", "quantity", QUANTITY), ("Entry Price", "entry_price", PRICE),
-    ("Entry Date", "entry_date", DATE), ("Price", "price", PRICE),
-    ("Market Value", "market_value", DOLLARS), ("Cost Basis", "cost_basis", DOLLARS),
-    ("Unrealized P&L", "unrealized_pnl", DOLLARS), ("Unrealized P&L %", "unrealized_pnl_pct", PERCENT),
-    ("Exposure", "exposure", DOLLARS), ("Weight", "weight", PERCENT), ("Sector", "sector", None),
-    ("Strategy", "strategy", None), ("Tags", "tags", None), ("Status", "status", None),
+    ("Symbol", "symbol", None),
+    ("Name", "name", None),
+    ("Type", "position_type", None),
+    ("Quantity", "quantity", QUANTITY),
+    ("Entry Price", "entry_price", PRICE),
+    ("Entry Date", "entry_date", DATE),
+    ("Price", "price", PRICE),
+    ("Market Value", "market_value", DOLLARS),
+    ("Cost Basis", "cost_basis", DOLLARS),
+    ("Unrealized P&L", "unrealized_pnl", DOLLARS),
+    ("Unrealized P&L %", "unrealized_pnl_pct", PERCENT),
+    ("Exposure", "exposure", DOLLARS),
+    ("Weight", "weight", PERCENT),
+    ("Sector", "sector", None),
+    ("Strategy", "strategy", None),
+    ("Tags", "tags", None),
+    ("Status", "status", None),
 )
 EXPOSURE_ROWS = (
-    ("Equity", "equity"), ("Cash", "cash"), ("Long exposure", "long_exposure"),
-    ("Short exposure", "short_exposure"), ("Gross exposure", "gross_exposure"),
-    ("Net exposure", "net_exposure"), ("Delta-adjusted long", "delta_long_exposure"),
-    ("Delta-adjusted short", "delta_short_exposure"), ("Delta-adjusted gross", "delta_gross_exposure"),
-    ("Delta-adjusted net", "delta_net_exposure"), ("Unrealized P&L", "unrealized_pnl"),
+    ("Equity", "equity"),
+    ("Cash", "cash"),
+    ("Long exposure", "long_exposure"),
+    ("Short exposure", "short_exposure"),
+    ("Gross exposure", "gross_exposure"),
+    ("Net exposure", "net_exposure"),
+    ("Delta-adjusted long", "delta_long_exposure"),
+    ("Delta-adjusted short", "delta_short_exposure"),
+    ("Delta-adjusted gross", "delta_gross_exposure"),
+    ("Delta-adjusted net", "delta_net_exposure"),
+    ("Unrealized P&L", "unrealized_pnl"),
     ("Cost basis", "cost_basis"),
 )
 STRESS_COLUMNS = (
-    ("Scenario", "name", None), ("ID", "scenario_id", None), ("Category", "category", None),
-    ("Severity", "severity", None), ("Impact type", "impact_type", None), ("P&L", "pnl", DOLLARS),
-    ("P&L %", "pnl_pct", PERCENT), ("New Value", "new_value", DOLLARS),
+    ("Scenario", "name", None),
+    ("ID", "scenario_id", None),
+    ("Category", "category", None),
+    ("Severity", "severity", None),
+    ("Impact type", "impact_type", None),
+    ("P&L", "pnl", DOLLARS),
+    ("P&L %", "pnl_pct", PERCENT),
+    ("New Value", "new_value", DOLLARS),
 )
 
 
@@ -219,8 +248,15 @@ def _exposures_sheet(result: dict) -> _Sheet:
     sheet.blank()
     sheet.row([("Sector", None), ("Long", None), ("Short", None), ("Net", None), ("Gross", None)])
     for s in data.get("sectors", []):
-        sheet.row([(s.get("sector"), None), (s.get("long"), DOLLARS), (s.get("short"), DOLLARS),
-                   (s.get("net"), DOLLARS), (s.get("gross"), DOLLARS)])
+        sheet.row(
+            [
+                (s.get("sector"), None),
+                (s.get("long"), DOLLARS),
+                (s.get("short"), DOLLARS),
+                (s.get("net"), DOLLARS),
+                (s.get("gross"), DOLLARS),
+            ]
+        )
     _stamp(sheet, result)
     return sheet
 
@@ -232,8 +268,14 @@ def _factors_sheet(result: dict, definitions: list[dict]) -> _Sheet:
     etf = {d["name"]: d["etf_symbol"] for d in definitions}
     _header(sheet, ["Factor", "ETF Proxy", "Beta", "Dollar Exposure"])
     for f in result["data"].get("factors", []):
-        sheet.row([(f.get("name"), None), (etf.get(f.get("name")), None), (f.get("beta"), DECIMAL),
-                   (f.get("exposure_dollar"), DOLLARS)])
+        sheet.row(
+            [
+                (f.get("name"), None),
+                (etf.get(f.get("name")), None),
+                (f.get("beta"), DECIMAL),
+                (f.get("exposure_dollar"), DOLLARS),
+            ]
+        )
     _stamp(sheet, result)
     return sheet
 
@@ -250,8 +292,11 @@ def _risk_rows(data: dict) -> list[tuple[str, Any, str | None]]:
     ]
     for v in data.get("var", []):
         level = f"{float(v.get('confidence') or 0):.0%}"
-        for label, key in (("Historical VaR", "historical"), ("Expected shortfall", "expected_shortfall"),
-                           ("Parametric VaR", "parametric")):
+        for label, key in (
+            ("Historical VaR", "historical"),
+            ("Expected shortfall", "expected_shortfall"),
+            ("Parametric VaR", "parametric"),
+        ):
             rows.append((f"{label} {level}, 1-day", (v.get(key) or {}).get("return"), PERCENT))
             rows.append((f"{label} {level}, 1-day ($)", (v.get(key) or {}).get("dollars"), DOLLARS))
     return rows
@@ -329,7 +374,9 @@ def portfolio_xlsx(portfolio: Portfolio) -> bytes:
     sheets = [
         _positions_sheet(portfolio_svc.positions_view(portfolio)),
         _exposures_sheet(analytics.overview(portfolio).to_dict()),
-        _factors_sheet(analytics.factor_exposures(portfolio).to_dict(), analytics.factor_definitions()),
+        _factors_sheet(
+            analytics.factor_exposures(portfolio).to_dict(), analytics.factor_definitions()
+        ),
         _risk_sheet(analytics.risk_metrics(portfolio).to_dict()),
         _stress_sheet(analytics.stress_test(portfolio).to_dict()),
     ]

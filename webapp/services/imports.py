@@ -1,4 +1,5 @@
 """CSV onboarding: validate a holdings file, keep it for the preview, commit it all-or-nothing."""
+
 from __future__ import annotations
 
 import json
@@ -111,7 +112,9 @@ def commit_import(user_id: int, portfolio_data: dict, report: ImportReport) -> P
     # Built before the write lock is taken: SQLite has one writer, and every other import, login
     # and batch step waits while this one holds it.
     now = utcnow()  # one timestamp for the whole import, not a default evaluated per row
-    rows = [position_values(row) | {"created_at": now, "updated_at": now} for row in report.accepted]
+    rows = [
+        position_values(row) | {"created_at": now, "updated_at": now} for row in report.accepted
+    ]
     row_tags = [row.tags for row in report.accepted]
     try:
         portfolio = run_write(lambda: _store_import(user_id, clean, rows, row_tags))
@@ -123,8 +126,9 @@ def commit_import(user_id: int, portfolio_data: dict, report: ImportReport) -> P
     return portfolio
 
 
-def _store_import(user_id: int, clean: dict, rows: list[dict],
-                  row_tags: list[tuple[str, ...]]) -> Portfolio:
+def _store_import(
+    user_id: int, clean: dict, rows: list[dict], row_tags: list[tuple[str, ...]]
+) -> Portfolio:
     """The write itself: the portfolio, missing tags, then positions and tag links in bulk."""
     portfolio = Portfolio(user_id=user_id, **clean)
     db.session.add(portfolio)
@@ -135,17 +139,23 @@ def _store_import(user_id: int, clean: dict, rows: list[dict],
     # One Core executemany instead of 20,000 ORM objects (the ORM's bulk path splits the rows
     # into a statement per run of stocks or options; RETURNING in row order, one per row). The
     # portfolio is new and ids ascend in insertion order: its positions by id are the file's rows.
-    db.session.execute(insert(Position.__table__),
-                       [{**row, "portfolio_id": portfolio.id} for row in rows])
-    ids = db.session.scalars(select(Position.id).where(Position.portfolio_id == portfolio.id)
-                             .order_by(Position.id)).all()
+    db.session.execute(
+        insert(Position.__table__), [{**row, "portfolio_id": portfolio.id} for row in rows]
+    )
+    ids = db.session.scalars(
+        select(Position.id).where(Position.portfolio_id == portfolio.id).order_by(Position.id)
+    ).all()
     _link_tags(ids, row_tags, tag_ids)
     return portfolio
 
 
-def _link_tags(position_ids: list[int], row_tags: list[tuple[str, ...]],
-               tag_ids: dict[str, int]) -> None:
-    links = [{"position_id": pid, "tag_id": tag_ids[name]}
-             for pid, names in zip(position_ids, row_tags, strict=True) for name in names]
+def _link_tags(
+    position_ids: list[int], row_tags: list[tuple[str, ...]], tag_ids: dict[str, int]
+) -> None:
+    links = [
+        {"position_id": pid, "tag_id": tag_ids[name]}
+        for pid, names in zip(position_ids, row_tags, strict=True)
+        for name in names
+    ]
     if links:
         db.session.execute(insert(position_tags), links)

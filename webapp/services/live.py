@@ -3,9 +3,11 @@
 The batch stores the standard windows (30/60/90/180/252 days); any other look-back asked for by a
 page or the API runs the same step functions with a context that captures instead of storing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from webapp.analytics.errors import AnalyticsError
 from webapp.models import Portfolio
 from webapp.models._time import utcnow
@@ -26,7 +28,9 @@ class CaptureContext(BatchContext):
 
 
 def _run(portfolio: Portfolio, kind: str, window: int, steps: list) -> Result:
-    ctx = CaptureContext(portfolio=portfolio, run=None, as_of=queries.latest_price_date(), windows=(window,))
+    ctx = CaptureContext(
+        portfolio=portfolio, run=None, as_of=queries.latest_price_date(), windows=(window,)
+    )
     params = {"lookback_days": window}
     try:
         if ctx.as_of is None:
@@ -34,20 +38,43 @@ def _run(portfolio: Portfolio, kind: str, window: int, steps: list) -> Result:
         for step in steps:
             step(ctx)
     except AnalyticsError as exc:
-        return Result(kind, portfolio.id, False, parameters=params, reason=exc.reason,
-                      message=exc.message, as_of=ctx.as_of)
+        return Result(
+            kind,
+            portfolio.id,
+            False,
+            parameters=params,
+            reason=exc.reason,
+            message=exc.message,
+            as_of=ctx.as_of,
+        )
     payload, _ = ctx.results[kind]
-    return Result(kind, portfolio.id, True, data=payload, as_of=ctx.as_of,
-                  calculated_at=utcnow(), parameters=params, metadata={"computed": "on_request"})
+    return Result(
+        kind,
+        portfolio.id,
+        True,
+        data=payload,
+        as_of=ctx.as_of,
+        calculated_at=utcnow(),
+        parameters=params,
+        metadata={"computed": "on_request"},
+    )
 
 
 def live_correlations(portfolio: Portfolio, lookback_days: int) -> Result:
     """The full correlation matrix for a look-back the batch does not store."""
-    return _run(portfolio, "correlations", lookback_days,
-                [batch_steps.step_valuation, batch_steps.step_correlations])
+    return _run(
+        portfolio,
+        "correlations",
+        lookback_days,
+        [batch_steps.step_valuation, batch_steps.step_correlations],
+    )
 
 
 def live_risk_metrics(portfolio: Portfolio, lookback_days: int) -> Result:
     """Risk metrics for a look-back the batch does not store."""
-    return _run(portfolio, "risk_metrics", lookback_days,
-                [batch_steps.step_valuation, batch_steps.step_factors, batch_steps.step_risk])
+    return _run(
+        portfolio,
+        "risk_metrics",
+        lookback_days,
+        [batch_steps.step_valuation, batch_steps.step_factors, batch_steps.step_risk],
+    )

@@ -7,6 +7,7 @@ with every further failure up to ``LOGIN_LOCKOUT_MAX_SECONDS``; a success clears
 The lock never reveals whether the account exists (unknown e-mails are counted the same way).
 If Redis is down the guard fails open with a logged warning: logins keep working.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,10 +33,15 @@ class AccountLocked(Exception):
 
     @property
     def message(self) -> str:
-        wait = (f"{math.ceil(self.seconds / 60)} minute{'s' if self.seconds > 60 else ''}"
-                if self.seconds >= 60 else f"{self.seconds} seconds")
-        return ("Too many failed logins for this account. For its protection, logins are paused: "
-                f"try again in {wait}.")
+        wait = (
+            f"{math.ceil(self.seconds / 60)} minute{'s' if self.seconds > 60 else ''}"
+            if self.seconds >= 60
+            else f"{self.seconds} seconds"
+        )
+        return (
+            "Too many failed logins for this account. For its protection, logins are paused: "
+            f"try again in {wait}."
+        )
 
 
 def _keys(email: str) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 Validation errors carry a field -> message map so a form shows them next to the field and the API
 answers 422 with the same map in ``details``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,14 @@ COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 OPTION_ROOT_RE = re.compile(r"^[A-Z][A-Z0-9]{0,5}$")
 OPTION_KINDS = ("call", "put")
 # (option_type or "", long?) -> position type: the form's call/put choice plus the quantity's sign.
-_TYPE_FOR = {("", True): "LONG", ("", False): "SHORT", ("call", True): "LC", ("call", False): "SC",
-             ("put", True): "LP", ("put", False): "SP"}
+_TYPE_FOR = {
+    ("", True): "LONG",
+    ("", False): "SHORT",
+    ("call", True): "LC",
+    ("call", False): "SC",
+    ("put", True): "LP",
+    ("put", False): "SP",
+}
 POSITION_STATUSES = ("open", "closed", "all")
 
 
@@ -71,8 +78,15 @@ def _blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
-def _number(data: dict, field: str, errors: dict, *, required: bool = True,
-            positive: bool = False, minimum: float | None = None) -> float | None:
+def _number(
+    data: dict,
+    field: str,
+    errors: dict,
+    *,
+    required: bool = True,
+    positive: bool = False,
+    minimum: float | None = None,
+) -> float | None:
     raw = data.get(field)
     if _blank(raw):
         if required:
@@ -255,8 +269,10 @@ def _position_type(data: dict, quantity: float | None, errors: dict) -> str | No
             errors["position_type"] = f"Choose one of {', '.join(POSITION_TYPES)}."
             return None
         if quantity is not None and quantity < 0 and explicit not in SHORT_TYPES:
-            errors["quantity"] = ("A long position needs a positive quantity; a negative quantity "
-                                  "means short (SHORT, SC or SP).")
+            errors["quantity"] = (
+                "A long position needs a positive quantity; a negative quantity "
+                "means short (SHORT, SC or SP)."
+            )
         return explicit
     kind = str(data.get("option_type") or "").strip().lower()
     if kind not in ("", *OPTION_KINDS):
@@ -273,25 +289,34 @@ def _option(data: dict, ptype: str, errors: dict) -> _Instrument | None:
     underlying = str(data.get("underlying_symbol") or "").strip().upper()
     parsed = None if underlying else parse_option_symbol(str(data.get("symbol") or ""))
     if parsed is not None:
-        fields = {"underlying_symbol": parsed.underlying, "strike_price": str(parsed.strike),
-                  "expiration_date": parsed.expiry}
+        fields = {
+            "underlying_symbol": parsed.underlying,
+            "strike_price": str(parsed.strike),
+            "expiration_date": parsed.expiry,
+        }
         if parsed.option_type != ("call" if ptype[1] == "C" else "put"):
             errors["symbol"] = f"{parsed.osi} is a {parsed.option_type}, not a {ptype}."
     else:
         fields = data
     underlying = str(fields.get("underlying_symbol") or "").strip().upper()
     if not OPTION_ROOT_RE.match(underlying):
-        errors["underlying_symbol"] = "Enter the underlying's ticker (1–6 letters or digits), e.g. AAPL."
+        errors["underlying_symbol"] = (
+            "Enter the underlying's ticker (1–6 letters or digits), e.g. AAPL."
+        )
     strike = _number(fields, "strike_price", errors, positive=True)
     thousandths = Decimal(str(strike)) * 1000 if strike is not None else None
-    if thousandths is not None and (strike >= MAX_STRIKE or thousandths != thousandths.to_integral_value()):
+    if thousandths is not None and (
+        strike >= MAX_STRIKE or thousandths != thousandths.to_integral_value()
+    ):
         errors["strike_price"] = f"A strike below {MAX_STRIKE:,} in whole tenths of a cent."
         strike = None
     expiry = _date(fields, "expiration_date", errors)
     if errors:
         return None
     kind = ptype[1]
-    return _Instrument(ptype, osi_symbol(underlying, expiry, kind, strike), underlying, strike, expiry)
+    return _Instrument(
+        ptype, osi_symbol(underlying, expiry, kind, strike), underlying, strike, expiry
+    )
 
 
 def _instrument(data: dict, quantity: float | None, errors: dict) -> _Instrument | None:
@@ -315,8 +340,11 @@ def _check_market_data(inst: _Instrument, errors: dict, allowed: str | None) -> 
         return
     as_of = latest_price_date()
     field = "underlying_symbol" if inst.underlying else "symbol"
-    errors[field] = (f"No market data for {price_symbol}" + (f" (prices end {as_of})" if as_of else "")
-                     + "; run a price sync or choose a covered symbol.")
+    errors[field] = (
+        f"No market data for {price_symbol}"
+        + (f" (prices end {as_of})" if as_of else "")
+        + "; run a price sync or choose a covered symbol."
+    )
 
 
 def validate_position(data: dict, *, unpriced_ok: str | None = None) -> PositionInput:
@@ -331,8 +359,12 @@ def validate_position(data: dict, *, unpriced_ok: str | None = None) -> Position
         errors["quantity"] = "Quantity cannot be zero."
         quantity = None
     inst = _instrument(data, quantity, errors)
-    if (quantity is not None and inst is not None and inst.position_type in OPTION_TYPES
-            and not float(quantity).is_integer()):
+    if (
+        quantity is not None
+        and inst is not None
+        and inst.position_type in OPTION_TYPES
+        and not float(quantity).is_integer()
+    ):
         errors["quantity"] = "An option quantity is a whole number of contracts."
     entry_price = _number(data, "entry_price", errors, minimum=0.0)
     entry_date = _date(data, "entry_date", errors)
@@ -354,24 +386,40 @@ def validate_position(data: dict, *, unpriced_ok: str | None = None) -> Position
         raise ValidationError(errors or {"position_type": "Choose the kind of position."})
     signed = -abs(quantity) if inst.position_type in SHORT_TYPES else abs(quantity)
     return PositionInput(
-        symbol=inst.symbol, position_type=inst.position_type, quantity=signed,
-        entry_price=entry_price, entry_date=entry_date, underlying_symbol=inst.underlying,
-        strike_price=inst.strike, expiration_date=inst.expiry,
-        multiplier=100.0 if inst.underlying else 1.0, implied_vol=implied_vol,
-        strategy=strategy, notes=notes, tags=tags,
+        symbol=inst.symbol,
+        position_type=inst.position_type,
+        quantity=signed,
+        entry_price=entry_price,
+        entry_date=entry_date,
+        underlying_symbol=inst.underlying,
+        strike_price=inst.strike,
+        expiration_date=inst.expiry,
+        multiplier=100.0 if inst.underlying else 1.0,
+        implied_vol=implied_vol,
+        strategy=strategy,
+        notes=notes,
+        tags=tags,
     )
 
 
 def position_fields(position: Position) -> dict[str, Any]:
     """A stored position as the input fields ``validate_position`` takes (form prefill, PATCH)."""
-    kind = {"C": "call", "P": "put"}.get(position.position_type[1:2], "") if position.is_option else ""
+    kind = (
+        {"C": "call", "P": "put"}.get(position.position_type[1:2], "") if position.is_option else ""
+    )
     return {
-        "option_type": kind, "symbol": position.symbol, "quantity": position.quantity,
-        "entry_price": position.entry_price, "entry_date": position.entry_date,
+        "option_type": kind,
+        "symbol": position.symbol,
+        "quantity": position.quantity,
+        "entry_price": position.entry_price,
+        "entry_date": position.entry_date,
         "underlying_symbol": position.underlying_symbol or "",
-        "strike_price": position.strike_price, "expiration_date": position.expiration_date,
-        "implied_vol": position.implied_vol, "strategy": position.strategy or "",
-        "notes": position.notes or "", "tags": [t.name for t in position.tags],
+        "strike_price": position.strike_price,
+        "expiration_date": position.expiration_date,
+        "implied_vol": position.implied_vol,
+        "strategy": position.strategy or "",
+        "notes": position.notes or "",
+        "tags": [t.name for t in position.tags],
     }
 
 
@@ -388,9 +436,20 @@ def tags_by_name(user_id: int, names: tuple[str, ...] | list[str]) -> list[Tag]:
 
 
 def _apply(position: Position, clean: PositionInput, user_id: int) -> None:
-    for key in ("symbol", "position_type", "quantity", "entry_price", "entry_date",
-                "underlying_symbol", "strike_price", "expiration_date", "multiplier",
-                "implied_vol", "strategy", "notes"):
+    for key in (
+        "symbol",
+        "position_type",
+        "quantity",
+        "entry_price",
+        "entry_date",
+        "underlying_symbol",
+        "strike_price",
+        "expiration_date",
+        "multiplier",
+        "implied_vol",
+        "strategy",
+        "notes",
+    ):
         setattr(position, key, getattr(clean, key))
     position.tags = tags_by_name(user_id, clean.tags)
 
@@ -429,7 +488,9 @@ def close_position(position: Position, data: dict) -> Position:
     exit_date = _date(data, "exit_date", errors)
     exit_price = _number(data, "exit_price", errors, minimum=0.0)
     if exit_date and exit_date < position.entry_date:
-        errors["exit_date"] = f"The exit date cannot be before the entry date ({position.entry_date})."
+        errors["exit_date"] = (
+            f"The exit date cannot be before the entry date ({position.entry_date})."
+        )
     elif exit_date and exit_date > dt.date.today():
         errors["exit_date"] = "The exit date cannot be in the future."
     if errors:
@@ -453,8 +514,13 @@ def owned_position(portfolio: Portfolio, position_id: int) -> Position | None:
     return position
 
 
-def list_positions(portfolio: Portfolio, *, status: str = "open", tag: str | None = None,
-                   strategy: str | None = None) -> list[Position]:
+def list_positions(
+    portfolio: Portfolio,
+    *,
+    status: str = "open",
+    tag: str | None = None,
+    strategy: str | None = None,
+) -> list[Position]:
     """The portfolio's positions by status (open, closed, all), optionally one tag or strategy."""
     query = select(Position).where(Position.portfolio_id == portfolio.id).order_by(Position.id)
     if status == "open":

@@ -2,6 +2,7 @@
 
 Read-only. Prices and positions come from ``services.queries`` and the positions read model.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -11,7 +12,11 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 
-from webapp.analytics.constants import DEFAULT_FACTOR_WINDOW, DEFAULT_RISK_WINDOW, MIN_FACTOR_OBSERVATIONS
+from webapp.analytics.constants import (
+    DEFAULT_FACTOR_WINDOW,
+    DEFAULT_RISK_WINDOW,
+    MIN_FACTOR_OBSERVATIONS,
+)
 from webapp.analytics.correlations import DEFAULT_MIN_OVERLAP
 from webapp.analytics.exposures import MAX_PRICE_AGE_DAYS
 from webapp.analytics.factors import FACTORS
@@ -20,8 +25,8 @@ from webapp.extensions import db
 from webapp.marketdata.sync import CALENDAR_SYMBOL
 from webapp.models import Portfolio, PriceBar
 from webapp.models._time import isoformat_z, utcnow
-from webapp.services import queries
 from webapp.services import portfolios as portfolio_svc
+from webapp.services import queries
 
 OHLCV = ("open", "high", "low", "close", "volume")
 # Default windows of the engines, for the data-quality feasibility check: (window, minimum returns).
@@ -70,7 +75,9 @@ def trading_calendar(as_of: dt.date | None, days: int) -> list[dt.date]:
     return sorted(rows)
 
 
-def last_bars(symbols: Iterable[str], as_of: dt.date | None) -> dict[str, list[tuple[dt.date, float]]]:
+def last_bars(
+    symbols: Iterable[str], as_of: dt.date | None
+) -> dict[str, list[tuple[dt.date, float]]]:
     """The last two (date, adj_close) bars on or before ``as_of`` per symbol, newest first."""
     symbols = sorted(set(symbols))
     if not symbols or as_of is None:
@@ -82,8 +89,11 @@ def last_bars(symbols: Iterable[str], as_of: dt.date | None) -> dict[str, list[t
         .subquery()
     )
     out: dict[str, list[tuple[dt.date, float]]] = {}
-    query = select(sub.c.symbol, sub.c.date, sub.c.adj_close).where(sub.c.rn <= 2).order_by(
-        sub.c.symbol, sub.c.date.desc())
+    query = (
+        select(sub.c.symbol, sub.c.date, sub.c.adj_close)
+        .where(sub.c.rn <= 2)
+        .order_by(sub.c.symbol, sub.c.date.desc())
+    )
     for symbol, day, close in db.session.execute(query):
         out.setdefault(symbol, []).append((day, float(close)))
     return out
@@ -167,27 +177,35 @@ def _symbol_dates(symbols: list[str], start: dt.date, end: dt.date) -> dict[str,
     have: dict[str, set[dt.date]] = {s: set() for s in symbols}
     rows = db.session.execute(
         select(PriceBar.symbol, PriceBar.date).where(
-            PriceBar.symbol.in_(symbols), PriceBar.date >= start, PriceBar.date <= end)
+            PriceBar.symbol.in_(symbols), PriceBar.date >= start, PriceBar.date <= end
+        )
     )
     for symbol, day in rows:
         have[symbol].add(day)
     return have
 
 
-def _feasibility(symbols: list[str], have: dict[str, set[dt.date]], calendar_days: list[dt.date]) -> dict:
+def _feasibility(
+    symbols: list[str], have: dict[str, set[dt.date]], calendar_days: list[dt.date]
+) -> dict:
     """Which symbols have enough returns for each engine's default window."""
     out = {}
     for name, (window, minimum) in FEASIBILITY.items():
         # N returns need N+1 closes; a return exists only between two consecutive stored closes.
-        days = calendar_days[-(window + 1):]
+        days = calendar_days[-(window + 1) :]
         eligible, ineligible = [], []
         for s in symbols:
             held = [d in have[s] for d in days]
             returns = sum(1 for a, b in zip(held, held[1:], strict=False) if a and b)
             (eligible if returns >= minimum else ineligible).append(
-                {"symbol": s, "returns": returns})
-        out[name] = {"window": window, "min_returns": minimum,
-                     "eligible": [e["symbol"] for e in eligible], "ineligible": ineligible}
+                {"symbol": s, "returns": returns}
+            )
+        out[name] = {
+            "window": window,
+            "min_returns": minimum,
+            "eligible": [e["symbol"] for e in eligible],
+            "ineligible": ineligible,
+        }
     return out
 
 
@@ -198,35 +216,55 @@ def data_quality(portfolio: Portfolio, *, lookback_days: int = 252) -> dict:
     longest = max(lookback_days, *(w for w, _ in FEASIBILITY.values())) + 1
     calendar_days = trading_calendar(as_of, longest)
     window = calendar_days[-lookback_days:]
-    have = _symbol_dates(symbols, calendar_days[0], as_of) if calendar_days else {s: set() for s in symbols}
-    history = dict(db.session.execute(
-        select(PriceBar.symbol, func.min(PriceBar.date)).where(PriceBar.symbol.in_(symbols))
-        .group_by(PriceBar.symbol)).all()) if symbols else {}
+    have = (
+        _symbol_dates(symbols, calendar_days[0], as_of)
+        if calendar_days
+        else {s: set() for s in symbols}
+    )
+    history = (
+        dict(
+            db.session.execute(
+                select(PriceBar.symbol, func.min(PriceBar.date))
+                .where(PriceBar.symbol.in_(symbols))
+                .group_by(PriceBar.symbol)
+            ).all()
+        )
+        if symbols
+        else {}
+    )
     rows, missing = [], []
     for s in symbols:
         in_window = sorted(d for d in have[s] if window and d >= window[0])
         if s not in history:
             missing.append(s)
         last = in_window[-1] if in_window else None
-        rows.append({
-            "symbol": s,
-            "history_start": _iso(history.get(s)),
-            "first_date": _iso(in_window[0]) if in_window else None,
-            "last_date": _iso(last),
-            "trading_days": len(in_window),
-            "expected_days": len(window),
-            "gap_days": len(window) - len(set(in_window) & set(window)),
-            "gap_ranges": _gap_ranges(window, have[s]),
-            "completeness": (len(set(in_window) & set(window)) / len(window)) if window else 0.0,
-            "stale_days": sum(1 for d in window if last is None or d > last),
-        })
+        rows.append(
+            {
+                "symbol": s,
+                "history_start": _iso(history.get(s)),
+                "first_date": _iso(in_window[0]) if in_window else None,
+                "last_date": _iso(last),
+                "trading_days": len(in_window),
+                "expected_days": len(window),
+                "gap_days": len(window) - len(set(in_window) & set(window)),
+                "gap_ranges": _gap_ranges(window, have[s]),
+                "completeness": (len(set(in_window) & set(window)) / len(window))
+                if window
+                else 0.0,
+                "stale_days": sum(1 for d in window if last is None or d > last),
+            }
+        )
     complete = [r["symbol"] for r in rows if r["gap_days"] == 0 and r["trading_days"]]
     return {
         "portfolio_id": portfolio.id,
         "as_of": _iso(as_of),
         "lookback_days": lookback_days,
-        "window": {"start": _iso(window[0]) if window else None, "end": _iso(window[-1]) if window else None,
-                   "trading_days": len(window), "calendar_symbol": CALENDAR_SYMBOL},
+        "window": {
+            "start": _iso(window[0]) if window else None,
+            "end": _iso(window[-1]) if window else None,
+            "trading_days": len(window),
+            "calendar_symbol": CALENDAR_SYMBOL,
+        },
         "symbols": rows,
         "missing_symbols": missing,
         "summary": {
@@ -234,7 +272,9 @@ def data_quality(portfolio: Portfolio, *, lookback_days: int = 252) -> dict:
             "complete": len(complete),
             "partial": len(symbols) - len(complete) - len(missing),
             "missing": len(missing),
-            "average_completeness": (sum(r["completeness"] for r in rows) / len(rows)) if rows else None,
+            "average_completeness": (sum(r["completeness"] for r in rows) / len(rows))
+            if rows
+            else None,
         },
         "feasibility": _feasibility(symbols, have, calendar_days) if calendar_days else {},
         "generated_at": isoformat_z(utcnow()),
@@ -255,10 +295,18 @@ def _series(symbols: list[str], dates: list[dt.date]) -> dict[str, dict[str, lis
     if not symbols or not dates:
         return {s: {"adj_close": []} for s in symbols}
     position = {d: i for i, d in enumerate(dates)}
-    cols = (PriceBar.symbol, PriceBar.date, PriceBar.adj_close, *(getattr(PriceBar, c) for c in OHLCV))
+    cols = (
+        PriceBar.symbol,
+        PriceBar.date,
+        PriceBar.adj_close,
+        *(getattr(PriceBar, c) for c in OHLCV),
+    )
     out = {s: {k: [None] * len(dates) for k in ("adj_close", *OHLCV)} for s in symbols}
-    rows = db.session.execute(select(*cols).where(
-        PriceBar.symbol.in_(symbols), PriceBar.date >= dates[0], PriceBar.date <= dates[-1]))
+    rows = db.session.execute(
+        select(*cols).where(
+            PriceBar.symbol.in_(symbols), PriceBar.date >= dates[0], PriceBar.date <= dates[-1]
+        )
+    )
     for symbol, day, adj, *ohlcv in rows:
         i = position.get(day)
         if i is None:
@@ -273,8 +321,14 @@ def _series(symbols: list[str], dates: list[dt.date]) -> dict[str, dict[str, lis
     return out
 
 
-def historical_prices(portfolio: Portfolio, *, lookback_days: int = 90, max_symbols: int | None = None,
-                      date_format: str = "iso", include_factor_etfs: bool = False) -> dict:
+def historical_prices(
+    portfolio: Portfolio,
+    *,
+    lookback_days: int = 90,
+    max_symbols: int | None = None,
+    date_format: str = "iso",
+    include_factor_etfs: bool = False,
+) -> dict:
     """Daily prices of the portfolio's symbols on one aligned date axis (the trading calendar)."""
     view = portfolio_svc.positions_view(portfolio)
     ranked = _ranked_symbols(view)
@@ -285,7 +339,9 @@ def historical_prices(portfolio: Portfolio, *, lookback_days: int = 90, max_symb
     body = {
         "portfolio_id": portfolio.id,
         "as_of": _iso(view.as_of),
-        "dates": [unix_seconds(d) for d in dates] if date_format == "unix" else [d.isoformat() for d in dates],
+        "dates": [unix_seconds(d) for d in dates]
+        if date_format == "unix"
+        else [d.isoformat() for d in dates],
         "symbols": series,
         "metadata": {
             "lookback_days": lookback_days,
@@ -299,7 +355,7 @@ def historical_prices(portfolio: Portfolio, *, lookback_days: int = 90, max_symb
             "total_symbols": len(ranked),
             "symbols_returned": len(chosen),
             "truncated": len(chosen) < len(ranked),
-            "omitted_symbols": ranked[len(chosen):],
+            "omitted_symbols": ranked[len(chosen) :],
             "missing_symbols": missing,
         },
     }
@@ -322,8 +378,11 @@ def quotes(symbols: list[str]) -> dict:
         "as_of": _iso(as_of),
         "quotes": out,
         "unknown_symbols": [s for s in symbols if s not in bars],
-        "metadata": {"price_field": "adj_close", "change": "vs the previous stored close",
-                     "change_pct": "decimal fraction (0.0123 = 1.23%)"},
+        "metadata": {
+            "price_field": "adj_close",
+            "change": "vs the previous stored close",
+            "change_pct": "decimal fraction (0.0123 = 1.23%)",
+        },
     }
 
 
@@ -336,10 +395,24 @@ def factor_etf_prices(*, lookback_days: int = 30) -> dict:
     series = _series(sorted(set(etfs)), dates)
     rows = []
     for spec in FACTORS:
-        quote = _quote(spec.etf_symbol, bars[spec.etf_symbol], as_of) if spec.etf_symbol in bars else None
-        rows.append({"factor": spec.name, "etf_symbol": spec.etf_symbol,
-                     "construction": spec.construction, "quote": quote,
-                     "adj_close": series[spec.etf_symbol]["adj_close"]})
-    return {"as_of": _iso(as_of), "lookback_days": lookback_days,
-            "dates": [d.isoformat() for d in dates], "factors": rows,
-            "metadata": {"price_field": "adj_close", "factor_count": len(rows)}}
+        quote = (
+            _quote(spec.etf_symbol, bars[spec.etf_symbol], as_of)
+            if spec.etf_symbol in bars
+            else None
+        )
+        rows.append(
+            {
+                "factor": spec.name,
+                "etf_symbol": spec.etf_symbol,
+                "construction": spec.construction,
+                "quote": quote,
+                "adj_close": series[spec.etf_symbol]["adj_close"],
+            }
+        )
+    return {
+        "as_of": _iso(as_of),
+        "lookback_days": lookback_days,
+        "dates": [d.isoformat() for d in dates],
+        "factors": rows,
+        "metadata": {"price_field": "adj_close", "factor_count": len(rows)},
+    }

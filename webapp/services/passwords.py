@@ -4,6 +4,7 @@ Guessability comes from zxcvbn (Dropbox's estimator, Python port): it checks the
 against bundled frequency lists (common passwords, names, English words, TV and film) plus keyboard
 patterns, repeats, sequences and dates, and explains a refusal in words we can show the advisor.
 """
+
 from __future__ import annotations
 
 from zxcvbn import zxcvbn
@@ -44,7 +45,9 @@ def check_password(password: str, email: str = "") -> None:
     result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=[name, email.lower(), *_CONTEXT_WORDS])
     if result["score"] < MIN_SCORE:
         feedback = result["feedback"]
-        reasons = " ".join(filter(None, [feedback.get("warning"), *feedback.get("suggestions", [])]))
+        reasons = " ".join(
+            filter(None, [feedback.get("warning"), *feedback.get("suggestions", [])])
+        )
         raise WeakPassword(
             "The password is too easy to guess" + (f": {reasons}" if reasons else ".")
         )

@@ -1,4 +1,5 @@
 """Portfolio read models: the advisor's list and the valued positions table."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,8 +68,16 @@ class PositionsView:
         groups: dict[str, dict] = {}
         for r in self.rows:
             name = r.get("strategy") or "Unassigned"
-            g = groups.setdefault(name, {"strategy": name, "positions": 0, "market_value": 0.0,
-                                         "unrealized_pnl": 0.0, "exposure": 0.0})
+            g = groups.setdefault(
+                name,
+                {
+                    "strategy": name,
+                    "positions": 0,
+                    "market_value": 0.0,
+                    "unrealized_pnl": 0.0,
+                    "exposure": 0.0,
+                },
+            )
             g["positions"] += 1
             if r.get("status") == "ok":
                 for key in ("market_value", "unrealized_pnl", "exposure"):
@@ -137,9 +146,7 @@ def valued_holdings(portfolio: Portfolio, as_of: dt.date | None = None):
         return as_of, positions, _VALUATIONS[key].copy()
     start = as_of - dt.timedelta(days=VALUATION_HISTORY_DAYS * 7 // 5 + 10)
     prices = queries.load_prices(holdings["underlying"].unique(), start, as_of)
-    valued = value_holdings(
-        holdings, prices, as_of, rate, realized_vol_window=REALIZED_VOL_WINDOW
-    )
+    valued = value_holdings(holdings, prices, as_of, rate, realized_vol_window=REALIZED_VOL_WINDOW)
     _VALUATIONS[key] = valued.copy()
     if len(_VALUATIONS) > _VALUATIONS_SIZE:
         _VALUATIONS.popitem(last=False)
@@ -173,15 +180,28 @@ def positions_view(portfolio: Portfolio) -> PositionsView:
         view.rows.append(row)
         if rec["status"] != "ok":
             view.left_out.append(
-                {"id": int(pid), "symbol": rec["symbol"], "reason": rec["status"],
-                 "detail": _clean(rec.get("reason_detail"))}
+                {
+                    "id": int(pid),
+                    "symbol": rec["symbol"],
+                    "reason": rec["status"],
+                    "detail": _clean(rec.get("reason_detail")),
+                }
             )
     view.totals = summary.to_dict()
     return view
 
 
-SORTABLE = ("symbol", "name", "position_type", "quantity", "market_value", "unrealized_pnl",
-            "unrealized_pnl_pct", "weight", "exposure")
+SORTABLE = (
+    "symbol",
+    "name",
+    "position_type",
+    "quantity",
+    "market_value",
+    "unrealized_pnl",
+    "unrealized_pnl_pct",
+    "weight",
+    "exposure",
+)
 
 
 @dataclass
@@ -209,17 +229,29 @@ class PositionsPage:
             "portfolio_id": self.portfolio_id,
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "positions": self.rows,
-            "pagination": {"page": self.page, "per_page": self.per_page, "total": self.total_rows,
-                           "pages": self.pages},
+            "pagination": {
+                "page": self.page,
+                "per_page": self.per_page,
+                "total": self.total_rows,
+                "pages": self.pages,
+            },
             "sort": {"by": self.sort, "direction": self.direction},
             "filters": self.filters,
             "totals": self.totals,
         }
 
 
-def positions_page(portfolio: Portfolio, *, sort: str = "weight", direction: str = "desc",
-                   position_type: str | None = None, tag: str | None = None,
-                   strategy: str | None = None, page: int = 1, per_page: int = 25) -> PositionsPage:
+def positions_page(
+    portfolio: Portfolio,
+    *,
+    sort: str = "weight",
+    direction: str = "desc",
+    position_type: str | None = None,
+    tag: str | None = None,
+    strategy: str | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> PositionsPage:
     """Filter (type, tag, strategy), sort (missing values last) and paginate the positions table."""
     view = positions_view(portfolio)
     rows = view.rows
@@ -244,11 +276,17 @@ def positions_page(portfolio: Portfolio, *, sort: str = "weight", direction: str
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     return PositionsPage(
-        portfolio_id=portfolio.id, as_of=view.as_of,
-        rows=rows[(page - 1) * per_page: page * per_page], total_rows=total, page=page,
-        per_page=per_page, sort=sort, direction="desc" if reverse else "asc",
+        portfolio_id=portfolio.id,
+        as_of=view.as_of,
+        rows=rows[(page - 1) * per_page : page * per_page],
+        total_rows=total,
+        page=page,
+        per_page=per_page,
+        sort=sort,
+        direction="desc" if reverse else "asc",
         filters={"position_type": position_type, "tag": tag, "strategy": strategy},
-        choices=choices, totals=view.totals,
+        choices=choices,
+        totals=view.totals,
     )
 
 
@@ -264,10 +302,14 @@ class PositionDetail:
     greeks: dict | None
 
     def to_dict(self) -> dict:
-        return {"portfolio_id": self.portfolio_id,
-                "as_of": self.as_of.isoformat() if self.as_of else None,
-                "position": self.position, "prices": self.prices, "factors": self.factors,
-                "greeks": self.greeks}
+        return {
+            "portfolio_id": self.portfolio_id,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "position": self.position,
+            "prices": self.prices,
+            "factors": self.factors,
+            "greeks": self.greeks,
+        }
 
 
 def position_detail(portfolio: Portfolio, position_id: int) -> PositionDetail:
@@ -284,18 +326,29 @@ def position_detail(portfolio: Portfolio, position_id: int) -> PositionDetail:
     prices = {"symbol": symbol, "dates": [], "adj_close": []}
     if symbol in series.columns:
         clean = series[symbol].dropna()
-        prices = {"symbol": symbol, "dates": [d.date().isoformat() for d in clean.index],
-                  "adj_close": [round(float(v), 4) for v in clean]}
-    factor_result = stored(portfolio, "position_factor_exposures",
-                           {"window": DEFAULT_FACTOR_WINDOW})
+        prices = {
+            "symbol": symbol,
+            "dates": [d.date().isoformat() for d in clean.index],
+            "adj_close": [round(float(v), 4) for v in clean],
+        }
+    factor_result = stored(
+        portfolio, "position_factor_exposures", {"window": DEFAULT_FACTOR_WINDOW}
+    )
     factors = None
     if factor_result.available:
-        factors = next((p for p in factor_result.data.get("positions", [])
-                        if p.get("position_id") == position_id), None)
+        factors = next(
+            (
+                p
+                for p in factor_result.data.get("positions", [])
+                if p.get("position_id") == position_id
+            ),
+            None,
+        )
     greeks = None
     if row["position_type"] in ("LC", "LP", "SC", "SP"):
         greek_result = stored(portfolio, "greeks")
         if greek_result.available:
-            greeks = next((g for g in greek_result.data["options"]
-                           if g["position_id"] == position_id), None)
+            greeks = next(
+                (g for g in greek_result.data["options"] if g["position_id"] == position_id), None
+            )
     return PositionDetail(portfolio.id, view.as_of, row, prices, factors, greeks)

@@ -1,4 +1,5 @@
 """Turn ORM rows into the DataFrames the engines take. Engines never see ORM objects."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -110,11 +111,13 @@ def load_prices(
         # Same contract as below: a DatetimeIndex, and symbols without bars simply absent.
         return pd.DataFrame(index=pd.DatetimeIndex([], name="date"), dtype=float)
     # Column by column: a DataFrame built from the Row objects themselves costs ~5 µs a row.
-    long = pd.DataFrame({
-        "date": pd.to_datetime(pd.Series([r[0] for r in rows], dtype=object)),
-        "symbol": pd.Series([r[1] for r in rows]),
-        column: np.array([r[2] for r in rows], dtype=float),  # NULL (no such field) -> NaN
-    })
+    long = pd.DataFrame(
+        {
+            "date": pd.to_datetime(pd.Series([r[0] for r in rows], dtype=object)),
+            "symbol": pd.Series([r[1] for r in rows]),
+            column: np.array([r[2] for r in rows], dtype=float),  # NULL (no such field) -> NaN
+        }
+    )
     wide = long.pivot(index="date", columns="symbol", values=column).sort_index()
     wide.columns.name = None
     return wide.reindex(columns=[s for s in symbols if s in wide.columns]).astype(float)

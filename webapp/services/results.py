@@ -1,4 +1,5 @@
 """Persist engine outputs and read back the latest complete ones."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -83,21 +84,29 @@ def prune_superseded(portfolio_id: int, batch_run_id: int) -> int:
     return removed
 
 
-def latest_result(portfolio_id: int, kind: str, params: dict | None = None) -> AnalyticsResult | None:
+def latest_result(
+    portfolio_id: int, kind: str, params: dict | None = None
+) -> AnalyticsResult | None:
     """The newest stored result of ``kind`` with these parameters from a finished batch run."""
     query = (
         select(AnalyticsResult)
         # Joined on the portfolio too: a result is only ever read through its own portfolio's run.
-        .outerjoin(BatchRun, (AnalyticsResult.batch_run_id == BatchRun.id)
-                   & (BatchRun.portfolio_id == AnalyticsResult.portfolio_id))
+        .outerjoin(
+            BatchRun,
+            (AnalyticsResult.batch_run_id == BatchRun.id)
+            & (BatchRun.portfolio_id == AnalyticsResult.portfolio_id),
+        )
         .where(
             AnalyticsResult.portfolio_id == portfolio_id,
             AnalyticsResult.kind == kind,
             AnalyticsResult.params_key == params_key(params),
             BatchRun.status.in_(READABLE_RUN_STATUSES) | AnalyticsResult.batch_run_id.is_(None),
         )
-        .order_by(AnalyticsResult.as_of_date.desc(), AnalyticsResult.calculated_at.desc(),
-                  AnalyticsResult.id.desc())
+        .order_by(
+            AnalyticsResult.as_of_date.desc(),
+            AnalyticsResult.calculated_at.desc(),
+            AnalyticsResult.id.desc(),
+        )
         .limit(1)
     )
     return db.session.scalar(query)

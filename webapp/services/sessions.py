@@ -5,6 +5,7 @@ id"); the database keeps only its SHA-256 digest, an expiry and a revocation tim
 replayed cookie stops working the moment its session is revoked or expires, however validly it
 is signed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,15 +34,26 @@ def start_session(user: User, *, remember: bool, user_agent: str = "") -> str:
     A short write unit of its own: a login must wait out an import's lock, not fail on it.
     """
     token = secrets.token_urlsafe(32)
-    lifetime = (current_app.config["REMEMBER_COOKIE_DURATION"] if remember
-                else current_app.config["SESSION_LIFETIME"])
+    lifetime = (
+        current_app.config["REMEMBER_COOKIE_DURATION"]
+        if remember
+        else current_app.config["SESSION_LIFETIME"]
+    )
     now = utcnow()
     user_id = user.id
-    run_write(lambda: db.session.add(UserSession(
-        user_id=user_id, token_digest=_digest(token), remember=remember, created_at=now,
-        last_seen_at=now, expires_at=now + timedelta(seconds=lifetime),
-        user_agent=(user_agent or "")[:255],
-    )))
+    run_write(
+        lambda: db.session.add(
+            UserSession(
+                user_id=user_id,
+                token_digest=_digest(token),
+                remember=remember,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(seconds=lifetime),
+                user_agent=(user_agent or "")[:255],
+            )
+        )
+    )
     user.session_token = token
     return token
 
@@ -67,11 +79,13 @@ def session_user(token: str | None) -> User | None:
 def end_session(token: str | None) -> None:
     """Revoke one session (logout)."""
     if token:
-        run_write(lambda: db.session.execute(
-            update(UserSession)
-            .where(UserSession.token_digest == _digest(token), UserSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        ))
+        run_write(
+            lambda: db.session.execute(
+                update(UserSession)
+                .where(UserSession.token_digest == _digest(token), UserSession.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        )
 
 
 def end_all_sessions(user_id: int) -> tuple[int, int]:

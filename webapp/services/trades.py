@@ -1,4 +1,5 @@
 """Trade lists: target-vs-current comparison or explicit trades, as broker-style orders."""
+
 from __future__ import annotations
 
 import csv
@@ -9,12 +10,11 @@ from typing import Any
 from webapp.imports import neutralize, parse_option_symbol
 from webapp.imports.symbols import stock_symbol
 from webapp.models import Portfolio
-from webapp.services import queries
 from webapp.services import portfolios as portfolio_svc
-from webapp.services.management import ValidationError
+from webapp.services import queries
 from webapp.services.exports import _number
+from webapp.services.management import ValidationError
 from webapp.services.market_views import last_bars
-
 
 # ------------------------------------------------------------------------------------------------
 # Trade lists
@@ -39,7 +39,9 @@ def _symbol(raw: Any, field: str, errors: dict[str, str]) -> str | None:
     return symbol
 
 
-def _quantity(raw: Any, field: str, errors: dict[str, str], *, allow_negative: bool) -> float | None:
+def _quantity(
+    raw: Any, field: str, errors: dict[str, str], *, allow_negative: bool
+) -> float | None:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
         errors[field] = "A number is required."
         return None
@@ -70,7 +72,9 @@ def _targets(payload: dict, errors: dict[str, str]) -> dict[str, float]:
     targets: dict[str, float] = {}
     for i, row in enumerate(_rows(payload, "target", errors)):
         symbol = _symbol(row.get("symbol"), f"target[{i}].symbol", errors)
-        quantity = _quantity(row.get("quantity"), f"target[{i}].quantity", errors, allow_negative=True)
+        quantity = _quantity(
+            row.get("quantity"), f"target[{i}].quantity", errors, allow_negative=True
+        )
         if symbol in targets:
             errors[f"target[{i}].symbol"] = f"{symbol} is listed twice."
         elif symbol is not None and quantity is not None:
@@ -106,19 +110,25 @@ def _explicit_orders(payload: dict, errors: dict[str, str]):
         side = row.get("side")
         if not isinstance(side, str) or side.upper() not in ACTIONS:
             errors[f"trades[{i}].side"] = f"The side must be one of {', '.join(ACTIONS)}."
-        quantity = _quantity(row.get("quantity"), f"trades[{i}].quantity", errors, allow_negative=False)
+        quantity = _quantity(
+            row.get("quantity"), f"trades[{i}].quantity", errors, allow_negative=False
+        )
         if symbol and isinstance(side, str) and side.upper() in ACTIONS and quantity:
             legs.append((side.upper(), symbol, quantity))
     return legs
 
 
-def _check_symbols(legs: list[tuple[str, str, float]], held: set[str], errors: dict[str, str]) -> None:
+def _check_symbols(
+    legs: list[tuple[str, str, float]], held: set[str], errors: dict[str, str]
+) -> None:
     """Stocks need stored prices; options must be whole contracts."""
     known = queries.known_symbols()
     for _, symbol, quantity in legs:
         option = parse_option_symbol(symbol) if symbol not in known else None
         if option is None and symbol not in known and symbol not in held:
-            errors.setdefault(f"symbol:{symbol}", f"No stored prices for {symbol}; it cannot be priced.")
+            errors.setdefault(
+                f"symbol:{symbol}", f"No stored prices for {symbol}; it cannot be priced."
+            )
         if option is not None and quantity != int(quantity):
             errors.setdefault(f"symbol:{symbol}", "Options trade in whole contracts.")
 
@@ -153,17 +163,21 @@ def trade_list(portfolio: Portfolio, payload: dict) -> list[dict]:
     last = last_bars({s for _, s, _ in legs if s not in prices}, view.as_of)
     out = []
     for action, symbol, quantity in sorted(legs, key=lambda leg: (_ACTION_ORDER[leg[0]], leg[1])):
-        price, multiplier = prices.get(symbol, (last[symbol][0][1] if symbol in last else None, 1.0))
+        price, multiplier = prices.get(
+            symbol, (last[symbol][0][1] if symbol in last else None, 1.0)
+        )
         if symbol not in prices and parse_option_symbol(symbol) is not None:
             price, multiplier = None, 100.0  # an option not held has no model price here
-        out.append({
-            "Action": action,
-            "Symbol": symbol,
-            "Quantity": quantity,
-            "Order Type": "MARKET",
-            "Est. Price": price,
-            "Est. Value": quantity * price * multiplier if price is not None else None,
-        })
+        out.append(
+            {
+                "Action": action,
+                "Symbol": symbol,
+                "Quantity": quantity,
+                "Order Type": "MARKET",
+                "Est. Price": price,
+                "Est. Value": quantity * price * multiplier if price is not None else None,
+            }
+        )
     return out
 
 
@@ -173,9 +187,14 @@ def trades_csv(rows: list[dict]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(TRADE_COLUMNS)
     for r in rows:
-        writer.writerow([
-            neutralize(r["Action"]), neutralize(r["Symbol"]), _number(r["Quantity"]), r["Order Type"],
-            "" if r["Est. Price"] is None else f"{r['Est. Price']:.4f}",
-            "" if r["Est. Value"] is None else f"{r['Est. Value']:.2f}",
-        ])
+        writer.writerow(
+            [
+                neutralize(r["Action"]),
+                neutralize(r["Symbol"]),
+                _number(r["Quantity"]),
+                r["Order Type"],
+                "" if r["Est. Price"] is None else f"{r['Est. Price']:.4f}",
+                "" if r["Est. Value"] is None else f"{r['Est. Value']:.2f}",
+            ]
+        )
     return buffer.getvalue()

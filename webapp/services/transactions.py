@@ -15,6 +15,7 @@ SQLite lets one connection write at a time; the others wait up to the busy timeo
 On PostgreSQL ``write_transaction`` is a plain transaction (commit, or roll back on error), and
 ``run_write`` never retries: its row locks make writers wait already.
 """
+
 from __future__ import annotations
 
 import logging
@@ -88,8 +89,9 @@ def is_lock_error(exc: BaseException) -> bool:
     return "locked" in str(orig)
 
 
-def run_write(unit: Callable[[], T], *, session: Session | None = None,
-              attempts: int = WRITE_ATTEMPTS) -> T:
+def run_write(
+    unit: Callable[[], T], *, session: Session | None = None, attempts: int = WRITE_ATTEMPTS
+) -> T:
     """``unit()`` inside ``write_transaction``, re-run from the start when SQLite was locked.
 
     ``unit`` must be safe to run again: it builds its ORM objects itself (a rollback discards
@@ -107,7 +109,8 @@ def run_write(unit: Callable[[], T], *, session: Session | None = None,
             if attempt == attempts or not is_lock_error(exc):
                 raise
             pause = RETRY_PAUSE_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
-            log.warning("database locked (attempt %d of %d); retrying in %.2f s",
-                        attempt, attempts, pause)
+            log.warning(
+                "database locked (attempt %d of %d); retrying in %.2f s", attempt, attempts, pause
+            )
             time.sleep(pause)
     raise AssertionError("unreachable")  # the loop returns or raises

@@ -1,4 +1,5 @@
 """Advisor accounts."""
+
 from __future__ import annotations
 
 from functools import cache

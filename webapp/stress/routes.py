@@ -1,4 +1,5 @@
 """Stress tests: every scenario's impact, a category filter and one scenario's position detail."""
+
 from __future__ import annotations
 
 from flask import request
@@ -11,15 +12,20 @@ from webapp.stress import bp
 nav_item("stress.index", "Stress tests", 60)
 
 
-
 def _figure(scenarios: list[dict]):
     if not scenarios:
         return None
     ordered = sorted(scenarios, key=lambda s: s["pnl"])
     return charts.signed_bars(
-        [s["name"] for s in ordered], [s["pnl"] for s in ordered],
-        title="Scenario P&L", y_title="Scenario", x_title="P&L (US $)", value_format="$,.0s",
-        hover="%{y}: %{x:$,.0f}<extra></extra>", horizontal=True)
+        [s["name"] for s in ordered],
+        [s["pnl"] for s in ordered],
+        title="Scenario P&L",
+        y_title="Scenario",
+        x_title="P&L (US $)",
+        value_format="$,.0s",
+        hover="%{y}: %{x:$,.0f}<extra></extra>",
+        horizontal=True,
+    )
 
 
 @bp.get("/stress")
@@ -32,8 +38,19 @@ def index(portfolio_id: int):
         wanted = request.args.get("scenario")
         selected = next((s for s in result.data["scenarios"] if s["scenario_id"] == wanted), None)
     figure = _figure(result.data.get("scenarios", [])) if result.available else None
-    partial = "stress/_position_detail.html" if request.headers.get("HX-Target") == "scenario-detail" \
+    partial = (
+        "stress/_position_detail.html"
+        if request.headers.get("HX-Target") == "scenario-detail"
         else "stress/_scenarios.html"
-    return portfolio_page("stress/index.html", partial, portfolio, "Stress tests",
-                          result=result, category=category, selected=selected, figure=figure,
-                          as_of=result.as_of)
+    )
+    return portfolio_page(
+        "stress/index.html",
+        partial,
+        portfolio,
+        "Stress tests",
+        result=result,
+        category=category,
+        selected=selected,
+        figure=figure,
+        as_of=result.as_of,
+    )

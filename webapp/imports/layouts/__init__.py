@@ -1,4 +1,5 @@
 """Layout detection: broker exports first (their columns mean other things), then the template."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,16 +16,33 @@ __all__ = ["Candidate", "Parsed", "parse_layout"]
 _BROKERS = (thinkorswim, ibkr, schwab, fidelity, etrade, vanguard)
 _SCAN = 60  # non-blank rows searched for a signature or header (E*TRADE's header is ~line 12)
 _TRANSACTION_KEYS = frozenset({"transcode", "action", "transactiontype"})
-_HEADER_WORDS = frozenset({
-    "symbol", "quantity", "date", "activitydate", "rundate", "tradedate", "description",
-    "amount", "price", "instrument", "ticker",
-})
+_HEADER_WORDS = frozenset(
+    {
+        "symbol",
+        "quantity",
+        "date",
+        "activitydate",
+        "rundate",
+        "tradedate",
+        "description",
+        "amount",
+        "price",
+        "instrument",
+        "ticker",
+    }
+)
 
 
 def _unsupported(keys: set[str]) -> FileRefused:
     column = next(k for k in ("transcode", "transactiontype", "action") if k in keys)
-    label = {"transcode": "Trans Code", "transactiontype": "Transaction Type", "action": "Action"}[column]
-    who = " (e.g. Robinhood account activity, which has no positions export)" if column == "transcode" else ""
+    label = {"transcode": "Trans Code", "transactiontype": "Transaction Type", "action": "Action"}[
+        column
+    ]
+    who = (
+        " (e.g. Robinhood account activity, which has no positions export)"
+        if column == "transcode"
+        else ""
+    )
     return FileRefused(
         "unsupported_format",
         f"This is a transaction/activity export{who}: it has a '{label}' column. SigmaSight imports "

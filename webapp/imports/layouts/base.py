@@ -1,4 +1,5 @@
 """What every layout produces: candidate rows (raw cells mapped to canonical fields) and skipped lines."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -89,7 +90,9 @@ def require(columns: Columns, fmt_label: str, **needed: tuple[str, ...]) -> dict
     return {name: index for name, index in found.items() if index is not None}
 
 
-def default_date(statement: dt.date | None, today: dt.date, source: str) -> tuple[dt.date, dict[str, str]]:
+def default_date(
+    statement: dt.date | None, today: dt.date, source: str
+) -> tuple[dt.date, dict[str, str]]:
     """The entry date a dateless export implies, with the warning that says so."""
     if statement is not None:
         return statement, warning(

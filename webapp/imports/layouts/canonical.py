@@ -1,4 +1,5 @@
 """The SigmaSight template (CSV_IMPORT.md §3): a header row, then one position per line."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,10 +16,22 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "ticker": ("ticker", "symbol"),
     "quantity": ("quantity", "qty", "shares"),
     "entry_price": (
-        "entry_price", "price", "cost per share", "cost basis per share", "avg cost",
-        "average cost", "price paid",
+        "entry_price",
+        "price",
+        "cost per share",
+        "cost basis per share",
+        "avg cost",
+        "average cost",
+        "price paid",
     ),
-    "entry_date": ("entry_date", "date", "purchase date", "open date", "trade date", "date acquired"),
+    "entry_date": (
+        "entry_date",
+        "date",
+        "purchase date",
+        "open date",
+        "trade date",
+        "date acquired",
+    ),
     "tags": ("tags", "tag"),
     "strategy": ("strategy",),
     "notes": ("notes", "note"),
@@ -42,10 +55,12 @@ def _columns(header: Record) -> tuple[dict[str, int], list[dict[str, str]]]:
         if hits:
             index[name] = columns.find(hits[0])  # type: ignore[assignment]
             if len({columns.find(a) for a in hits}) > 1:
-                notes.append(warning(
-                    "ambiguous_column",
-                    f"Several columns could be {name} ({', '.join(hits)}); '{hits[0]}' was used.",
-                ))
+                notes.append(
+                    warning(
+                        "ambiguous_column",
+                        f"Several columns could be {name} ({', '.join(hits)}); '{hits[0]}' was used.",
+                    )
+                )
     missing = [name for name in REQUIRED if name not in index]
     if missing:
         hints = "; ".join(f"{name} (or {', '.join(FIELDS[name][1:])})" for name in missing)
@@ -61,8 +76,12 @@ def _columns(header: Record) -> tuple[dict[str, int], list[dict[str, str]]]:
 def _is_note(record: Record) -> bool:
     # A lone first cell of free text ("Prepared for J. Smith", a disclaimer) is not a position.
     filled = [c for c in record.cells if clean(c)]
-    return len(filled) == 1 and bool(clean(record.cells[0])) and " " in clean(record.cells[0]) \
+    return (
+        len(filled) == 1
+        and bool(clean(record.cells[0]))
+        and " " in clean(record.cells[0])
         and not recognisable(record.cells[0])
+    )
 
 
 def parse(records: list[Record], header_at: int, today: dt.date) -> Parsed:
@@ -75,7 +94,7 @@ def parse(records: list[Record], header_at: int, today: dt.date) -> Parsed:
     width = len(header.cells)
     for record in records[: header_at + 1]:
         out.skip(record)  # preamble lines and the header itself
-    for record in records[header_at + 1:]:
+    for record in records[header_at + 1 :]:
         ticker = record.cell(index["ticker"])
         quantity = record.cell(index["quantity"])
         # Only rows that are plainly not positions are skipped; a broken position row is rejected
@@ -100,10 +119,12 @@ def parse(records: list[Record], header_at: int, today: dt.date) -> Parsed:
             implied_vol=record.cell(index.get("implied_vol")),
         )
         if any(clean(c) for c in record.cells[width:]):
-            candidate.warnings.append(warning(
-                "extra_cells_ignored",
-                "This line has more cells than the header; the extra cells were ignored "
-                "(an unquoted comma inside a value, e.g. 1,000, shifts the columns).",
-            ))
+            candidate.warnings.append(
+                warning(
+                    "extra_cells_ignored",
+                    "This line has more cells than the header; the extra cells were ignored "
+                    "(an unquoted comma inside a value, e.g. 1,000, shifts the columns).",
+                )
+            )
         out.candidates.append(candidate)
     return out

@@ -1,16 +1,27 @@
 """E*TRADE "PortfolioDownload.csv" (CSV_IMPORT.md §2, §4.4)."""
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 
 from webapp.imports.cells import clean, lenient_date, month_number
-from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, header_keys, require, skip_row
+from webapp.imports.layouts.base import (
+    Candidate,
+    Columns,
+    Parsed,
+    default_date,
+    header_keys,
+    require,
+    skip_row,
+)
 from webapp.imports.reader import Record
 
 FORMAT = "etrade_positions"
 _SIGNATURE = frozenset({"symbol", "quantity", "pricepaid"})
-_GENERATED_RE = re.compile(r"generated at\s+([A-Za-z]{3})\w*\s+(\d{1,2}),?\s+(\d{4})", re.IGNORECASE)
+_GENERATED_RE = re.compile(
+    r"generated at\s+([A-Za-z]{3})\w*\s+(\d{1,2}),?\s+(\d{4})", re.IGNORECASE
+)
 _AS_OF_RE = re.compile(r"positions as of\s+(\S+)", re.IGNORECASE)
 _LOT_RE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
 
@@ -43,8 +54,11 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
     for record in records:
         if signature(record, header_keys(record)):
             index = require(
-                Columns(record.cells), "E*TRADE portfolio",
-                symbol=("Symbol",), quantity=("Quantity",), price=("Price Paid $", "Price Paid"),
+                Columns(record.cells),
+                "E*TRADE portfolio",
+                symbol=("Symbol",),
+                quantity=("Quantity",),
+                price=("Price Paid $", "Price Paid"),
             )
             out.skip(record)
             continue
@@ -58,9 +72,15 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
             continue
         if skip_row(out, record, symbol, quantity):  # CASH, TOTAL, "Generated at ..."
             continue
-        out.candidates.append(Candidate(
-            line=record.line, ticker=symbol, quantity=quantity,
-            price=record.cell(index["price"]), price_label="Price Paid $",
-            default_date=date, default_date_warning=note,
-        ))
+        out.candidates.append(
+            Candidate(
+                line=record.line,
+                ticker=symbol,
+                quantity=quantity,
+                price=record.cell(index["price"]),
+                price_label="Price Paid $",
+                default_date=date,
+                default_date_warning=note,
+            )
+        )
     return out

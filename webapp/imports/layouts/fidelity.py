@@ -1,11 +1,20 @@
 """Fidelity "Portfolio_Positions_Mmm-DD-YYYY.csv" (CSV_IMPORT.md §2, §4.2)."""
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 
 from webapp.imports.cells import clean, lenient_date
-from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, header_keys, require, skip_row
+from webapp.imports.layouts.base import (
+    Candidate,
+    Columns,
+    Parsed,
+    default_date,
+    header_keys,
+    require,
+    skip_row,
+)
 from webapp.imports.reader import Record
 
 FORMAT = "fidelity_positions"
@@ -37,9 +46,12 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
         keys = header_keys(record)
         if signature(record, keys):
             index = require(
-                Columns(record.cells), "Fidelity positions",
-                symbol=("Symbol",), quantity=("Quantity",),
-                price=("Average Cost Basis", "Cost Basis Per Share"), account=("Account Number",),
+                Columns(record.cells),
+                "Fidelity positions",
+                symbol=("Symbol",),
+                quantity=("Quantity",),
+                price=("Average Cost Basis", "Cost Basis Per Share"),
+                account=("Account Number",),
             )
             out.skip(record)
             continue
@@ -47,12 +59,20 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
             out.skip(record)
             continue
         symbol, quantity = record.cell(index["symbol"]), record.cell(index["quantity"])
-        if skip_row(out, record, symbol, quantity):  # SPAXX**, Pending Activity, disclaimers, footer
+        if skip_row(
+            out, record, symbol, quantity
+        ):  # SPAXX**, Pending Activity, disclaimers, footer
             continue
-        out.candidates.append(Candidate(
-            line=record.line, ticker=symbol, quantity=quantity,
-            price=record.cell(index["price"]), price_label="Average Cost Basis",
-            default_date=date, default_date_warning=note,
-            account=clean(record.cell(index["account"])) or None,
-        ))
+        out.candidates.append(
+            Candidate(
+                line=record.line,
+                ticker=symbol,
+                quantity=quantity,
+                price=record.cell(index["price"]),
+                price_label="Average Cost Basis",
+                default_date=date,
+                default_date_warning=note,
+                account=clean(record.cell(index["account"])) or None,
+            )
+        )
     return out

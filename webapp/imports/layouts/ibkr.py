@@ -1,4 +1,5 @@
 """Interactive Brokers Activity Statement CSV: the Open Positions section (CSV_IMPORT.md §2, §4.3)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,9 @@ def signature(record: Record, keys: set[str]) -> bool:
     if len(record.cells) < 2:
         return False
     section, row_type = clean(record.cells[0]), clean(record.cells[1])
-    return row_type in ("Header", "Data") and (section == "Statement" or section.endswith("Open Positions"))
+    return row_type in ("Header", "Data") and (
+        section == "Statement" or section.endswith("Open Positions")
+    )
 
 
 def _period_end(records: list[Record]) -> dt.date | None:
@@ -53,13 +56,20 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
             continue
         if row_type == "Header":
             columns = Columns(record.cells)
-            index = dict(require(
-                columns, "Interactive Brokers Open Positions",
-                symbol=("Symbol",), quantity=("Quantity",), price=("Cost Price",),
-            ))
+            index = dict(
+                require(
+                    columns,
+                    "Interactive Brokers Open Positions",
+                    symbol=("Symbol",),
+                    quantity=("Quantity",),
+                    price=("Cost Price",),
+                )
+            )
             index |= {
-                "kind": columns.find("DataDiscriminator"), "category": columns.find("Asset Category"),
-                "currency": columns.find("Currency"), "mult": columns.find("Mult", "Multiplier"),
+                "kind": columns.find("DataDiscriminator"),
+                "category": columns.find("Asset Category"),
+                "currency": columns.find("Currency"),
+                "mult": columns.find("Mult", "Multiplier"),
                 "account": columns.find("Account"),
             }
             out.skip(record)
@@ -72,16 +82,24 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
     return out
 
 
-def _candidate(record: Record, index: dict[str, int | None], date: dt.date, note: dict[str, str]) -> Candidate:
+def _candidate(
+    record: Record, index: dict[str, int | None], date: dt.date, note: dict[str, str]
+) -> Candidate:
     candidate = Candidate(
-        line=record.line, ticker=record.cell(index["symbol"]), quantity=record.cell(index["quantity"]),
-        price=record.cell(index["price"]), price_label="Cost Price",
-        default_date=date, default_date_warning=note,
+        line=record.line,
+        ticker=record.cell(index["symbol"]),
+        quantity=record.cell(index["quantity"]),
+        price=record.cell(index["price"]),
+        price_label="Cost Price",
+        default_date=date,
+        default_date_warning=note,
         account=clean(record.cell(index["account"])) or None,
     )
     category = clean(record.cell(index["category"])).lower()
     if category and category not in (_STOCKS, _OPTIONS):
-        candidate.unsupported = f"{clean(record.cell(index['category']))} positions cannot be held in SigmaSight."
+        candidate.unsupported = (
+            f"{clean(record.cell(index['category']))} positions cannot be held in SigmaSight."
+        )
     elif category == _OPTIONS:
         try:
             mult = parse_decimal(record.cell(index["mult"]))
@@ -89,10 +107,15 @@ def _candidate(record: Record, index: dict[str, int | None], date: dt.date, note
             mult = None
         if mult is not None and mult != 100:
             # Mini and adjusted contracts: the app values every option at 100 shares.
-            candidate.unsupported = f"Options with a multiplier of {mult} are not supported (only 100)."
+            candidate.unsupported = (
+                f"Options with a multiplier of {mult} are not supported (only 100)."
+            )
     currency = clean(record.cell(index["currency"])).upper()
     if currency and currency != "USD" and not is_missing(currency):
-        candidate.warnings.append(warning(
-            "non_usd_currency", f"Prices in this row are in {currency}; SigmaSight values positions in USD.",
-        ))
+        candidate.warnings.append(
+            warning(
+                "non_usd_currency",
+                f"Prices in this row are in {currency}; SigmaSight values positions in USD.",
+            )
+        )
     return candidate

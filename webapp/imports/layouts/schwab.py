@@ -1,11 +1,20 @@
 """Charles Schwab "Positions" export, single account or All-Accounts (CSV_IMPORT.md §2, §4.1)."""
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 
 from webapp.imports.cells import clean, lenient_date
-from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, header_keys, require, skip_row
+from webapp.imports.layouts.base import (
+    Candidate,
+    Columns,
+    Parsed,
+    default_date,
+    header_keys,
+    require,
+    skip_row,
+)
 from webapp.imports.reader import Record
 
 FORMAT = "schwab_positions"
@@ -14,9 +23,12 @@ _AS_OF_RE = re.compile(r"as of .*?(\d{1,4}/\d{1,2}/\d{1,4})\s*$", re.IGNORECASE)
 
 
 def _is_header(keys: set[str]) -> bool:
-    return "symbol" in keys and ("qtyquantity" in keys or "quantity" in keys) and (
-        "mktvalmarketvalue" in keys or "marketvalue" in keys
-    ) and "accountnumber" not in keys  # Fidelity's header has Quantity and no Market Value
+    return (
+        "symbol" in keys
+        and ("qtyquantity" in keys or "quantity" in keys)
+        and ("mktvalmarketvalue" in keys or "marketvalue" in keys)
+        and "accountnumber" not in keys
+    )  # Fidelity's header has Quantity and no Market Value
 
 
 def signature(record: Record, keys: set[str]) -> bool:
@@ -46,8 +58,11 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
         keys = header_keys(record)
         if _is_header(keys):
             index = require(
-                Columns(record.cells), "Schwab positions",
-                symbol=("Symbol",), quantity=_QTY, cost=("Cost Basis",),
+                Columns(record.cells),
+                "Schwab positions",
+                symbol=("Symbol",),
+                quantity=_QTY,
+                cost=("Cost Basis",),
             )
             index["type"] = Columns(record.cells).find("Security Type")  # type: ignore[assignment]
             out.skip(record)
@@ -71,9 +86,15 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
             continue
         date, note = default_date(statement, today, "statement")
         candidate = Candidate(
-            line=record.line, ticker=symbol, quantity=quantity,
-            price=record.cell(index["cost"]), price_is_total=True, price_label="Cost Basis",
-            default_date=date, default_date_warning=note, account=account,
+            line=record.line,
+            ticker=symbol,
+            quantity=quantity,
+            price=record.cell(index["cost"]),
+            price_is_total=True,
+            price_label="Cost Basis",
+            default_date=date,
+            default_date_warning=note,
+            account=account,
         )
         if security_type == "fixed income":
             candidate.unsupported = "Fixed income (bonds, bills, CDs) cannot be held in SigmaSight."

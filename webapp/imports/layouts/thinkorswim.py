@@ -1,10 +1,11 @@
 """thinkorswim "Position Statement" export (CSV_IMPORT.md §2, §4.5)."""
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 
-from webapp.imports.cells import clean, lenient_date, is_missing
+from webapp.imports.cells import clean, is_missing, lenient_date
 from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, require, skip_row
 from webapp.imports.options import ParsedOption, parse_tos_option
 from webapp.imports.reader import Record
@@ -16,9 +17,11 @@ _OPTION_LIKE_RE = re.compile(r"^\d|\b(?:CALL|PUT)$", re.IGNORECASE)
 
 
 def signature(record: Record, keys: set[str]) -> bool:
-    """"Position Statement for ..." on line 1, or an Instrument,Qty,... header."""
+    """ "Position Statement for ..." on line 1, or an Instrument,Qty,... header."""
     first = clean(record.cells[0]) if record.cells else ""
-    return first.lower().startswith("position statement") or (first == "Instrument" and "qty" in keys)
+    return first.lower().startswith("position statement") or (
+        first == "Instrument" and "qty" in keys
+    )
 
 
 def _statement_date(records: list[Record]) -> dt.date | None:
@@ -49,15 +52,22 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
         first = clean(record.cell(0))
         if first == "Instrument":
             state.index = require(
-                Columns(record.cells), "thinkorswim position statement",
-                instrument=("Instrument",), quantity=("Qty",), price=("Trade Price",),
+                Columns(record.cells),
+                "thinkorswim position statement",
+                instrument=("Instrument",),
+                quantity=("Qty",),
+                price=("Trade Price",),
             )
             state.group, state.futures = None, False
             out.skip(record)
             continue
         filled = sum(1 for c in record.cells if clean(c))
-        if filled == 1 and not (stock_symbol(first) or first.startswith("/") or is_total_row(first)
-                                or is_cash_row(first)):
+        if filled == 1 and not (
+            stock_symbol(first)
+            or first.startswith("/")
+            or is_total_row(first)
+            or is_cash_row(first)
+        ):
             state.index = None  # a section title ("Profits and Losses"): the Instrument table ended
         elif first == "Symbol":
             state.index = None  # another table's header (Profits and Losses)
@@ -76,7 +86,9 @@ def _row(record: Record, state: _State, out: Parsed) -> Candidate | None:
     instrument = clean(record.cell(index["instrument"]))
     quantity = record.cell(index["quantity"])
     if is_total_row(instrument) or is_cash_row(instrument):
-        skip_row(out, record, instrument, quantity)  # Subtotals, Overall Totals, Cash & Sweep Vehicle
+        skip_row(
+            out, record, instrument, quantity
+        )  # Subtotals, Overall Totals, Cash & Sweep Vehicle
         return None
     has_qty = not is_missing(quantity)
     ticker = stock_symbol(instrument)
@@ -91,8 +103,11 @@ def _row(record: Record, state: _State, out: Parsed) -> Candidate | None:
             out.skip(record)  # the group row heading this underlying's rows
             return None
     candidate = Candidate(
-        line=record.line, ticker=instrument, quantity=quantity,
-        price=record.cell(index["price"]), price_label="Trade Price",
+        line=record.line,
+        ticker=instrument,
+        quantity=quantity,
+        price=record.cell(index["price"]),
+        price_label="Trade Price",
     )
     if state.futures:
         candidate.unsupported = "Futures and futures options cannot be held in SigmaSight."
@@ -104,8 +119,12 @@ def _row(record: Record, state: _State, out: Parsed) -> Candidate | None:
         if state.group is None:
             return candidate  # validate.py explains that the group row is missing
         if option.multiplier != 100:
-            candidate.unsupported = f"Options on {option.multiplier} shares are not supported (only 100)."
-        candidate.option = ParsedOption(state.group, option.expiry, option.option_type, option.strike)
+            candidate.unsupported = (
+                f"Options on {option.multiplier} shares are not supported (only 100)."
+            )
+        candidate.option = ParsedOption(
+            state.group, option.expiry, option.option_type, option.strike
+        )
         return candidate
     if state.group and has_qty and not _OPTION_LIKE_RE.search(instrument):
         # Older statements: the group row, then the shares on a row named by description ("APPLE INC COM").

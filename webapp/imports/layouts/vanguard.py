@@ -1,10 +1,18 @@
 """Vanguard "OfxDownload.csv": the holdings block only, never the transactions after it (§2, §4.6)."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 from webapp.imports.cells import clean, is_missing
-from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, header_keys, skip_row
+from webapp.imports.layouts.base import (
+    Candidate,
+    Columns,
+    Parsed,
+    default_date,
+    header_keys,
+    skip_row,
+)
 from webapp.imports.reader import Record
 from webapp.imports.report import warning
 
@@ -54,17 +62,22 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
         if skip_row(out, record, symbol or name, quantity):
             continue
         candidate = Candidate(
-            line=record.line, ticker=symbol, quantity=quantity,
-            price=record.cell(index["price"]), price_label="Share Price", price_warning=_PRICE_WARNING,
-            default_date=date, default_date_warning=note,
+            line=record.line,
+            ticker=symbol,
+            quantity=quantity,
+            price=record.cell(index["price"]),
+            price_label="Share Price",
+            price_warning=_PRICE_WARNING,
+            default_date=date,
+            default_date_warning=note,
             account=clean(record.cell(index["account"])) or None,
         )
         if index["symbol"] is None:
-            candidate.unsupported = (
-                f"'{clean(name)}' is a 529 plan portfolio with no ticker; it cannot be priced in SigmaSight."
-            )
+            candidate.unsupported = f"'{clean(name)}' is a 529 plan portfolio with no ticker; it cannot be priced in SigmaSight."
         elif is_missing(symbol):
             # Vanguard lists bonds, bills and CDs by name only, with an empty Symbol.
-            candidate.unsupported = f"'{clean(name)}' has no ticker (fixed income); it cannot be held in SigmaSight."
+            candidate.unsupported = (
+                f"'{clean(name)}' has no ticker (fixed income); it cannot be held in SigmaSight."
+            )
         out.candidates.append(candidate)
     return out
