@@ -24,18 +24,26 @@ class AnalyticsError(Exception):
 
 
 class NoPositions(AnalyticsError):
+    """No positions to work on: none open, none valued, or every exposure zero."""
+
     reason = "no_positions"
 
 
 class NoPrices(AnalyticsError):
+    """Prices or returns the engine needs are missing (e.g. a factor ETF, or the whole window)."""
+
     reason = "no_prices"
 
 
 class InsufficientHistory(AnalyticsError):
+    """Too few observations for the statistic (vol, regression window, covariance)."""
+
     reason = "insufficient_history"
 
 
 class InsufficientOverlap(AnalyticsError):
+    """Too few dates on which two series both have returns (benchmark stats, correlation pairs)."""
+
     reason = "insufficient_overlap"
 
 

@@ -299,6 +299,7 @@ class ExposureSummary:
     counts_by_type: dict
 
     def to_dict(self) -> dict:
+        """The fields as a plain dict (dollars as floats, counts as ints)."""
         return asdict(self)
 
 

@@ -38,6 +38,7 @@ class Greeks:
     rho: float
 
     def to_dict(self) -> dict:
+        """The per-share value and Greeks as a plain dict, keyed by field name."""
         return asdict(self)
 
 

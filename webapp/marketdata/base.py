@@ -32,7 +32,9 @@ class PriceProvider(Protocol):
 
     def fetch_daily_bars(
         self, symbols: Sequence[str], start: dt.date | None, end: dt.date | None
-    ) -> pd.DataFrame: ...
+    ) -> pd.DataFrame:
+        """Bars for ``symbols`` between ``start`` and ``end`` inclusive (None: unbounded)."""
+        ...
 
     def available_symbols(self) -> list[str] | None:
         """Symbols the provider can serve, or None when it can't enumerate them."""
@@ -40,4 +42,5 @@ class PriceProvider(Protocol):
 
 
 def empty_bars() -> pd.DataFrame:
+    """A bars frame with ``BAR_COLUMNS`` and no rows: the answer when there is nothing to fetch."""
     return pd.DataFrame(columns=BAR_COLUMNS)

@@ -42,11 +42,13 @@ class BundledProvider:
         return bars[BAR_COLUMNS].sort_values(["symbol", "date"], ignore_index=True)
 
     def available_symbols(self) -> list[str]:
+        """Every symbol in the bundled files, sorted."""
         return sorted(self._bars["symbol"].unique())
 
     def fetch_daily_bars(
         self, symbols: Sequence[str], start: dt.date | None = None, end: dt.date | None = None
     ) -> pd.DataFrame:
+        """Bundled bars for ``symbols`` from ``start`` to ``end`` inclusive (None: unbounded)."""
         bars = self._bars
         mask = bars["symbol"].isin(list(symbols))
         if start is not None:

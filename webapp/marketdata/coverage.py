@@ -15,6 +15,8 @@ from webapp.models import PriceBar
 
 @dataclass(frozen=True)
 class SymbolCoverage:
+    """How completely one symbol's stored bars cover the trading calendar (SPY's stored dates)."""
+
     symbol: str
     first_date: dt.date
     last_date: dt.date
@@ -26,6 +28,7 @@ class SymbolCoverage:
     stale_days: int  # calendar trading days after last_date up to the as-of date
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict: ISO date strings, gap ranges as [start, end] pairs."""
         data = asdict(self)
         data["first_date"] = self.first_date.isoformat()
         data["last_date"] = self.last_date.isoformat()

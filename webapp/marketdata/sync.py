@@ -26,6 +26,8 @@ DateRange = tuple[dt.date | None, dt.date | None]
 
 @dataclass
 class SymbolSync:
+    """One symbol in a sync: bars held before, bars inserted, and the date ranges requested."""
+
     symbol: str
     existing: int
     inserted: int = 0
@@ -34,6 +36,8 @@ class SymbolSync:
 
 @dataclass
 class SyncReport:
+    """What ``sync_prices`` did: per-symbol results and the reference rows it inserted."""
+
     provider: str
     symbols: list[SymbolSync]
     securities_inserted: int = 0
@@ -41,6 +45,7 @@ class SyncReport:
 
     @property
     def inserted(self) -> int:
+        """Price bars inserted across all symbols."""
         return sum(s.inserted for s in self.symbols)
 
 
