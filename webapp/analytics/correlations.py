@@ -24,8 +24,8 @@ from webapp.analytics.errors import (
 from webapp.analytics.factors import _clean_exposures, _iso, _num
 from webapp.analytics.returns import returns_window
 
-# Contract defaults of the reference backlog (correlation-matrix / diversification-score endpoints). They live here
-# until constants.py gains them.
+# Contract defaults of the reference backlog (correlation-matrix / diversification-score
+# endpoints). They live here until constants.py gains them.
 DEFAULT_MIN_OVERLAP = 30
 DEFAULT_MAX_SYMBOLS = 25
 MAX_SYMBOLS_CAP = 50
@@ -273,8 +273,8 @@ def correlation_analysis(
     The window is the last ``lookback_days`` rows of ``returns`` (pass returns up to the as-of
     date). An exposed symbol is left out with reason ``no_prices`` when it has no return in the
     window, or ``insufficient_history`` when it has fewer than ``min_overlap`` (it could not
-    correlate with anything). The score uses every modelled symbol (reference backlog: no ``max_symbols``
-    cap); the displayed matrix the largest ``max_symbols`` by |exposure|.
+    correlate with anything). The score uses every modelled symbol (reference backlog: no
+    ``max_symbols`` cap); the displayed matrix the largest ``max_symbols`` by |exposure|.
 
     Raises
     ------

@@ -339,7 +339,10 @@ def exposures_by_underlying(valued: pd.DataFrame) -> pd.Series:
 
 
 def sector_breakdown(valued: pd.DataFrame, sectors: dict[str, str | None]) -> pd.DataFrame:
-    """Long, short, net and gross exposure ($) per sector of the underlying ("Unclassified" if unknown)."""
+    """Long, short, net and gross exposure ($) per sector of the underlying.
+
+    An underlying with no known sector is counted under "Unclassified".
+    """
     ok = valued[valued["status"] == "ok"]
     sector = ok["underlying"].map(lambda s: sectors.get(s) or "Unclassified")
     ex = ok["exposure"].astype(float)

@@ -80,7 +80,10 @@ FACTORS: tuple[FactorSpec, ...] = (
         "Rates",
         "TLT",
         "raw",
-        "Long-dated US Treasuries: TLT's daily return (a positive beta gains when long yields fall).",
+        (
+            "Long-dated US Treasuries: TLT's daily return "
+            "(a positive beta gains when long yields fall)."
+        ),
     ),
 )
 FACTOR_NAMES: tuple[str, ...] = tuple(spec.name for spec in FACTORS)
@@ -477,7 +480,9 @@ class PortfolioFactorExposures:
     def to_dict(self) -> dict:
         """JSON-ready: ``factors`` as ``[{name, beta, exposure_dollar}]`` plus coverage data."""
         return {
-            "method": "beta_f = sum_i E_i * beta_if / equity; exposure_dollar_f = sum_i E_i * beta_if",
+            "method": (
+                "beta_f = sum_i E_i * beta_if / equity; exposure_dollar_f = sum_i E_i * beta_if"
+            ),
             "factors": [
                 {
                     "name": f,

@@ -43,11 +43,11 @@ class Greeks:
 
 
 def realized_vol(prices: pd.Series, window: int = REALIZED_VOL_WINDOW) -> float:
-    """Annualized realized volatility: std(ddof=1) of the last ``window`` daily simple returns × √252.
+    """Annualized realized volatility (decimal) from daily adjusted closes.
 
-    ``prices`` are adjusted closes ascending by date; NaNs are dropped before returns are taken,
-    so a gap day contributes one multi-day return. Raises ``InsufficientHistory`` below
-    ``MIN_VOL_OBSERVATIONS`` returns.
+    std(ddof=1) of the last ``window`` daily simple returns × √252. ``prices`` are adjusted closes
+    ascending by date; NaNs are dropped before returns are taken, so a gap day contributes one
+    multi-day return. Raises ``InsufficientHistory`` below ``MIN_VOL_OBSERVATIONS`` returns.
     """
     clean = pd.Series(prices, dtype=float).dropna()
     returns = (clean / clean.shift(1) - 1.0).iloc[1:].iloc[-window:]

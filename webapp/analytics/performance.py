@@ -63,7 +63,9 @@ def value_history(
     as_of: dt.date | pd.Timestamp,
     rate_pct: float,
 ) -> ValueHistory:
-    """Replay the valued holdings (``exposures.value_holdings`` output, status ``ok`` rows) day by day.
+    """Replay the valued holdings day by day.
+
+    ``valued`` is ``exposures.value_holdings`` output; only its status ``ok`` rows are replayed.
 
     Position i on day t is worth V_it = quantity × multiplier × P_it from its first trading day
     on or after the entry date, 0 before, where P_it is the underlying's close carried forward

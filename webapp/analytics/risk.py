@@ -23,7 +23,8 @@ from webapp.analytics.errors import InsufficientHistory, InsufficientOverlap, No
 from webapp.analytics.factors import _check_equity, _clean_exposures, _iso, _num
 
 DEFAULT_CONFIDENCE = (0.95, 0.99)
-# Reference backlog: fewer than 20 overlapping observations -> insufficient_overlap for the regression.
+# Reference backlog: fewer than 20 overlapping observations -> insufficient_overlap for the
+# regression.
 MIN_RISK_OBSERVATIONS = 20
 
 ANNUALISATION = math.sqrt(TRADING_DAYS_PER_YEAR)
@@ -132,7 +133,11 @@ def backcast_pnl(exposures: pd.Series, returns: pd.DataFrame) -> pd.Series:
 
 
 def backcast_returns(exposures: pd.Series, returns: pd.DataFrame, *, equity: float) -> pd.Series:
-    """Daily backcast portfolio return (decimal): ``backcast_pnl / equity``; same dates and errors."""
+    """Daily backcast portfolio return (decimal): ``backcast_pnl / equity``.
+
+    Same dates and errors as ``backcast_pnl``, plus ``ValueError`` unless equity is positive and
+    finite.
+    """
     equity = _check_equity(equity)
     return (backcast_pnl(exposures, returns) / equity).rename("return")
 
@@ -161,7 +166,10 @@ class VaREstimate:
     parametric_var_dollars: float
 
     def to_dict(self) -> dict:
-        """``{confidence, z, historical, expected_shortfall, parametric}`` each as {return, dollars}."""
+        """JSON-ready: ``{confidence, z, historical, expected_shortfall, parametric}``.
+
+        The last three are each ``{return, dollars}`` (decimal loss, and that × equity in $).
+        """
         return {
             "confidence": self.confidence,
             "z": _num(self.z),
@@ -186,8 +194,9 @@ class BenchmarkStats:
 
     beta = OLS slope of r_p on r_b (with intercept), alpha_daily its intercept, r_squared its R²
     (= correlation²); tracking_error = std(r_p - r_b, ddof=1)·√252; information_ratio =
-    mean(r_p - r_b)·252 / tracking_error (None when TE < 1e-12); up/down capture = mean(r_p) / mean(r_b) over the days
-    with r_b > 0 / r_b < 0 (arithmetic means; None when there is no such day).
+    mean(r_p - r_b)·252 / tracking_error (None when TE < 1e-12); up/down capture =
+    mean(r_p) / mean(r_b) over the days with r_b > 0 / r_b < 0 (arithmetic means; None when there
+    is no such day).
     """
 
     symbol: str
@@ -255,9 +264,9 @@ class RiskMetrics:
         """JSON-ready dict; ``series`` (dates, returns, value, drawdown lists) unless excluded."""
         out = {
             "method": (
-                "volatility = std(ddof=1) x sqrt(252); max drawdown of (1+r).cumprod() from a start "
-                "of 1.0; historical VaR = -quantile(r, 1-c) (numpy linear), ES = -mean(r <= that "
-                "quantile); parametric VaR = z_c x std (mean 0); 1-day horizon"
+                "volatility = std(ddof=1) x sqrt(252); max drawdown of (1+r).cumprod() from a "
+                "start of 1.0; historical VaR = -quantile(r, 1-c) (numpy linear), ES = -mean(r <= "
+                "that quantile); parametric VaR = z_c x std (mean 0); 1-day horizon"
             ),
             "equity": _num(self.equity),
             "nobs": self.nobs,
