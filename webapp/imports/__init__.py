@@ -1,6 +1,7 @@
 """Holdings CSV import: detect the layout, parse every line, report (CSV_IMPORT.md).
 
-Pure Python (csv, decimal, datetime): no Flask, no SQLAlchemy. The app stores what the report accepts.
+Pure Python (csv, decimal, datetime): no Flask, no SQLAlchemy. The app stores what the report
+accepts.
 """
 
 from webapp.imports.cells import neutralize

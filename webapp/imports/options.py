@@ -15,9 +15,11 @@ _MONEY = r"(?P<strike>\d[\d,]*(?:\.\d+)?|\.\d+)"
 _PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p)
     for p in (
-        # OSI, parsed from the right: strike x1000 in exactly 8 digits, C/P, YYMMDD, root (padding optional).
+        # OSI, parsed from the right: strike x1000 in exactly 8 digits, C/P, YYMMDD, root
+        # (padding optional).
         _ROOT + r" *(?P<yy>\d{2})(?P<mm>\d{2})(?P<dd>\d{2})(?P<cp>[CP])(?P<osi>\d{8})",
-        # Fidelity "-AAPL270115C250" (the '-' marks an option, it is NOT a short) and thinkorswim ".AAPL270115C250".
+        # Fidelity "-AAPL270115C250" (the '-' marks an option, it is NOT a short) and
+        # thinkorswim ".AAPL270115C250".
         r"[-.]" + _ROOT + r"(?P<yy>\d{2})(?P<mm>\d{2})(?P<dd>\d{2})(?P<cp>[CP])" + _MONEY,
         # Schwab "AAPL 01/15/2027 250.00 C"
         _ROOT + r" (?P<mm>\d{1,2})/(?P<dd>\d{1,2})/(?P<yyyy>\d{4}) \$?" + _MONEY + r" (?P<cp>[CP])",

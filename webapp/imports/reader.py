@@ -127,7 +127,10 @@ def decode(data: bytes) -> tuple[str, list[dict[str, str]]]:
             notes.append(
                 warning(
                     "encoding_fallback",
-                    "The file is not UTF-8; it was read as Windows-1252 (Excel). Check accented names.",
+                    (
+                        "The file is not UTF-8; it was read as Windows-1252 (Excel). "
+                        "Check accented names."
+                    ),
                 )
             )
     text = text.lstrip("\ufeff")
@@ -177,7 +180,10 @@ def quote_warning(text: str, records: list[Record]) -> list[dict[str, str]]:
         return [
             warning(
                 "unbalanced_quote",
-                "The file has an unbalanced double quote; the lines after it may have been merged into one cell.",
+                (
+                    "The file has an unbalanced double quote; "
+                    "the lines after it may have been merged into one cell."
+                ),
             )
         ]
     return []

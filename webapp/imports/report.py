@@ -1,4 +1,7 @@
-"""The validation report of CSV_IMPORT.md §5: accepted rows, rejected rows, skipped lines, warnings."""
+"""The validation report of CSV_IMPORT.md §5.
+
+Accepted rows, rejected rows, skipped lines and warnings.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Ticker rules: stock symbols, CUSIPs, fixed income, and the rows brokers add that are not positions."""
+"""Ticker rules: stock symbols, CUSIPs, fixed income.
+
+Also the rows brokers add that are not positions (cash, totals).
+"""
 
 from __future__ import annotations
 
@@ -59,6 +62,9 @@ def is_total_row(text: str) -> bool:
 
 
 def is_cash_row(text: str) -> bool:
-    """True for explicit cash markers: Cash & Cash Investments, CASH, SPAXX** core funds, Pending Activity."""
+    """True for explicit cash markers.
+
+    Cash & Cash Investments, CASH, SPAXX** core funds (any name ending "**"), Pending Activity.
+    """
     s = clean(text)
     return s.endswith("**") or s.lower() in _CASH_MARKERS

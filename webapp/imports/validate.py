@@ -58,7 +58,10 @@ def validate_holdings_file(
     if count > max_rows:
         report.file_error = file_error(
             "too_many_rows",
-            f"'{filename}' has {count:,} position rows; the limit is {max_rows:,}. Split it into smaller files.",
+            (
+                f"'{filename}' has {count:,} position rows; the limit is {max_rows:,}. "
+                "Split it into smaller files."
+            ),
         )
         return report
     report.skipped_lines = sorted(set(parsed.skipped))
@@ -91,7 +94,10 @@ def _check_rows(report: ImportReport, parsed: Parsed, today: dt.date) -> None:
                         {
                             "field": "row",
                             "code": "duplicate_row",
-                            "message": f"Same position as line {first_seen[key]} (symbol, quantity, price and date).",
+                            "message": (
+                                f"Same position as line {first_seen[key]} "
+                                "(symbol, quantity, price and date)."
+                            ),
                             "value": row.symbol,
                         }
                     ],
@@ -114,8 +120,8 @@ def _flag_market_data(report: ImportReport, known: frozenset[str]) -> None:
         report.warnings.append(
             warning(
                 "no_market_data",
-                f"No stored prices for {_listing(missing)}: these rows will be imported but not valued "
-                "until prices are synced.",
+                f"No stored prices for {_listing(missing)}: "
+                "these rows will be imported but not valued until prices are synced.",
             )
         )
 
@@ -136,9 +142,10 @@ def _summaries(report: ImportReport, parsed: Parsed) -> list[dict[str, str]]:
         notes.append(
             warning(
                 "cash_rows_skipped",
-                f"Cash lines were skipped ({'line' if len(lines) == 1 else 'lines'} {_listing(lines)}): "
-                "cash, money-market sweeps and pending activity are not positions; enter cash as the "
-                "portfolio's cash.",
+                "Cash lines were skipped "
+                f"({'line' if len(lines) == 1 else 'lines'} {_listing(lines)}): "
+                "cash, money-market sweeps and pending activity are not positions; "
+                "enter cash as the portfolio's cash.",
             )
         )
     return notes

@@ -23,9 +23,10 @@ class TransientProviderError(ProviderError):
 class PriceProvider(Protocol):
     """Daily bars by symbol and date range.
 
-    ``fetch_daily_bars`` returns a long DataFrame with ``BAR_COLUMNS``: ``date`` as ``datetime.date``,
-    prices in dollars (``adj_close`` split- and dividend-adjusted; the others NaN where the source
-    lacks them), ``volume`` in shares. Symbols the provider doesn't know are simply absent.
+    ``fetch_daily_bars`` returns a long DataFrame with ``BAR_COLUMNS``: ``date`` as
+    ``datetime.date``, prices in dollars (``adj_close`` split- and dividend-adjusted; the others
+    NaN where the source lacks them), ``volume`` in shares. Symbols the provider doesn't know are
+    simply absent.
     """
 
     name: str

@@ -45,7 +45,8 @@ def coverage_command(symbols, gaps):
         click.echo("No price bars stored. Run `flask marketdata sync`.")
         return
     click.echo(
-        f"{'symbol':<8} {'first':<10} {'last':<10} {'days':>6} {'gaps':>5} {'complete':>9} {'stale':>6}"
+        f"{'symbol':<8} {'first':<10} {'last':<10} {'days':>6} {'gaps':>5} "
+        f"{'complete':>9} {'stale':>6}"
     )
     for r in rows:
         click.echo(

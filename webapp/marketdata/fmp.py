@@ -1,6 +1,7 @@
 """Financial Modeling Prep (FMP) daily bars.
 
-Endpoint: ``GET {base_url}/historical-price-full/{symbol}?from=YYYY-MM-DD&to=YYYY-MM-DD&apikey=KEY``
+Endpoint:
+``GET {base_url}/historical-price-full/{symbol}?from=YYYY-MM-DD&to=YYYY-MM-DD&apikey=KEY``
 (``base_url`` defaults to ``https://financialmodelingprep.com/api/v3``), one request per symbol.
 Body: ``{"symbol": "AAPL", "historical": [{"date": "2024-01-05", "open", "high", "low", "close",
 "adjClose", "volume", "unadjustedVolume", "change", "changePercent", "vwap", "label",
@@ -8,9 +9,10 @@ Body: ``{"symbol": "AAPL", "historical": [{"date": "2024-01-05", "open", "high",
 ``{"Error Message": ...}``).
 
 Mapping to ``BAR_COLUMNS``: ``open``/``high``/``low``/``close`` in dollars as FMP serves them
-(split-adjusted, not dividend-adjusted), ``adj_close`` = ``adjClose`` (split- and dividend-adjusted),
-``volume`` = ``volume`` in shares. FMP already writes class shares with a dash (``BRK-B``) and
-indices with a caret (``^GSPC``), our own convention, so symbols pass through unchanged.
+(split-adjusted, not dividend-adjusted), ``adj_close`` = ``adjClose`` (split- and
+dividend-adjusted), ``volume`` = ``volume`` in shares. FMP already writes class shares with a dash
+(``BRK-B``) and indices with a caret (``^GSPC``), our own convention, so symbols pass through
+unchanged.
 
 The key travels as the documented ``apikey`` query parameter, so every URL that reaches one of our
 messages or log lines goes through ``HttpClient.redact``. urllib3's own DEBUG log prints request
@@ -59,11 +61,11 @@ class FMPProvider(KeyedHttpProvider):
     def fetch_daily_bars(
         self, symbols: Sequence[str], start: dt.date | None = None, end: dt.date | None = None
     ) -> pd.DataFrame:
-        """``BAR_COLUMNS`` frame for ``symbols`` with ``start <= date <= end`` (either bound optional).
+        """``BAR_COLUMNS`` frame for ``symbols`` with ``start <= date <= end`` (bounds optional).
 
-        Sorted by symbol, date; symbols FMP doesn't know (or that the plan doesn't cover) are absent.
-        Raises ``ProviderError`` without a key or on a rejected key, ``TransientProviderError``
-        when FMP stays unreachable or the quota is used up.
+        Sorted by symbol, date; symbols FMP doesn't know (or that the plan doesn't cover) are
+        absent. Raises ``ProviderError`` without a key or on a rejected key,
+        ``TransientProviderError`` when FMP stays unreachable or the quota is used up.
         """
         self.require_key()
         rows: list[dict[str, Any]] = []

@@ -96,11 +96,12 @@ class RateLimiter:
 class HttpClient:
     """GET JSON with timeouts, retries with backoff, a rate limit and key redaction.
 
-    ``timeout``: (connect, read) seconds per attempt. ``max_retries``: extra attempts after the first
-    (so ``max_retries + 1`` requests at most). The n-th retry waits ``backoff_base * 2**(n-1)``
-    seconds, capped at ``backoff_max``; a 429/503 ``Retry-After`` (seconds or HTTP date) replaces
-    that delay, and if it exceeds ``max_retry_after`` (a daily quota, say) the client gives up at
-    once with ``TransientProviderError`` rather than parking a worker for hours.
+    ``timeout``: (connect, read) seconds per attempt. ``max_retries``: extra attempts after the
+    first (so ``max_retries + 1`` requests at most). The n-th retry waits
+    ``backoff_base * 2**(n-1)`` seconds, capped at ``backoff_max``; a 429/503 ``Retry-After``
+    (seconds or HTTP date) replaces that delay, and if it exceeds ``max_retry_after`` (a daily
+    quota, say) the client gives up at once with ``TransientProviderError`` rather than parking a
+    worker for hours.
     ``rate_limit``: ``(max_requests, period_seconds)`` or None for no client-side limit.
     ``secrets``: strings (API keys) scrubbed from every message and log line; providers add theirs
     with ``add_secret``.

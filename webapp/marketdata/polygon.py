@@ -1,12 +1,12 @@
 """Polygon.io daily bars (aggregates).
 
 Endpoint: ``GET {base_url}/v2/aggs/ticker/{ticker}/range/1/day/{from}/{to}?adjusted=true&sort=asc
-&limit=50000`` with ``from``/``to`` as ``YYYY-MM-DD`` (inclusive), one ticker per request, the key in
-an ``Authorization: Bearer`` header (so it never sits in a URL). Body: ``{"ticker", "status":
-"OK"|"DELAYED", "adjusted", "queryCount", "resultsCount", "results": [{"o", "h", "l", "c", "v",
-"vw", "t", "n"}], "next_url"?}``; ``t`` is the bar's start in milliseconds since the Unix epoch
-(UTC), ``v`` shares, prices in dollars. More pages come via ``next_url``, which Polygon returns
-without the key; the bearer header goes along on each page.
+&limit=50000`` with ``from``/``to`` as ``YYYY-MM-DD`` (inclusive), one ticker per request, the key
+in an ``Authorization: Bearer`` header (so it never sits in a URL). Body: ``{"ticker",
+"status": "OK"|"DELAYED", "adjusted", "queryCount", "resultsCount", "results": [{"o", "h", "l",
+"c", "v", "vw", "t", "n"}], "next_url"?}``; ``t`` is the bar's start in milliseconds since the
+Unix epoch (UTC), ``v`` shares, prices in dollars. More pages come via ``next_url``, which
+Polygon returns without the key; the bearer header goes along on each page.
 
 Mapping to ``BAR_COLUMNS``: ``date`` = ``t`` converted to the America/New_York calendar date (a
 daily bar starts at midnight Eastern, i.e. 04:00 or 05:00 UTC depending on DST; converting in
@@ -51,7 +51,10 @@ OK_STATUSES = frozenset({"OK", "DELAYED"})
 
 
 def to_polygon_ticker(symbol: str) -> str | None:
-    """Our symbol as a Polygon stocks ticker: ``BRK-B`` → ``BRK.B``; None for indices (``^GSPC``)."""
+    """Our symbol as a Polygon stocks ticker (``BRK-B`` → ``BRK.B``), or None for an index.
+
+    Index symbols (``^GSPC``) have no stocks-API equivalent, so they are never requested.
+    """
     symbol = symbol.strip().upper()
     if symbol.startswith("^"):
         return None
@@ -82,7 +85,7 @@ class PolygonProvider(KeyedHttpProvider):
     def fetch_daily_bars(
         self, symbols: Sequence[str], start: dt.date | None = None, end: dt.date | None = None
     ) -> pd.DataFrame:
-        """``BAR_COLUMNS`` frame for ``symbols`` with ``start <= date <= end`` (either bound optional).
+        """``BAR_COLUMNS`` frame for ``symbols`` with ``start <= date <= end`` (bounds optional).
 
         Sorted by symbol, date; unknown tickers and indices are absent. Raises ``ProviderError``
         without a key, on a rejected key or an ``ERROR``/``NOT_AUTHORIZED`` status,
@@ -145,7 +148,8 @@ def parse_aggregates(
     """Rows (``BAR_COLUMNS`` keys, ``symbol`` as we spell it) from one aggregates page.
 
     A status other than OK/DELAYED raises ``ProviderError``; no ``results`` means no rows (an
-    unknown ticker answers OK with ``resultsCount: 0``). Rows outside ``start``..``end`` are dropped.
+    unknown ticker answers OK with ``resultsCount: 0``). Rows outside ``start``..``end`` are
+    dropped.
     """
     if not isinstance(payload, dict):
         raise ProviderError(

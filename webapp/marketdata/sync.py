@@ -50,7 +50,10 @@ class SyncReport:
 
 
 def insert_ignoring_duplicates(model, rows: list[dict]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING in chunks: a row that raced in meanwhile is kept as stored."""
+    """INSERT … ON CONFLICT DO NOTHING in chunks of ``INSERT_CHUNK`` rows.
+
+    A row that another writer inserted meanwhile is kept as stored, not overwritten.
+    """
     if not rows:
         return
     dialect = db.session.get_bind().dialect.name

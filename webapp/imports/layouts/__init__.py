@@ -45,14 +45,18 @@ def _unsupported(keys: set[str]) -> FileRefused:
     )
     return FileRefused(
         "unsupported_format",
-        f"This is a transaction/activity export{who}: it has a '{label}' column. SigmaSight imports "
-        "current holdings: export your broker's Positions page as CSV, or fill in the SigmaSight "
-        "template (ticker, quantity, entry_price, entry_date).",
+        f"This is a transaction/activity export{who}: it has a '{label}' column. "
+        "SigmaSight imports current holdings: export your broker's Positions page as CSV, "
+        "or fill in the SigmaSight template (ticker, quantity, entry_price, entry_date).",
     )
 
 
 def parse_layout(records: list[Record], today: dt.date) -> Parsed:
-    """Detect the file's layout and map its rows to candidates; FileRefused carries detected_format."""
+    """Detect the file's layout and map its rows to candidates.
+
+    Raises ``FileRefused`` when nothing can be imported; its ``detected_format`` names the layout
+    when one was recognised ("unknown" otherwise).
+    """
     head = [(i, r) for i, r in enumerate(records) if not r.blank][:_SCAN]
     for _, record in head:
         keys = header_keys(record)
@@ -72,9 +76,10 @@ def parse_layout(records: list[Record], today: dt.date) -> Parsed:
     columns = [clean(c) for c in head[0][1].cells] if head else []
     raise FileRefused(
         "missing_required_column",
-        "No ticker column and no known broker layout was found. The first line must be a header "
-        "naming ticker, quantity, entry_price and entry_date (download the template), or upload a "
-        "positions export from Schwab, Fidelity, Vanguard, Interactive Brokers, E*TRADE or thinkorswim.",
+        "No ticker column and no known broker layout was found. The first line must be a "
+        "header naming ticker, quantity, entry_price and entry_date (download the template), "
+        "or upload a positions export from Schwab, Fidelity, Vanguard, Interactive Brokers, "
+        "E*TRADE or thinkorswim.",
         columns,
     )
 

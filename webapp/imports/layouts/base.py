@@ -1,4 +1,7 @@
-"""What every layout produces: candidate rows (raw cells mapped to canonical fields) and skipped lines."""
+"""What every layout produces: candidate rows and skipped lines.
+
+A candidate is a row's raw cells mapped to the canonical fields.
+"""
 
 from __future__ import annotations
 
@@ -97,7 +100,10 @@ def default_date(
     if statement is not None:
         return statement, warning(
             "entry_date_defaulted_to_statement_date",
-            f"No acquisition date in the file: entry date set to the {source} date {statement.isoformat()}.",
+            (
+                "No acquisition date in the file: entry date set to the "
+                f"{source} date {statement.isoformat()}."
+            ),
         )
     return today, warning(
         "entry_date_defaulted_to_import_date",

@@ -58,7 +58,10 @@ def _columns(header: Record) -> tuple[dict[str, int], list[dict[str, str]]]:
                 notes.append(
                     warning(
                         "ambiguous_column",
-                        f"Several columns could be {name} ({', '.join(hits)}); '{hits[0]}' was used.",
+                        (
+                            f"Several columns could be {name} ({', '.join(hits)}); "
+                            f"'{hits[0]}' was used."
+                        ),
                     )
                 )
     missing = [name for name in REQUIRED if name not in index]

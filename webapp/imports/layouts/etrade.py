@@ -27,7 +27,10 @@ _LOT_RE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
 
 
 def signature(record: Record, keys: set[str]) -> bool:
-    """The positions header (Symbol, ..., Quantity, Price Paid $); the Filters decoy has no Price Paid."""
+    """True for the positions header (Symbol, ..., Quantity, Price Paid $).
+
+    The Filters decoy is not matched: it has no Price Paid column.
+    """
     return _SIGNATURE <= keys
 
 

@@ -1,4 +1,7 @@
-"""Interactive Brokers Activity Statement CSV: the Open Positions section (CSV_IMPORT.md §2, §4.3)."""
+"""Interactive Brokers Activity Statement CSV: the Open Positions section.
+
+See CSV_IMPORT.md §2 and §4.3.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +48,10 @@ def _is_positions(section: str) -> bool:
 
 
 def parse(records: list[Record], today: dt.date) -> Parsed:
-    """Candidates from Open Positions Summary rows: price = Cost Price, date = statement period end."""
+    """Candidates from the Open Positions Summary rows.
+
+    Entry price is the Cost Price column; entry date the statement period's end (or today).
+    """
     out = Parsed(FORMAT)
     date, note = default_date(_period_end(records), today, "statement")
     index: dict[str, int | None] | None = None

@@ -69,7 +69,8 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
             continue
         filled = [c for c in record.cells if clean(c)]
         if len(filled) == 1 and first:
-            # A lone first cell: the All-Accounts title ("Individual    ****-1234") opening an account.
+            # A lone first cell: the All-Accounts title ("Individual    ****-1234") opening an
+            # account.
             account = first
             out.skip(record)
             continue

@@ -1,4 +1,7 @@
-"""Vanguard "OfxDownload.csv": the holdings block only, never the transactions after it (§2, §4.6)."""
+"""Vanguard "OfxDownload.csv": the holdings block only, never the transactions after it.
+
+See CSV_IMPORT.md §2 and §4.6.
+"""
 
 from __future__ import annotations
 
@@ -73,7 +76,10 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
             account=clean(record.cell(index["account"])) or None,
         )
         if index["symbol"] is None:
-            candidate.unsupported = f"'{clean(name)}' is a 529 plan portfolio with no ticker; it cannot be priced in SigmaSight."
+            candidate.unsupported = (
+                f"'{clean(name)}' is a 529 plan portfolio with no ticker; "
+                "it cannot be priced in SigmaSight."
+            )
         elif is_missing(symbol):
             # Vanguard lists bonds, bills and CDs by name only, with an empty Symbol.
             candidate.unsupported = (
