@@ -123,6 +123,33 @@ def _option_values(
     return out
 
 
+def _current_prices(
+    underlying: np.ndarray, closes: dict, as_of: pd.Timestamp, spot_out: np.ndarray
+) -> tuple[np.ndarray, list, list, list]:
+    """Fill ``spot_out`` with each underlying's last close where it is recent enough.
+
+    Returns the mask of positions that have a current price, and per position its status
+    (``ok``, ``no_prices``, ``stale_price``), the reason in words and the price date.
+    """
+    n = len(underlying)
+    reached = np.zeros(n, dtype=bool)
+    status, detail, price_date = ["ok"] * n, [None] * n, [None] * n
+    for i, sym in enumerate(underlying):
+        last = closes.get(sym)
+        if last is None:
+            status[i], detail[i] = "no_prices", f"no stored price for {sym}"
+            continue
+        spot, when = last
+        price_date[i] = when.date()
+        if (as_of - when).days > MAX_PRICE_AGE_DAYS:
+            status[i] = "stale_price"
+            detail[i] = f"last price for {sym} is from {when.date().isoformat()}"
+            continue
+        spot_out[i] = spot
+        reached[i] = True
+    return reached, status, detail, price_date
+
+
 def value_holdings(
     holdings: pd.DataFrame,
     prices: pd.DataFrame,
@@ -176,25 +203,12 @@ def value_holdings(
             "vol",
         )
     }
-    status = ["ok"] * n
-    detail: list = [None] * n
-    price_date: list = [None] * n
     vol_source: list = [None] * n
     days: list = [np.nan] * n
-    reached = np.zeros(n, dtype=bool)  # a current price: valued unless an option lacks a vol
-    for i, sym in enumerate(underlying):
-        last = closes.get(sym)
-        if last is None:
-            status[i], detail[i] = "no_prices", f"no stored price for {sym}"
-            continue
-        spot, when = last
-        price_date[i] = when.date()
-        if (as_of - when).days > MAX_PRICE_AGE_DAYS:
-            status[i] = "stale_price"
-            detail[i] = f"last price for {sym} is from {when.date().isoformat()}"
-            continue
-        floats["underlying_price"][i] = spot
-        reached[i] = True
+    # reached: a current price, so valued unless an option then lacks a vol
+    reached, status, detail, price_date = _current_prices(
+        underlying, closes, as_of, floats["underlying_price"]
+    )
 
     is_option = np.isin(ptype, OPTION_TYPES)
     stock = reached & ~is_option

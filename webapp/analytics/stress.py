@@ -130,6 +130,22 @@ def _parse_scenario(raw: Any, index: int, factors: tuple[str, ...]) -> Scenario:
         raise ValueError(f"scenario #{index}: must be an object, got {type(raw).__name__}")
     sid = raw.get("id")
     where = f"scenario {sid!r} (#{index})" if sid is not None else f"scenario #{index}"
+    _check_fields(raw, where)
+    common = dict(
+        id=sid,
+        name=raw["name"],
+        category=raw["category"],
+        severity=raw["severity"],
+        description=raw["description"],
+    )
+    if "shocks" in raw:
+        return Scenario(**common, shocks=_parse_shocks(raw["shocks"], where, factors))
+    start, end = _parse_replay(raw["replay"], where)
+    return Scenario(**common, replay_start=start, replay_end=end)
+
+
+def _check_fields(raw: dict, where: str) -> None:
+    """The fields every scenario needs, and exactly one of shocks/replay matching its category."""
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
         raise ValueError(f"{where}: missing field(s) {', '.join(missing)}")
@@ -139,7 +155,7 @@ def _parse_scenario(raw: Any, index: int, factors: tuple[str, ...]) -> Scenario:
     for key in _REQUIRED:
         if not isinstance(raw[key], str) or not raw[key].strip():
             raise ValueError(f"{where}: {key} must be a non-empty string")
-    if not _SLUG.match(sid):
+    if not _SLUG.match(raw["id"]):
         raise ValueError(f"{where}: id must be a lowercase slug (a-z, 0-9, '_' or '-')")
     if raw["category"] not in CATEGORIES:
         raise ValueError(
@@ -157,41 +173,33 @@ def _parse_scenario(raw: Any, index: int, factors: tuple[str, ...]) -> Scenario:
             f"{where}: category 'historical' goes with 'replay', other categories with 'shocks'"
         )
 
-    common = dict(
-        id=sid,
-        name=raw["name"],
-        category=raw["category"],
-        severity=raw["severity"],
-        description=raw["description"],
-    )
-    if has_shocks:
-        shocks = raw["shocks"]
-        if not isinstance(shocks, dict) or not shocks:
-            raise ValueError(f"{where}: shocks must be a non-empty object factor -> move")
-        clean: dict[str, float] = {}
-        for factor, move in shocks.items():
-            if factor not in factors:
-                raise ValueError(
-                    f"{where}: unknown factor {factor!r} (known: {', '.join(factors)})"
-                )
-            if isinstance(move, bool) or not isinstance(move, (int, float)):
-                raise ValueError(f"{where}: shock for {factor!r} must be a number, got {move!r}")
-            if not math.isfinite(move) or move <= -1.0:
-                raise ValueError(
-                    f"{where}: shock for {factor!r} must be a finite decimal move above -1 "
-                    f"(-0.10 = -10%), got {move!r}"
-                )
-            clean[factor] = float(move)
-        return Scenario(**common, shocks=clean)
 
-    replay = raw["replay"]
+def _parse_shocks(shocks: Any, where: str, factors: tuple[str, ...]) -> dict[str, float]:
+    if not isinstance(shocks, dict) or not shocks:
+        raise ValueError(f"{where}: shocks must be a non-empty object factor -> move")
+    clean: dict[str, float] = {}
+    for factor, move in shocks.items():
+        if factor not in factors:
+            raise ValueError(f"{where}: unknown factor {factor!r} (known: {', '.join(factors)})")
+        if isinstance(move, bool) or not isinstance(move, (int, float)):
+            raise ValueError(f"{where}: shock for {factor!r} must be a number, got {move!r}")
+        if not math.isfinite(move) or move <= -1.0:
+            raise ValueError(
+                f"{where}: shock for {factor!r} must be a finite decimal move above -1 "
+                f"(-0.10 = -10%), got {move!r}"
+            )
+        clean[factor] = float(move)
+    return clean
+
+
+def _parse_replay(replay: Any, where: str) -> tuple[dt.date, dt.date]:
     if not isinstance(replay, dict) or set(replay) != {"start", "end"}:
         raise ValueError(f"{where}: replay must be an object with exactly 'start' and 'end'")
     start = _parse_date(replay["start"], "start", where)
     end = _parse_date(replay["end"], "end", where)
     if not start < end:
         raise ValueError(f"{where}: replay start {start} must be before end {end}")
-    return Scenario(**common, replay_start=start, replay_end=end)
+    return start, end
 
 
 def load_scenarios(

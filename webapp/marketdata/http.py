@@ -190,29 +190,9 @@ class HttpClient:
                 # requests puts the full URL, query string and all, into these messages.
                 problem = f"{type(exc).__name__}: {self.redact(str(exc))}"
             else:
-                status = response.status_code
-                if status < 400:
-                    try:
-                        return response.json()
-                    except ValueError:
-                        raise ProviderError(
-                            f"GET {where}: HTTP {status} but the body is not JSON: "
-                            f"{self._snippet(response)}"
-                        ) from None
-                if status not in RETRY_STATUSES:
-                    raise HttpStatusError(
-                        f"GET {where}: HTTP {status} {response.reason or ''}".rstrip()
-                        + f": {self._snippet(response)}",
-                        status,
-                    )
-                problem = f"HTTP {status} {response.reason or ''}".rstrip()
-                if status in (429, 503):
-                    retry_after = _parse_retry_after(response.headers.get("Retry-After"))
-                    if retry_after is not None and retry_after > self.max_retry_after:
-                        raise TransientProviderError(
-                            f"GET {where}: {problem}, server asks to retry after "
-                            f"{retry_after:.0f}s (quota exhausted?)"
-                        )
+                if response.status_code < 400:
+                    return self._json(response, where)
+                problem, retry_after = self._retryable(response, where)
             if attempt > self.max_retries:
                 # `from None`: the chained requests exception would print the unredacted URL.
                 raise TransientProviderError(
@@ -223,6 +203,39 @@ class HttpClient:
                 "GET %s: %s; retry %d/%d in %.1fs", where, problem, attempt, self.max_retries, delay
             )
             self._sleep(delay)
+
+    def _json(self, response: requests.Response, where: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise ProviderError(
+                f"GET {where}: HTTP {response.status_code} but the body is not JSON: "
+                f"{self._snippet(response)}"
+            ) from None
+
+    def _retryable(self, response: requests.Response, where: str) -> tuple[str, float | None]:
+        """What went wrong and the server's Retry-After, for an error worth retrying.
+
+        Raises at once when it is not: ``HttpStatusError`` for other 4xx, and
+        ``TransientProviderError`` when the server asks to wait longer than ``max_retry_after``.
+        """
+        status = response.status_code
+        if status not in RETRY_STATUSES:
+            raise HttpStatusError(
+                f"GET {where}: HTTP {status} {response.reason or ''}".rstrip()
+                + f": {self._snippet(response)}",
+                status,
+            )
+        problem = f"HTTP {status} {response.reason or ''}".rstrip()
+        retry_after = None
+        if status in (429, 503):
+            retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after is not None and retry_after > self.max_retry_after:
+                raise TransientProviderError(
+                    f"GET {where}: {problem}, server asks to retry after "
+                    f"{retry_after:.0f}s (quota exhausted?)"
+                )
+        return problem, retry_after
 
     def _snippet(self, response: requests.Response, limit: int = 200) -> str:
         # Vendors echo request details in error bodies; keep it short and scrubbed.

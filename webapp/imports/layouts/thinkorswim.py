@@ -81,27 +81,30 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
     return out
 
 
+def _starts_group(instrument: str, ticker: str | None, state: _State) -> bool:
+    """Whether this row names an underlying (a ticker or a future), which then heads a group."""
+    if instrument.startswith("/"):  # futures (/ES, /ESZ26) and their options
+        state.group, state.futures = instrument, True
+        return True
+    if ticker:
+        state.group, state.futures = ticker, False
+        return True
+    return False
+
+
 def _row(record: Record, state: _State, out: Parsed) -> Candidate | None:
     index = state.index or {}
     instrument = clean(record.cell(index["instrument"]))
     quantity = record.cell(index["quantity"])
     if is_total_row(instrument) or is_cash_row(instrument):
-        skip_row(
-            out, record, instrument, quantity
-        )  # Subtotals, Overall Totals, Cash & Sweep Vehicle
+        # Subtotals, Overall Totals, Cash & Sweep Vehicle
+        skip_row(out, record, instrument, quantity)
         return None
     has_qty = not is_missing(quantity)
     ticker = stock_symbol(instrument)
-    if instrument.startswith("/"):  # futures (/ES, /ESZ26) and their options
-        state.group, state.futures = instrument, True
-        if not has_qty:
-            out.skip(record)
-            return None
-    elif ticker:
-        state.group, state.futures = ticker, False
-        if not has_qty:
-            out.skip(record)  # the group row heading this underlying's rows
-            return None
+    if _starts_group(instrument, ticker, state) and not has_qty:
+        out.skip(record)  # the group row heading this underlying's rows
+        return None
     candidate = Candidate(
         line=record.line,
         ticker=instrument,
@@ -127,8 +130,9 @@ def _row(record: Record, state: _State, out: Parsed) -> Candidate | None:
         )
         return candidate
     if state.group and has_qty and not _OPTION_LIKE_RE.search(instrument):
-        # Older statements: the group row, then the shares on a row named by description ("APPLE INC COM").
-        # An option row we cannot read must never become shares, hence the CALL/PUT guard.
+        # Older statements: the group row, then the shares on a row named by description
+        # ("APPLE INC COM"). An option row we cannot read must never become shares, hence the
+        # CALL/PUT guard.
         candidate.ticker = state.group
         return candidate
     if skip_row(out, record, instrument, quantity):
