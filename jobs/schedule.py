@@ -1,4 +1,7 @@
-"""Periodic work as data (redash's tasks/schedule.py), run by RQ's CronScheduler (`flask scheduler`)."""
+"""Periodic work as data (redash's tasks/schedule.py).
+
+Run by RQ's CronScheduler (`flask scheduler`).
+"""
 
 from __future__ import annotations
 

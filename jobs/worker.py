@@ -1,4 +1,7 @@
-"""`flask worker`: an RQ worker running inside the Flask app context (built once, as redash does)."""
+"""`flask worker`: an RQ worker running inside the Flask app context.
+
+The app is built once, as redash does.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def make_queues(redis: Redis, names=None) -> list[Queue]:
+    """RQ queues named ``names`` (default: the RQ_QUEUES setting) on ``redis``."""
     names = names or current_app.config["RQ_QUEUES"]
     return [Queue(name, connection=redis) for name in names]
 
@@ -31,9 +35,11 @@ class HeartbeatWorker(SimpleWorker):
     """
 
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        """Seconds a heartbeat stays valid: one monitoring interval plus the worker TTL."""
         return self.job_monitoring_interval + self.worker_ttl
 
     def execute_job(self, job, queue):
+        """Run the job in this process while a thread renews its heartbeat, then go idle."""
         execution = self.prepare_execution(job)
         stop = threading.Event()
 

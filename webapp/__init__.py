@@ -24,9 +24,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(get_config(config_name))
     app.config.update(overrides)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    register_url_converters(
-        app
-    )  # before any route: the url map binds converters when rules are added
+    # Before any route: the url map binds converters when rules are added.
+    register_url_converters(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -38,6 +37,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    """Bind the database, migrations, CSRF, rate limiter and login manager to ``app``."""
     from webapp import models  # noqa: F401  (tables must be known to Alembic)
     from webapp.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -65,6 +65,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    """Register the page blueprints, the API blueprint and the API's error handler."""
     from webapp.api import bp as api_bp
     from webapp.api.common import ApiError, api_error_response
     from webapp.auth import bp as auth_bp
@@ -98,36 +99,42 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_url_converters(app: Flask) -> None:
+    """Install the bounded ``int`` URL converter."""
     from webapp.converters import register
 
     register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
+    """Install the HTML and JSON error handlers."""
     from webapp.errors import register
 
     register(app)
 
 
 def register_security_headers(app: Flask) -> None:
+    """Add the security headers to every response."""
     from webapp.security_headers import register
 
     register(app)
 
 
 def register_template_helpers(app: Flask) -> None:
+    """Install the Jinja filters that format numbers and dates."""
     from webapp.formatting import register
 
     register(app)
 
 
 def register_commands(app: Flask) -> None:
+    """Attach the ``flask`` CLI commands."""
     from webapp.cli import register
 
     register(app)
 
 
 def configure_logging(app: Flask) -> None:
+    """Log INFO and above to stderr, except in debug and testing."""
     if not app.debug and not app.testing:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -27,6 +27,7 @@ def _flask(*args: str, env: dict) -> None:
 
 
 def main() -> int:
+    """Start every process `make run` needs, supervise them and return the exit status."""
     port = int(os.environ.get("PORT", "8000"))
     env = dict(os.environ, SIGMASIGHT_ENV=os.environ.get("SIGMASIGHT_ENV", "development"))
     children: list[subprocess.Popen] = []

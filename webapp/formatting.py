@@ -54,10 +54,12 @@ def signed_class(value) -> str:
 
 
 def colored(text: str, value) -> Markup:
+    """``text`` in a span whose class colours it by the sign of ``value``."""
     return Markup('<span class="{}">{}</span>').format(signed_class(value), text)
 
 
 def isodate(value) -> str:
+    """A date as YYYY-MM-DD, a datetime as YYYY-MM-DD HH:MM UTC, None as a dash."""
     if value is None:
         return "—"
     if isinstance(value, dt.datetime):

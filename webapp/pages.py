@@ -38,6 +38,7 @@ def advisor_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint
 
 
 def is_htmx() -> bool:
+    """True when HTMX asks for a partial (not when it restores its history cache)."""
     return request.headers.get("HX-Request") == "true" and not request.headers.get(
         "HX-History-Restore-Request"
     )

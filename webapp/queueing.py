@@ -70,10 +70,12 @@ def get_redis() -> Redis:
 
 
 def get_queue(name: str = "default") -> Queue:
+    """The RQ queue ``name`` on this app context's Redis."""
     return Queue(name, connection=get_redis())
 
 
 def fetch_job(job_id: str) -> Job | None:
+    """The RQ job with this id, or None when Redis no longer has it."""
     with _redis_errors():
         try:
             return Job.fetch(job_id, connection=get_redis())
@@ -240,6 +242,7 @@ def enqueue_run_all(trigger: str = "manual") -> Job:
 
 
 def enqueue_refresh_prices() -> Job:
+    """Queue the insert-only price sync from the configured provider."""
     with _redis_errors():
         return get_queue("default").enqueue("jobs.batch.refresh_prices", job_timeout=3600)
 
