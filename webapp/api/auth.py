@@ -25,6 +25,7 @@ def _token_response(token: str, row, status: int = 200):
 @bp.post("/auth/login")
 @login_budget
 def login():
+    """Exchange e-mail and password for a bearer token (429 while the account is locked)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, 'Send a JSON body: {"email": …, "password": …}.')
@@ -69,6 +70,7 @@ def refresh():
 @bp.post("/auth/logout")
 @require_auth
 def logout():
+    """Revoke this request's bearer token and say whether there was one."""
     row = token_row()
     if row is not None:
         row.revoked_at = utcnow()

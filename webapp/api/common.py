@@ -36,6 +36,7 @@ class ApiError(Exception):
 
 
 def api_error_response(exc: ApiError):
+    """Render an ``ApiError`` in the API error shape with its headers (WWW-Authenticate on 401)."""
     response = jsonify(error_body(exc.status, exc.message, exc.details, exc.code))
     response.status_code = exc.status
     response.headers.update(exc.headers)
@@ -45,6 +46,7 @@ def api_error_response(exc: ApiError):
 
 
 def digest(token: str) -> str:
+    """Hex SHA-256 of a token: what the database stores instead of the token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -134,6 +136,7 @@ def int_param(name: str, default: int | None, lo: int, hi: int) -> int | None:
 
 
 def choice_param(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """A query parameter from ``choices``; 400 naming the field and the allowed values otherwise."""
     raw = request.args.get(name, default)
     if raw not in choices:
         raise ApiError(
@@ -158,4 +161,5 @@ def owned_portfolio_or_404(portfolio_id: int):
 
 
 def api_rate_limit() -> str:
+    """The API's rate limit, the API_RATE_LIMIT setting (read per request)."""
     return current_app.config["API_RATE_LIMIT"]

@@ -46,7 +46,11 @@ def export_portfolio(portfolio_id: int):
 @bp.post("/export/trades")
 @require_auth
 def export_trades():
-    """Body {portfolio_id, target: [{symbol, quantity}]} or {portfolio_id, trades: [{symbol, side, quantity}]}."""
+    """The trade list as JSON or CSV, from a target or from explicit trades.
+
+    Body {portfolio_id, target: [{symbol, quantity}]} or
+    {portfolio_id, trades: [{symbol, side, quantity}]}.
+    """
     fmt = choice_param("format", "json", ("json", "csv"))
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):

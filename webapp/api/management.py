@@ -1,4 +1,6 @@
-"""/management: portfolios, CSV upload, positions and tags — the forms' validation, the API's error shape.
+"""/management: portfolios, CSV upload, positions and tags.
+
+The same validation as the forms, in the API's error shape.
 
 Field problems answer 422 ``{"error": {"code": "validation_error", "details": {"fields": {field:
 message}}}}`` with the messages the forms show; a state clash (closing a closed position) is 409.

@@ -730,7 +730,9 @@ def _data_paths() -> dict:
                         dates={
                             "type": "array",
                             "items": {"anyOf": [DATE, INTEGER]},
-                            "description": "YYYY-MM-DD, or Unix seconds at 00:00 UTC with date_format=unix",
+                            "description": (
+                                "YYYY-MM-DD, or Unix seconds at 00:00 UTC with date_format=unix"
+                            ),
                         },
                         symbols=ref("PriceSeries"),
                         factor_etfs=ref("PriceSeries"),
@@ -882,8 +884,10 @@ def _export_paths() -> dict:
                 "Download the portfolio",
                 "export",
                 {
-                    "description": "json: everything (positions, prices, every stored result); csv: open "
-                    "positions in the canonical import format; xlsx: workbook",
+                    "description": (
+                        "json: everything (positions, prices, every stored result); "
+                        "csv: open positions in the canonical import format; xlsx: workbook"
+                    ),
                     "headers": disposition,
                     "content": {
                         "application/json": {

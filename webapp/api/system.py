@@ -16,6 +16,7 @@ from webapp.services.batch import recent_runs
 
 
 def run_dict(run) -> dict:
+    """The API shape of one batch run."""
     return {
         "batch_run_id": run.id,
         "portfolio_id": run.portfolio_id,
@@ -34,6 +35,7 @@ def run_dict(run) -> dict:
 @bp.post("/system/batch/portfolio/<int:portfolio_id>")
 @require_auth
 def batch_portfolio(portfolio_id: int):
+    """Queue a batch for one of the caller's portfolios, or return the one already active."""
     portfolio = owned_portfolio_or_404(portfolio_id)
     run = enqueue_portfolio_batch(portfolio.id, trigger="api")
     return jsonify(run_dict(run)), 202
@@ -59,6 +61,7 @@ def _job_owned(job_id: str) -> None:
 @bp.get("/system/jobs/<job_id>")
 @require_auth
 def job(job_id: str):
+    """Status, progress and result of the RQ job of one of the caller's batch runs."""
     _job_owned(job_id)
     status = job_status(job_id) if fetch_job(job_id) else None
     if status is None:
@@ -74,6 +77,7 @@ def job(job_id: str):
 @bp.get("/system/batch/history")
 @require_auth
 def batch_history():
+    """The caller's latest batch runs, newest first, optionally for one portfolio."""
     limit = int_param("limit", 50, 1, 500)
     portfolio_id = int_param("portfolio_id", None, 1, 2**31 - 1)
     if portfolio_id is not None:

@@ -10,6 +10,8 @@ RUN_STATUSES = ("queued", "running", "succeeded", "partial", "failed", "cancelle
 
 
 class BatchRun(db.Model):
+    """One batch run of a portfolio: trigger, status, as-of date, timings and per-step results."""
+
     __tablename__ = "batch_runs"
     __table_args__ = (NEVER_REUSE_IDS,)
 

@@ -8,6 +8,8 @@ from webapp.models._time import utcnow
 
 
 class Security(db.Model):
+    """One tradable symbol: name, asset class, sector and industry."""
+
     __tablename__ = "securities"
 
     symbol = db.Column(db.String(16), primary_key=True)
@@ -54,6 +56,8 @@ class RiskFreeRate(db.Model):
 
 
 class FactorDefinition(db.Model):
+    """One risk factor: its ETF proxy (raw or as a spread), description and display order."""
+
     __tablename__ = "factor_definitions"
     __table_args__ = (NEVER_REUSE_IDS,)
 

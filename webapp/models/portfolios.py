@@ -24,6 +24,8 @@ position_tags = db.Table(
 
 
 class Portfolio(db.Model):
+    """One advisor's portfolio: name, description and cash, with its positions."""
+
     __tablename__ = "portfolios"
     __table_args__ = (
         db.UniqueConstraint("user_id", "name", name="uq_portfolios_user_name"),
@@ -100,10 +102,12 @@ class Position(db.Model):
 
     @property
     def is_option(self) -> bool:
+        """True for the option types LC, LP, SC and SP."""
         return self.position_type in OPTION_TYPES
 
     @property
     def is_open(self) -> bool:
+        """True until the position has an exit date."""
         return self.exit_date is None
 
     @property
@@ -116,6 +120,8 @@ class Position(db.Model):
 
 
 class Tag(db.Model):
+    """One label an advisor puts on positions, with its display colour."""
+
     __tablename__ = "tags"
     __table_args__ = (
         db.UniqueConstraint("user_id", "name", name="uq_tags_user_name"),

@@ -32,7 +32,10 @@ class AnalyticsResult(db.Model):
 
 
 class PortfolioSnapshot(db.Model):
-    """End-of-day portfolio state; one row per portfolio and date (re-runs replace the day's row)."""
+    """End-of-day portfolio state; one row per portfolio and date.
+
+    Re-runs replace the day's row.
+    """
 
     __tablename__ = "portfolio_snapshots"
     __table_args__ = (

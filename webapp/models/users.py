@@ -11,6 +11,8 @@ from webapp.models._time import utcnow
 
 
 class User(UserMixin, db.Model):
+    """One advisor account: e-mail, name, password hash and whether it may log in."""
+
     __tablename__ = "users"
     __table_args__ = (NEVER_REUSE_IDS,)
 
@@ -30,6 +32,7 @@ class User(UserMixin, db.Model):
 
     @property
     def is_active(self) -> bool:  # flask-login refuses inactive users
+        """Whether the account may log in."""
         return bool(self.active)
 
     def get_id(self) -> str | None:
