@@ -1,3 +1,5 @@
+"""Browser login and logout."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)

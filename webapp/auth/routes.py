@@ -34,6 +34,7 @@ def _safe_next(target: str | None) -> str | None:
 @bp.route("/login", methods=["GET", "POST"])
 @login_budget
 def login():
+    """The login page; on success, redirect to a same-site ``next`` or to the portfolio list."""
     if current_user.is_authenticated:
         return redirect(url_for("portfolios.index"))
     form = LoginForm()
@@ -61,6 +62,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Revoke the browser session, log out and return to the login page."""
     # Revoked server-side first: the session and remember-me cookies stop working everywhere
     # they were copied, not just in this browser.
     end_session(current_user.session_token)

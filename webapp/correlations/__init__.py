@@ -1,3 +1,5 @@
+"""The Correlations page of a portfolio."""
+
 from webapp.pages import advisor_blueprint
 
 bp = advisor_blueprint("correlations", __name__, "/portfolios/<int:portfolio_id>")

@@ -1,4 +1,4 @@
-"""Correlations: the heatmap with look-back / overlap / size controls and the diversification score."""
+"""Correlations: the heatmap (look-back / overlap / size controls) and diversification score."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ LOOKBACKS = (30, 60, 90, 180, 252)
 
 @bp.get("/correlations")
 def index(portfolio_id: int):
+    """The Correlations page: the heatmap for a look-back, overlap and size, or its partial."""
     portfolio = owned(portfolio_id)
     lookback = int_arg("lookback_days", 90, 30, 365)
     min_overlap = min(int_arg("min_overlap", 30, 10, 365), lookback)

@@ -1,3 +1,5 @@
+"""The Factor exposures page of a portfolio."""
+
 from webapp.pages import advisor_blueprint
 
 bp = advisor_blueprint("factors", __name__, "/portfolios/<int:portfolio_id>")

@@ -15,6 +15,7 @@ PER_PAGE = 10
 
 @bp.get("/factors")
 def index(portfolio_id: int):
+    """The Factor exposures page: portfolio betas and a page of position betas, or that table."""
     portfolio = owned(portfolio_id)
     page = int_arg("page", 1, 1, 10_000)
     symbol = (request.args.get("symbol") or "").strip().upper() or None

@@ -1,3 +1,5 @@
+"""The landing redirect and the health check."""
+
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)

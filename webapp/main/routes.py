@@ -14,6 +14,7 @@ from webapp.queueing import get_redis
 
 @bp.get("/")
 def index():
+    """Send a logged-in advisor to the portfolio list, anyone else to the login page."""
     if current_user.is_authenticated:
         return redirect(url_for("portfolios.index"))
     return redirect(url_for("auth.login"))

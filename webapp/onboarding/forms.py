@@ -6,6 +6,8 @@ from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 
 
 class UploadForm(FlaskForm):
+    """The holdings CSV with the new portfolio's name, description and cash."""
+
     file = FileField("Holdings file (CSV)")
     name = StringField("New portfolio name")
     description = TextAreaField("Description")
@@ -14,6 +16,8 @@ class UploadForm(FlaskForm):
 
 
 class ConfirmImportForm(FlaskForm):
+    """The confirm step: the stashed upload's token and the portfolio fields, unchanged."""
+
     # The file itself waits in Redis under ``token``; the portfolio fields ride along unchanged.
     token = HiddenField()
     name = HiddenField()

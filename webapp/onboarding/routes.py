@@ -76,7 +76,10 @@ def upload():
 
 @bp.post("/confirm")
 def confirm():
-    """Import the stashed file's accepted rows into a new portfolio, then queue prices and the batch."""
+    """Import the stashed file's accepted rows into a new portfolio.
+
+    Then queue the price refresh and the batch.
+    """
     form = ConfirmImportForm()  # its CSRF token was checked app-wide before this view ran
     pending = svc.load_upload(form.token.data, current_user.id)
     if pending is None:

@@ -58,6 +58,7 @@ def _figures(result) -> dict:
 
 @bp.get("/overview")
 def index(portfolio_id: int):
+    """The Overview page: equity, exposures, P&L and sectors, or the positions table for HTMX."""
     portfolio = owned(portfolio_id)
     table = _table(portfolio)
     if is_htmx() and request.headers.get("HX-Target") == "positions-table":

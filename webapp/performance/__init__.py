@@ -1,3 +1,5 @@
+"""The Performance page of a portfolio."""
+
 from webapp.pages import advisor_blueprint
 
 bp = advisor_blueprint("performance", __name__, "/portfolios/<int:portfolio_id>")

@@ -12,6 +12,7 @@ nav_item("performance.index", "Performance", 70)
 
 @bp.get("/performance")
 def index(portfolio_id: int):
+    """The Performance page: value history from daily snapshots against SPY, period returns."""
     portfolio = owned(portfolio_id)
     result = analytics.stored(portfolio, "performance")
     figure = None

@@ -1,3 +1,5 @@
+"""Portfolio list, positions, management pages and batch jobs."""
+
 from webapp.pages import advisor_blueprint
 
 bp = advisor_blueprint("portfolios", __name__, "/portfolios")

@@ -17,6 +17,8 @@ INSTRUMENTS = [
 
 
 class PortfolioForm(FlaskForm):
+    """Name, description and cash of a new or edited portfolio."""
+
     name = StringField("Name")
     description = TextAreaField("Description")
     cash = StringField("Cash ($)")
@@ -24,10 +26,14 @@ class PortfolioForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
+    """The confirmation button of a delete."""
+
     submit = SubmitField("Yes, delete")
 
 
 class PositionForm(FlaskForm):
+    """One position: instrument, symbol, quantity, entry, option terms, strategy, tags, notes."""
+
     # Call/put plus the quantity's sign give the type: +call = LC, -call = SC, +put = LP, -put = SP.
     option_type = SelectField("Instrument", choices=INSTRUMENTS, validate_choice=False)
     symbol = StringField("Symbol (stocks/ETFs, or an OCC option symbol)")
@@ -45,12 +51,16 @@ class PositionForm(FlaskForm):
 
 
 class ClosePositionForm(FlaskForm):
+    """Exit date and price of a position being closed."""
+
     exit_date = StringField("Exit date", widget=DateInput())
     exit_price = StringField("Exit price ($ per share; options: premium per share)")
     submit = SubmitField("Close position")
 
 
 class TagForm(FlaskForm):
+    """Name and colour of a new tag."""
+
     name = StringField("Tag name")
     color = StringField("Colour", default="#4c78a8", widget=ColorInput())
     submit = SubmitField("Create tag")

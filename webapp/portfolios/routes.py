@@ -27,6 +27,7 @@ nav_item("portfolios.jobs", "Jobs", 90)
 
 @bp.get("/")
 def index():
+    """The logged-in advisor's portfolio list."""
     return render_template(
         "portfolios/index.html",
         portfolios=svc.user_portfolios(current_user.id),
@@ -47,6 +48,7 @@ def switch():
 
 @bp.get("/<int:portfolio_id>")
 def detail(portfolio_id: int):
+    """The Positions page: the valued positions table, or only the table for HTMX."""
     portfolio = owned(portfolio_id)
     view = svc.positions_view(portfolio)
     return portfolio_page(
@@ -108,6 +110,7 @@ def run_progress(portfolio_id: int, run_id: int):
 
 @bp.get("/<int:portfolio_id>/jobs")
 def jobs(portfolio_id: int):
+    """The Jobs page: the portfolio's last 30 batch runs, reconciled with the queue."""
     portfolio = owned(portfolio_id)
     runs = recent_runs(portfolio.id, limit=30)
     reconcile_quietly(runs)

@@ -1,3 +1,5 @@
+"""The position detail page of a portfolio."""
+
 from webapp.pages import advisor_blueprint
 
 bp = advisor_blueprint("positions", __name__, "/portfolios/<int:portfolio_id>/positions")

@@ -10,6 +10,7 @@ from webapp.services import portfolios as svc
 
 @bp.get("/<int:position_id>")
 def detail(portfolio_id: int, position_id: int):
+    """The position detail page: a year of prices, P&L, factor betas and, for options, Greeks."""
     portfolio = owned(portfolio_id)
     detail = svc.position_detail(portfolio, position_id)
     p = detail.prices

@@ -1,3 +1,5 @@
+"""The Risk page of a portfolio."""
+
 from webapp.pages import advisor_blueprint
 
 bp = advisor_blueprint("risk", __name__, "/portfolios/<int:portfolio_id>")

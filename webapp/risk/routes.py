@@ -44,6 +44,7 @@ def _figures(data: dict) -> dict:
 
 @bp.get("/risk")
 def index(portfolio_id: int):
+    """The Risk page: beta, volatility, VaR/ES and drawdown of the portfolio, or its partial."""
     portfolio = owned(portfolio_id)
     lookback = int_arg("lookback_days", 90, 30, 365)
     result = analytics.risk_metrics(portfolio, lookback_days=lookback)

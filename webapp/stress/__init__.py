@@ -1,3 +1,5 @@
+"""The Stress tests page of a portfolio."""
+
 from webapp.pages import advisor_blueprint
 
 bp = advisor_blueprint("stress", __name__, "/portfolios/<int:portfolio_id>")

@@ -30,6 +30,7 @@ def _figure(scenarios: list[dict]):
 
 @bp.get("/stress")
 def index(portfolio_id: int):
+    """The Stress tests page: every scenario's P&L; HTMX gets the list or one scenario's detail."""
     portfolio = owned(portfolio_id)
     category = request.args.get("category") or None
     result = analytics.stress_test(portfolio, category=category)
