@@ -49,7 +49,10 @@ class Result:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """The API shape: ``available`` + ``data`` + ``metadata``, or ``available: false`` + reason."""
+        """The API shape of the result.
+
+        ``available`` + ``data`` + ``metadata``, or ``available: false`` + reason.
+        """
         meta = {
             "portfolio_id": self.portfolio_id,
             "as_of": self.as_of.isoformat() if self.as_of else None,
@@ -278,7 +281,10 @@ def _score(symbols: list[str], matrix: list[list], weights: dict) -> float | Non
 def diversification_score(
     portfolio: Portfolio, *, lookback_days: int = 90, min_overlap: int = 30
 ) -> Result:
-    """Σ_{i<j} w_i w_j |c_ij| / Σ_{i<j} w_i w_j over every modelled holding, with a plain reading."""
+    """The diversification score, with a plain reading.
+
+    Σ_{i<j} w_i w_j |c_ij| / Σ_{i<j} w_i w_j over every modelled holding.
+    """
     full = correlation_matrix(
         portfolio, lookback_days=lookback_days, min_overlap=min_overlap, max_symbols=10_000
     )

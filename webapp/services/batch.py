@@ -44,6 +44,7 @@ class BatchContext:
     windows: tuple[int, ...] = STANDARD_WINDOWS
 
     def store(self, kind: str, payload: dict, params: dict | None = None) -> None:
+        """Store a result of this run for the portfolio and the as-of date."""
         store_result(
             self.portfolio.id,
             kind,
@@ -61,13 +62,15 @@ class BatchContext:
 
 
 def _steps():
-    # Imported lazily: the step bodies pull in pandas/statsmodels, which `flask --help` need not pay.
+    # Imported lazily: the step bodies pull in pandas/statsmodels, which `flask --help` need not
+    # pay.
     from webapp.services import batch_steps
 
     return batch_steps.STEPS
 
 
 def step_names() -> list[str]:
+    """The batch's step names in execution order."""
     return [name for name, _ in _steps()]
 
 
@@ -93,11 +96,17 @@ def active_run(portfolio_id: int) -> BatchRun | None:
 
 
 class BatchCancelled(Exception):
-    """The portfolio or its run disappeared (deleted) or the run was cancelled: stop, write nothing."""
+    """The portfolio or its run disappeared (deleted) or the run was cancelled.
+
+    The batch stops and writes nothing.
+    """
 
 
 def _still_wanted(portfolio_id: int, run_id: int) -> bool:
-    """Asks the database, not the session's cache: a delete may have committed in another process."""
+    """Whether the run still exists and is not cancelled.
+
+    Asks the database, not the session's cache: a delete may have committed in another process.
+    """
     status = db.session.scalar(
         select(BatchRun.status).where(BatchRun.id == run_id, BatchRun.portfolio_id == portfolio_id)
     )
@@ -209,10 +218,12 @@ def _run_step(ctx: BatchContext, name: str, fn, portfolio_id: int) -> dict:
 
 
 def all_portfolio_ids() -> list[int]:
+    """Ids of every portfolio, ascending."""
     return list(db.session.scalars(select(Portfolio.id).order_by(Portfolio.id)))
 
 
 def recent_runs(portfolio_id: int | None = None, limit: int = 50) -> list[BatchRun]:
+    """At most ``limit`` runs, newest first, of one portfolio or of all of them."""
     query = select(BatchRun).order_by(BatchRun.id.desc()).limit(limit)
     if portfolio_id is not None:
         query = query.where(BatchRun.portfolio_id == portfolio_id)

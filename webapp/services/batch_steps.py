@@ -119,8 +119,11 @@ def step_valuation(ctx) -> None:
             "positions": _positions_rows(valued),
             "left_out": left_out,
             "risk_free_rate_pct": rate,
-            "method": "Market value = quantity × adjusted close × multiplier; options by Black–Scholes "
-            "(implied vol if given, else the underlying's 60-day realized vol).",
+            "method": (
+                "Market value = quantity × adjusted close × multiplier; "
+                "options by Black–Scholes "
+                "(implied vol if given, else the underlying's 60-day realized vol)."
+            ),
         },
     )
     ctx.store("greeks", _greeks_payload(valued))
@@ -276,8 +279,11 @@ def step_snapshots(ctx) -> None:
             },
             "benchmark": BENCHMARK_SYMBOL,
             "first_date": first.isoformat(),
-            "method": "Today's holdings replayed from their entry dates at stored closes; purchases "
-            "are flows, not gains; cash held at today's balance; returns compounded daily.",
+            "method": (
+                "Today's holdings replayed from their entry dates at stored closes; "
+                "purchases are flows, not gains; "
+                "cash held at today's balance; returns compounded daily."
+            ),
         },
     )
 
@@ -387,7 +393,10 @@ def step_factors(ctx) -> None:
 
 
 def step_correlations(ctx) -> None:
-    """The full pairwise matrix for every standard window (pages filter overlap and size on read)."""
+    """The full pairwise matrix for every standard window.
+
+    Pages filter overlap and size on read.
+    """
     valued = _valued(ctx)
     returns = _returns(ctx)
     exposures = exposures_engine.exposures_by_underlying(valued)

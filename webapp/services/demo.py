@@ -23,6 +23,8 @@ DEMO_PASSWORD = "demo12345"
 
 @dataclass(frozen=True)
 class Holding:
+    """A demo stock or ETF position, sized in dollars at its entry date."""
+
     symbol: str
     dollars: float  # signed target at entry: negative = short
     entry: str  # YYYY-MM-DD (moved to the nearest earlier trading day)
@@ -32,6 +34,8 @@ class Holding:
 
 @dataclass(frozen=True)
 class OptionHolding:
+    """A demo option position: signed contracts, strike relative to the underlying's price."""
+
     underlying: str
     kind: str  # C or P
     contracts: int  # signed: negative = written
@@ -44,6 +48,8 @@ class OptionHolding:
 
 @dataclass(frozen=True)
 class DemoBook:
+    """One demo advisor and their portfolio: login, name, description, cash and holdings."""
+
     email: str
     full_name: str
     portfolio: str
@@ -82,7 +88,9 @@ DEMO_BOOKS = (
         email="demo_hnw@sigmasight.com",
         full_name="Demo High Net Worth Client",
         portfolio="HNW Diversified",
-        description="A high-net-worth household: factor ETFs, sectors, gold, Treasuries, quality stocks.",
+        description=(
+            "A high-net-worth household: factor ETFs, sectors, gold, Treasuries, quality stocks."
+        ),
         cash=185_000.0,
         holdings=(
             Holding("SPY", 420_000, "2022-11-01", "Core beta", ("core", "index")),
@@ -108,7 +116,10 @@ DEMO_BOOKS = (
         email="demo_hedgefundstyle@sigmasight.com",
         full_name="Demo Hedge Fund Style",
         portfolio="Long/Short Opportunities",
-        description="A long/short book with option overlays: longs, shorts, and long and short calls and puts.",
+        description=(
+            "A long/short book with option overlays: "
+            "longs, shorts, and long and short calls and puts."
+        ),
         cash=1_250_000.0,
         holdings=(
             Holding("NVDA", 420_000, "2025-04-08", "AI leaders", ("long", "tech")),

@@ -354,7 +354,10 @@ class _Writer:
             ws.write(row, col, value, fmt)
 
     def sheet(self, sheet: _Sheet) -> None:
-        """Stream one collected sheet: widths and the frozen header first, then the rows in order."""
+        """Stream one collected sheet.
+
+        Widths and the frozen header first, then the rows in order.
+        """
         ws = self.workbook.add_worksheet(sheet.title)
         for col, width in enumerate(_widths(sheet.rows)):
             ws.set_column(col, col, width)
@@ -368,7 +371,10 @@ class _Writer:
 
 
 def portfolio_xlsx(portfolio: Portfolio) -> bytes:
-    """The workbook: Positions, Exposures, Factors, Risk, Stress (a missing result says why in A1)."""
+    """The workbook: Positions, Exposures, Factors, Risk, Stress.
+
+    A missing result says why in A1.
+    """
     import xlsxwriter
 
     sheets = [

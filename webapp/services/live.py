@@ -24,6 +24,7 @@ class CaptureContext(BatchContext):
     results: dict[str, tuple[dict, dict | None]] = field(default_factory=dict)
 
     def store(self, kind: str, payload: dict, params: dict | None = None) -> None:
+        """Keep the result in memory, JSON-ready, instead of storing it."""
         self.results[kind] = (jsonable(payload), params)
 
 

@@ -33,6 +33,7 @@ class AccountLocked(Exception):
 
     @property
     def message(self) -> str:
+        """What the advisor is told: logins are paused, and for how long."""
         wait = (
             f"{math.ceil(self.seconds / 60)} minute{'s' if self.seconds > 60 else ''}"
             if self.seconds >= 60
@@ -86,6 +87,7 @@ def record_failure(email: str) -> int | None:
 
 
 def record_success(email: str) -> None:
+    """Forget the account's failures and lockout after a good login."""
     try:
         get_redis().delete(*_keys(email))
     except RedisError as exc:

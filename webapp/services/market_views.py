@@ -210,7 +210,10 @@ def _feasibility(
 
 
 def data_quality(portfolio: Portfolio, *, lookback_days: int = 252) -> dict:
-    """Per-symbol price coverage over the last ``lookback_days`` trading days, and what it permits."""
+    """Per-symbol price coverage over the last ``lookback_days`` trading days.
+
+    Also what that coverage permits: which symbols have enough returns for each calculation.
+    """
     as_of = queries.latest_price_date()
     symbols = sorted({p.price_symbol for p in queries.open_positions(portfolio.id)})
     longest = max(lookback_days, *(w for w, _ in FEASIBILITY.values())) + 1

@@ -33,6 +33,7 @@ def owned_portfolio(portfolio_id: int, user_id: int) -> Portfolio:
 
 
 def user_portfolios(user_id: int) -> list[Portfolio]:
+    """The user's portfolios, by name."""
     return list(
         db.session.scalars(
             select(Portfolio).where(Portfolio.user_id == user_id).order_by(Portfolio.name)
@@ -85,6 +86,7 @@ class PositionsView:
         return sorted(groups.values(), key=lambda g: -abs(g["market_value"]))
 
     def to_dict(self) -> dict:
+        """The API shape: positions, totals, strategy subtotals and the holdings left out."""
         return {
             "portfolio_id": self.portfolio_id,
             "as_of": self.as_of.isoformat() if self.as_of else None,
@@ -206,7 +208,10 @@ SORTABLE = (
 
 @dataclass
 class PositionsPage:
-    """One page of the positions table after filtering and sorting, with the choices to filter by."""
+    """One page of the positions table after filtering and sorting.
+
+    Also carries the choices to filter by.
+    """
 
     portfolio_id: int
     as_of: dt.date | None
@@ -222,9 +227,11 @@ class PositionsPage:
 
     @property
     def pages(self) -> int:
+        """Number of pages, at least one."""
         return max(1, math.ceil(self.total_rows / self.per_page))
 
     def to_dict(self) -> dict:
+        """The API shape: the page's rows, pagination, sort, filters and totals."""
         return {
             "portfolio_id": self.portfolio_id,
             "as_of": self.as_of.isoformat() if self.as_of else None,
@@ -302,6 +309,7 @@ class PositionDetail:
     greeks: dict | None
 
     def to_dict(self) -> dict:
+        """The API shape of the position detail."""
         return {
             "portfolio_id": self.portfolio_id,
             "as_of": self.as_of.isoformat() if self.as_of else None,

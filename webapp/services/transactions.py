@@ -79,7 +79,10 @@ def write_transaction(session: Session | None = None) -> Iterator[Session]:
 
 
 def is_lock_error(exc: BaseException) -> bool:
-    """True for SQLite's "database is locked": the wait ran out or a snapshot upgrade was refused."""
+    """True for SQLite's "database is locked".
+
+    Either the wait ran out or a snapshot upgrade was refused.
+    """
     orig = exc.orig if isinstance(exc, OperationalError) else exc
     if not isinstance(orig, sqlite3.OperationalError):
         return False
