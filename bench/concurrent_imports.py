@@ -105,7 +105,8 @@ def stored_counts(db_path: Path, clients: int) -> list[tuple[int, int, int]]:
             out.append(
                 conn.execute(
                     "SELECT count(p.id), count(DISTINCT p.notes),"
-                    " (SELECT count(*) FROM position_tags t JOIN positions q ON q.id = t.position_id"
+                    " (SELECT count(*) FROM position_tags t"
+                    " JOIN positions q ON q.id = t.position_id"
                     "  WHERE q.portfolio_id IN (SELECT f.id FROM portfolios f JOIN users u"
                     "   ON u.id = f.user_id WHERE u.email = ?))"
                     " FROM positions p JOIN portfolios f ON f.id = p.portfolio_id"

@@ -264,7 +264,8 @@ def bench_risk_metrics(returns: pd.DataFrame, *, lookback: int = THREE_YEARS) ->
             "quantstats (closest calls)",
             median_time(lambda: _quantstats_metrics(qs, r, spy), repeat=11),
             note=(
-                f"vol, MDD, beta, R², hist. ES, IR equal to 1e-9; its VaR is parametric with the mean "
+                "vol, MDD, beta, R², hist. ES, IR equal to 1e-9; "
+                "its VaR is parametric with the mean "
                 f"(ours z·σ per DESIGN): differs by {differs:.1e}"
             ),
         )
@@ -310,7 +311,10 @@ OPTION_EXPIRIES = (
 
 
 def build_batch_app(db_path: Path):
-    """The app on a fresh SQLite file: migrations, bundled prices, demo books (as tests/conftest.py)."""
+    """The app on a fresh SQLite file: migrations, bundled prices, demo books.
+
+    Built the same way as tests/conftest.py.
+    """
     import contextlib
     import io
 
@@ -561,7 +565,8 @@ def main() -> None:
     """Load the dataset once, run every section, print one table; then the batch timings."""
     returns = load_returns()
     print(
-        f"dataset: {returns.shape[1]} symbols, {returns.index[0].date()} .. {returns.index[-1].date()}; "
+        f"dataset: {returns.shape[1]} symbols, "
+        f"{returns.index[0].date()} .. {returns.index[-1].date()}; "
         f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']} (OPENBLAS_NUM_THREADS)"
     )
     rows = [row for section in SECTIONS for row in section(returns)]

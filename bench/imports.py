@@ -30,7 +30,8 @@ def canonical(rows: int) -> bytes:
             ticker = f"{ticker}{27 + i % 3:02d}0115{'CP'[i % 2]}{(100 + i % 400) * 1000:08d}"
         qty = (i + 1) * (-1 if i % 7 == 0 else 1)  # unique lots: no duplicate_row rejections
         lines.append(
-            f"{ticker},{qty},{50 + (i * 37) % 500}.{i % 100:02d},{date.isoformat()},core;lot{i % 9},,note {i}"
+            f"{ticker},{qty},{50 + (i * 37) % 500}.{i % 100:02d},"
+            f"{date.isoformat()},core;lot{i % 9},,note {i}"
         )
     return ("\n".join(lines) + "\n").encode()
 
@@ -39,10 +40,12 @@ def schwab(rows: int) -> bytes:
     """A Schwab positions export: all-quoted money cells, total cost basis, as-of date."""
     head = (
         '"Positions for account Individual ...123 as of 12:33 PM ET, 2025/05/04"\n\n'
-        '"Symbol","Description","Qty (Quantity)","Price","Mkt Val (Market Value)","Cost Basis","Security Type"\n'
+        '"Symbol","Description","Qty (Quantity)","Price","Mkt Val (Market Value)",'
+        '"Cost Basis","Security Type"\n'
     )
     body = "".join(
-        f'"{TICKERS[i % len(TICKERS)]}","DESC {i}","{i + 1:,}","$101.25","$1,234.00","${(i + 1) * 97 + i % 13:,}.50","Equity"\n'
+        f'"{TICKERS[i % len(TICKERS)]}","DESC {i}","{i + 1:,}","$101.25","$1,234.00",'
+        f'"${(i + 1) * 97 + i % 13:,}.50","Equity"\n'
         for i in range(rows)
     )
     return (head + body + '"Account Total","--","--","--","$1.00","$1.00","--"\n').encode()
@@ -64,7 +67,8 @@ def bench(label: str, data: bytes, rows: int) -> None:
     assert report.file_error is None, report.file_error
     handled = len(report.accepted) + len(report.rejected)
     print(
-        f"{label:<22} {rows:>6} rows  {len(data) / 1e6:5.2f} MB  {best:6.3f} s  {handled / best:>9,.0f} rows/s  "
+        f"{label:<22} {rows:>6} rows  {len(data) / 1e6:5.2f} MB  {best:6.3f} s  "
+        f"{handled / best:>9,.0f} rows/s  "
         f"(accepted {len(report.accepted)}, rejected {len(report.rejected)})"
     )
 

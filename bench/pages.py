@@ -6,10 +6,10 @@ It builds its own SQLite database in a temp dir (migrations, bundled prices, dem
 per book, all through the app's own services), starts an embedded Redis and gunicorn
 (SIGMASIGHT_ENV=development, 2 workers × 4 threads) on free loopback ports, logs each client in
 through the login form (CSRF token from the form), then drives every page and every HTMX partial
-(``HX-Request: true`` + ``HX-Target``) of its demo book for a bounded number of rounds, stopping early
-at the time budget. One unmeasured warm-up round per client comes first. Prints p50/p95/max in ms
-per route and overall, marking which routes meet p95 ≤ 150 ms. Loopback only; gunicorn and Redis
-are stopped on the way out, whatever happens.
+(``HX-Request: true`` + ``HX-Target``) of its demo book for a bounded number of rounds, stopping
+early at the time budget. One unmeasured warm-up round per client comes first. Prints p50/p95/max
+in ms per route and overall, marking which routes meet p95 ≤ 150 ms. Loopback only; gunicorn and
+Redis are stopped on the way out, whatever happens.
 """
 
 from __future__ import annotations
@@ -212,7 +212,10 @@ def client_loop(
     recorder: Recorder,
     done_rounds: list[int],
 ) -> None:
-    """One warm-up round (not recorded), then measured rounds until ``rounds`` or the time budget."""
+    """One warm-up round (not recorded), then measured rounds.
+
+    Stops after ``rounds`` measured rounds, or at the time budget once at least one has run.
+    """
     rng = random.Random(index)
     for round_no in range(rounds + 1):
         if round_no == 1:
@@ -246,7 +249,8 @@ def report(recorder: Recorder, order: list[str], elapsed: float) -> None:
     everything = [ms for name in order for ms in recorder.samples.get(name, [])]
     width = max(len(n) for n in order + ["overall"])
     print(
-        f"\n{'route':<{width}}  {'n':>5}  {'p50 ms':>7}  {'p95 ms':>7}  {'max ms':>7}  p95≤{TARGET_P95_MS:.0f}  errors"
+        f"\n{'route':<{width}}  {'n':>5}  {'p50 ms':>7}  {'p95 ms':>7}  {'max ms':>7}  "
+        f"p95≤{TARGET_P95_MS:.0f}  errors"
     )
     print("-" * (width + 52))
     meeting = 0
@@ -322,11 +326,13 @@ def main() -> int:
 
         print("config:")
         print(
-            f"  gunicorn {WORKERS} workers × {THREADS} threads on {base} (SIGMASIGHT_ENV=development)"
+            f"  gunicorn {WORKERS} workers × {THREADS} threads on {base} "
+            "(SIGMASIGHT_ENV=development)"
         )
         print(f"  database SQLite {workdir / 'bench.db'}; Redis embedded on 127.0.0.1:{redis_port}")
         print(
-            f"  {args.clients} concurrent clients (requests.Session, logged in through the form) over "
+            f"  {args.clients} concurrent clients "
+            "(requests.Session, logged in through the form) over "
             f"{len(books)} demo books; up to {args.rounds} measured rounds × "
             f"{len(routes_for(next(iter(books.values()))))} routes each after 1 warm-up round; "
             f"time budget {args.seconds:.0f} s"

@@ -20,7 +20,10 @@ DATASET = (
 
 @pytest.fixture(scope="session")
 def real_prices() -> pd.DataFrame:
-    """Wide adjusted closes: DatetimeIndex ascending (2018-01-02 .. 2026-08-03), a column per symbol."""
+    """Wide adjusted closes, a column per symbol.
+
+    DatetimeIndex ascending, 2018-01-02 .. 2026-08-03.
+    """
     long = pd.read_csv(DATASET, parse_dates=["date"])
     wide = long.pivot(index="date", columns="symbol", values="adj_close").sort_index()
     wide.index = pd.DatetimeIndex(wide.index, name="date")

@@ -1,4 +1,7 @@
-"""Risk engine: backcast, metrics vs numpy/statsmodels, drawdown invariances, Euler contributions."""
+"""Risk engine: backcast, metrics vs numpy/statsmodels, drawdown invariances.
+
+Also the Euler risk contributions.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""GET /api/v1/analytics/*: auth, ownership, parameters, missing data, and values equal to the service."""
+"""GET /api/v1/analytics/*: auth, ownership, parameters and missing data.
+
+The values returned equal the service's.
+"""
 
 from __future__ import annotations
 

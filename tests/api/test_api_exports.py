@@ -321,7 +321,10 @@ BIG_BOOK = 2_000
 
 @pytest.fixture()
 def big_book(client, factory):
-    """A 2,000-position book (stocks, shorts, 10% options; tags, formula-looking strategies), batched."""
+    """A 2,000-position book, batched.
+
+    Stocks, shorts and 10% options; tags and formula-looking strategies.
+    """
     import numpy as np
 
     from tests.api.conftest import Book, bearer, login_token

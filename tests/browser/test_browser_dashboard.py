@@ -2,7 +2,8 @@
 the HTMX partials (look-back, sort/filter, stress category and scenario detail), a recalculation
 through a real RQ worker, logging out, and the tablet layout.
 
-Fixtures are in tests/browser/conftest.py. Screenshots: test-artifacts/screenshots/{account}-{page}.png.
+Fixtures are in tests/browser/conftest.py. Screenshots:
+test-artifacts/screenshots/{account}-{page}.png.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ CHART_STATE_JS = """
   }
   return state;
 }
-"""
+"""  # noqa: E501 (JavaScript kept verbatim)
 CHARTS_RENDERED_JS = """
 (ids) => ids.every(id => { const el = document.getElementById(id);
   return el && el.classList.contains('js-plotly-plot') && Array.isArray(el.data); })
@@ -235,7 +236,7 @@ def test_overview_sort_and_type_filter_swap_the_table(account, live_server, demo
     page.select_option("#positions-table select[name=type]", "SHORT")
     page.wait_for_function("""() => {
         const b = [...document.querySelectorAll('#positions-table tbody .badge')].map(x => x.textContent);
-        return b.length > 0 && b.every(t => t === 'SHORT'); }""")
+        return b.length > 0 && b.every(t => t === 'SHORT'); }""")  # noqa: E501 (JavaScript kept verbatim)
     shorts = rows(page)
     assert shorts and shorts == sorted(shorts), "the sort survives the filter"
     assert "type=SHORT" in page.url and marker(page) == 1
@@ -391,7 +392,7 @@ OVERFLOW_JS = """
     .map(el => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().replace(/\\s+/g, '.') : ''} right=${Math.round(el.getBoundingClientRect().right)}`);
   return {scrollWidth: document.body.scrollWidth, innerWidth: w, culprits: wide.slice(0, 10)};
 }
-"""
+"""  # noqa: E501 (JavaScript kept verbatim)
 
 
 def test_tablet_width_has_no_horizontal_overflow(fresh_login, live_server, demo_books, screenshots):

@@ -211,7 +211,10 @@ def test_position_detail_shows_the_stored_factor_betas(ctx, hf_client, hf_book):
 
 
 def test_other_lookbacks_run_the_batch_steps_on_request(ctx, hf_book):
-    """A non-standard window is computed live by the same steps; on a standard one it equals the store."""
+    """A non-standard window is computed live by the same steps.
+
+    On a standard window the live result equals the stored one.
+    """
     from webapp.services.live import live_correlations, live_risk_metrics
 
     portfolio = db.session.get(Portfolio, hf_book)

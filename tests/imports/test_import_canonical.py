@@ -1,4 +1,7 @@
-"""The SigmaSight template format: row outcomes, error codes, duplicates, line numbers, report shape."""
+"""The SigmaSight template format: row outcomes, error codes and duplicates.
+
+Also line numbers and the report's shape.
+"""
 
 from __future__ import annotations
 

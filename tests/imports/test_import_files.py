@@ -54,7 +54,8 @@ def test_non_utf8_is_not_invalid():
 @pytest.mark.parametrize(
     "text",
     [
-        '"Activity Date","Process Date","Settle Date","Instrument","Description","Trans Code","Quantity","Price","Amount"\n'
+        '"Activity Date","Process Date","Settle Date","Instrument","Description","Trans Code",'
+        '"Quantity","Price","Amount"\n'
         '"11/18/2026","11/18/2026","11/19/2026","AAPL","Apple","Buy","10","$228.02","($2,280.20)"\n',
         '"Transactions  for account XXXX-1234 as of 09/26/2021 22:00:26 ET"\n'
         '"Date","Action","Symbol","Description","Quantity","Price","Fees & Comm","Amount"\n'
@@ -104,8 +105,10 @@ def test_broker_export_without_a_needed_column():
     [
         HEADER,
         HEADER + "\n\n,,,\n",
-        '"Positions for account X as of 12:33 PM ET, 2025/05/04"\n\n"Symbol","Quantity","Cost Basis","Security Type","Market Value"\n'
-        '"Cash & Cash Investments","--","--","Cash and Money Market","$5.00"\n"Account Total","--","--","--","$5.00"\n',
+        '"Positions for account X as of 12:33 PM ET, 2025/05/04"\n\n'
+        '"Symbol","Quantity","Cost Basis","Security Type","Market Value"\n'
+        '"Cash & Cash Investments","--","--","Cash and Money Market","$5.00"\n'
+        '"Account Total","--","--","--","$5.00"\n',
     ],
 )
 def test_no_data_rows(text):
@@ -138,7 +141,8 @@ def test_unbalanced_quote_is_reported():
 
 def test_ten_thousand_rows_validate_quickly():
     rows = "".join(
-        f"SYM{i % 500},{i + 1},{100 + i % 97}.25,2024-{1 + i % 12:02d}-{1 + i % 28:02d},core;tech,,note\n"
+        f"SYM{i % 500},{i + 1},{100 + i % 97}.25,"
+        f"2024-{1 + i % 12:02d}-{1 + i % 28:02d},core;tech,,note\n"
         for i in range(10_000)
     )
     start = time.perf_counter()

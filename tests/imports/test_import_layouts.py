@@ -81,7 +81,8 @@ def test_fidelity_portfolio_positions():
         6: [("entry_price", "missing_value")],  # Average Cost Basis "--"
         10: [("ticker", "unsupported_security")],  # muni bond CUSIP
     }
-    # SPAXX** (2), Pending Activity (7), CORE** (11), the two-line quoted disclaimer (13-14) and the footer.
+    # SPAXX** (2), Pending Activity (7), CORE** (11), the two-line quoted disclaimer (13-14) and
+    # the footer.
     assert report.skipped_lines == [1, 2, 7, 11, 12, 13, 14, 15, 16, 17, 18]
 
 
@@ -132,7 +133,8 @@ def test_etrade_portfolio_download():
         (18, "VMFXX", "LONG", 50000.0, 1.0, generated),
     ]
     assert rejections(report) == {17: [("ticker", "unsupported_security")]}  # a bank CD
-    # The "Filters applied" decoy header (line 8), lot rows (13-14), CASH, TOTAL and the footer are skipped.
+    # The "Filters applied" decoy header (line 8), lot rows (13-14), CASH, TOTAL and the footer
+    # are skipped.
     assert report.skipped_lines == [*range(1, 11), 13, 14, 19, 20, 21, 22]
 
 
@@ -149,7 +151,8 @@ def test_thinkorswim_position_statement():
         (11, "MSFT270702C00460000", "LC", 1.0, 9.62, on),  # "(Weeklys)"
     ]
     assert rejections(report) == {12: [("quantity", "zero_quantity")]}
-    # Group rows (6, 9), totals, and the whole Profits and Losses / Account Summary tail are skipped.
+    # Group rows (6, 9), totals, and the whole Profits and Losses / Account Summary tail are
+    # skipped.
     assert report.skipped_lines == [1, 2, 3, 4, 6, 9, *range(13, 25)]
 
 
@@ -207,8 +210,10 @@ def test_schwab_short_option_price_uses_absolute_cost_basis():
 
     report = run(
         '"Positions for account Individual ...123 as of 12:33 PM ET, 2025/05/04"\n\n'
-        '"Symbol","Description","Qty (Quantity)","Price","Mkt Val (Market Value)","Cost Basis","Security Type"\n'
-        '"SPY 06/18/2027 500.00 P","PUT SPDR S&P500 $500 EXP 06/18/27","-1","$4.10","-$410.00","-$500.00","Option"\n'
+        '"Symbol","Description","Qty (Quantity)","Price","Mkt Val (Market Value)",'
+        '"Cost Basis","Security Type"\n'
+        '"SPY 06/18/2027 500.00 P","PUT SPDR S&P500 $500 EXP 06/18/27","-1","$4.10",'
+        '"-$410.00","-$500.00","Option"\n'
     )
     assert summary(report) == [(4, "SPY270618P00500000", "SP", -1.0, 5.0, dt.date(2025, 5, 4))]
 
@@ -219,12 +224,16 @@ def test_ibkr_older_statement_lots_and_multipliers():
     text = (
         "Statement,Header,Field Name,Field Value\n"
         'Statement,Data,Period,"July 25, 2026"\n'
-        "Long Open Positions,Header,DataDiscriminator,Asset Category,Currency,Symbol,Open,Quantity,Mult,"
-        "Cost Price,Cost Basis,Close Price,Value,Unrealized P/L,% of NAV,Code\n"
-        "Long Open Positions,Data,Summary,Stocks,USD,AAPL,-,30,1,51.83,1555.0,49.35,1480.5,-74.5,4.65,\n"
-        'Long Open Positions,Data,Lot,Stocks,USD,AAPL,"2026-07-07, 15:39:46",15,,48.50,727.56,49.35,740.25,12.68,,ST\n'
-        'Long Open Positions,Data,Lot,Stocks,USD,AAPL,"2026-02-10, 15:10:44",15,,55.17,827.56,49.35,740.25,-87.3,,ST\n'
-        "Long Open Positions,Data,Summary,Equity and Index Options,USD,SPY 31MAR27 570 C,-,1,10,8.3,83.0,9.1,91,8,,\n"
+        "Long Open Positions,Header,DataDiscriminator,Asset Category,Currency,Symbol,Open,"
+        "Quantity,Mult,Cost Price,Cost Basis,Close Price,Value,Unrealized P/L,% of NAV,Code\n"
+        "Long Open Positions,Data,Summary,Stocks,USD,AAPL,-,30,1,"
+        "51.83,1555.0,49.35,1480.5,-74.5,4.65,\n"
+        'Long Open Positions,Data,Lot,Stocks,USD,AAPL,"2026-07-07, 15:39:46",15,,'
+        "48.50,727.56,49.35,740.25,12.68,,ST\n"
+        'Long Open Positions,Data,Lot,Stocks,USD,AAPL,"2026-02-10, 15:10:44",15,,'
+        "55.17,827.56,49.35,740.25,-87.3,,ST\n"
+        "Long Open Positions,Data,Summary,Equity and Index Options,USD,SPY 31MAR27 570 C,-,1,10,"
+        "8.3,83.0,9.1,91,8,,\n"
     )
     report = run(text)
     assert summary(report) == [(4, "AAPL", "LONG", 30.0, 51.83, dt.date(2026, 7, 25))]

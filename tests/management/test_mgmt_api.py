@@ -1,4 +1,7 @@
-"""JSON twins under /api/v1/management: same validation as the forms, one error shape, ownership 404."""
+"""JSON twins under /api/v1/management: same validation as the forms.
+
+One error shape; another advisor's objects answer 404.
+"""
 
 from __future__ import annotations
 
@@ -468,7 +471,10 @@ def test_option_positions(api, book, payload, ptype, quantity, symbol):
         (
             STOCK | {"position_type": "LONG", "quantity": -5},
             {
-                "quantity": "A long position needs a positive quantity; a negative quantity means short (SHORT, SC or SP)."
+                "quantity": (
+                    "A long position needs a positive quantity; "
+                    "a negative quantity means short (SHORT, SC or SP)."
+                )
             },
         ),
         (
@@ -478,7 +484,10 @@ def test_option_positions(api, book, payload, ptype, quantity, symbol):
         (
             STOCK | {"position_type": "LONG", "symbol": "AAPL270115C00250000"},
             {
-                "symbol": "Enter a ticker like AAPL or BRK-B. That is an option symbol: choose call or put."
+                "symbol": (
+                    "Enter a ticker like AAPL or BRK-B. "
+                    "That is an option symbol: choose call or put."
+                )
             },
         ),
         (

@@ -141,7 +141,10 @@ def test_fractional_strike_is_kept_in_the_osi_symbol(client, book):
         (
             {"symbol": "ZZZQ"},
             {
-                "symbol": "No market data for ZZZQ (prices end 2026-08-03); run a price sync or choose a covered symbol."
+                "symbol": (
+                    "No market data for ZZZQ (prices end 2026-08-03); "
+                    "run a price sync or choose a covered symbol."
+                )
             },
         ),
         ({"symbol": "AAPL 2027"}, {"symbol": "Enter a ticker like AAPL or BRK-B."}),
@@ -167,7 +170,9 @@ def test_stock_field_errors_show_next_to_their_fields(client, book, changes, exp
         (
             {"underlying_symbol": "", "strike_price": "", "expiration_date": ""},
             {
-                "underlying_symbol": "Enter the underlying&#39;s ticker (1–6 letters or digits), e.g. AAPL.",
+                "underlying_symbol": (
+                    "Enter the underlying&#39;s ticker (1–6 letters or digits), e.g. AAPL."
+                ),
                 "strike_price": "This field is required.",
                 "expiration_date": "This field is required.",
             },
@@ -189,7 +194,10 @@ def test_stock_field_errors_show_next_to_their_fields(client, book, changes, exp
         (
             {"underlying_symbol": "ZZZQ"},
             {
-                "underlying_symbol": "No market data for ZZZQ (prices end 2026-08-03); run a price sync or choose a covered symbol."
+                "underlying_symbol": (
+                    "No market data for ZZZQ (prices end 2026-08-03); "
+                    "run a price sync or choose a covered symbol."
+                )
             },
         ),
     ],

@@ -1,4 +1,7 @@
-"""Export → import round trip: a book exported with positions_csv and uploaded again is the same book."""
+"""Export → import round trip.
+
+A book exported with positions_csv and uploaded again is the same book.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +29,10 @@ def positions_csv():
 
 
 def book_key(portfolio: Portfolio) -> list[tuple]:
-    """What must survive the round trip, per open position (sorted: order is not part of the contract)."""
+    """What must survive the round trip, per open position.
+
+    Sorted: order is not part of the contract.
+    """
     return sorted(
         (
             p.symbol,

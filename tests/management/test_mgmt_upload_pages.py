@@ -1,4 +1,7 @@
-"""CSV onboarding pages: upload → preview (nothing stored) → confirm (one transaction) → portfolio + queued work."""
+"""CSV onboarding pages.
+
+Upload → preview (nothing stored) → confirm (one transaction) → portfolio + queued work.
+"""
 
 from __future__ import annotations
 
@@ -127,7 +130,8 @@ def test_preview_lists_every_row_and_stores_nothing(client, advisor):
         ("11", "SPY270115P00600000"),
     ]
     rejected = re.findall(
-        r'<tr data-line="(\d+)"><td>\d+</td><td>(\w+)</td><td><code>([^<]*)</code></td><td>(\w+)</td>\s*<td>([^<]*)',
+        r'<tr data-line="(\d+)"><td>\d+</td><td>(\w+)</td><td><code>([^<]*)</code></td>'
+        r"<td>(\w+)</td>\s*<td>([^<]*)",
         html[html.index('id="rejected"') :],
     )
     assert rejected == [

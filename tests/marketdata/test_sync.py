@@ -153,7 +153,9 @@ def test_coverage_cli_reports_gaps_and_staleness(runner, ctx):
     )
     assert result.exit_code == 0, result.output
     lines = {
-        l.split()[0]: l.split() for l in result.output.splitlines()[1:] if not l.startswith(" ")
+        line.split()[0]: line.split()
+        for line in result.output.splitlines()[1:]
+        if not line.startswith(" ")
     }
     assert lines["ZZCOV"][3:5] == ["12", "3"]  # 12 trading days stored, 3 missing
     assert f"gap {days[5]} .. {days[7]}" in result.output

@@ -390,7 +390,10 @@ def test_utf16_without_bom_is_read_like_utf8(encoding):
 def test_utf16_without_bom_keeps_accents_and_symbols(encoding):
     from tests.imports.helpers_import import run
 
-    text = "ticker,quantity,entry_price,entry_date,notes\r\nAAPL,1,1,2024-01-02,R\xe9sum\xe9 \u20ac \u65e5\u672c\r\n"
+    text = (
+        "ticker,quantity,entry_price,entry_date,notes\r\n"
+        "AAPL,1,1,2024-01-02,R\xe9sum\xe9 \u20ac \u65e5\u672c\r\n"
+    )
     report = run(text.encode(encoding))
     assert report.file_error is None
     assert report.accepted[0].notes == "R\xe9sum\xe9 \u20ac \u65e5\u672c"

@@ -97,7 +97,8 @@ def test_delete_mid_batch_restart_and_a_new_portfolio_sees_nothing_of_the_first(
     app, ctx, factory, client, auth
 ):
     """The measured leak: delete during a batch, restart, another advisor's new portfolio gets the
-    first one's id and shows its results. Now the batch stops, nothing is left, ids are not reused."""
+    first one's id and shows its results. Now the batch stops, nothing is left, ids are not
+    reused."""
     from webapp.services import management as mgmt
     from webapp.services.batch import BatchCancelled, run_portfolio_batch
 

@@ -1,4 +1,7 @@
-"""Sessions: no constant secret, logout revokes server-side, remember-me tokens hashed and expiring."""
+"""Sessions: no constant secret, logout revokes server-side.
+
+Remember-me tokens are hashed and expire.
+"""
 
 from __future__ import annotations
 
