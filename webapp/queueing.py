@@ -95,15 +95,12 @@ def _job_problem(run: BatchRun) -> str | None:
         if job is None:
             return "job lost before it finished (worker stopped or queue flushed)"
         status = job.get_status(refresh=True)
-        if status == JobStatus.DEFERRED:
-            # Waiting for the price refresh queued before it; RQ never starts it if that failed.
-            for dependency in job.fetch_dependencies():
-                if dependency.get_status(refresh=True) in (
-                    JobStatus.FAILED,
-                    JobStatus.CANCELED,
-                    JobStatus.STOPPED,
-                ):
-                    return "the price refresh it waited for failed; press Recalculate"
+        if status == JobStatus.DEFERRED and not _dependencies_can_finish(job):
+            return "the price refresh it waited for failed; press Recalculate"
+        if status == JobStatus.QUEUED and get_queue(job.origin).get_job_position(job.id) is None:
+            # Its record survives but the queue no longer holds it (emptied or flushed): no
+            # worker will ever pick it up.
+            return "job lost from the queue before it started; press Recalculate"
         if status in LIVE_JOB_STATUSES:
             return None
         if status == JobStatus.FINISHED:
@@ -113,6 +110,15 @@ def _job_problem(run: BatchRun) -> str | None:
         if detail and "AbandonedJobError" in detail[0]:
             return "the worker running it stopped (no heartbeat); press Recalculate to run it again"
         return f"job {status.value}: {detail[0]}" if detail else f"job {status.value}"
+
+
+def _dependencies_can_finish(job: Job) -> bool:
+    """False when a job it waits for failed or vanished: RQ would then never start it."""
+    dependencies = job.fetch_dependencies()
+    if len(dependencies) < len(job.dependency_ids):
+        return False
+    dead = (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED)
+    return not any(d.get_status(refresh=True) in dead for d in dependencies)
 
 
 def reconcile_runs(runs: Iterable[BatchRun]) -> None:

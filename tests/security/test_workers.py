@@ -145,3 +145,15 @@ def test_a_batch_waiting_on_a_failed_price_refresh_is_closed_not_left_queued(
     assert run.status == "queued"
     reconcile_runs([run])
     assert run.status == "failed" and "price refresh" in run.error
+
+
+def test_runs_whose_job_left_the_queue_are_closed(app, factory, clean_queue):
+    """Queue emptied (a flush, an operator): the job records survive but no worker will run them."""
+    from webapp.queueing import enqueue_refresh_prices, reconcile_runs
+
+    plain = enqueue_portfolio_batch(_book(factory, "PG").id)
+    waiting = enqueue_portfolio_batch(_book(factory, "KO").id, depends_on=enqueue_refresh_prices())
+    get_queue().empty()
+    reconcile_runs([plain, waiting])
+    assert plain.status == "failed" and "lost from the queue" in plain.error
+    assert waiting.status == "failed" and "price refresh" in waiting.error
