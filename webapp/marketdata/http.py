@@ -171,9 +171,9 @@ class HttpClient:
     ) -> Any:
         """GET ``url`` and return the decoded JSON body.
 
-        Raises ``TransientProviderError`` once retries are exhausted on timeouts, connection errors,
-        408/429/5xx; ``HttpStatusError`` (a ``ProviderError``) at once on other 4xx; ``ProviderError``
-        when a 2xx body is not JSON.
+        Raises ``TransientProviderError`` once retries are exhausted on timeouts, connection
+        errors, 408/429/5xx; ``HttpStatusError`` (a ``ProviderError``) at once on other 4xx;
+        ``ProviderError`` when a 2xx body is not JSON.
         """
         where = self.describe(url, params)
         attempt = 0
