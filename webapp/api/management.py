@@ -11,7 +11,13 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from webapp.api import bp
-from webapp.api.common import ApiError, choice_param, owned_portfolio_or_404, require_auth
+from webapp.api.common import (
+    ApiError,
+    api_error_response,
+    choice_param,
+    owned_portfolio_or_404,
+    require_auth,
+)
 from webapp.models import Portfolio, Position, Tag
 from webapp.models._time import isoformat_z
 from webapp.queueing import QueueUnavailable, enqueue_after_import
@@ -29,13 +35,19 @@ def _json_body() -> dict:
     return data
 
 
-def _invalid(exc: mgmt.ValidationError) -> ApiError:
-    """A service validation error as the API's error (422, or 409 for a state clash)."""
+@bp.errorhandler(mgmt.ValidationError)
+def _invalid(exc: mgmt.ValidationError):
+    """A service validation error as the API's error shape (422, or 409 for a state clash).
+
+    Mapped once here, so the management routes carry no try/except of their own.
+    """
     if isinstance(exc, mgmt.Conflict):
-        return ApiError(409, str(exc), {"fields": exc.errors}, "conflict")
-    return ApiError(
-        422, "Validation failed: " + str(exc), {"fields": exc.errors}, "validation_error"
-    )
+        error = ApiError(409, str(exc), {"fields": exc.errors}, "conflict")
+    else:
+        error = ApiError(
+            422, "Validation failed: " + str(exc), {"fields": exc.errors}, "validation_error"
+        )
+    return api_error_response(error)
 
 
 def portfolio_dict(p: Portfolio) -> dict:
@@ -101,10 +113,7 @@ def _portfolio_body() -> dict:
 @require_auth
 def create_portfolio():
     """A new, empty portfolio: {name, description?, cash?} → 201."""
-    try:
-        portfolio = mgmt.create_portfolio(g.user.id, _portfolio_body())
-    except mgmt.ValidationError as exc:
-        raise _invalid(exc) from None
+    portfolio = mgmt.create_portfolio(g.user.id, _portfolio_body())
     return jsonify(portfolio_dict(portfolio)), 201
 
 
@@ -113,10 +122,7 @@ def create_portfolio():
 def update_portfolio(portfolio_id: int):
     """Rename / re-describe / set cash; fields not sent keep their value."""
     portfolio = owned_portfolio_or_404(portfolio_id)
-    try:
-        mgmt.update_portfolio(portfolio, _portfolio_body())
-    except mgmt.ValidationError as exc:
-        raise _invalid(exc) from None
+    mgmt.update_portfolio(portfolio, _portfolio_body())
     return jsonify(portfolio_dict(portfolio))
 
 
@@ -154,10 +160,7 @@ def upload_portfolio():
     if mode == "validate":
         return jsonify(report.to_dict()), 200
     fields = {key: request.form.get(key) for key in ("name", "description", "cash")}
-    try:
-        portfolio = import_svc.commit_import(g.user.id, fields, report)
-    except mgmt.ValidationError as exc:
-        raise _invalid(exc) from None
+    portfolio = import_svc.commit_import(g.user.id, fields, report)
     response = jsonify(report.to_dict())
     response.status_code = 201
     try:
@@ -194,10 +197,7 @@ def list_positions(portfolio_id: int):
 def create_position(portfolio_id: int):
     """Add a position → 201 (position_type, or option_type call/put plus the quantity's sign)."""
     portfolio = owned_portfolio_or_404(portfolio_id)
-    try:
-        position = mgmt.add_position(portfolio, _json_body())
-    except mgmt.ValidationError as exc:
-        raise _invalid(exc) from None
+    position = mgmt.add_position(portfolio, _json_body())
     return jsonify(position_dict(position)), 201
 
 
@@ -225,10 +225,7 @@ def get_position(portfolio_id: int, position_id: int):
 def update_position(portfolio_id: int, position_id: int):
     """PUT replaces every field; PATCH changes only the fields sent."""
     position = _position(portfolio_id, position_id)
-    try:
-        mgmt.update_position(position, _json_body(), partial=request.method == "PATCH")
-    except mgmt.ValidationError as exc:
-        raise _invalid(exc) from None
+    mgmt.update_position(position, _json_body(), partial=request.method == "PATCH")
     return jsonify(position_dict(position))
 
 
@@ -237,10 +234,7 @@ def update_position(portfolio_id: int, position_id: int):
 def close_position(portfolio_id: int, position_id: int):
     """{exit_date, exit_price}; 409 when the position is already closed."""
     position = _position(portfolio_id, position_id)
-    try:
-        mgmt.close_position(position, _json_body())
-    except mgmt.ValidationError as exc:
-        raise _invalid(exc) from None
+    mgmt.close_position(position, _json_body())
     return jsonify(position_dict(position))
 
 
@@ -265,10 +259,7 @@ def set_position_tags(portfolio_id: int, position_id: int):
             {"fields": {"tags": "This field is required."}},
             "validation_error",
         )
-    try:
-        mgmt.set_position_tags(position, body["tags"])
-    except mgmt.ValidationError as exc:
-        raise _invalid(exc) from None
+    mgmt.set_position_tags(position, body["tags"])
     return jsonify(position_dict(position))
 
 
@@ -287,10 +278,7 @@ def list_tags():
 @require_auth
 def create_tag():
     """A new tag: {name, color?} → 201."""
-    try:
-        tag = mgmt.create_tag(g.user.id, _json_body())
-    except mgmt.ValidationError as exc:
-        raise _invalid(exc) from None
+    tag = mgmt.create_tag(g.user.id, _json_body())
     return jsonify(tag_dict(tag)), 201
 
 
