@@ -17,8 +17,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m webapp.devserver
 
+# Line coverage of webapp/ and jobs/ in this process (files under 100% listed, total last).
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
