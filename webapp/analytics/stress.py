@@ -32,7 +32,13 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from webapp.analytics.constants import BENCHMARK_SYMBOL
+from webapp.analytics.constants import (
+    BENCHMARK_SYMBOL,
+    LONG_TYPES,
+    OPTION_TYPES,
+    SHORT_TYPES,
+    STOCK_TYPES,
+)
 
 SCENARIOS_PATH = Path(__file__).with_name("scenarios.json")
 
@@ -50,10 +56,6 @@ KNOWN_FACTORS: tuple[str, ...] = (
 CATEGORIES: tuple[str, ...] = ("market", "factor_rotation", "rates", "historical")
 SEVERITIES: tuple[str, ...] = ("mild", "moderate", "severe", "extreme")
 
-LONG_TYPES = frozenset({"LONG", "LC", "LP"})
-SHORT_TYPES = frozenset({"SHORT", "SC", "SP"})
-STOCK_TYPES = frozenset({"LONG", "SHORT"})
-OPTION_TYPES = frozenset({"LC", "LP", "SC", "SP"})
 
 #: Condition number of Sigma_ss above which the solve is treated as singular (least squares).
 _SINGULAR_COND = 1e12
@@ -490,11 +492,11 @@ class _Book:
         self.spot = _numbers(positions, "underlying_price")
         self.delta, self.gamma = _numbers(positions, "delta"), _numbers(positions, "gamma")
         self.qm = qty * mult
-        self.is_stock = np.isin(self.ptypes, sorted(STOCK_TYPES))
+        self.is_stock = np.isin(self.ptypes, STOCK_TYPES)
         self.is_call = np.isin(self.ptypes, ["LC", "SC"])
-        is_option = np.isin(self.ptypes, sorted(OPTION_TYPES))
-        self.is_long = np.isin(self.ptypes, sorted(LONG_TYPES))
-        self.is_short = np.isin(self.ptypes, sorted(SHORT_TYPES))
+        is_option = np.isin(self.ptypes, OPTION_TYPES)
+        self.is_long = np.isin(self.ptypes, LONG_TYPES)
+        self.is_short = np.isin(self.ptypes, SHORT_TYPES)
 
         # Reasons are checked in this order: the row's status, its type, its market value (all
         # before the move), the move itself, then for options the underlying price and Greeks.

@@ -2,16 +2,7 @@
 
 from webapp.models.jobs import BatchRun
 from webapp.models.market import FactorDefinition, PriceBar, RiskFreeRate, Security
-from webapp.models.portfolios import (
-    LONG_TYPES,
-    OPTION_TYPES,
-    POSITION_TYPES,
-    SHORT_TYPES,
-    Portfolio,
-    Position,
-    Tag,
-    position_tags,
-)
+from webapp.models.portfolios import Portfolio, Position, Tag, position_tags
 from webapp.models.results import AnalyticsResult, PortfolioSnapshot
 from webapp.models.users import ApiToken, User, UserSession
 
@@ -20,15 +11,11 @@ __all__ = [
     "AnalyticsResult",
     "BatchRun",
     "FactorDefinition",
-    "LONG_TYPES",
-    "OPTION_TYPES",
-    "POSITION_TYPES",
     "Portfolio",
     "PortfolioSnapshot",
     "Position",
     "PriceBar",
     "RiskFreeRate",
-    "SHORT_TYPES",
     "Security",
     "Tag",
     "User",

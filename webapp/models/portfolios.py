@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
+from webapp.analytics.constants import OPTION_TYPES
 from webapp.extensions import db
 from webapp.models._ids import NEVER_REUSE_IDS
 from webapp.models._time import utcnow
-
-LONG_TYPES = ("LONG", "LC", "LP")
-SHORT_TYPES = ("SHORT", "SC", "SP")
-OPTION_TYPES = ("LC", "LP", "SC", "SP")
-POSITION_TYPES = ("LONG", "SHORT", "LC", "LP", "SC", "SP")
 
 position_tags = db.Table(
     "position_tags",

@@ -20,6 +20,7 @@ from webapp.analytics import stress as stress_engine
 from webapp.analytics.constants import (
     BENCHMARK_SYMBOL,
     DEFAULT_FACTOR_WINDOW,
+    OPTION_TYPES,
     REALIZED_VOL_WINDOW,
 )
 from webapp.analytics.errors import NonPositiveEquity, NoPositions
@@ -141,9 +142,7 @@ def _valued(ctx) -> pd.DataFrame:
 def _greeks_payload(valued: pd.DataFrame) -> dict:
     """Per-option Greeks (per share and per position) and the book's totals."""
     options = (
-        valued[
-            valued["position_type"].isin(exposures_engine.OPTION_TYPES) & (valued["status"] == "ok")
-        ]
+        valued[valued["position_type"].isin(OPTION_TYPES) & (valued["status"] == "ok")]
         if not valued.empty
         else valued
     )

@@ -15,13 +15,11 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from webapp.analytics.constants import OPTION_TYPES, POSITION_TYPES, SHORT_TYPES
 from webapp.extensions import db
 from webapp.imports import ParsedOption, neutralize, parse_option_symbol
 from webapp.imports.symbols import stock_symbol
 from webapp.models import (
-    OPTION_TYPES,
-    POSITION_TYPES,
-    SHORT_TYPES,
     AnalyticsResult,
     BatchRun,
     Portfolio,

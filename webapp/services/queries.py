@@ -10,9 +10,10 @@ import pandas as pd
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import selectinload
 
+from webapp.analytics.constants import OPTION_TYPES
 from webapp.extensions import db
 from webapp.models import PriceBar, RiskFreeRate, Security
-from webapp.models.portfolios import OPTION_TYPES, Position
+from webapp.models.portfolios import Position
 
 HOLDINGS_COLUMNS = [
     "symbol",
