@@ -125,3 +125,48 @@ def test_valuation_reflects_every_change_to_the_holdings(book):
     after = {r["symbol"]: r for r in positions_view(portfolio).rows}
     assert after["AAPL"]["market_value"] == pytest.approx(2 * before["AAPL"]["market_value"])
     assert after["TSLA"]["market_value"] == before["TSLA"]["market_value"]
+
+
+def test_valuation_cache_is_safe_across_threads(app, factory, monkeypatch):
+    """gunicorn threads share the cache: with room for one entry, eight threads valuing three
+    books in turn evict each other constantly, and every answer is still that book's own."""
+    import sys
+    import threading
+
+    from webapp.models import Portfolio
+    from webapp.services import portfolios as svc
+
+    monkeypatch.setattr(svc, "_VALUATIONS_SIZE", 1)
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show up
+    user = factory.user()
+    books = [
+        factory.portfolio(user, positions=[dict(symbol=s, quantity=q, entry_price=10.0)])
+        for s, q in (("AAPL", 1), ("MSFT", 2), ("XOM", 3))
+    ]
+    ids = [b.id for b in books]
+    errors, answers = [], []
+
+    def work(seed: int) -> None:
+        with app.app_context():
+            try:
+                for i in range(30):
+                    pid = ids[(seed + i) % 3]
+                    _, _, valued = svc.valued_holdings(db.session.get(Portfolio, pid))
+                    answers.append((pid, valued["symbol"].tolist(), valued["quantity"].tolist()))
+            except Exception as exc:  # noqa: BLE001 - collected, asserted below
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(0.005)
+    assert errors == []
+    expected = {ids[0]: (["AAPL"], [1.0]), ids[1]: (["MSFT"], [2.0]), ids[2]: (["XOM"], [3.0])}
+    assert len(answers) == 240
+    assert all((symbols, qty) == expected[pid] for pid, symbols, qty in answers)

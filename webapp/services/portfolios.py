@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -121,8 +122,12 @@ ROW_FIELDS = (
 
 # Recent valuations by their exact inputs: pages and partials revalue the same book on every
 # click, and the inputs (holdings, as-of date, rate, stored bars) rarely change between clicks.
+# gunicorn serves requests from several threads: every read and write of the cache holds the
+# lock (a check-then-read could otherwise meet another thread's eviction). Per process, and safe
+# across processes because the key includes the price version.
 _VALUATIONS: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
 _VALUATIONS_SIZE = 64
+_VALUATIONS_LOCK = threading.Lock()
 
 
 def _valuation_key(holdings: pd.DataFrame, as_of: dt.date, rate: float) -> tuple:
@@ -143,15 +148,19 @@ def valued_holdings(portfolio: Portfolio, as_of: dt.date | None = None):
         return as_of, positions, None
     rate = queries.risk_free_on(as_of) or 0.0
     key = _valuation_key(holdings, as_of, rate)
-    if key in _VALUATIONS:
-        _VALUATIONS.move_to_end(key)
-        return as_of, positions, _VALUATIONS[key].copy()
+    with _VALUATIONS_LOCK:
+        cached = _VALUATIONS.get(key)
+        if cached is not None:
+            _VALUATIONS.move_to_end(key)
+    if cached is not None:
+        return as_of, positions, cached.copy()
     start = as_of - dt.timedelta(days=VALUATION_HISTORY_DAYS * 7 // 5 + 10)
     prices = queries.load_prices(holdings["underlying"].unique(), start, as_of)
     valued = value_holdings(holdings, prices, as_of, rate, realized_vol_window=REALIZED_VOL_WINDOW)
-    _VALUATIONS[key] = valued.copy()
-    if len(_VALUATIONS) > _VALUATIONS_SIZE:
-        _VALUATIONS.popitem(last=False)
+    with _VALUATIONS_LOCK:
+        _VALUATIONS[key] = valued.copy()
+        while len(_VALUATIONS) > _VALUATIONS_SIZE:
+            _VALUATIONS.popitem(last=False)
     return as_of, positions, valued
 
 
