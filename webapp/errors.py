@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 ERROR_CODES = {
     400: "bad_request",
@@ -108,7 +108,10 @@ def register(app: Flask) -> None:
     from redis.exceptions import RedisError
 
     from webapp.queueing import QueueUnavailable
+    from webapp.services.portfolios import NotOwned
 
     app.register_error_handler(HTTPException, _handle_http)
+    # Another advisor's record is indistinguishable from a missing one.
+    app.register_error_handler(NotOwned, lambda exc: _handle_http(NotFound(str(exc))))
     app.register_error_handler(QueueUnavailable, _handle_queue_down)
     app.register_error_handler(RedisError, _handle_queue_down)

@@ -150,13 +150,11 @@ def choice_param(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 def owned_portfolio_or_404(portfolio_id: int):
     """The caller's portfolio, or 404 in the API error shape (never another user's data)."""
-    from werkzeug.exceptions import NotFound
-
-    from webapp.services.portfolios import owned_portfolio
+    from webapp.services.portfolios import NotOwned, owned_portfolio
 
     try:
         return owned_portfolio(portfolio_id, g.user.id)
-    except NotFound:
+    except NotOwned:
         raise ApiError(404, "Portfolio not found.", {"portfolio_id": portfolio_id}) from None
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from webapp.analytics.constants import DEFAULT_FACTOR_WINDOW, REALIZED_VOL_WINDOW
 from webapp.analytics.exposures import exposure_summary, value_holdings
@@ -24,12 +23,20 @@ MAX_ID = 2**31 - 1
 VALUATION_HISTORY_DAYS = 140
 
 
+class NotOwned(LookupError):
+    """No such record for this advisor: missing, or another advisor's (both read as 404).
+
+    A service exception, not werkzeug's: the app maps it once to the 404 page or the API's
+    error shape, so services do not decide HTTP.
+    """
+
+
 def owned_portfolio(portfolio_id: int, user_id: int) -> Portfolio:
     """The portfolio if ``user_id`` owns it; otherwise 404 (never reveal another advisor's data)."""
     # Ids beyond the INTEGER column cannot exist; asking the database would overflow (500).
     portfolio = db.session.get(Portfolio, portfolio_id) if 0 < portfolio_id <= MAX_ID else None
     if portfolio is None or portfolio.user_id != user_id:
-        raise NotFound("No such portfolio.")
+        raise NotOwned("No such portfolio.")
     return portfolio
 
 
@@ -336,7 +343,7 @@ def position_detail(portfolio: Portfolio, position_id: int) -> PositionDetail:
     view = positions_view(portfolio)
     row = next((r for r in view.rows if r["id"] == position_id), None)
     if row is None:
-        raise NotFound("No such open position in this portfolio.")
+        raise NotOwned("No such open position in this portfolio.")
     symbol = row["underlying"] or row["symbol"]
     start = view.as_of - dt.timedelta(days=365) if view.as_of else None
     series = queries.load_prices([symbol], start, view.as_of)
