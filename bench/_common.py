@@ -69,3 +69,32 @@ def start_gunicorn(
             pass
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer /health in 60 s:\n{log_path.read_text()[-3000:]}")
+
+
+def csrf_token(html: str) -> str:
+    """The value of the page's csrf_token input."""
+    import re
+
+    field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', html)
+    value = re.search(r'value="([^"]+)"', field.group(0)) if field else None
+    if value is None:
+        raise RuntimeError("no csrf_token input in the page")
+    return value.group(1)
+
+
+def browser_login(base: str, email: str, password: str, *, timeout: float = 30):
+    """A requests session logged in through the form, as a browser would (CSRF token included)."""
+    import requests
+
+    session = requests.Session()
+    token = csrf_token(session.get(f"{base}/login", timeout=timeout).text)
+    response = session.post(
+        f"{base}/login",
+        timeout=timeout,
+        data={"email": email, "password": password, "csrf_token": token},
+    )
+    if response.status_code != 200 or not response.url.rstrip("/").endswith("/portfolios"):
+        raise RuntimeError(
+            f"login as {email} failed: HTTP {response.status_code} at {response.url}"
+        )
+    return session

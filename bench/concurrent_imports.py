@@ -35,7 +35,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from _common import migrated_app, start_gunicorn  # noqa: E402
+from _common import browser_login, csrf_token, migrated_app, start_gunicorn  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 # The tree whose app is measured: this checkout, or an exported revision (--rev).
@@ -46,7 +46,6 @@ if str(ROOT) not in sys.path:
 WORKERS, THREADS = 2, 4
 PASSWORD = "correct-horse-9"
 TICKERS = ("AAPL", "MSFT", "SPY", "QQQ", "NVDA", "JPM", "XOM", "GOOGL", "AMZN", "META")
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 CONFIRM_FIELD = re.compile(
     r'<input id="\w+" name="(token|name|description|cash)" type="hidden" value="([^"]*)">'
 )
@@ -122,23 +121,6 @@ def stored_counts(db_path: Path, clients: int) -> list[tuple[int, int, int]]:
 # --- the run -----------------------------------------------------------------------------------
 
 
-def login(base: str, email: str):
-    import requests
-
-    session = requests.Session()
-    token = CSRF.search(session.get(f"{base}/login", timeout=30).text).group(1)
-    response = session.post(
-        f"{base}/login",
-        timeout=60,
-        data={"email": email, "password": PASSWORD, "csrf_token": token},
-    )
-    if response.status_code != 200 or not response.url.rstrip("/").endswith("/portfolios"):
-        raise RuntimeError(
-            f"login as {email} failed: HTTP {response.status_code} at {response.url}"
-        )
-    return session
-
-
 class Client(threading.Thread):
     """One advisor: upload, preview, then (with the others) confirm."""
 
@@ -166,7 +148,7 @@ class Client(threading.Thread):
                 f"{self.base}/imports/new",
                 timeout=600,
                 data={
-                    "csrf_token": CSRF.search(form).group(1),
+                    "csrf_token": csrf_token(form),
                     "name": f"Concurrent import {self.k}",
                     "description": "",
                     "cash": "",
@@ -178,7 +160,7 @@ class Client(threading.Thread):
                 raise RuntimeError(f"preview: HTTP {preview.status_code}")
             page = preview.text[preview.text.index('action="/imports/confirm"') :]
             fields = {n: htmllib.unescape(v) for n, v in CONFIRM_FIELD.findall(page)}
-            fields["csrf_token"] = CSRF.search(page).group(1)
+            fields["csrf_token"] = csrf_token(page)
             self.confirm_together.wait(timeout=600)
             started = time.perf_counter()
             done = self.session.post(
@@ -258,7 +240,10 @@ def main() -> int:
             tree, port, env, workdir / "gunicorn.log", workers=WORKERS, threads=THREADS, timeout=300
         )
         base = f"http://127.0.0.1:{port}"
-        sessions = [login(base, f"importer{k}@example.com") for k in range(args.clients)]
+        sessions = [
+            browser_login(base, f"importer{k}@example.com", PASSWORD, timeout=60)
+            for k in range(args.clients)
+        ]
         print("config:")
         print(
             f"  app: {'revision ' + args.rev if args.rev else 'this working tree'}; gunicorn "

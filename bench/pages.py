@@ -34,7 +34,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import requests  # noqa: E402
-from _common import migrated_app, start_gunicorn  # noqa: E402
+from _common import browser_login, migrated_app, start_gunicorn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -122,29 +122,6 @@ def build_database(db_url: str, redis_url: str) -> None:
                 raise RuntimeError(f"batch for portfolio {pid} ended {run.status}: {run.error}")
         db.session.remove()
         db.engine.dispose()
-
-
-CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
-VALUE = re.compile(r'value="([^"]+)"')
-
-
-def login(base: str, email: str, password: str) -> requests.Session:
-    session = requests.Session()
-    form = session.get(f"{base}/login", timeout=10)
-    field = CSRF.search(form.text)
-    if not field:
-        raise RuntimeError("no csrf_token input in the login form")
-    token = VALUE.search(field.group(0)).group(1)
-    response = session.post(
-        f"{base}/login",
-        timeout=10,
-        data={"email": email, "password": password, "csrf_token": token},
-    )
-    if response.status_code != 200 or not response.url.rstrip("/").endswith("/portfolios"):
-        raise RuntimeError(
-            f"login as {email} failed: HTTP {response.status_code} at {response.url}"
-        )
-    return session
 
 
 def discover(base: str, session: requests.Session) -> dict:
@@ -319,7 +296,7 @@ def main() -> int:
         sessions, books = [], {}
         for i in range(args.clients):
             email = DEMO_BOOKS[i % len(DEMO_BOOKS)].email
-            session = login(base, email, DEMO_PASSWORD)
+            session = browser_login(base, email, DEMO_PASSWORD, timeout=10)
             if email not in books:
                 books[email] = discover(base, session)
             sessions.append((session, books[email]))
