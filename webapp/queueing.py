@@ -88,9 +88,6 @@ def _job_problem(run: BatchRun) -> str | None:
     if not run.job_id:
         return None if utcnow() - run.created_at < ENQUEUE_GRACE else "never reached the queue"
     with _redis_errors():
-        # Moves jobs whose worker stopped heartbeating to the failed registry (RQ's own
-        # abandoned-job handling, which otherwise only runs inside a live worker).
-        StartedJobRegistry(queue=get_queue()).cleanup()
         job = fetch_job(run.job_id)
         if job is None:
             return "job lost before it finished (worker stopped or queue flushed)"
@@ -127,10 +124,16 @@ def reconcile_runs(runs: Iterable[BatchRun]) -> None:
     Pages call this before showing runs, so a dead run reads "failed" within a heartbeat's TTL
     instead of "started 33%" until the job timeout.
     """
+    active = [run for run in runs if run.status in ACTIVE_RUN_STATUSES]
+    if not active:
+        return
+    with _redis_errors():
+        # Moves jobs whose worker stopped heartbeating to the failed registry (RQ's own
+        # abandoned-job handling, which otherwise only runs inside a live worker). Once per
+        # call, not per run.
+        StartedJobRegistry(queue=get_queue()).cleanup()
     changed = False
-    for run in runs:
-        if run.status not in ACTIVE_RUN_STATUSES:
-            continue
+    for run in active:
         problem = _job_problem(run)
         if problem is None:
             continue
@@ -142,7 +145,7 @@ def reconcile_runs(runs: Iterable[BatchRun]) -> None:
         changed = changed or bool(closed)
     if changed:
         db.session.commit()
-        for run in runs:
+        for run in active:
             db.session.refresh(run)
 
 

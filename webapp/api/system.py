@@ -10,7 +10,7 @@ from webapp.api.common import ApiError, int_param, owned_portfolio_or_404, requi
 from webapp.extensions import db
 from webapp.models import BatchRun, Portfolio
 from webapp.models._time import isoformat_z
-from webapp.queueing import enqueue_portfolio_batch, fetch_job, job_status
+from webapp.queueing import enqueue_portfolio_batch, job_status
 from webapp.services import portfolios as svc
 from webapp.services.batch import recent_runs
 
@@ -63,7 +63,7 @@ def _job_owned(job_id: str) -> None:
 def job(job_id: str):
     """Status, progress and result of the RQ job of one of the caller's batch runs."""
     _job_owned(job_id)
-    status = job_status(job_id) if fetch_job(job_id) else None
+    status = job_status(job_id)
     if status is None:
         raise ApiError(
             404, "Job not found (finished jobs expire after 7 days).", {"job_id": job_id}
