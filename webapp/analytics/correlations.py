@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from webapp.analytics._common import clean_exposures, json_date, json_float
 from webapp.analytics.constants import DEFAULT_RISK_WINDOW
 from webapp.analytics.errors import (
     InsufficientHistory,
@@ -21,7 +22,6 @@ from webapp.analytics.errors import (
     InsufficientSymbols,
     NoPrices,
 )
-from webapp.analytics.factors import _clean_exposures, _iso, _num
 from webapp.analytics.returns import returns_window
 
 # Contract defaults of the reference backlog (correlation-matrix / diversification-score
@@ -241,21 +241,21 @@ class CorrelationResult:
         return {
             "method": METHOD,
             "symbols": list(self.symbols),
-            "matrix": [[_num(v) for v in row] for row in self.matrix.to_numpy()],
+            "matrix": [[json_float(v) for v in row] for row in self.matrix.to_numpy()],
             "data_points": [[int(v) for v in row] for row in self.nobs.to_numpy()],
             "min_overlap": self.min_overlap,
             "lookback_days": self.lookback_days,
-            "start": _iso(self.start),
-            "end": _iso(self.end),
+            "start": json_date(self.start),
+            "end": json_date(self.end),
             "observations": self.observations,
-            "diversification_score": _num(self.score),
+            "diversification_score": json_float(self.score),
             "diversification_label": self.label,
             "score_reason": self.score_reason,
-            "average_correlation": _num(self.average_correlation),
+            "average_correlation": json_float(self.average_correlation),
             "truncated": self.truncated,
             "total_symbols": self.total_symbols,
             "symbols_included": len(self.symbols),
-            "weights": {str(s): _num(v) for s, v in self.weights.items()},
+            "weights": {str(s): json_float(v) for s, v in self.weights.items()},
             "left_out": [dict(x) for x in self.left_out],
         }
 
@@ -287,7 +287,7 @@ def correlation_analysis(
     ValueError
         ``min_overlap > lookback_days``.
     """
-    exposures = _clean_exposures(exposures)
+    exposures = clean_exposures(exposures)
     if min_overlap > lookback_days:
         raise ValueError("min_overlap cannot exceed lookback_days")
     if returns.empty:

@@ -15,20 +15,25 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from webapp.analytics._common import (
+    check_positive_equity,
+    clean_exposures,
+    json_date,
+    json_float,
+)
 from webapp.analytics.constants import (
     BENCHMARK_SYMBOL,
     DEFAULT_FACTOR_WINDOW,
     MIN_FACTOR_OBSERVATIONS,
     TRADING_DAYS_PER_YEAR,
 )
-from webapp.analytics.errors import InsufficientHistory, NoPositions, NoPrices
+from webapp.analytics.errors import InsufficientHistory, NoPrices
 
 
 @dataclass(frozen=True)
@@ -93,59 +98,6 @@ METHOD_BETAS = (
     "Per-symbol OLS with intercept of daily returns on the 8 factor returns over the window, "
     "using only dates where the symbol has a return."
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# Small helpers shared with correlations.py and risk.py (JSON conversion, input validation).
-# ---------------------------------------------------------------------------------------------
-
-
-def _num(value: object) -> float | None:
-    """A plain float for JSON, or None for NaN/inf/None."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _iso(value: object) -> str | None:
-    """``YYYY-MM-DD`` for a date/Timestamp, None for None/NaT."""
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, (pd.Timestamp, dt.datetime)):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return pd.Timestamp(value).date().isoformat()
-
-
-def _clean_exposures(exposures: pd.Series) -> pd.Series:
-    """Validated exposures: float dollars, zeros dropped, one row per symbol.
-
-    Raises ``NoPositions`` when nothing non-zero is left and ``ValueError`` for NaN exposures or
-    duplicated symbols (the caller aggregates per underlying before calling an engine).
-    """
-    if exposures is None or len(exposures) == 0:
-        raise NoPositions("the portfolio has no positions")
-    exposures = pd.Series(exposures, dtype=float)
-    if exposures.isna().any():
-        bad = [str(s) for s in exposures.index[exposures.isna()]]
-        raise ValueError(f"exposures contain NaN for {bad}")
-    if exposures.index.has_duplicates:
-        dup = sorted({str(s) for s in exposures.index[exposures.index.duplicated()]})
-        raise ValueError(f"exposures must be aggregated per symbol; duplicated: {dup}")
-    exposures = exposures[exposures != 0.0]
-    if exposures.empty:
-        raise NoPositions("every position has zero exposure")
-    return exposures
-
-
-def _check_equity(equity: float) -> float:
-    """Equity must be a positive, finite number of dollars (percentages divide by it)."""
-    equity = float(equity)
-    if not math.isfinite(equity) or equity <= 0.0:
-        raise ValueError(f"equity must be positive and finite, got {equity}")
-    return equity
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,12 +196,14 @@ class FactorBetas:
             rows.append(
                 {
                     "symbol": str(symbol),
-                    "alpha": _num(self.alpha[symbol]),
-                    "betas": {f: _num(self.betas.at[symbol, f]) for f in self.factors},
-                    "t_stats": {c: _num(self.t_stats.at[symbol, c]) for c in self.t_stats.columns},
-                    "r_squared": _num(self.r_squared[symbol]),
-                    "residual_var": _num(self.residual_var[symbol]),
-                    "residual_vol_annual": _num(
+                    "alpha": json_float(self.alpha[symbol]),
+                    "betas": {f: json_float(self.betas.at[symbol, f]) for f in self.factors},
+                    "t_stats": {
+                        c: json_float(self.t_stats.at[symbol, c]) for c in self.t_stats.columns
+                    },
+                    "r_squared": json_float(self.r_squared[symbol]),
+                    "residual_var": json_float(self.residual_var[symbol]),
+                    "residual_vol_annual": json_float(
                         math.sqrt(self.residual_var[symbol] * TRADING_DAYS_PER_YEAR)
                         if np.isfinite(self.residual_var[symbol])
                         else None
@@ -261,8 +215,8 @@ class FactorBetas:
             "method": METHOD_BETAS,
             "window": self.window,
             "min_observations": self.min_observations,
-            "start": _iso(self.start),
-            "end": _iso(self.end),
+            "start": json_date(self.start),
+            "end": json_date(self.end),
             "observations": self.n_dates,
             "factors": list(self.factors),
             "symbols": rows,
@@ -486,20 +440,20 @@ class PortfolioFactorExposures:
             "factors": [
                 {
                     "name": f,
-                    "beta": _num(self.betas[f]),
-                    "exposure_dollar": _num(self.dollar_exposures[f]),
+                    "beta": json_float(self.betas[f]),
+                    "exposure_dollar": json_float(self.dollar_exposures[f]),
                 }
                 for f in self.factors
             ],
-            "equity": _num(self.equity),
-            "gross_exposure": _num(self.gross_exposure),
-            "modelled_gross_exposure": _num(self.modelled_gross_exposure),
-            "coverage": _num(self.coverage),
+            "equity": json_float(self.equity),
+            "gross_exposure": json_float(self.gross_exposure),
+            "modelled_gross_exposure": json_float(self.modelled_gross_exposure),
+            "coverage": json_float(self.coverage),
             "positions": [
                 {
                     "symbol": str(s),
                     "exposure_dollar": {
-                        f: _num(self.position_exposures.at[s, f]) for f in self.factors
+                        f: json_float(self.position_exposures.at[s, f]) for f in self.factors
                     },
                 }
                 for s in self.position_exposures.index
@@ -551,8 +505,8 @@ def portfolio_factor_exposures(
     InsufficientHistory
         No exposed symbol has betas (details list them).
     """
-    exposures = _clean_exposures(exposures)
-    equity = _check_equity(equity)
+    exposures = clean_exposures(exposures)
+    equity = check_positive_equity(equity)
     if isinstance(betas, FactorBetas):
         skipped = {s["symbol"]: s for s in betas.skipped}
         table, default_reason = betas.betas, NoPrices.reason
@@ -616,31 +570,33 @@ class RiskSplit:
                 "factor covariance, ddof=1); idiosyncratic = sum_i E_i^2 * residual variance_i; "
                 "annualised with sqrt(252)"
             ),
-            "systematic_var": _num(self.systematic_var),
-            "idiosyncratic_var": _num(self.idiosyncratic_var),
-            "total_var": _num(self.total_var),
-            "systematic_share": _num(self.systematic_share),
-            "idiosyncratic_share": _num(self.idiosyncratic_share),
-            "systematic_vol_annual": _num(self.systematic_vol_annual),
-            "idiosyncratic_vol_annual": _num(self.idiosyncratic_vol_annual),
-            "total_vol_annual": _num(self.total_vol_annual),
-            "systematic_vol_annual_of_equity": _num(self.systematic_vol_annual_of_equity),
-            "idiosyncratic_vol_annual_of_equity": _num(self.idiosyncratic_vol_annual_of_equity),
-            "total_vol_annual_of_equity": _num(self.total_vol_annual_of_equity),
+            "systematic_var": json_float(self.systematic_var),
+            "idiosyncratic_var": json_float(self.idiosyncratic_var),
+            "total_var": json_float(self.total_var),
+            "systematic_share": json_float(self.systematic_share),
+            "idiosyncratic_share": json_float(self.idiosyncratic_share),
+            "systematic_vol_annual": json_float(self.systematic_vol_annual),
+            "idiosyncratic_vol_annual": json_float(self.idiosyncratic_vol_annual),
+            "total_vol_annual": json_float(self.total_vol_annual),
+            "systematic_vol_annual_of_equity": json_float(self.systematic_vol_annual_of_equity),
+            "idiosyncratic_vol_annual_of_equity": json_float(
+                self.idiosyncratic_vol_annual_of_equity
+            ),
+            "total_vol_annual_of_equity": json_float(self.total_vol_annual_of_equity),
             "factors": [
                 {
                     "name": str(f),
-                    "exposure_dollar": _num(self.factor_exposures[f]),
-                    "variance_contribution": _num(self.factor_contributions[f]),
+                    "exposure_dollar": json_float(self.factor_exposures[f]),
+                    "variance_contribution": json_float(self.factor_contributions[f]),
                 }
                 for f in self.factor_exposures.index
             ],
-            "equity": _num(self.equity),
-            "coverage": _num(self.coverage),
+            "equity": json_float(self.equity),
+            "coverage": json_float(self.coverage),
             "left_out": [dict(x) for x in self.left_out],
             "factor_observations": self.factor_observations,
-            "start": _iso(self.start),
-            "end": _iso(self.end),
+            "start": json_date(self.start),
+            "end": json_date(self.end),
         }
 
 
@@ -679,8 +635,8 @@ def risk_split(
     NoPositions, InsufficientHistory
         No exposure; no exposed symbol modelled or fewer than 2 factor dates.
     """
-    exposures = _clean_exposures(exposures)
-    equity = _check_equity(equity)
+    exposures = clean_exposures(exposures)
+    equity = check_positive_equity(equity)
     table = betas.astype(float).copy()
     table.loc[residual_var.reindex(table.index).isna().to_numpy()] = (
         np.nan

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from webapp.analytics._common import check_positive_equity, clean_exposures, json_date, json_float
 from webapp.analytics.constants import BENCHMARK_SYMBOL, TRADING_DAYS_PER_YEAR
 from webapp.analytics.errors import InsufficientHistory, InsufficientOverlap, NoPrices
-from webapp.analytics.factors import _check_equity, _clean_exposures, _iso, _num
 
 DEFAULT_CONFIDENCE = (0.95, 0.99)
 # Reference backlog: fewer than 20 overlapping observations -> insufficient_overlap for the
@@ -64,8 +64,8 @@ class BackcastCoverage:
             "method": "days on which every exposed symbol has a return (complete cases)",
             "dates_available": self.dates_available,
             "dates_used": self.dates_used,
-            "start": _iso(self.start),
-            "end": _iso(self.end),
+            "start": json_date(self.start),
+            "end": json_date(self.end),
             "no_prices": list(self.no_prices),
             "missing_days": dict(self.missing_days),
         }
@@ -73,7 +73,7 @@ class BackcastCoverage:
 
 def backcast_coverage(exposures: pd.Series, returns: pd.DataFrame) -> BackcastCoverage:
     """Report, without raising, how much of ``returns`` the backcast of ``exposures`` can use."""
-    exposures = _clean_exposures(exposures)
+    exposures = clean_exposures(exposures)
     frame = returns.reindex(columns=exposures.index)
     present = frame.notna()
     no_prices = tuple(str(s) for s in frame.columns[~present.any(axis=0).to_numpy()])
@@ -126,7 +126,7 @@ def backcast_pnl(exposures: pd.Series, returns: pd.DataFrame) -> pd.Series:
     InsufficientHistory
         No date has returns for every exposed symbol.
     """
-    exposures = _clean_exposures(exposures)
+    exposures = clean_exposures(exposures)
     frame = _exposed_returns(exposures, returns)
     pnl = frame.to_numpy() @ exposures[frame.columns].to_numpy()
     return pd.Series(pnl, index=frame.index, name="pnl")
@@ -138,7 +138,7 @@ def backcast_returns(exposures: pd.Series, returns: pd.DataFrame, *, equity: flo
     Same dates and errors as ``backcast_pnl``, plus ``ValueError`` unless equity is positive and
     finite.
     """
-    equity = _check_equity(equity)
+    equity = check_positive_equity(equity)
     return (backcast_pnl(exposures, returns) / equity).rename("return")
 
 
@@ -172,18 +172,18 @@ class VaREstimate:
         """
         return {
             "confidence": self.confidence,
-            "z": _num(self.z),
+            "z": json_float(self.z),
             "historical": {
-                "return": _num(self.historical_var),
-                "dollars": _num(self.historical_var_dollars),
+                "return": json_float(self.historical_var),
+                "dollars": json_float(self.historical_var_dollars),
             },
             "expected_shortfall": {
-                "return": _num(self.expected_shortfall),
-                "dollars": _num(self.expected_shortfall_dollars),
+                "return": json_float(self.expected_shortfall),
+                "dollars": json_float(self.expected_shortfall_dollars),
             },
             "parametric": {
-                "return": _num(self.parametric_var),
-                "dollars": _num(self.parametric_var_dollars),
+                "return": json_float(self.parametric_var),
+                "dollars": json_float(self.parametric_var_dollars),
             },
         }
 
@@ -218,17 +218,17 @@ class BenchmarkStats:
         return {
             "symbol": self.symbol,
             "nobs": self.nobs,
-            "start": _iso(self.start),
-            "end": _iso(self.end),
-            "beta": _num(self.beta),
-            "alpha_daily": _num(self.alpha_daily),
-            "r_squared": _num(self.r_squared),
-            "correlation": _num(self.correlation),
-            "tracking_error": _num(self.tracking_error),
-            "information_ratio": _num(self.information_ratio),
-            "up_capture": _num(self.up_capture),
-            "down_capture": _num(self.down_capture),
-            "benchmark_volatility_annual": _num(self.benchmark_volatility_annual),
+            "start": json_date(self.start),
+            "end": json_date(self.end),
+            "beta": json_float(self.beta),
+            "alpha_daily": json_float(self.alpha_daily),
+            "r_squared": json_float(self.r_squared),
+            "correlation": json_float(self.correlation),
+            "tracking_error": json_float(self.tracking_error),
+            "information_ratio": json_float(self.information_ratio),
+            "up_capture": json_float(self.up_capture),
+            "down_capture": json_float(self.down_capture),
+            "benchmark_volatility_annual": json_float(self.benchmark_volatility_annual),
         }
 
 
@@ -268,28 +268,28 @@ class RiskMetrics:
                 "start of 1.0; historical VaR = -quantile(r, 1-c) (numpy linear), ES = -mean(r <= "
                 "that quantile); parametric VaR = z_c x std (mean 0); 1-day horizon"
             ),
-            "equity": _num(self.equity),
+            "equity": json_float(self.equity),
             "nobs": self.nobs,
-            "start": _iso(self.start),
-            "end": _iso(self.end),
-            "mean_daily_return": _num(self.mean_daily_return),
-            "volatility_daily": _num(self.volatility_daily),
-            "annualized_volatility": _num(self.volatility_annual),
-            "annualized_volatility_dollars": _num(self.volatility_annual_dollars),
-            "max_drawdown": _num(self.max_drawdown),
-            "max_drawdown_peak_date": _iso(self.max_drawdown_peak_date),
-            "max_drawdown_trough_date": _iso(self.max_drawdown_trough_date),
-            "max_drawdown_recovery_date": _iso(self.max_drawdown_recovery_date),
-            "portfolio_beta": _num(self.benchmark.beta) if self.benchmark else None,
+            "start": json_date(self.start),
+            "end": json_date(self.end),
+            "mean_daily_return": json_float(self.mean_daily_return),
+            "volatility_daily": json_float(self.volatility_daily),
+            "annualized_volatility": json_float(self.volatility_annual),
+            "annualized_volatility_dollars": json_float(self.volatility_annual_dollars),
+            "max_drawdown": json_float(self.max_drawdown),
+            "max_drawdown_peak_date": json_date(self.max_drawdown_peak_date),
+            "max_drawdown_trough_date": json_date(self.max_drawdown_trough_date),
+            "max_drawdown_recovery_date": json_date(self.max_drawdown_recovery_date),
+            "portfolio_beta": json_float(self.benchmark.beta) if self.benchmark else None,
             "var": [v.to_dict() for v in self.var],
             "benchmark": self.benchmark.to_dict() if self.benchmark else None,
         }
         if include_series:
             out["series"] = {
-                "dates": [_iso(d) for d in self.returns.index],
-                "returns": [_num(v) for v in self.returns.to_numpy()],
-                "value": [_num(v) for v in self.value.to_numpy()],
-                "drawdown": [_num(v) for v in self.drawdown.to_numpy()],
+                "dates": [json_date(d) for d in self.returns.index],
+                "returns": [json_float(v) for v in self.returns.to_numpy()],
+                "value": [json_float(v) for v in self.value.to_numpy()],
+                "drawdown": [json_float(v) for v in self.drawdown.to_numpy()],
             }
         return out
 
@@ -413,7 +413,7 @@ def risk_metrics(
     InsufficientOverlap
         Fewer than ``min_observations`` dates shared with the benchmark.
     """
-    equity = _check_equity(equity)
+    equity = check_positive_equity(equity)
     r = port_returns.dropna().astype(float).sort_index()
     if len(r) < max(min_observations, 2):
         raise InsufficientHistory(
@@ -473,7 +473,7 @@ def risk_contributions(exposures: pd.Series, returns: pd.DataFrame) -> pd.DataFr
     NoPositions, NoPrices, InsufficientHistory
         As `backcast_pnl`; InsufficientHistory also for fewer than 2 dates or a zero σ_P.
     """
-    exposures = _clean_exposures(exposures)
+    exposures = clean_exposures(exposures)
     frame = _exposed_returns(exposures, returns)
     if len(frame) < 2:
         raise InsufficientHistory(
