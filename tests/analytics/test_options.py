@@ -11,12 +11,12 @@ from scipy.stats import norm
 from webapp.analytics.errors import InsufficientHistory
 from webapp.analytics.options import (
     black_scholes_price,
+    black_scholes_vector,
     intrinsic_value,
     option_greeks,
     position_greeks,
     realized_vol,
 )
-from webapp.analytics.performance import black_scholes_vector
 
 
 def bs_by_hand(s, k, r, vol, days, call):
@@ -75,3 +75,22 @@ def test_realized_vol_matches_numpy_and_needs_history():
     assert realized_vol(prices, 60) == pytest.approx(np.std(r, ddof=1) * math.sqrt(252), abs=1e-12)
     with pytest.raises(InsufficientHistory):
         realized_vol(prices.iloc[:10])
+
+
+@pytest.mark.parametrize("call", [True, False])
+@pytest.mark.parametrize("vol", [0.12, 0.45])
+def test_black_scholes_vector_equals_mibian_on_a_grid(call, vol):
+    # Deep/near in and out of the money, and expiries from one day to two years plus expired ones,
+    # priced in one vector call against mibian per element.
+    spots = np.array([50.0, 80.0, 95.0, 100.0, 105.0, 120.0, 200.0])
+    days = np.array([-5.0, 0.0, 1.0, 2.0, 7.0, 30.0, 91.0, 365.0, 730.0])
+    s_grid, d_grid = (a.ravel() for a in np.meshgrid(spots, days))
+    vec = black_scholes_vector(s_grid, 100.0, 0.045, vol, d_grid, call)
+    one_by_one = [
+        black_scholes_price(s, 100.0, 0.045, vol, d, call=call) for s, d in zip(s_grid, d_grid)
+    ]
+    assert vec.shape == s_grid.shape
+    np.testing.assert_allclose(vec, one_by_one, rtol=0, atol=1e-8)
+    expired = d_grid <= 0
+    intrinsic = np.maximum(s_grid - 100.0, 0) if call else np.maximum(100.0 - s_grid, 0)
+    assert (vec[expired] == intrinsic[expired]).all()

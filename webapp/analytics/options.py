@@ -1,4 +1,8 @@
-"""Option values and Greeks (Black–Scholes via mibian) and the realized vol that feeds them.
+"""Option values and Greeks (Black–Scholes) and the realized vol that feeds them.
+
+The one Black–Scholes module: one option's value and Greeks come from mibian
+(``option_greeks``, ``black_scholes_price``); a whole path of values from the same closed form
+on numpy arrays (``black_scholes_vector``, for the value history), tested equal to mibian.
 
 Conventions: spot and strike in dollars per share, ``rate_pct`` the annual risk-free rate in
 percent (mibian's unit), ``vol`` a decimal annual volatility (0.25 = 25%), ``days`` calendar days
@@ -13,7 +17,9 @@ import math
 from dataclasses import asdict, dataclass
 
 import mibian
+import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from webapp.analytics.constants import REALIZED_VOL_WINDOW, TRADING_DAYS_PER_YEAR
 from webapp.analytics.errors import InsufficientHistory
@@ -103,6 +109,66 @@ def black_scholes_price(
     return option_greeks(spot, strike, rate * 100.0, vol, days, call=call).price
 
 
+def black_scholes_vector(
+    spot: np.ndarray,
+    strike: float,
+    rate: float,
+    vol: float,
+    days: np.ndarray,
+    call: bool,
+) -> np.ndarray:
+    """Black–Scholes premium of one option along a path of spots and days, on whole arrays.
+
+    The closed form mibian evaluates (no dividends), element by element::
+
+        t  = days / 365
+        d1 = (ln(S / K) + (r + vol² / 2) t) / (vol √t),   d2 = d1 − vol √t
+        call = S N(d1) − K e^(−r t) N(d2)
+        put  = K e^(−r t) N(−d2) − S N(−d1)
+
+    with N the standard normal CDF. Where ``days <= 0`` (at or past expiry) the value is
+    intrinsic, max(S − K, 0) for a call and max(K − S, 0) for a put.
+
+    Parameters
+    ----------
+    spot : array_like of float, shape (n,)
+        Underlying price S, $ per share; NaN gives NaN.
+    strike : float
+        Strike K, $ per share.
+    rate : float
+        Risk-free rate r, a decimal per year (0.045 = 4.5%; mibian and ``option_greeks`` take
+        percent).
+    vol : float
+        Volatility, a decimal per year (0.25 = 25%); must be > 0 where ``days > 0``.
+    days : array_like of float, shape (n,)
+        Calendar days to expiry of each element (mibian's convention: t = days / 365).
+    call : bool
+        True for a call, False for a put.
+
+    Returns
+    -------
+    ndarray of float, shape (n,)
+        Premium in $ per share (times quantity and multiplier for a position's value).
+    """
+    spot = np.asarray(spot, dtype=float)
+    t = np.asarray(days, dtype=float) / 365.0
+    intrinsic = np.maximum(spot - strike, 0.0) if call else np.maximum(strike - spot, 0.0)
+    live = t > 0
+    out = intrinsic.copy()
+    if live.any():
+        s, tt = spot[live], t[live]
+        a = vol * np.sqrt(tt)
+        d1 = (np.log(s / strike) + (rate + vol**2 / 2) * tt) / a
+        d2 = d1 - a
+        disc = strike * np.exp(-rate * tt)
+        out[live] = (
+            (s * norm.cdf(d1) - disc * norm.cdf(d2))
+            if call
+            else (disc * norm.cdf(-d2) - s * norm.cdf(-d1))
+        )
+    return out
+
+
 def position_greeks(greeks: Greeks, quantity: float, multiplier: float) -> dict[str, float]:
     """Position Greeks = per-share Greeks × quantity × multiplier (signed by quantity)."""
     scale = quantity * multiplier
@@ -123,6 +189,7 @@ def days_to_expiry(expiry, as_of) -> int:
 __all__ = [
     "Greeks",
     "black_scholes_price",
+    "black_scholes_vector",
     "days_to_expiry",
     "intrinsic_value",
     "option_greeks",

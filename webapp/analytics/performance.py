@@ -15,38 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from webapp.analytics.errors import InsufficientHistory, NoPositions
+from webapp.analytics.options import black_scholes_vector
 
 PERIODS = ("1M", "3M", "YTD", "1Y")
-
-
-def black_scholes_vector(
-    spot: np.ndarray, strike: float, rate: float, vol: float, days: np.ndarray, call: bool
-) -> np.ndarray:
-    """Vectorised Black–Scholes premium ($/share); ``rate`` decimal, ``days`` calendar days / 365.
-
-    The same closed form mibian evaluates, applied to a whole price path at once; at or past
-    expiry the value is intrinsic.
-    """
-    spot = np.asarray(spot, dtype=float)
-    t = np.asarray(days, dtype=float) / 365.0
-    intrinsic = np.maximum(spot - strike, 0.0) if call else np.maximum(strike - spot, 0.0)
-    live = t > 0
-    out = intrinsic.copy()
-    if live.any():
-        s, tt = spot[live], t[live]
-        a = vol * np.sqrt(tt)
-        d1 = (np.log(s / strike) + (rate + vol**2 / 2) * tt) / a
-        d2 = d1 - a
-        disc = strike * np.exp(-rate * tt)
-        out[live] = (
-            (s * norm.cdf(d1) - disc * norm.cdf(d2))
-            if call
-            else (disc * norm.cdf(-d2) - s * norm.cdf(-d1))
-        )
-    return out
 
 
 @dataclass(frozen=True)
