@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from webapp.imports.cells import CellError, clean, is_missing, neutralize, parse_date, parse_decimal
 from webapp.imports.layouts import Candidate
@@ -25,12 +26,26 @@ _OPTION_TYPES = {
 _PRICE_STEP = Decimal("0.000001")
 
 DuplicateKey = tuple[Any, ...]
+_T = TypeVar("_T")
 
 
 class _Errors(list[dict[str, Any]]):
     def add(self, field: str, code: str, message: str, value: str | None) -> None:
         # Values are echoed for the preview; long cells (a swallowed disclaimer) are cut.
         self.append({"field": field, "code": code, "message": message, "value": clean(value)[:100]})
+
+    def parsed(
+        self, field: str, parse: Callable[[str | None], _T | None], raw: str | None, missing: str
+    ) -> _T | None:
+        """``parse(raw)``; on None the field's error is recorded (the parser's, or ``missing``)."""
+        try:
+            value = parse(raw)
+        except CellError as exc:
+            self.add(field, exc.code, exc.message, raw)
+            return None
+        if value is None:
+            self.add(field, "missing_value", missing, raw)
+        return value
 
 
 def _instrument(c: Candidate, errors: _Errors) -> tuple[str | None, ParsedOption | None]:
@@ -76,47 +91,34 @@ def _instrument(c: Candidate, errors: _Errors) -> tuple[str | None, ParsedOption
 
 
 def _quantity(c: Candidate, option: ParsedOption | None, errors: _Errors) -> Decimal | None:
-    try:
-        value = parse_decimal(c.quantity)
-    except CellError as exc:
-        errors.add("quantity", exc.code, exc.message, c.quantity)
-        return None
+    value = errors.parsed("quantity", parse_decimal, c.quantity, "The quantity is empty.")
     if value is None:
-        errors.add("quantity", "missing_value", "The quantity is empty.", c.quantity)
-    elif value == 0:
+        return None
+    if value == 0:
         errors.add(
             "quantity",
             "zero_quantity",
             "The quantity is zero; only open positions can be imported.",
             c.quantity,
         )
-    elif option is not None and value != value.to_integral_value():
+        return None
+    if option is not None and value != value.to_integral_value():
         errors.add(
             "quantity",
             "invalid_number",
             "An option quantity is a whole number of contracts.",
             c.quantity,
         )
-    else:
-        return value
-    return None
+        return None
+    return value
 
 
 def _price(
     c: Candidate, quantity: Decimal | None, option: ParsedOption | None, errors: _Errors
 ) -> Decimal | None:
-    try:
-        value = parse_decimal(c.price)
-    except CellError as exc:
-        errors.add("entry_price", exc.code, exc.message, c.price)
-        return None
+    missing = f"{c.price_label} is empty or N/A; an entry price is never guessed."
+    value = errors.parsed("entry_price", parse_decimal, c.price, missing)
     if value is None:
-        errors.add(
-            "entry_price",
-            "missing_value",
-            f"{c.price_label} is empty or N/A; an entry price is never guessed.",
-            c.price,
-        )
         return None
     if c.price_is_total:
         # Schwab's Cost Basis is the position's total (signed like the quantity for shorts).
@@ -141,13 +143,8 @@ def _entry_date(
             errors.add("entry_date", "missing_value", "The entry date is empty.", "")
             return None
     else:
-        try:
-            value = parse_date(c.date)
-        except CellError as exc:
-            errors.add("entry_date", exc.code, exc.message, c.date)
-            return None
+        value = errors.parsed("entry_date", parse_date, c.date, "The entry date is empty.")
         if value is None:
-            errors.add("entry_date", "missing_value", "The entry date is empty.", c.date)
             return None
     if value is not None and value > today:
         errors.add(

@@ -6,9 +6,11 @@ A candidate is a row's raw cells mapped to the canonical fields.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from webapp.imports.cells import clean, is_missing, norm_header
+from webapp.imports.cells import clean, is_missing, lenient_date, norm_header
 from webapp.imports.options import ParsedOption, parse_option_symbol
 from webapp.imports.reader import FileRefused, Record
 from webapp.imports.report import warning
@@ -91,6 +93,93 @@ def require(columns: Columns, fmt_label: str, **needed: tuple[str, ...]) -> dict
             columns.names,
         )
     return {name: index for name, index in found.items() if index is not None}
+
+
+ColumnIndex = Mapping[str, int | None]
+DatedDefault = tuple[dt.date, dict[str, str]]
+
+
+def position_columns(
+    columns: Columns,
+    fmt_label: str,
+    price: tuple[str, ...],
+    *,
+    quantity: tuple[str, ...] = ("Quantity",),
+    **more: tuple[str, ...],
+) -> dict[str, int]:
+    """The ``symbol``, ``quantity`` and ``price`` columns of a broker table (and ``more``).
+
+    Raises ``FileRefused`` naming the missing ones, in that order.
+    """
+    return require(columns, fmt_label, symbol=("Symbol",), quantity=quantity, price=price, **more)
+
+
+def position_rows(
+    out: Parsed,
+    records: Iterable[Record],
+    signature: Callable[[Record, set[str]], bool],
+    columns: Callable[[Columns], ColumnIndex],
+) -> Iterator[tuple[Record, ColumnIndex]]:
+    """The position rows under a broker table's header, each with its header's column index.
+
+    A row that matches ``signature`` is a header: ``columns`` maps it to indexes (and may raise
+    ``FileRefused``). Skipped in ``out``: headers, every row before the first one (account
+    summaries, filter blocks, titles) and the non-position rows of ``skip_row``. A row's security
+    is its ``symbol`` cell or, when that is empty, its ``name`` cell if the table has one.
+    """
+    index: ColumnIndex | None = None
+    for record in records:
+        if signature(record, header_keys(record)):
+            index = columns(Columns(record.cells))
+            out.skip(record)
+        elif index is None:
+            out.skip(record)
+        else:
+            security = record.cell(index["symbol"]) or record.cell(index.get("name"))
+            if not skip_row(out, record, security, record.cell(index["quantity"])):
+                yield record, index
+
+
+def row_candidate(
+    record: Record,
+    index: ColumnIndex,
+    *,
+    price_label: str,
+    default: DatedDefault | None = None,
+    account: str | None = None,
+    price_is_total: bool = False,
+    price_warning: dict[str, str] | None = None,
+) -> Candidate:
+    """The candidate of a broker table row: its ``symbol``, ``quantity`` and ``price`` cells.
+
+    ``account`` defaults to the row's ``account`` cell (None when the table has no such column);
+    ``default`` is the entry date (and its warning) for exports without acquisition dates.
+    """
+    date, note = default if default is not None else (None, None)
+    return Candidate(
+        line=record.line,
+        ticker=record.cell(index["symbol"]),
+        quantity=record.cell(index["quantity"]),
+        price=record.cell(index["price"]),
+        price_is_total=price_is_total,
+        price_label=price_label,
+        price_warning=price_warning,
+        default_date=date,
+        default_date_warning=note,
+        account=account or clean(record.cell(index.get("account"))) or None,
+    )
+
+
+def line_date(records: Iterable[Record], pattern: re.Pattern[str]) -> dt.date | None:
+    """The date a title or footer line states: group 1 of ``pattern`` in a row's first cell.
+
+    The first matching row decides; a garbled date there means no date (see ``lenient_date``).
+    """
+    for record in records:
+        m = pattern.search(clean(record.cell(0)))
+        if m:
+            return lenient_date(m[1])
+    return None
 
 
 def default_date(

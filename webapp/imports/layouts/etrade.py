@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import partial
 
 from webapp.imports.cells import clean, lenient_date, month_number
 from webapp.imports.layouts.base import (
-    Candidate,
-    Columns,
     Parsed,
     default_date,
-    header_keys,
-    require,
-    skip_row,
+    position_columns,
+    position_rows,
+    row_candidate,
 )
 from webapp.imports.reader import Record
 
@@ -24,6 +23,9 @@ _GENERATED_RE = re.compile(
 )
 _AS_OF_RE = re.compile(r"positions as of\s+(\S+)", re.IGNORECASE)
 _LOT_RE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
+_COLUMNS = partial(
+    position_columns, fmt_label="E*TRADE portfolio", price=("Price Paid $", "Price Paid")
+)
 
 
 def signature(record: Record, keys: set[str]) -> bool:
@@ -52,38 +54,15 @@ def _generated(records: list[Record]) -> dt.date | None:
 def parse(records: list[Record], today: dt.date) -> Parsed:
     """Candidates: price = Price Paid $, date = the "Generated at" date."""
     out = Parsed(FORMAT)
-    date, note = default_date(_generated(records), today, "export")
-    index: dict[str, int] | None = None
-    for record in records:
-        if signature(record, header_keys(record)):
-            index = require(
-                Columns(record.cells),
-                "E*TRADE portfolio",
-                symbol=("Symbol",),
-                quantity=("Quantity",),
-                price=("Price Paid $", "Price Paid"),
-            )
-            out.skip(record)
-            continue
-        if index is None:
-            out.skip(record)  # Account Summary, View Summary, the "Filters applied" block
-            continue
-        symbol, quantity = record.cell(index["symbol"]), record.cell(index["quantity"])
-        if _LOT_RE.match(clean(symbol)):
+    default = default_date(_generated(records), today, "export")
+    # Skipped: the Account Summary, View Summary and "Filters applied" blocks before the header,
+    # CASH, TOTAL and the "Generated at ..." footer.
+    for record, index in position_rows(out, records, signature, _COLUMNS):
+        if _LOT_RE.match(clean(record.cell(index["symbol"]))):
             # Expanded view: a lot row under its position; the position row already sums the lots.
             out.skip(record)
             continue
-        if skip_row(out, record, symbol, quantity):  # CASH, TOTAL, "Generated at ..."
-            continue
         out.candidates.append(
-            Candidate(
-                line=record.line,
-                ticker=symbol,
-                quantity=quantity,
-                price=record.cell(index["price"]),
-                price_label="Price Paid $",
-                default_date=date,
-                default_date_warning=note,
-            )
+            row_candidate(record, index, price_label="Price Paid $", default=default)
         )
     return out

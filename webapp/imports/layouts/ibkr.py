@@ -9,7 +9,16 @@ import datetime as dt
 import re
 
 from webapp.imports.cells import CellError, clean, is_missing, parse_decimal
-from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, require
+from webapp.imports.layouts.base import (
+    Candidate,
+    ColumnIndex,
+    Columns,
+    DatedDefault,
+    Parsed,
+    default_date,
+    position_columns,
+    row_candidate,
+)
 from webapp.imports.reader import Record
 from webapp.imports.report import warning
 
@@ -53,8 +62,8 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
     Entry price is the Cost Price column; entry date the statement period's end (or today).
     """
     out = Parsed(FORMAT)
-    date, note = default_date(_period_end(records), today, "statement")
-    index: dict[str, int | None] | None = None
+    default = default_date(_period_end(records), today, "statement")
+    index: ColumnIndex | None = None
     for record in records:
         section, row_type = clean(record.cell(0)), clean(record.cell(1))
         if not _is_positions(section):
@@ -62,16 +71,8 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
             continue
         if row_type == "Header":
             columns = Columns(record.cells)
-            index = dict(
-                require(
-                    columns,
-                    "Interactive Brokers Open Positions",
-                    symbol=("Symbol",),
-                    quantity=("Quantity",),
-                    price=("Cost Price",),
-                )
-            )
-            index |= {
+            index = {
+                **position_columns(columns, "Interactive Brokers Open Positions", ("Cost Price",)),
                 "kind": columns.find("DataDiscriminator"),
                 "category": columns.find("Asset Category"),
                 "currency": columns.find("Currency"),
@@ -84,23 +85,12 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
         if index is None or row_type != "Data" or kind.lower() not in ("", "summary"):
             out.skip(record)  # Total/SubTotal/Notes rows, and Lot rows (the Summary row sums them)
             continue
-        out.candidates.append(_candidate(record, index, date, note))
+        out.candidates.append(_candidate(record, index, default))
     return out
 
 
-def _candidate(
-    record: Record, index: dict[str, int | None], date: dt.date, note: dict[str, str]
-) -> Candidate:
-    candidate = Candidate(
-        line=record.line,
-        ticker=record.cell(index["symbol"]),
-        quantity=record.cell(index["quantity"]),
-        price=record.cell(index["price"]),
-        price_label="Cost Price",
-        default_date=date,
-        default_date_warning=note,
-        account=clean(record.cell(index["account"])) or None,
-    )
+def _candidate(record: Record, index: ColumnIndex, default: DatedDefault) -> Candidate:
+    candidate = row_candidate(record, index, price_label="Cost Price", default=default)
     category = clean(record.cell(index["category"])).lower()
     if category and category not in (_STOCKS, _OPTIONS):
         candidate.unsupported = (

@@ -7,12 +7,13 @@ import re
 
 from webapp.imports.cells import clean, lenient_date
 from webapp.imports.layouts.base import (
-    Candidate,
+    ColumnIndex,
     Columns,
     Parsed,
     default_date,
     header_keys,
-    require,
+    position_columns,
+    row_candidate,
     skip_row,
 )
 from webapp.imports.reader import Record
@@ -47,7 +48,7 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
     """Candidates: price = |Cost Basis| / |Qty| (/100 for options), date = the as-of date."""
     out = Parsed(FORMAT)
     statement: dt.date | None = None
-    index: dict[str, int] | None = None
+    index: ColumnIndex | None = None
     account: str | None = None
     for record in records:
         first = clean(record.cells[0]) if record.cells else ""
@@ -57,14 +58,11 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
             continue
         keys = header_keys(record)
         if _is_header(keys):
-            index = require(
-                Columns(record.cells),
-                "Schwab positions",
-                symbol=("Symbol",),
-                quantity=_QTY,
-                cost=("Cost Basis",),
-            )
-            index["type"] = Columns(record.cells).find("Security Type")  # type: ignore[assignment]
+            columns = Columns(record.cells)
+            index = {
+                **position_columns(columns, "Schwab positions", ("Cost Basis",), quantity=_QTY),
+                "type": columns.find("Security Type"),
+            }
             out.skip(record)
             continue
         filled = [c for c in record.cells if clean(c)]
@@ -85,16 +83,12 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
             continue
         if skip_row(out, record, symbol, quantity):
             continue
-        date, note = default_date(statement, today, "statement")
-        candidate = Candidate(
-            line=record.line,
-            ticker=symbol,
-            quantity=quantity,
-            price=record.cell(index["cost"]),
-            price_is_total=True,
+        candidate = row_candidate(
+            record,
+            index,
             price_label="Cost Basis",
-            default_date=date,
-            default_date_warning=note,
+            price_is_total=True,
+            default=default_date(statement, today, "statement"),
             account=account,
         )
         if security_type == "fixed income":

@@ -5,14 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from webapp.imports.cells import clean, is_missing, lenient_date
-from webapp.imports.layouts.base import Candidate, Columns, Parsed, default_date, require, skip_row
+from webapp.imports.cells import clean, is_missing
+from webapp.imports.layouts.base import (
+    Candidate,
+    Columns,
+    Parsed,
+    default_date,
+    line_date,
+    require,
+    skip_row,
+)
 from webapp.imports.options import ParsedOption, parse_tos_option
 from webapp.imports.reader import Record
 from webapp.imports.symbols import is_cash_row, is_total_row, stock_symbol
 
 FORMAT = "thinkorswim_positions"
-_DATE_RE = re.compile(r"\bon\s+(\d{1,2}/\d{1,2}/\d{2,4})", re.IGNORECASE)
+# The title line: "Position Statement for 123456789 (Individual) on 9/29/26 22:14:27".
+_TITLE_DATE_RE = re.compile(
+    r"^position statement.*?\bon\s+(\d{1,2}/\d{1,2}/\d{2,4})", re.IGNORECASE | re.DOTALL
+)
 _OPTION_LIKE_RE = re.compile(r"^\d|\b(?:CALL|PUT)$", re.IGNORECASE)
 
 
@@ -22,16 +33,6 @@ def signature(record: Record, keys: set[str]) -> bool:
     return first.lower().startswith("position statement") or (
         first == "Instrument" and "qty" in keys
     )
-
-
-def _statement_date(records: list[Record]) -> dt.date | None:
-    for record in records[:10]:
-        first = clean(record.cell(0))
-        if first.lower().startswith("position statement"):
-            m = _DATE_RE.search(first)
-            if m:
-                return lenient_date(m[1])
-    return None
 
 
 class _State:
@@ -46,7 +47,7 @@ class _State:
 def parse(records: list[Record], today: dt.date) -> Parsed:
     """Candidates: price = Trade Price, date = statement date, option underlying = group row."""
     out = Parsed(FORMAT)
-    date, note = default_date(_statement_date(records), today, "statement")
+    date, note = default_date(line_date(records[:10], _TITLE_DATE_RE), today, "statement")
     state = _State()
     for record in records:
         first = clean(record.cell(0))

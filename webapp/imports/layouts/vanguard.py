@@ -9,12 +9,13 @@ import datetime as dt
 
 from webapp.imports.cells import clean, is_missing
 from webapp.imports.layouts.base import (
-    Candidate,
+    ColumnIndex,
     Columns,
     Parsed,
     default_date,
     header_keys,
-    skip_row,
+    position_rows,
+    row_candidate,
 )
 from webapp.imports.reader import Record
 from webapp.imports.report import warning
@@ -34,46 +35,34 @@ def signature(record: Record, keys: set[str]) -> bool:
     return _BROKERAGE <= keys or _PLAN_529 <= keys
 
 
+def _columns(columns: Columns) -> ColumnIndex:
+    # Nothing is required: the 529 variant has no Symbol, and each such row is refused by name.
+    return {
+        "symbol": columns.find("Symbol"),
+        "quantity": columns.find("Shares"),
+        "price": columns.find("Share Price", "Price"),
+        "account": columns.find("Account Number", "Fund Account Number"),
+        "name": columns.find("Investment Name", "Fund Name"),
+    }
+
+
+def _holdings_end(records: list[Record]) -> int:
+    """Where the transactions table that follows the holdings starts (len(records) if none)."""
+    for i, record in enumerate(records):
+        if header_keys(record) & _TRANSACTIONS:
+            return i
+    return len(records)
+
+
 def parse(records: list[Record], today: dt.date) -> Parsed:
     """Candidates from the holdings block: price = Share Price (warned), date = today (warned)."""
     out = Parsed(FORMAT)
-    date, note = default_date(None, today, "import")
-    index: dict[str, int | None] | None = None
-    done = False
-    for record in records:
-        keys = header_keys(record)
-        if done or keys & _TRANSACTIONS:
-            done = True  # the transactions table that follows the holdings is not positions
-            out.skip(record)
-            continue
-        if signature(record, keys):
-            columns = Columns(record.cells)
-            index = {
-                "symbol": columns.find("Symbol"),
-                "quantity": columns.find("Shares"),
-                "price": columns.find("Share Price", "Price"),
-                "account": columns.find("Account Number", "Fund Account Number"),
-                "name": columns.find("Investment Name", "Fund Name"),
-            }
-            out.skip(record)
-            continue
-        if index is None:
-            out.skip(record)
-            continue
-        symbol, quantity = record.cell(index["symbol"]), record.cell(index["quantity"])
-        name = record.cell(index["name"])
-        if skip_row(out, record, symbol or name, quantity):
-            continue
-        candidate = Candidate(
-            line=record.line,
-            ticker=symbol,
-            quantity=quantity,
-            price=record.cell(index["price"]),
-            price_label="Share Price",
-            price_warning=_PRICE_WARNING,
-            default_date=date,
-            default_date_warning=note,
-            account=clean(record.cell(index["account"])) or None,
+    default = default_date(None, today, "import")
+    end = _holdings_end(records)
+    for record, index in position_rows(out, records[:end], signature, _columns):
+        symbol, name = record.cell(index["symbol"]), record.cell(index["name"])
+        candidate = row_candidate(
+            record, index, price_label="Share Price", default=default, price_warning=_PRICE_WARNING
         )
         if index["symbol"] is None:
             candidate.unsupported = (
@@ -86,4 +75,6 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
                 f"'{clean(name)}' has no ticker (fixed income); it cannot be held in SigmaSight."
             )
         out.candidates.append(candidate)
+    for record in records[end:]:
+        out.skip(record)  # the transactions table is not positions
     return out
