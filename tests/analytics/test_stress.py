@@ -14,20 +14,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from webapp.analytics.stress import (
-    CATEGORIES,
-    KNOWN_FACTORS,
-    Scenario,
-    ScenarioResult,
+from webapp.analytics.factor_shocks import (
     correlated_shocks,
-    episode_returns,
-    load_scenarios,
-    position_pnl,
-    run_all_scenarios,
     run_factor_scenario,
-    run_historical_replay,
     underlying_moves,
 )
+from webapp.analytics.replay import episode_returns, run_historical_replay
+from webapp.analytics.revaluation import position_pnl
+from webapp.analytics.scenarios import KNOWN_FACTORS, Scenario, ScenarioResult
+from webapp.analytics.stress import CATEGORIES, load_scenarios, run_all_scenarios
 
 DATA = Path(__file__).resolve().parents[2] / "webapp" / "data" / "prices_adjclose_extended.csv.gz"
 FACTOR_ETFS = {
