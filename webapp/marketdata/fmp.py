@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-import pandas as pd
-
 from webapp.marketdata.base import ProviderError, TransientProviderError
-from webapp.marketdata.http import KeyedHttpProvider, bars_frame
+from webapp.marketdata.http import KeyedHttpProvider, Redact, Row, bar_rows, unredacted
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +35,8 @@ DEFAULT_BASE_URL = "https://financialmodelingprep.com/api/v3"
 # FMP's Starter plan allows 300 calls/minute; the free plan's 250/day surfaces as a 429 or a
 # "Limit Reach" message, reported as TransientProviderError.
 DEFAULT_RATE_LIMIT = (300, 60.0)
+# FMP's bar keys for open, high, low, close, adj_close, volume (the order ``bar_rows`` expects).
+_FIELDS = ("open", "high", "low", "close", "adjClose", "volume")
 
 
 def to_fmp_symbol(symbol: str) -> str:
@@ -51,31 +50,20 @@ def from_fmp_symbol(symbol: str) -> str:
 
 
 class FMPProvider(KeyedHttpProvider):
-    """Daily bars from FMP's ``historical-price-full`` endpoint (key: ``FMP_API_KEY``)."""
+    """Daily bars from FMP's ``historical-price-full`` endpoint (key: ``FMP_API_KEY``).
+
+    ``fetch_daily_bars`` leaves out symbols FMP doesn't know or the plan doesn't cover; it raises
+    ``ProviderError`` without a key or on a rejected key, ``TransientProviderError`` when FMP
+    stays unreachable or the quota is used up.
+    """
 
     name = "fmp"
     key_variable = "FMP_API_KEY"
     default_base_url = DEFAULT_BASE_URL
     default_rate_limit = DEFAULT_RATE_LIMIT
 
-    def fetch_daily_bars(
-        self, symbols: Sequence[str], start: dt.date | None = None, end: dt.date | None = None
-    ) -> pd.DataFrame:
-        """``BAR_COLUMNS`` frame for ``symbols`` with ``start <= date <= end`` (bounds optional).
-
-        Sorted by symbol, date; symbols FMP doesn't know (or that the plan doesn't cover) are
-        absent. Raises ``ProviderError`` without a key or on a rejected key,
-        ``TransientProviderError`` when FMP stays unreachable or the quota is used up.
-        """
-        self.require_key()
-        rows: list[dict[str, Any]] = []
-        for symbol in dict.fromkeys(symbols):  # de-duplicate, keep order
-            rows.extend(self._fetch_symbol(symbol, start, end))
-        return bars_frame(rows)
-
-    def _fetch_symbol(
-        self, symbol: str, start: dt.date | None, end: dt.date | None
-    ) -> list[dict[str, Any]]:
+    def fetch_symbol(self, symbol: str, start: dt.date | None, end: dt.date | None) -> list[Row]:
+        """One ``historical-price-full`` request: the symbol's rows, oldest first."""
         url = f"{self.base_url}/historical-price-full/{quote(to_fmp_symbol(symbol), safe='')}"
         params: dict[str, str] = {}
         if start is not None:
@@ -84,20 +72,14 @@ class FMPProvider(KeyedHttpProvider):
             params["to"] = end.isoformat()
         params["apikey"] = self.api_key or ""
         payload = self.client.get_json(url, params=params)
-        return parse_historical(payload, symbol, start, end, redact=self.client.redact)
+        return parse_historical(payload, symbol, redact=self.client.redact)
 
 
-def parse_historical(
-    payload: Any,
-    symbol: str,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-    *,
-    redact=lambda text: text,
-) -> list[dict[str, Any]]:
+def parse_historical(payload: Any, symbol: str, *, redact: Redact = unredacted) -> list[Row]:
     """Rows (``BAR_COLUMNS`` keys) from one ``historical-price-full`` body, oldest first.
 
-    FMP sends newest first and may include days outside ``from``/``to``; both are fixed here.
+    FMP sends newest first (fixed here) and may include days outside ``from``/``to`` (dropped by
+    ``fetch_daily_bars``).
     ``{}``/``[]`` or an error message about the symbol mean "unknown symbol": no rows.
     An error message about the key raises ``ProviderError``; one about the quota raises
     ``TransientProviderError``.
@@ -113,31 +95,20 @@ def parse_historical(
     if ours != to_fmp_symbol(symbol):
         # Never file one symbol's prices under another's name.
         raise ProviderError(f"FMP answered {ours!r} for a request for {symbol!r}")
-    rows = []
-    for bar in payload["historical"]:
-        try:
-            day = dt.date.fromisoformat(str(bar["date"])[:10])
-        except (KeyError, ValueError) as exc:
-            raise ProviderError(f"FMP {symbol}: bar without a valid date: {exc}") from None
-        if (start is not None and day < start) or (end is not None and day > end):
-            continue
-        rows.append(
-            {
-                "symbol": symbol,
-                "date": day,
-                "open": bar.get("open"),
-                "high": bar.get("high"),
-                "low": bar.get("low"),
-                "close": bar.get("close"),
-                "adj_close": bar.get("adjClose"),
-                "volume": bar.get("volume"),
-            }
-        )
+    dated = ((_bar_date(bar, symbol), bar) for bar in payload["historical"])
+    rows = bar_rows(symbol, dated, _FIELDS)
     rows.sort(key=lambda r: r["date"])
     return rows
 
 
-def _raise_for_error_message(message: str, symbol: str, redact) -> None:
+def _bar_date(bar: dict[str, Any], symbol: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(bar["date"])[:10])
+    except (KeyError, ValueError) as exc:
+        raise ProviderError(f"FMP {symbol}: bar without a valid date: {exc}") from None
+
+
+def _raise_for_error_message(message: str, symbol: str, redact: Redact) -> None:
     """Decide what an FMP ``{"Error Message": ...}`` body means; return only for symbol problems."""
     text = redact(message)
     lowered = text.lower()

@@ -11,7 +11,8 @@
   by waiting: 401/403/404, malformed JSON), whose messages never contain an API key.
 
 The session, clock and sleep function are injectable so tests run without network or real waiting.
-``bars_frame`` turns parsed rows into the ``BAR_COLUMNS`` frame both providers return.
+``KeyedHttpProvider`` is what both providers share (key, base URL, client, the per-symbol fetch
+loop); ``bar_rows`` and ``bars_frame`` turn their vendor bars into the ``BAR_COLUMNS`` frame.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+Redact = Callable[[str], str]
+Row = dict[str, Any]
 
 # Query parameters that carry credentials at FMP (apikey), Polygon (apiKey) and most other vendors.
 _SECRET_PARAM = re.compile(r"(?i)\b(api_?key|token|access_token)=([^&\s#'\"]+)")
@@ -286,6 +289,33 @@ class KeyedHttpProvider:
             raise ProviderError(f"{self.key_variable} is not set")
         return self.api_key
 
+    def fetch_daily_bars(
+        self, symbols: Sequence[str], start: dt.date | None = None, end: dt.date | None = None
+    ) -> pd.DataFrame:
+        """``BAR_COLUMNS`` frame for ``symbols`` with ``start <= date <= end`` (bounds optional).
+
+        Sorted by symbol, date; symbols the vendor doesn't know (or serve) are absent. Raises
+        ``ProviderError`` without a key or when the vendor refuses it, ``TransientProviderError``
+        when the vendor stays unreachable (each subclass documents its own cases).
+        """
+        self.require_key()
+        rows: list[Row] = []
+        for symbol in dict.fromkeys(symbols):  # de-duplicate, keep order
+            # Vendors may answer with days outside the requested range; they are dropped here.
+            rows.extend(
+                row
+                for row in self.fetch_symbol(symbol, start, end)
+                if (start is None or row["date"] >= start) and (end is None or row["date"] <= end)
+            )
+        return bars_frame(rows)
+
+    def fetch_symbol(self, symbol: str, start: dt.date | None, end: dt.date | None) -> list[Row]:
+        """One symbol's rows (``BAR_COLUMNS`` keys) for a request covering ``start``..``end``.
+
+        Each subclass implements its vendor's endpoint; rows outside the range may be returned.
+        """
+        raise NotImplementedError
+
 
 def _parse_retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), None if unusable."""
@@ -303,6 +333,26 @@ def _parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
     return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+
+
+def unredacted(text: str) -> str:
+    """``text`` as it is: the ``redact`` of a parser called without a client (fixtures, tests)."""
+    return text
+
+
+def bar_rows(
+    symbol: str, bars: Iterable[tuple[dt.date, Mapping[str, Any]]], fields: Sequence[str]
+) -> list[Row]:
+    """Rows (``BAR_COLUMNS`` keys) from ``(date, vendor bar)`` pairs.
+
+    ``fields`` names the vendor bar's keys for open, high, low, close, adj_close and volume, in
+    that order; a key the bar lacks gives None.
+    """
+    return [
+        {"symbol": symbol, "date": day}
+        | {col: bar.get(key) for col, key in zip(BAR_COLUMNS[2:], fields, strict=True)}
+        for day, bar in bars
+    ]
 
 
 def bars_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

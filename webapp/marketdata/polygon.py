@@ -27,15 +27,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-
 from webapp.marketdata.base import ProviderError
-from webapp.marketdata.http import KeyedHttpProvider, bars_frame
+from webapp.marketdata.http import KeyedHttpProvider, Redact, Row, bar_rows, unredacted
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +45,9 @@ EASTERN = ZoneInfo("America/New_York")
 EARLIEST = dt.date(1970, 1, 1)
 MAX_PAGES = 1000  # a next_url chain longer than this is a loop, not data
 OK_STATUSES = frozenset({"OK", "DELAYED"})
+# Polygon's bar keys for open, high, low, close, adj_close, volume (the order ``bar_rows``
+# expects): adj_close is the split-adjusted close, see the module docstring.
+_FIELDS = ("o", "h", "l", "c", "c", "v")
 
 
 def to_polygon_ticker(symbol: str) -> str | None:
@@ -75,6 +75,9 @@ class PolygonProvider(KeyedHttpProvider):
     """Daily bars from Polygon's aggregates endpoint (split-adjusted; see the module docstring).
 
     Key: ``POLYGON_API_KEY``; the default client applies the free plan's rate limit.
+    ``fetch_daily_bars`` leaves out unknown tickers and indices; it raises ``ProviderError``
+    without a key, on a rejected key or an ``ERROR``/``NOT_AUTHORIZED`` status,
+    ``TransientProviderError`` when Polygon stays unreachable.
     """
 
     name = "polygon"
@@ -82,28 +85,12 @@ class PolygonProvider(KeyedHttpProvider):
     default_base_url = DEFAULT_BASE_URL
     default_rate_limit = DEFAULT_RATE_LIMIT
 
-    def fetch_daily_bars(
-        self, symbols: Sequence[str], start: dt.date | None = None, end: dt.date | None = None
-    ) -> pd.DataFrame:
-        """``BAR_COLUMNS`` frame for ``symbols`` with ``start <= date <= end`` (bounds optional).
-
-        Sorted by symbol, date; unknown tickers and indices are absent. Raises ``ProviderError``
-        without a key, on a rejected key or an ``ERROR``/``NOT_AUTHORIZED`` status,
-        ``TransientProviderError`` when Polygon stays unreachable.
-        """
-        self.require_key()
-        rows: list[dict[str, Any]] = []
-        for symbol in dict.fromkeys(symbols):  # de-duplicate, keep order
-            ticker = to_polygon_ticker(symbol)
-            if ticker is None:
-                log.info("Polygon stocks API has no index %s; skipped", symbol)
-                continue
-            rows.extend(self._fetch_ticker(symbol, ticker, start, end))
-        return bars_frame(rows)
-
-    def _fetch_ticker(
-        self, symbol: str, ticker: str, start: dt.date | None, end: dt.date | None
-    ) -> list[dict[str, Any]]:
+    def fetch_symbol(self, symbol: str, start: dt.date | None, end: dt.date | None) -> list[Row]:
+        """The symbol's rows from its aggregates pages; none (and no request) for an index."""
+        ticker = to_polygon_ticker(symbol)
+        if ticker is None:
+            log.info("Polygon stocks API has no index %s; skipped", symbol)
+            return []
         lo = start or EARLIEST
         hi = end or dt.datetime.now(EASTERN).date()
         if lo > hi:
@@ -114,7 +101,7 @@ class PolygonProvider(KeyedHttpProvider):
         )
         params: dict[str, str] | None = {"adjusted": "true", "sort": "asc", "limit": "50000"}
         headers = {"Authorization": f"Bearer {self.api_key}"}
-        rows: list[dict[str, Any]] = []
+        rows: list[Row] = []
         seen: set[str] = set()
         while url:
             if url in seen or len(seen) >= MAX_PAGES:
@@ -122,7 +109,7 @@ class PolygonProvider(KeyedHttpProvider):
             seen.add(url)
             self._check_same_origin(url)
             payload = self.client.get_json(url, params=params, headers=headers)
-            rows.extend(parse_aggregates(payload, symbol, start, end, redact=self.client.redact))
+            rows.extend(parse_aggregates(payload, symbol, redact=self.client.redact))
             url = payload.get("next_url") or None
             params = None  # next_url already carries the query (cursor, adjusted, sort, limit)
         return rows
@@ -137,19 +124,12 @@ class PolygonProvider(KeyedHttpProvider):
             )
 
 
-def parse_aggregates(
-    payload: Any,
-    symbol: str,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-    *,
-    redact=lambda text: text,
-) -> list[dict[str, Any]]:
+def parse_aggregates(payload: Any, symbol: str, *, redact: Redact = unredacted) -> list[Row]:
     """Rows (``BAR_COLUMNS`` keys, ``symbol`` as we spell it) from one aggregates page.
 
     A status other than OK/DELAYED raises ``ProviderError``; no ``results`` means no rows (an
-    unknown ticker answers OK with ``resultsCount: 0``). Rows outside ``start``..``end`` are
-    dropped.
+    unknown ticker answers OK with ``resultsCount: 0``). Days outside the requested range are
+    dropped by ``fetch_daily_bars``.
     """
     if not isinstance(payload, dict):
         raise ProviderError(
@@ -162,24 +142,12 @@ def parse_aggregates(
     ticker = payload.get("ticker")
     if ticker and from_polygon_ticker(str(ticker)) != from_polygon_ticker(symbol):
         raise ProviderError(f"Polygon answered {ticker!r} for a request for {symbol!r}")
-    rows = []
-    for bar in payload.get("results") or []:
-        try:
-            day = trading_date(bar["t"])
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise ProviderError(f"Polygon {symbol}: bar without a valid t: {exc!r}") from None
-        if (start is not None and day < start) or (end is not None and day > end):
-            continue
-        rows.append(
-            {
-                "symbol": symbol,
-                "date": day,
-                "open": bar.get("o"),
-                "high": bar.get("h"),
-                "low": bar.get("l"),
-                "close": bar.get("c"),
-                "adj_close": bar.get("c"),
-                "volume": bar.get("v"),
-            }
-        )
-    return rows
+    dated = ((_bar_date(bar, symbol), bar) for bar in payload.get("results") or [])
+    return bar_rows(symbol, dated, _FIELDS)
+
+
+def _bar_date(bar: dict[str, Any], symbol: str) -> dt.date:
+    try:
+        return trading_date(bar["t"])
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise ProviderError(f"Polygon {symbol}: bar without a valid t: {exc!r}") from None
