@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from webapp.analytics.factors import FACTORS
 from webapp.extensions import db
 from webapp.marketdata.base import PriceProvider
 from webapp.models import FactorDefinition, PriceBar, RiskFreeRate, Security
@@ -49,7 +53,7 @@ class SyncReport:
         return sum(s.inserted for s in self.symbols)
 
 
-def insert_ignoring_duplicates(model, rows: list[dict]) -> None:
+def insert_ignoring_duplicates(model: Any, rows: list[dict[str, Any]]) -> None:
     """INSERT … ON CONFLICT DO NOTHING in chunks of ``INSERT_CHUNK`` rows.
 
     A row that another writer inserted meanwhile is kept as stored, not overwritten.
@@ -57,10 +61,7 @@ def insert_ignoring_duplicates(model, rows: list[dict]) -> None:
     if not rows:
         return
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     for i in range(0, len(rows), INSERT_CHUNK):
         db.session.execute(insert(model).on_conflict_do_nothing(), rows[i : i + INSERT_CHUNK])
 
@@ -110,7 +111,7 @@ def missing_ranges(
     return ranges
 
 
-def _bar_rows(bars: pd.DataFrame, source: str) -> list[dict]:
+def _bar_rows(bars: pd.DataFrame, source: str) -> list[dict[str, Any]]:
     frame = bars.astype(object).where(bars.notna(), None)
     rows = []
     for rec in frame.to_dict("records"):
@@ -163,38 +164,45 @@ def sync_prices(
     return report
 
 
-def _sync_securities(provider) -> int:
+def _insert_new(
+    model: Any,
+    key: str,
+    records: Iterable[dict[str, Any]],
+    to_row: Callable[[dict[str, Any]], dict[str, Any]],
+) -> int:
+    """Insert ``to_row(record)`` for each record whose ``key`` the table lacks; how many."""
+    held = set(db.session.scalars(select(getattr(model, key))))
+    rows = [to_row(rec) for rec in records if rec[key] not in held]
+    insert_ignoring_duplicates(model, rows)
+    return len(rows)
+
+
+def _sync_securities(provider: PriceProvider) -> int:
     if not hasattr(provider, "securities"):
         return 0
-    frame = provider.securities()
-    held = set(db.session.scalars(select(Security.symbol)))
-    rows = [
-        {k: (v or None) if k in ("sector", "industry") else v for k, v in rec.items()}
-        for rec in frame.to_dict("records")
-        if rec["symbol"] not in held
-    ]
-    insert_ignoring_duplicates(Security, rows)
-    return len(rows)
+
+    def row(rec: dict[str, Any]) -> dict[str, Any]:
+        return {k: (v or None) if k in ("sector", "industry") else v for k, v in rec.items()}
+
+    return _insert_new(Security, "symbol", provider.securities().to_dict("records"), row)
 
 
-def _sync_risk_free(provider) -> int:
+def _sync_risk_free(provider: PriceProvider) -> int:
     if not hasattr(provider, "risk_free"):
         return 0
-    frame = provider.risk_free()
-    held = set(db.session.scalars(select(RiskFreeRate.date)))
-    rows = [
-        {"date": r["date"], "rate_annual_pct": float(r["rate_annual_pct"]), "source": provider.name}
-        for r in frame.to_dict("records")
-        if r["date"] not in held
-    ]
-    insert_ignoring_duplicates(RiskFreeRate, rows)
-    return len(rows)
+
+    def row(rec: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "date": rec["date"],
+            "rate_annual_pct": float(rec["rate_annual_pct"]),
+            "source": provider.name,
+        }
+
+    return _insert_new(RiskFreeRate, "date", provider.risk_free().to_dict("records"), row)
 
 
 def sync_factor_definitions() -> int:
     """Insert the engine's factor definitions that the table lacks (reference data, insert-only)."""
-    from webapp.analytics.factors import FACTORS
-
     held = set(db.session.scalars(select(FactorDefinition.name)))
     rows = [
         {
