@@ -2,11 +2,12 @@
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Portfolio, Position, PriceBar, User
-from webapp.services.demo import DEMO_PASSWORD
+from webapp.models import Portfolio, Position, PriceBar, Tag, User
+from webapp.services.demo import DEMO_BOOKS, DEMO_PASSWORD, seed_demo
 
 AS_OF = dt.date(2026, 8, 3)
 EMAILS = (
@@ -77,3 +78,78 @@ def test_seed_demo_is_idempotent(runner, ctx):
     assert (
         db.session.scalar(select(func.count()).select_from(User).where(User.email.in_(EMAILS))) == 3
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# seed_demo itself, on a database of its own (the shared one's demo books stay as they are)
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def empty_app(app, tmp_path_factory):
+    """A second app on a freshly migrated SQLite file: no prices, no users."""
+    import flask_migrate
+
+    from webapp import create_app
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    other = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    with other.app_context():
+        flask_migrate.upgrade()
+        db.session.remove()
+    yield other
+    with other.app_context():
+        db.engine.dispose()
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model.__name__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (User, Portfolio, Position, Tag)
+    }
+
+
+def test_seed_demo_needs_market_data_first(empty_app):
+    with empty_app.app_context():
+        with pytest.raises(RuntimeError, match=r"^no market data stored; run `flask marketdata"):
+            seed_demo()
+        assert _counts()["User"] == 0  # nothing half-made
+
+
+def test_seed_demo_creates_once_then_only_what_is_missing(empty_app):
+    from webapp.marketdata.bundled import BundledProvider
+    from webapp.marketdata.sync import sync_prices
+
+    with empty_app.app_context():
+        # Only the books' symbols: the whole bundled dataset would take several times as long.
+        symbols = {
+            getattr(h, "symbol", None) or h.underlying for b in DEMO_BOOKS for h in b.holdings
+        }
+        sync_prices(BundledProvider(), symbols=sorted(symbols))
+        created = seed_demo()
+        assert created == [
+            line
+            for book in DEMO_BOOKS
+            for line in (
+                book.email,
+                f"{book.email}: {book.portfolio} ({len(book.holdings)} positions)",
+            )
+        ]
+        after_first = _counts()
+        assert after_first["User"] == 3 and after_first["Portfolio"] == 3
+        assert after_first["Position"] == sum(len(book.holdings) for book in DEMO_BOOKS)
+
+        assert seed_demo() == []  # idempotent: nothing new
+        assert _counts() == after_first
+
+        # A demo advisor who deleted their book gets it back; their account and tags are reused.
+        hnw = DEMO_BOOKS[1]
+        user = db.session.scalar(select(User).where(User.email == hnw.email))
+        user.set_password("changed-by-the-advisor-1")
+        db.session.delete(db.session.scalar(select(Portfolio).where(Portfolio.user_id == user.id)))
+        db.session.commit()
+        assert seed_demo() == [f"{hnw.email}: {hnw.portfolio} ({len(hnw.holdings)} positions)"]
+        assert _counts() == after_first  # the same tags, one new portfolio with the same rows
+        db.session.expire_all()
+        user = db.session.scalar(select(User).where(User.email == hnw.email))
+        assert user.check_password("changed-by-the-advisor-1")  # the account was left as it was
+        book = db.session.scalar(select(Portfolio).where(Portfolio.user_id == user.id))
+        assert sorted(p.symbol for p in book.positions) == sorted(h.symbol for h in hnw.holdings)
