@@ -15,7 +15,14 @@ import pandas as pd
 from scipy import sparse
 
 from webapp.analytics._common import clean_exposures, json_date, json_float
-from webapp.analytics.constants import DEFAULT_RISK_WINDOW
+from webapp.analytics.constants import (
+    DEFAULT_MAX_SYMBOLS,
+    DEFAULT_MIN_OVERLAP,
+    DEFAULT_RISK_WINDOW,
+)
+
+# Not used here; kept importable from this module, where it was defined.
+from webapp.analytics.constants import MAX_SYMBOLS_CAP as MAX_SYMBOLS_CAP
 from webapp.analytics.errors import (
     InsufficientHistory,
     InsufficientOverlap,
@@ -23,12 +30,6 @@ from webapp.analytics.errors import (
     NoPrices,
 )
 from webapp.analytics.returns import returns_window
-
-# Contract defaults of the reference backlog (correlation-matrix / diversification-score
-# endpoints). They live here until constants.py gains them.
-DEFAULT_MIN_OVERLAP = 30
-DEFAULT_MAX_SYMBOLS = 25
-MAX_SYMBOLS_CAP = 50
 
 METHOD = (
     "Pearson correlation of daily simple returns on each pair's overlapping dates; pairs with "

@@ -16,13 +16,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from webapp.analytics.constants import OPTION_TYPES, REALIZED_VOL_WINDOW
+from webapp.analytics.constants import (
+    CALL_TYPES,
+    MAX_PRICE_AGE_DAYS,
+    OPTION_TYPES,
+    REALIZED_VOL_WINDOW,
+)
 from webapp.analytics.errors import InsufficientHistory
 from webapp.analytics.options import days_to_expiry, option_greeks, realized_vol
-
-CALL_TYPES = ("LC", "SC")
-# A last price older than this (calendar days before the as-of date) is not a current value.
-MAX_PRICE_AGE_DAYS = 7
 
 VALUED_COLUMNS = [
     "price",

@@ -30,6 +30,7 @@ from webapp.analytics._common import (
 from webapp.analytics.constants import (
     BENCHMARK_SYMBOL,
     DEFAULT_FACTOR_WINDOW,
+    FACTOR_NAMES,
     MIN_FACTOR_OBSERVATIONS,
     TRADING_DAYS_PER_YEAR,
 )
@@ -91,7 +92,6 @@ FACTORS: tuple[FactorSpec, ...] = (
         ),
     ),
 )
-FACTOR_NAMES: tuple[str, ...] = tuple(spec.name for spec in FACTORS)
 FACTOR_ETFS: frozenset[str] = frozenset(spec.etf_symbol for spec in FACTORS)
 
 METHOD_BETAS = (

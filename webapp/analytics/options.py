@@ -21,11 +21,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from webapp.analytics.constants import REALIZED_VOL_WINDOW, TRADING_DAYS_PER_YEAR
+from webapp.analytics.constants import (
+    CALENDAR_DAYS_PER_YEAR,
+    MIN_VOL_OBSERVATIONS,
+    REALIZED_VOL_WINDOW,
+    TRADING_DAYS_PER_YEAR,
+)
 from webapp.analytics.errors import InsufficientHistory
-
-# Fewer daily returns than this give a volatility too noisy to price an option with.
-MIN_VOL_OBSERVATIONS = 20
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ def black_scholes_vector(
         Premium in $ per share (times quantity and multiplier for a position's value).
     """
     spot = np.asarray(spot, dtype=float)
-    t = np.asarray(days, dtype=float) / 365.0
+    t = np.asarray(days, dtype=float) / CALENDAR_DAYS_PER_YEAR
     intrinsic = np.maximum(spot - strike, 0.0) if call else np.maximum(strike - spot, 0.0)
     live = t > 0
     out = intrinsic.copy()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from webapp.analytics.constants import CALL_TYPES, OPTION_TYPES
 from webapp.analytics.errors import InsufficientHistory, NoPositions
 from webapp.analytics.options import black_scholes_vector
 
@@ -65,7 +66,7 @@ def value_history(
     per_share = np.ascontiguousarray(paths.T[pd.Index(symbols).get_indexer(underlying)])
     qm = np.array([float(q) * float(m) for q, m in zip(ok["quantity"], ok["multiplier"])])
     ptype = ok["position_type"].to_numpy(dtype=object)
-    for i in np.flatnonzero(np.isin(ptype, ("LC", "LP", "SC", "SP"))):
+    for i in np.flatnonzero(np.isin(ptype, OPTION_TYPES)):
         row = ok.iloc[i]
         days = (pd.Timestamp(row["expiry"]) - calendar).days.to_numpy()
         per_share[i] = black_scholes_vector(
@@ -74,7 +75,7 @@ def value_history(
             rate_pct / 100.0,
             float(row["vol"]),
             days,
-            ptype[i] in ("LC", "SC"),
+            ptype[i] in CALL_TYPES,
         )
     first = np.array(
         [calendar.searchsorted(pd.Timestamp(d), side="left") for d in ok["entry_date"]],

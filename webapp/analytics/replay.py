@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 
 from webapp.analytics._common import check_finite_equity
-from webapp.analytics.constants import BENCHMARK_SYMBOL
+from webapp.analytics.constants import BENCHMARK_SYMBOL, MAX_PRICE_AGE_DAYS
 from webapp.analytics.revaluation import REVALUATION_METHOD, Book
 from webapp.analytics.scenarios import Scenario, ScenarioResult
 
-#: A replay price older than this many calendar days before the start/end date is stale.
-DEFAULT_MAX_STALE_DAYS = 7
+#: A replay price older than this many calendar days before the start/end date is stale (the
+#: valuation's rule for a current price).
+DEFAULT_MAX_STALE_DAYS = MAX_PRICE_AGE_DAYS
 
 
 def episode_returns(

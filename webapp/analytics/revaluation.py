@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from webapp.analytics._common import take_or_nan
-from webapp.analytics.constants import LONG_TYPES, OPTION_TYPES, SHORT_TYPES, STOCK_TYPES
+from webapp.analytics.constants import (
+    CALL_TYPES,
+    LONG_TYPES,
+    OPTION_TYPES,
+    SHORT_TYPES,
+    STOCK_TYPES,
+)
 
 #: The revaluation rule in words, the tail of every scenario result's ``method``.
 REVALUATION_METHOD = (
@@ -147,7 +153,7 @@ class Book:
         self.delta, self.gamma = _numbers(positions, "delta"), _numbers(positions, "gamma")
         self.qm = qty * mult
         self.is_stock = np.isin(self.ptypes, STOCK_TYPES)
-        self.is_call = np.isin(self.ptypes, ["LC", "SC"])
+        self.is_call = np.isin(self.ptypes, CALL_TYPES)
         is_option = np.isin(self.ptypes, OPTION_TYPES)
         self.is_long = np.isin(self.ptypes, LONG_TYPES)
         self.is_short = np.isin(self.ptypes, SHORT_TYPES)

@@ -19,13 +19,14 @@ import pandas as pd
 from scipy.stats import norm
 
 from webapp.analytics._common import check_positive_equity, clean_exposures, json_date, json_float
-from webapp.analytics.constants import BENCHMARK_SYMBOL, TRADING_DAYS_PER_YEAR
+from webapp.analytics.constants import (
+    BENCHMARK_SYMBOL,
+    MIN_RISK_OBSERVATIONS,
+    TRADING_DAYS_PER_YEAR,
+)
 from webapp.analytics.errors import InsufficientHistory, InsufficientOverlap, NoPrices
 
 DEFAULT_CONFIDENCE = (0.95, 0.99)
-# Reference backlog: fewer than 20 overlapping observations -> insufficient_overlap for the
-# regression.
-MIN_RISK_OBSERVATIONS = 20
 
 ANNUALISATION = math.sqrt(TRADING_DAYS_PER_YEAR)
 # A tracking error below this (annualised, decimal) is rounding noise: no information ratio.

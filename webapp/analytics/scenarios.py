@@ -18,19 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from webapp.analytics.constants import FACTOR_NAMES
+
 SCENARIOS_PATH = Path(__file__).with_name("scenarios.json")
 
-#: Factor names of the factor engine (webapp/analytics/factors.py), in its order.
-KNOWN_FACTORS: tuple[str, ...] = (
-    "Market",
-    "Value",
-    "Growth",
-    "Momentum",
-    "Quality",
-    "Size",
-    "Low Volatility",
-    "Rates",
-)
+#: Factor names a shock may name: the factor engine's, in its order.
+KNOWN_FACTORS: tuple[str, ...] = FACTOR_NAMES
 CATEGORIES: tuple[str, ...] = ("market", "factor_rotation", "rates", "historical")
 SEVERITIES: tuple[str, ...] = ("mild", "moderate", "severe", "extreme")
 
