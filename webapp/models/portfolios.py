@@ -5,6 +5,7 @@ from __future__ import annotations
 from webapp.analytics.constants import OPTION_TYPES
 from webapp.extensions import db
 from webapp.models._ids import NEVER_REUSE_IDS
+from webapp.models._owned import NamedPerUser
 from webapp.models._time import utcnow
 
 position_tags = db.Table(
@@ -19,19 +20,12 @@ position_tags = db.Table(
 )
 
 
-class Portfolio(db.Model):
+class Portfolio(NamedPerUser, db.Model):
     """One advisor's portfolio: name, description and cash, with its positions."""
 
     __tablename__ = "portfolios"
-    __table_args__ = (
-        db.UniqueConstraint("user_id", "name", name="uq_portfolios_user_name"),
-        NEVER_REUSE_IDS,
-    )
 
     id = db.Column(db.Integer, primary_key=True)
-    user_id = db.Column(
-        db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
     name = db.Column(db.String(120), nullable=False)
     description = db.Column(db.Text, nullable=False, default="")
     cash = db.Column(db.Double, nullable=False, default=0.0)
@@ -115,19 +109,12 @@ class Position(db.Model):
         return f"<Position {self.id} {self.position_type} {self.quantity} {self.symbol}>"
 
 
-class Tag(db.Model):
+class Tag(NamedPerUser, db.Model):
     """One label an advisor puts on positions, with its display colour."""
 
     __tablename__ = "tags"
-    __table_args__ = (
-        db.UniqueConstraint("user_id", "name", name="uq_tags_user_name"),
-        NEVER_REUSE_IDS,
-    )
 
     id = db.Column(db.Integer, primary_key=True)
-    user_id = db.Column(
-        db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
     name = db.Column(db.String(60), nullable=False)
     color = db.Column(db.String(7), nullable=False, default="#4c78a8")
 

@@ -7,6 +7,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
 from webapp.models._ids import NEVER_REUSE_IDS
+from webapp.models._owned import RevocableToken
 from webapp.models._time import utcnow
 
 
@@ -52,25 +53,15 @@ class User(UserMixin, db.Model):
         return f"<User {self.email}>"
 
 
-class ApiToken(db.Model):
+class ApiToken(RevocableToken, db.Model):
     """Bearer tokens for the JSON API; stored as a SHA-256 digest so a DB leak yields no token."""
 
     __tablename__ = "api_tokens"
-    __table_args__ = (NEVER_REUSE_IDS,)
 
     id = db.Column(db.Integer, primary_key=True)
-    user_id = db.Column(
-        db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    token_digest = db.Column(db.String(64), nullable=False, unique=True)
-    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    expires_at = db.Column(db.DateTime, nullable=False)
-    revoked_at = db.Column(db.DateTime)
-
-    user = db.relationship("User")
 
 
-class UserSession(db.Model):
+class UserSession(RevocableToken, db.Model):
     """One browser login. The cookie holds a random token; only its SHA-256 digest is stored.
 
     Logging out revokes the row, so neither the old session cookie nor a remember-me cookie made
@@ -78,18 +69,8 @@ class UserSession(db.Model):
     """
 
     __tablename__ = "user_sessions"
-    __table_args__ = (NEVER_REUSE_IDS,)
 
     id = db.Column(db.Integer, primary_key=True)
-    user_id = db.Column(
-        db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    token_digest = db.Column(db.String(64), nullable=False, unique=True)
     remember = db.Column(db.Boolean, nullable=False, default=False)
-    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     last_seen_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    expires_at = db.Column(db.DateTime, nullable=False)
-    revoked_at = db.Column(db.DateTime)
     user_agent = db.Column(db.String(255), nullable=False, default="")
-
-    user = db.relationship("User")
