@@ -14,21 +14,21 @@ from webapp.queueing import enqueue_portfolio_batch, job_status
 from webapp.services import portfolios as svc
 from webapp.services.batch import recent_runs
 
+HISTORY_LIMIT = (50, 1, 500)  # runs in GET /system/batch/history: (default, minimum, maximum)
 
-def run_dict(run) -> dict:
-    """The API shape of one batch run."""
+
+# BatchRun columns the API returns as stored, and those it writes as UTC timestamps.
+RUN_COLUMNS = ("portfolio_id", "job_id", "trigger", "status", "steps", "error")
+RUN_TIMESTAMPS = ("created_at", "started_at", "finished_at")
+
+
+def run_dict(run: BatchRun) -> dict:
+    """The API shape of one batch run (``BatchRun`` in the OpenAPI document)."""
     return {
         "batch_run_id": run.id,
-        "portfolio_id": run.portfolio_id,
-        "job_id": run.job_id,
-        "trigger": run.trigger,
-        "status": run.status,
         "as_of": run.as_of_date.isoformat() if run.as_of_date else None,
-        "created_at": isoformat_z(run.created_at),
-        "started_at": isoformat_z(run.started_at),
-        "finished_at": isoformat_z(run.finished_at),
-        "steps": run.steps,
-        "error": run.error,
+        **{name: getattr(run, name) for name in RUN_COLUMNS},
+        **{name: isoformat_z(getattr(run, name)) for name in RUN_TIMESTAMPS},
     }
 
 
@@ -78,7 +78,7 @@ def job(job_id: str):
 @require_auth
 def batch_history():
     """The caller's latest batch runs, newest first, optionally for one portfolio."""
-    limit = int_param("limit", 50, 1, 500)
+    limit = int_param("limit", *HISTORY_LIMIT)
     portfolio_id = int_param("portfolio_id", None, 1, 2**31 - 1)
     if portfolio_id is not None:
         owned_portfolio_or_404(portfolio_id)
