@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import re
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from webapp.api import openapi
 from webapp.api.openapi import document
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -71,6 +73,35 @@ def test_every_operation_declares_errors_and_security(client):
                 assert "400" in responses, (method, path)
     writes = [op for item in doc["paths"].values() for m, op in item.items() if m != "get"]
     assert all({"sessionCookie": []} not in op["security"] for op in writes)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("int", {"type": "integer"}),
+        ("id?", {**openapi.ID, "type": ["integer", "null"]}),
+        ("[num?]", {"type": "array", "items": {"type": ["number", "null"]}}),
+        ("{str}", {"type": "object", "additionalProperties": {"type": "string"}}),
+        ("@Quote?", {"anyOf": [{"$ref": "#/components/schemas/Quote"}, {"type": "null"}]}),
+        ("row", {"type": "object", "properties": {"a": {"type": "boolean"}}}),
+    ],
+)
+def test_type_codes(code, expected):
+    assert openapi.schema(code, row="a:bool") == expected
+
+
+def test_fields_lists_required_names_in_the_order_written():
+    spec = openapi.fields("b!:str a:int? c!:kind", "d:[kind]", kind={"const": 1})
+    assert spec == {
+        "type": "object",
+        "properties": {
+            "b": {"type": "string"},
+            "a": {"type": ["integer", "null"]},
+            "c": {"const": 1},
+            "d": {"type": "array", "items": {"const": 1}},
+        },
+        "required": ["b", "c"],
+    }
 
 
 def test_served_document_is_the_one_fuzzed_below(client):

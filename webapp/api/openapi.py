@@ -3,12 +3,18 @@
 Written by hand (not generated from the routes) so it states the contract — parameter ranges,
 the error shape, the ``available: false`` shape; a test checks it lists exactly the blueprint's
 routes, and a schemathesis test drives every GET against it.
+
+The document is built from compact declarations: object schemas from a one-string field list
+(:func:`fields`), operations from one :func:`op` call each, whose path parameters, tag, security
+and error responses follow from the route and the API's conventions.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
 from flask import jsonify
 
@@ -16,11 +22,12 @@ from webapp.analytics.stress import CATEGORIES, load_scenarios
 from webapp.api import analytics as analytics_api
 from webapp.api import bp
 from webapp.api import data as data_api
+from webapp.api import system as system_api
 
 Schema = dict[str, Any]
 
 # ------------------------------------------------------------------------------------------------
-# Schema helpers
+# Schemas
 # ------------------------------------------------------------------------------------------------
 NUMBER: Schema = {"type": "number"}
 INTEGER: Schema = {"type": "integer"}
@@ -33,19 +40,38 @@ ANY_OBJECT: Schema = {"type": "object"}
 # Database ids are 32-bit integers (PostgreSQL INTEGER).
 ID: Schema = {"type": "integer", "minimum": 1, "maximum": 2_147_483_647}
 
+# The type codes of :func:`schema`. ``amount``: writes accept a number or a decimal string.
+TYPES: dict[str, Schema] = {
+    "int": INTEGER,
+    "num": NUMBER,
+    "str": STRING,
+    "bool": BOOLEAN,
+    "date": DATE,
+    "ts": TIMESTAMP,
+    "obj": ANY_OBJECT,
+    "id": ID,
+    "amount": {"type": ["number", "string"]},
+    "any": {},
+}
+
 
 def ref(name: str) -> Schema:
     """A reference to a component schema."""
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def nullable(schema: Schema) -> Schema:
-    """``schema`` or null (OpenAPI 3.1 / JSON Schema 2020-12 style)."""
-    if "$ref" in schema:
-        return {"anyOf": [schema, {"type": "null"}]}
-    out = dict(schema)
-    out["type"] = [schema["type"], "null"]  # a pattern/format applies to strings only
+def nullable(inner: Schema) -> Schema:
+    """``inner`` or null (OpenAPI 3.1 / JSON Schema 2020-12 style)."""
+    if "$ref" in inner:
+        return {"anyOf": [inner, {"type": "null"}]}
+    out = dict(inner)
+    out["type"] = [inner["type"], "null"]  # a pattern/format applies to strings only
     return out
+
+
+def arr(items: Schema, **extra: Any) -> Schema:
+    """An array of ``items``."""
+    return {"type": "array", "items": items, **extra}
 
 
 def obj(required: tuple[str, ...] = (), **properties: Schema) -> Schema:
@@ -56,376 +82,215 @@ def obj(required: tuple[str, ...] = (), **properties: Schema) -> Schema:
     return out
 
 
-def arr(items: Schema, **extra: Any) -> Schema:
-    """An array of ``items``."""
-    return {"type": "array", "items": items, **extra}
+def schema(code: str, **local: Schema | str) -> Schema:
+    """The schema a type code names.
+
+    ``T?`` is T or null, ``[T]`` an array of T, ``{T}`` an object mapping any key to T,
+    ``@Name`` a component schema; a bare name is one of ``local`` (a string there is a
+    :func:`fields` spec: an inline object) or of :data:`TYPES`.
+    """
+    if code.endswith("?"):
+        return nullable(schema(code[:-1], **local))
+    if code.startswith("["):
+        return arr(schema(code[1:-1], **local))
+    if code.startswith("{"):
+        return {"type": "object", "additionalProperties": schema(code[1:-1], **local)}
+    if code.startswith("@"):
+        return ref(code[1:])
+    if code not in local:
+        return TYPES[code]
+    named = local[code]
+    return fields(named) if isinstance(named, str) else named
 
 
-def json_content(schema: Schema) -> dict:
-    """A JSON media-type map for ``schema``."""
-    return {"application/json": {"schema": schema}}
+def fields(*spec: str, **local: Schema | str) -> Schema:
+    """An object from ``"name:type"`` words; ``name!`` is required (listed in the words' order).
+
+    Types are :func:`schema` codes; ``local`` names the types too long for a code.
+    """
+    properties: dict[str, Schema] = {}
+    required: list[str] = []
+    for word in " ".join(spec).split():
+        name, _, code = word.partition(":")
+        if name.endswith("!"):
+            name = name[:-1]
+            required.append(name)
+        properties[name] = schema(code, **local)
+    return obj(tuple(required), **properties)
 
 
-def response(description: str, schema: Schema | None = None, **extra: Any) -> dict:
-    """A response object, with a JSON body when ``schema`` is given."""
-    out: dict = {"description": description}
-    if schema is not None:
-        out["content"] = json_content(schema)
-    out.update(extra)
-    return out
+def _result(data_schema: str) -> Schema:
+    """The analytics envelope: available + data, or available: false + reason."""
+    available = fields(
+        "available!:yes data!:data metadata!:@ResultMetadata",
+        yes={"const": True},
+        data=ref(data_schema),
+    )
+    return {"oneOf": [available, ref("Unavailable")]}
+
+
+def _schemas() -> dict[str, Schema]:
+    """The component schemas: shared shapes, then each analytics payload and its result."""
+    unavailable_reason = {
+        "type": "string",
+        "description": "no_results before any batch ran; otherwise "
+        "the failing step's reason (no_positions, insufficient_history, …)",
+    }
+    fraction = {**nullable(NUMBER), "description": "decimal fraction (0.0123 = 1.23%)"}
+    prices = fields(
+        "adj_close!:[num?] open:[num?] high:[num?] low:[num?] close:[num?] volume:[int?]"
+    )
+    payloads = {
+        "Overview": fields(
+            "summary!:@Totals sectors!:[sector] positions!:[row] left_out!:[obj] method:str",
+            sector="sector!:str",
+            row="position_id!:int symbol!:str status!:str",
+        ),
+        "Correlation": fields(
+            "symbols!:[str] matrix!:[[num?]] data_points!:[[int]] weights:{num?}",
+            "average_correlation:num? diversification_score:num? start:date? end:date?",
+            "left_out:[obj]",
+        ),
+        "Diversification": fields(
+            "portfolio_correlation!:num? diversification_score:num? label:str?",
+            "symbols_included!:int",
+        ),
+        "FactorExposures": fields(
+            "factors!:[factor] equity:num coverage:num? left_out:[obj]",
+            factor="name!:str beta!:num? exposure_dollar!:num?",
+        ),
+        "PositionFactor": fields(
+            "positions!:[row] factors!:[str]",
+            row="position_id!:int symbol!:str available!:bool betas:{num?}",
+        ),
+        "Risk": fields(
+            "portfolio_beta!:num? annualized_volatility!:num? max_drawdown!:num? var!:[level]",
+            "nobs!:int start:date? end:date? contributions:[obj]",
+            level="confidence!:num",
+        ),
+        "Stress": fields(
+            "equity:num scenarios!:[scenario]",
+            scenario=fields(
+                "scenario_id!:str name!:str category!:str severity:str impact_type:str pnl!:num",
+                "pnl_pct!:num? new_value!:num positions:[obj] left_out:[obj]",
+            ),
+        ),
+        "Greeks": fields(
+            "options!:[obj] totals!:totals count!:int",
+            totals="delta!:num gamma!:num theta!:num vega!:num rho!:num",
+        ),
+        "Performance": fields(
+            "periods!:[obj] history!:history benchmark:str",
+            history="dates!:[date] equity!:[num]",
+        ),
+    }
+    return {
+        "Error": fields("error!:error", error="code!:str message!:str details!:obj"),
+        "ResultMetadata": fields(
+            "portfolio_id!:int as_of!:date? calculated_at!:ts? parameters!:obj"
+        ),
+        "Unavailable": fields(
+            "available!:no reason!:reason message:str? metadata!:@ResultMetadata",
+            no={"const": False},
+            reason=unavailable_reason,
+        ),
+        "Token": fields(
+            "access_token!:str token_type!:bearer expires_at!:ts expires_in!:int",
+            bearer={"const": "bearer"},
+        ),
+        "Totals": fields(
+            "cash!:num equity!:num long_exposure:num short_exposure:num gross_exposure:num",
+            "net_exposure:num unrealized_pnl:num position_count:int",
+        ),
+        "ValuedPosition": fields(
+            "id!:int symbol!:str underlying:str? position_type!:str quantity!:num",
+            "multiplier:num? entry_price:num entry_date:date? price:num? market_value:num?",
+            "cost_basis:num? unrealized_pnl:num? unrealized_pnl_pct:num? exposure:num?",
+            "weight:num? status!:str name:str? sector:str? strategy:str? tags:[str]",
+        ),
+        "PositionsView": fields(
+            "portfolio_id!:int as_of!:date? positions!:[@ValuedPosition] totals!:@Totals",
+            "strategies:[obj] left_out!:[obj]",
+        ),
+        "PortfolioSummary": fields(
+            "id!:int name!:str description:str? cash_balance!:num total_value!:num?",
+            "position_count!:int as_of:date? created_at!:ts updated_at:ts",
+        ),
+        "Quote": fields(
+            "symbol!:str name:str? price!:num date!:date previous_close:num?",
+            "previous_date:date? change!:num? change_pct!:fraction stale!:bool",
+            fraction=fraction,
+        ),
+        "PriceSeries": schema("{prices}", prices=prices),
+        "Position": fields(
+            "id!:int portfolio_id!:int symbol!:str position_type!:str quantity!:num",
+            "entry_price:num entry_date:date? tags:[str]",
+        ),
+        "Portfolio": fields(
+            "id!:int name!:str description:str? cash_balance!:num created_at:ts updated_at:ts"
+        ),
+        "BatchRun": fields(
+            "batch_run_id!:int portfolio_id:int? job_id:str? trigger:str status!:str",
+            "as_of:date? created_at:ts? started_at:ts? finished_at:ts? steps:[obj]? error:str?",
+        ),
+        "ImportReport": fields(
+            "detected_format!:str file_error:obj? accepted!:[obj] rejected!:[obj]",
+            "skipped_lines:[int] warnings:[obj]",
+        ),
+        **{f"{name}Data": payload for name, payload in payloads.items()},
+        **{f"{name}Result": _result(f"{name}Data") for name in payloads},
+    }
 
 
 # ------------------------------------------------------------------------------------------------
 # Parameters
 # ------------------------------------------------------------------------------------------------
-def path_id(name: str = "portfolio_id") -> dict:
-    """A required integer id in the path."""
-    return {"name": name, "in": "path", "required": True, "schema": ID}
+def _query(name: str, value: Schema, description: str | None, **extra: Any) -> dict:
+    """An optional query parameter whose value is ``value`` (``extra`` may make it required)."""
+    out: dict = {"name": name, "in": "query", "required": False}
+    if description is not None:
+        out["description"] = description
+    return {**out, **extra, "schema": value}
 
 
-def int_query(name: str, bounds: tuple[int, int, int], description: str) -> dict:
-    """An optional integer query parameter with its default and range (as the route enforces)."""
+def int_query(name: str, bounds: tuple[int | None, int, int], description: str) -> dict:
+    """An integer query parameter with its default and range: the route's own constants."""
     default, lo, hi = bounds
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": {"type": "integer", "minimum": lo, "maximum": hi, "default": default},
-    }
+    bounded = {"type": "integer", "minimum": lo, "maximum": hi}
+    return _query(
+        name, bounded if default is None else {**bounded, "default": default}, description
+    )
 
 
 def enum_query(name: str, values: tuple[str, ...], default: str, description: str) -> dict:
-    """An optional query parameter taking one of ``values``."""
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": {"type": "string", "enum": list(values), "default": default},
-    }
+    """A query parameter taking one of ``values``."""
+    return _query(name, {"type": "string", "enum": list(values), "default": default}, description)
 
 
 def csv_query(
-    name: str, items: Schema, description: str, *, required: bool = False, max_items: int = 100
+    name: str,
+    items: Schema,
+    description: str,
+    *,
+    required: bool = False,
+    max_items: int = analytics_api.MAX_LIST_ITEMS,
 ) -> dict:
     """A comma-separated list: ``?name=a,b`` (form style, not exploded)."""
-    return {
-        "name": name,
-        "in": "query",
-        "required": required,
-        "description": description,
-        "style": "form",
-        "explode": False,
-        "schema": {"type": "array", "items": items, "minItems": 1, "maxItems": max_items},
-    }
+    listed = arr(items, minItems=1, maxItems=max_items)
+    return _query(name, listed, description, required=required, style="form", explode=False)
 
 
+def id_query(name: str = "portfolio_id", *, required: bool = False) -> dict:
+    """A database id in the query string."""
+    return _query(name, ID, None, required=required)
+
+
+# A path parameter is a database id unless named here.
+PATH_PARAMETERS: dict[str, Schema] = {
+    "job_id": {"type": "string", "pattern": r"^batch-[0-9]{1,9}$"},
+}
 SYMBOL_ITEM: Schema = {"type": "string", "pattern": "^" + analytics_api.SYMBOL_RE.pattern + "$"}
 LOOKBACK_NOTE = "Look-back window in trading days (return observations up to the as-of date)."
-
-
-# ------------------------------------------------------------------------------------------------
-# Component schemas
-# ------------------------------------------------------------------------------------------------
-def _result(data_schema: str) -> Schema:
-    """The analytics envelope: available + data, or available: false + reason."""
-    return {
-        "oneOf": [
-            obj(
-                ("available", "data", "metadata"),
-                available={"const": True},
-                data=ref(data_schema),
-                metadata=ref("ResultMetadata"),
-            ),
-            ref("Unavailable"),
-        ]
-    }
-
-
-def _schemas() -> dict[str, Schema]:
-    money = NUMBER
-    maybe = nullable(NUMBER)
-    return {
-        "Error": obj(
-            ("error",),
-            error=obj(
-                ("code", "message", "details"), code=STRING, message=STRING, details=ANY_OBJECT
-            ),
-        ),
-        "ResultMetadata": obj(
-            ("portfolio_id", "as_of", "calculated_at", "parameters"),
-            portfolio_id=INTEGER,
-            as_of=nullable(DATE),
-            calculated_at=nullable(TIMESTAMP),
-            parameters=ANY_OBJECT,
-        ),
-        "Unavailable": obj(
-            ("available", "reason", "metadata"),
-            available={"const": False},
-            reason={
-                "type": "string",
-                "description": "no_results before any batch ran; otherwise "
-                "the failing step's reason (no_positions, insufficient_history, …)",
-            },
-            message=nullable(STRING),
-            metadata=ref("ResultMetadata"),
-        ),
-        "Token": obj(
-            ("access_token", "token_type", "expires_at", "expires_in"),
-            access_token=STRING,
-            token_type={"const": "bearer"},
-            expires_at=TIMESTAMP,
-            expires_in=INTEGER,
-        ),
-        "Totals": obj(
-            ("cash", "equity"),
-            cash=money,
-            equity=money,
-            long_exposure=money,
-            short_exposure=money,
-            gross_exposure=money,
-            net_exposure=money,
-            unrealized_pnl=money,
-            position_count=INTEGER,
-        ),
-        "ValuedPosition": obj(
-            ("id", "symbol", "position_type", "quantity", "status"),
-            id=INTEGER,
-            symbol=STRING,
-            underlying=nullable(STRING),
-            position_type=STRING,
-            quantity=NUMBER,
-            multiplier=nullable(NUMBER),
-            entry_price=NUMBER,
-            entry_date=nullable(DATE),
-            price=maybe,
-            market_value=maybe,
-            cost_basis=maybe,
-            unrealized_pnl=maybe,
-            unrealized_pnl_pct=maybe,
-            exposure=maybe,
-            weight=maybe,
-            status=STRING,
-            name=nullable(STRING),
-            sector=nullable(STRING),
-            strategy=nullable(STRING),
-            tags=arr(STRING),
-        ),
-        "PositionsView": obj(
-            ("portfolio_id", "as_of", "positions", "totals", "left_out"),
-            portfolio_id=INTEGER,
-            as_of=nullable(DATE),
-            positions=arr(ref("ValuedPosition")),
-            totals=ref("Totals"),
-            strategies=arr(ANY_OBJECT),
-            left_out=arr(ANY_OBJECT),
-        ),
-        "PortfolioSummary": obj(
-            ("id", "name", "cash_balance", "total_value", "position_count", "created_at"),
-            id=INTEGER,
-            name=STRING,
-            description=nullable(STRING),
-            cash_balance=NUMBER,
-            total_value=maybe,
-            position_count=INTEGER,
-            as_of=nullable(DATE),
-            created_at=TIMESTAMP,
-            updated_at=TIMESTAMP,
-        ),
-        "Quote": obj(
-            ("symbol", "price", "date", "change", "change_pct", "stale"),
-            symbol=STRING,
-            name=nullable(STRING),
-            price=NUMBER,
-            date=DATE,
-            previous_close=maybe,
-            previous_date=nullable(DATE),
-            change=maybe,
-            change_pct={**maybe, "description": "decimal fraction (0.0123 = 1.23%)"},
-            stale=BOOLEAN,
-        ),
-        "PriceSeries": {
-            "type": "object",
-            "additionalProperties": obj(
-                ("adj_close",),
-                adj_close=arr(maybe),
-                open=arr(maybe),
-                high=arr(maybe),
-                low=arr(maybe),
-                close=arr(maybe),
-                volume=arr(nullable(INTEGER)),
-            ),
-        },
-        "Position": obj(
-            ("id", "portfolio_id", "symbol", "position_type", "quantity"),
-            id=INTEGER,
-            portfolio_id=INTEGER,
-            symbol=STRING,
-            position_type=STRING,
-            quantity=NUMBER,
-            entry_price=NUMBER,
-            entry_date=nullable(DATE),
-            tags=arr(STRING),
-        ),
-        "Portfolio": obj(
-            ("id", "name", "cash_balance"),
-            id=INTEGER,
-            name=STRING,
-            description=nullable(STRING),
-            cash_balance=NUMBER,
-            created_at=TIMESTAMP,
-            updated_at=TIMESTAMP,
-        ),
-        "BatchRun": obj(
-            ("batch_run_id", "status"),
-            batch_run_id=INTEGER,
-            portfolio_id=nullable(INTEGER),
-            job_id=nullable(STRING),
-            trigger=STRING,
-            status=STRING,
-            as_of=nullable(DATE),
-            created_at=nullable(TIMESTAMP),
-            started_at=nullable(TIMESTAMP),
-            finished_at=nullable(TIMESTAMP),
-            steps=nullable(arr(ANY_OBJECT)),
-            error=nullable(STRING),
-        ),
-        "ImportReport": obj(
-            ("detected_format", "accepted", "rejected"),
-            detected_format=STRING,
-            file_error=nullable(ANY_OBJECT),
-            accepted=arr(ANY_OBJECT),
-            rejected=arr(ANY_OBJECT),
-            skipped_lines=arr(INTEGER),
-            warnings=arr(ANY_OBJECT),
-        ),
-        # Analytics payloads (the ``data`` of each result).
-        "OverviewData": obj(
-            ("summary", "sectors", "positions", "left_out"),
-            summary=ref("Totals"),
-            sectors=arr(obj(("sector",), sector=STRING)),
-            positions=arr(
-                obj(
-                    ("position_id", "symbol", "status"),
-                    position_id=INTEGER,
-                    symbol=STRING,
-                    status=STRING,
-                )
-            ),
-            left_out=arr(ANY_OBJECT),
-            method=STRING,
-        ),
-        "CorrelationData": obj(
-            ("symbols", "matrix", "data_points"),
-            symbols=arr(STRING),
-            matrix=arr(arr(maybe)),
-            data_points=arr(arr(INTEGER)),
-            weights={"type": "object", "additionalProperties": maybe},
-            average_correlation=maybe,
-            diversification_score=maybe,
-            start=nullable(DATE),
-            end=nullable(DATE),
-            left_out=arr(ANY_OBJECT),
-        ),
-        "DiversificationData": obj(
-            ("portfolio_correlation", "symbols_included"),
-            portfolio_correlation=maybe,
-            diversification_score=maybe,
-            label=nullable(STRING),
-            symbols_included=INTEGER,
-        ),
-        "FactorExposuresData": obj(
-            ("factors",),
-            factors=arr(
-                obj(
-                    ("name", "beta", "exposure_dollar"),
-                    name=STRING,
-                    beta=maybe,
-                    exposure_dollar=maybe,
-                )
-            ),
-            equity=NUMBER,
-            coverage=maybe,
-            left_out=arr(ANY_OBJECT),
-        ),
-        "PositionFactorData": obj(
-            ("positions", "factors"),
-            factors=arr(STRING),
-            positions=arr(
-                obj(
-                    ("position_id", "symbol", "available"),
-                    position_id=INTEGER,
-                    symbol=STRING,
-                    available=BOOLEAN,
-                    betas={"type": "object", "additionalProperties": maybe},
-                )
-            ),
-        ),
-        "RiskData": obj(
-            ("portfolio_beta", "annualized_volatility", "max_drawdown", "var", "nobs"),
-            portfolio_beta=maybe,
-            annualized_volatility=maybe,
-            max_drawdown=maybe,
-            nobs=INTEGER,
-            start=nullable(DATE),
-            end=nullable(DATE),
-            var=arr(obj(("confidence",), confidence=NUMBER)),
-            contributions=arr(ANY_OBJECT),
-        ),
-        "StressData": obj(
-            ("scenarios",),
-            equity=NUMBER,
-            scenarios=arr(
-                obj(
-                    ("scenario_id", "name", "category", "pnl", "pnl_pct", "new_value"),
-                    scenario_id=STRING,
-                    name=STRING,
-                    category=STRING,
-                    severity=STRING,
-                    impact_type=STRING,
-                    pnl=NUMBER,
-                    pnl_pct=maybe,
-                    new_value=NUMBER,
-                    positions=arr(ANY_OBJECT),
-                    left_out=arr(ANY_OBJECT),
-                )
-            ),
-        ),
-        "GreeksData": obj(
-            ("options", "totals", "count"),
-            options=arr(ANY_OBJECT),
-            totals=obj(
-                ("delta", "gamma", "theta", "vega", "rho"),
-                delta=NUMBER,
-                gamma=NUMBER,
-                theta=NUMBER,
-                vega=NUMBER,
-                rho=NUMBER,
-            ),
-            count=INTEGER,
-        ),
-        "PerformanceData": obj(
-            ("periods", "history"),
-            periods=arr(ANY_OBJECT),
-            history=obj(("dates", "equity"), dates=arr(DATE), equity=arr(NUMBER)),
-            benchmark=STRING,
-        ),
-        **{
-            f"{name}Result": _result(f"{name}Data")
-            for name in (
-                "Overview",
-                "Correlation",
-                "Diversification",
-                "FactorExposures",
-                "PositionFactor",
-                "Risk",
-                "Stress",
-                "Greeks",
-                "Performance",
-            )
-        },
-    }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -438,61 +303,235 @@ ERRORS = {
     409: "Conflict with the current state",
     422: "Validation failed (details.fields maps field to message)",
 }
-
-
-def _error(status: int) -> dict:
-    return response(ERRORS[status], ref("Error"))
-
-
-RATE_LIMITED = response(
-    "Rate limit exceeded",
-    ref("Error"),
-    headers={
-        "Retry-After": {
-            "required": True,
-            "description": "Seconds until the limit resets",
-            "schema": STRING,
-        }
-    },
-)
+RATE_LIMITED_HEADERS = {
+    "Retry-After": {
+        "required": True,
+        "description": "Seconds until the limit resets",
+        "schema": STRING,
+    }
+}
 READ = [{"bearerAuth": []}, {"sessionCookie": []}]  # GETs: token or the browser session
 WRITE = [{"bearerAuth": []}]  # writes: a token only (no cookie-borne authority, no CSRF)
+PREFIX = "/api/v1"
+
+
+def response(description: str, json_body: Schema | None = None, **extra: Any) -> dict:
+    """A response object, with a JSON body when ``json_body`` is given."""
+    out: dict = {"description": description}
+    if json_body is not None:
+        out["content"] = {"application/json": {"schema": json_body}}
+    return {**out, **extra}
+
+
+class Operation(NamedTuple):
+    """One documented operation: where it lives and its OpenAPI operation object."""
+
+    path: str
+    method: str
+    spec: dict
+
+
+def _error_statuses(
+    path_params: Sequence[dict],
+    query: Sequence[dict],
+    body: Schema | None,
+    public: bool,
+    errors: tuple[int, ...],
+) -> list[int]:
+    """``errors`` and what the API's conventions imply: a query parameter or a body can be invalid
+    (400), a protected route lacks credentials (401), a path id is unknown or not the caller's
+    (404), a well-formed body fails validation (422)."""
+    implied = {
+        400: bool(query) or body is not None,
+        401: not public,
+        404: bool(path_params),
+        422: body is not None,
+    }
+    return sorted(set(errors) | {status for status, applies in implied.items() if applies})
 
 
 def op(
+    route: str,
+    operation_id: str,
     summary: str,
-    tag: str,
     ok: dict,
     *,
     status: int = 200,
-    params: list | None = None,
-    errors: tuple[int, ...] = (401,),
-    security: list | None = None,
-    body: dict | None = None,
-    operation_id: str,
-) -> dict:
-    """One operation: its success response, error responses (always 429) and security."""
-    out: dict = {
+    query: Sequence[dict] = (),
+    body: Schema | None = None,
+    media: str = "application/json",
+    errors: tuple[int, ...] = (),
+    public: bool = False,
+    tag: str | None = None,
+) -> Operation:
+    """One operation from ``"method /path"`` (under /api/v1) and its success response ``ok``.
+
+    Derived from the route: the path parameters, the tag (the path's first segment), the
+    security (none when ``public``; GETs also take the session) and the error responses
+    (:func:`_error_statuses` plus ``errors``; always 429).
+    """
+    method, path = route.split(" ")
+    path_params = [
+        {"name": n, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(n, ID)}
+        for n in re.findall(r"{(\w+)}", path)
+    ]
+    statuses = _error_statuses(path_params, query, body, public, errors)
+    spec: dict = {
         "summary": summary,
-        "tags": [tag],
+        "tags": [tag or path.split("/")[1]],
         "operationId": operation_id,
-        "parameters": params or [],
-        "security": READ if security is None else security,
-        "responses": {str(status): ok, **{str(e): _error(e) for e in errors}, "429": RATE_LIMITED},
+        "parameters": [*path_params, *query],
+        "security": [] if public else READ if method == "get" else WRITE,
+        "responses": {
+            str(status): ok,
+            **{str(e): response(ERRORS[e], ref("Error")) for e in statuses},
+            "429": response("Rate limit exceeded", ref("Error"), headers=RATE_LIMITED_HEADERS),
+        },
     }
     if body is not None:
-        out["requestBody"] = body
-    return out
+        spec["requestBody"] = {"required": True, "content": {media: {"schema": body}}}
+    return Operation(PREFIX + path, method, spec)
 
 
-def body(schema: Schema, media: str = "application/json") -> dict:
-    """A required request body."""
-    return {"required": True, "content": {media: {"schema": schema}}}
+def _auth_operations() -> list[Operation]:
+    token = response("A bearer token", ref("Token"))
+    credentials = fields("email!:str password!:str")
+    return [
+        op(
+            "post /auth/login",
+            "auth_login",
+            "Log in: email and password for a bearer token",
+            token,
+            body=credentials,
+            public=True,
+            errors=(401,),  # wrong email or password
+        ),
+        op(
+            "post /auth/refresh",
+            "auth_refresh",
+            "Swap a token for a new one (the old one is revoked)",
+            token,
+        ),
+        op(
+            "post /auth/logout",
+            "auth_logout",
+            "Revoke the token",
+            response("Revoked", fields("revoked!:bool")),
+        ),
+    ]
 
 
-def _analytics_paths() -> dict:
-    base = "/api/v1/analytics/portfolio/{portfolio_id}"
-    scenarios = load_scenarios()
+def _data_operations() -> list[Operation]:
+    complete = fields(
+        "portfolio!:@PortfolioSummary as_of!:date? summary!:@Totals positions!:[@ValuedPosition]",
+        "prices!:{@Quote} left_out:[obj] data_quality!:obj generated_at!:ts",
+    )
+    coverage = fields(
+        "portfolio_id!:int as_of!:date? lookback_days!:int window:obj symbols!:[symbol]",
+        "missing_symbols!:[str] summary!:obj feasibility:obj generated_at:ts",
+        symbol=fields(
+            "symbol!:str history_start:date? first_date:date? last_date:date? trading_days!:int",
+            "expected_days!:int gap_days!:int gap_ranges:[[date]] completeness!:num stale_days:int",
+        ),
+    )
+    aligned = fields(
+        "portfolio_id!:int as_of!:date? dates!:dates symbols!:@PriceSeries",
+        "factor_etfs:@PriceSeries metadata!:metadata",
+        dates=arr(
+            {"anyOf": [DATE, INTEGER]},
+            description="YYYY-MM-DD, or Unix seconds at 00:00 UTC with date_format=unix",
+        ),
+        metadata=fields(
+            "truncated!:bool total_symbols!:int symbols_returned!:int max_symbols:int?",
+            "lookback_days:int date_format!:date_format omitted_symbols:[str]",
+            "missing_symbols:[str] start_date:date? end_date:date?",
+            date_format={"enum": ["iso", "unix"]},
+        ),
+    )
+    etf_prices = fields(
+        "as_of!:date? lookback_days:int dates!:[date] metadata:obj factors!:[factor]",
+        factor=fields(
+            "factor!:str etf_symbol!:str construction:str quote!:@Quote? adj_close!:[num?]"
+        ),
+    )
+    return [
+        op(
+            "get /data/portfolios",
+            "data_portfolios",
+            "The caller's portfolios",
+            response("Portfolios", fields("portfolios!:[@PortfolioSummary] count!:int")),
+        ),
+        op(
+            "get /data/positions/details",
+            "data_positions_details",
+            "Valued positions of one portfolio",
+            response("Positions", ref("PositionsView")),
+            query=[id_query(required=True)],
+            errors=(404,),
+        ),
+        op(
+            "get /data/portfolio/{portfolio_id}/complete",
+            "data_portfolio_complete",
+            "Positions, prices as of the last price date and totals",
+            response("Complete raw portfolio data", complete),
+        ),
+        op(
+            "get /data/portfolio/{portfolio_id}/data-quality",
+            "data_portfolio_data_quality",
+            "Price coverage per symbol over the look-back",
+            response("Coverage", coverage),
+            query=[int_query("lookback_days", data_api.QUALITY_LOOKBACK, LOOKBACK_NOTE)],
+        ),
+        op(
+            "get /data/prices/historical/{portfolio_id}",
+            "data_prices_historical",
+            "Daily prices of the portfolio's symbols on one date axis",
+            response("Aligned prices", aligned),
+            query=[
+                int_query("lookback_days", data_api.HISTORY_LOOKBACK, LOOKBACK_NOTE),
+                int_query(
+                    "max_symbols",
+                    (None, *data_api.MAX_SYMBOLS),  # no default: every symbol
+                    "Keep the N largest holdings (metadata says what was cut).",
+                ),
+                enum_query("date_format", ("iso", "unix"), "iso", "How dates are written."),
+                enum_query(
+                    "include_factor_etfs",
+                    ("true", "false"),
+                    "false",
+                    "Add the factor ETFs' prices under factor_etfs.",
+                ),
+            ],
+        ),
+        op(
+            "get /data/prices/quotes",
+            "data_prices_quotes",
+            "Last price, date and one-day change",
+            response(
+                "Quotes",
+                fields("as_of!:date? quotes!:[@Quote] unknown_symbols!:[str] metadata:obj"),
+            ),
+            query=[
+                csv_query(
+                    "symbols",
+                    SYMBOL_ITEM,
+                    "Symbols, e.g. AAPL,MSFT.",
+                    required=True,
+                    max_items=data_api.MAX_QUOTES,
+                )
+            ],
+        ),
+        op(
+            "get /data/factors/etf-prices",
+            "data_factor_etf_prices",
+            "The factor ETFs' recent prices",
+            response("Factor ETF prices", etf_prices),
+            query=[int_query("lookback_days", data_api.ETF_LOOKBACK, LOOKBACK_NOTE)],
+        ),
+    ]
+
+
+def _analytics_operations() -> list[Operation]:
     window = [
         int_query("lookback_days", analytics_api.LOOKBACK, LOOKBACK_NOTE),
         int_query(
@@ -501,334 +540,82 @@ def _analytics_paths() -> dict:
             "Minimum overlapping return days for a pair (at most lookback_days).",
         ),
     ]
+    page = [
+        int_query("limit", analytics_api.LIMIT, "Page size."),
+        int_query("offset", analytics_api.OFFSET, "Rows to skip."),
+    ]
+    top_n = int_query(
+        "max_symbols", analytics_api.MAX_SYMBOLS, "Show the top N holdings by |exposure|."
+    )
+    symbols = csv_query("symbols", SYMBOL_ITEM, "Only these symbols (or underlyings).")
+    scenario_ids = {"type": "string", "enum": [s.id for s in load_scenarios()]}
+    stress = [
+        csv_query("scenarios", scenario_ids, "Scenario ids (unknown ids are a 400)."),
+        _query("category", {"type": "string", "enum": list(CATEGORIES)}, None),
+    ]
+    risk_window = [int_query("lookback_days", analytics_api.RISK_LOOKBACK, LOOKBACK_NOTE)]
+    definitions = fields(
+        "factors!:[factor] count!:int",
+        factor=fields(
+            "name!:str etf_symbol!:str construction!:construction formula:str? description!:str",
+            construction={"enum": ["raw", "spread"]},
+        ),
+    )
 
-    def get(name: str, summary: str, result: str, params: list | None = None) -> dict:
-        errors = (400, 401, 404) if params else (401, 404)
-        return {
-            "get": op(
-                summary,
-                "analytics",
-                response(summary, ref(result)),
-                params=[path_id(), *(params or [])],
-                errors=errors,
-                operation_id=f"analytics_{name}",
-            )
-        }
+    def result(
+        segment: str, name: str, summary: str, payload: str, query: Sequence[dict] = ()
+    ) -> Operation:
+        """One stored result of a portfolio, answered in its envelope (``<payload>Result``)."""
+        path = "get /analytics/portfolio/{portfolio_id}/" + segment
+        ok = response(summary, ref(f"{payload}Result"))
+        return op(path, f"analytics_{name}", summary, ok, query=query)
 
-    return {
-        f"{base}/overview": get("overview", "Portfolio overview", "OverviewResult"),
-        f"{base}/correlation-matrix": get(
+    return [
+        result("overview", "overview", "Portfolio overview", "Overview"),
+        result(
+            "correlation-matrix",
             "correlation_matrix",
             "Correlation matrix of the largest holdings",
-            "CorrelationResult",
-            [
-                *window,
-                int_query(
-                    "max_symbols",
-                    analytics_api.MAX_SYMBOLS,
-                    "Show the top N holdings by |exposure|.",
-                ),
-            ],
+            "Correlation",
+            [*window, top_n],
         ),
-        f"{base}/diversification-score": get(
-            "diversification_score", "Diversification score", "DiversificationResult", window
+        result(
+            "diversification-score",
+            "diversification_score",
+            "Diversification score",
+            "Diversification",
+            window,
         ),
-        f"{base}/factor-exposures": get(
-            "factor_exposures", "Portfolio factor exposures", "FactorExposuresResult"
+        result(
+            "factor-exposures", "factor_exposures", "Portfolio factor exposures", "FactorExposures"
         ),
-        f"{base}/positions/factor-exposures": get(
+        result(
+            "positions/factor-exposures",
             "position_factor_exposures",
             "Per-position factor exposures (paginated)",
-            "PositionFactorResult",
-            [
-                int_query("limit", analytics_api.LIMIT, "Page size."),
-                int_query("offset", analytics_api.OFFSET, "Rows to skip."),
-                csv_query("symbols", SYMBOL_ITEM, "Only these symbols (or underlyings)."),
-            ],
+            "PositionFactor",
+            [*page, symbols],
         ),
-        f"{base}/risk-metrics": get(
-            "risk_metrics",
-            "Risk metrics",
-            "RiskResult",
-            [int_query("lookback_days", analytics_api.RISK_LOOKBACK, LOOKBACK_NOTE)],
+        result("risk-metrics", "risk_metrics", "Risk metrics", "Risk", risk_window),
+        result("stress-test", "stress_test", "Stress test results", "Stress", stress),
+        result("greeks", "greeks", "Option Greeks", "Greeks"),
+        result("performance", "performance", "Performance vs SPY", "Performance"),
+        op(
+            "get /analytics/factors/definitions",
+            "analytics_factor_definitions",
+            "Factor definitions",
+            response("The factors", definitions),
         ),
-        f"{base}/stress-test": get(
-            "stress_test",
-            "Stress test results",
-            "StressResult",
-            [
-                csv_query(
-                    "scenarios",
-                    {"type": "string", "enum": [s.id for s in scenarios]},
-                    "Scenario ids (unknown ids are a 400).",
-                ),
-                {
-                    "name": "category",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "enum": list(CATEGORIES)},
-                },
-            ],
-        ),
-        f"{base}/greeks": get("greeks", "Option Greeks", "GreeksResult"),
-        f"{base}/performance": get("performance", "Performance vs SPY", "PerformanceResult"),
-        "/api/v1/analytics/factors/definitions": {
-            "get": op(
-                "Factor definitions",
-                "analytics",
-                response(
-                    "The factors",
-                    obj(
-                        ("factors", "count"),
-                        count=INTEGER,
-                        factors=arr(
-                            obj(
-                                ("name", "etf_symbol", "construction", "description"),
-                                name=STRING,
-                                etf_symbol=STRING,
-                                construction={"enum": ["raw", "spread"]},
-                                formula=nullable(STRING),
-                                description=STRING,
-                            )
-                        ),
-                    ),
-                ),
-                operation_id="analytics_factor_definitions",
-            )
-        },
-    }
+    ]
 
 
-def _data_paths() -> dict:
-    dq_symbol = obj(
-        ("symbol", "trading_days", "expected_days", "gap_days", "completeness"),
-        symbol=STRING,
-        history_start=nullable(DATE),
-        first_date=nullable(DATE),
-        last_date=nullable(DATE),
-        trading_days=INTEGER,
-        expected_days=INTEGER,
-        gap_days=INTEGER,
-        gap_ranges=arr(arr(DATE)),
-        completeness=NUMBER,
-        stale_days=INTEGER,
-    )
-    historical_meta = obj(
-        ("truncated", "total_symbols", "symbols_returned", "date_format"),
-        truncated=BOOLEAN,
-        total_symbols=INTEGER,
-        symbols_returned=INTEGER,
-        max_symbols=nullable(INTEGER),
-        lookback_days=INTEGER,
-        date_format={"enum": ["iso", "unix"]},
-        omitted_symbols=arr(STRING),
-        missing_symbols=arr(STRING),
-        start_date=nullable(DATE),
-        end_date=nullable(DATE),
-    )
-    return {
-        "/api/v1/data/portfolios": {
-            "get": op(
-                "The caller's portfolios",
-                "data",
-                response(
-                    "Portfolios",
-                    obj(
-                        ("portfolios", "count"),
-                        count=INTEGER,
-                        portfolios=arr(ref("PortfolioSummary")),
-                    ),
-                ),
-                operation_id="data_portfolios",
-            )
-        },
-        "/api/v1/data/positions/details": {
-            "get": op(
-                "Valued positions of one portfolio",
-                "data",
-                response("Positions", ref("PositionsView")),
-                params=[{"name": "portfolio_id", "in": "query", "required": True, "schema": ID}],
-                errors=(400, 401, 404),
-                operation_id="data_positions_details",
-            )
-        },
-        "/api/v1/data/portfolio/{portfolio_id}/complete": {
-            "get": op(
-                "Positions, prices as of the last price date and totals",
-                "data",
-                response(
-                    "Complete raw portfolio data",
-                    obj(
-                        (
-                            "portfolio",
-                            "as_of",
-                            "summary",
-                            "positions",
-                            "prices",
-                            "data_quality",
-                            "generated_at",
-                        ),
-                        portfolio=ref("PortfolioSummary"),
-                        as_of=nullable(DATE),
-                        summary=ref("Totals"),
-                        positions=arr(ref("ValuedPosition")),
-                        prices={"type": "object", "additionalProperties": ref("Quote")},
-                        left_out=arr(ANY_OBJECT),
-                        data_quality=ANY_OBJECT,
-                        generated_at=TIMESTAMP,
-                    ),
-                ),
-                params=[path_id()],
-                errors=(401, 404),
-                operation_id="data_portfolio_complete",
-            )
-        },
-        "/api/v1/data/portfolio/{portfolio_id}/data-quality": {
-            "get": op(
-                "Price coverage per symbol over the look-back",
-                "data",
-                response(
-                    "Coverage",
-                    obj(
-                        (
-                            "portfolio_id",
-                            "as_of",
-                            "lookback_days",
-                            "symbols",
-                            "missing_symbols",
-                            "summary",
-                        ),
-                        portfolio_id=INTEGER,
-                        as_of=nullable(DATE),
-                        lookback_days=INTEGER,
-                        window=ANY_OBJECT,
-                        symbols=arr(dq_symbol),
-                        missing_symbols=arr(STRING),
-                        summary=ANY_OBJECT,
-                        feasibility=ANY_OBJECT,
-                        generated_at=TIMESTAMP,
-                    ),
-                ),
-                params=[
-                    path_id(),
-                    int_query("lookback_days", data_api.QUALITY_LOOKBACK, LOOKBACK_NOTE),
-                ],
-                errors=(400, 401, 404),
-                operation_id="data_portfolio_data_quality",
-            )
-        },
-        "/api/v1/data/prices/historical/{portfolio_id}": {
-            "get": op(
-                "Daily prices of the portfolio's symbols on one date axis",
-                "data",
-                response(
-                    "Aligned prices",
-                    obj(
-                        ("portfolio_id", "as_of", "dates", "symbols", "metadata"),
-                        portfolio_id=INTEGER,
-                        as_of=nullable(DATE),
-                        dates={
-                            "type": "array",
-                            "items": {"anyOf": [DATE, INTEGER]},
-                            "description": (
-                                "YYYY-MM-DD, or Unix seconds at 00:00 UTC with date_format=unix"
-                            ),
-                        },
-                        symbols=ref("PriceSeries"),
-                        factor_etfs=ref("PriceSeries"),
-                        metadata=historical_meta,
-                    ),
-                ),
-                params=[
-                    path_id(),
-                    int_query("lookback_days", data_api.HISTORY_LOOKBACK, LOOKBACK_NOTE),
-                    {
-                        "name": "max_symbols",
-                        "in": "query",
-                        "required": False,
-                        "description": "Keep the N largest holdings (metadata says what was cut).",
-                        "schema": {
-                            "type": "integer",
-                            "minimum": data_api.MAX_SYMBOLS[0],
-                            "maximum": data_api.MAX_SYMBOLS[1],
-                        },
-                    },
-                    enum_query("date_format", ("iso", "unix"), "iso", "How dates are written."),
-                    enum_query(
-                        "include_factor_etfs",
-                        ("true", "false"),
-                        "false",
-                        "Add the factor ETFs' prices under factor_etfs.",
-                    ),
-                ],
-                errors=(400, 401, 404),
-                operation_id="data_prices_historical",
-            )
-        },
-        "/api/v1/data/prices/quotes": {
-            "get": op(
-                "Last price, date and one-day change",
-                "data",
-                response(
-                    "Quotes",
-                    obj(
-                        ("as_of", "quotes", "unknown_symbols"),
-                        as_of=nullable(DATE),
-                        quotes=arr(ref("Quote")),
-                        unknown_symbols=arr(STRING),
-                        metadata=ANY_OBJECT,
-                    ),
-                ),
-                params=[
-                    csv_query(
-                        "symbols",
-                        SYMBOL_ITEM,
-                        "Symbols, e.g. AAPL,MSFT.",
-                        required=True,
-                        max_items=data_api.MAX_QUOTES,
-                    )
-                ],
-                errors=(400, 401),
-                operation_id="data_prices_quotes",
-            )
-        },
-        "/api/v1/data/factors/etf-prices": {
-            "get": op(
-                "The factor ETFs' recent prices",
-                "data",
-                response(
-                    "Factor ETF prices",
-                    obj(
-                        ("as_of", "dates", "factors"),
-                        as_of=nullable(DATE),
-                        lookback_days=INTEGER,
-                        dates=arr(DATE),
-                        metadata=ANY_OBJECT,
-                        factors=arr(
-                            obj(
-                                ("factor", "etf_symbol", "quote", "adj_close"),
-                                factor=STRING,
-                                etf_symbol=STRING,
-                                construction=STRING,
-                                quote=nullable(ref("Quote")),
-                                adj_close=arr(nullable(NUMBER)),
-                            )
-                        ),
-                    ),
-                ),
-                params=[int_query("lookback_days", data_api.ETF_LOOKBACK, LOOKBACK_NOTE)],
-                errors=(400, 401),
-                operation_id="data_factor_etf_prices",
-            )
-        },
-    }
-
-
-def _export_paths() -> dict:
+def _export_operations() -> list[Operation]:
+    sides = {"enum": ["BUY", "SELL", "SELL_SHORT", "BUY_TO_COVER"]}
+    # Column names with spaces: the broker's own headers, so not a fields() spec.
     trade = obj(
         ("Action", "Symbol", "Quantity", "Order Type", "Est. Price", "Est. Value"),
         **{
-            "Action": {"enum": ["BUY", "SELL", "SELL_SHORT", "BUY_TO_COVER"]},
+            "Action": sides,
             "Symbol": STRING,
             "Quantity": NUMBER,
             "Order Type": {"const": "MARKET"},
@@ -836,437 +623,259 @@ def _export_paths() -> dict:
             "Est. Value": nullable(NUMBER),
         },
     )
-    trade_body = {
-        "oneOf": [
-            obj(
-                ("portfolio_id", "target"),
-                portfolio_id=ID,
-                close_unlisted={
-                    **BOOLEAN,
-                    "default": True,
-                    "description": "Close open positions the target omits.",
-                },
-                target=arr(
-                    obj(
-                        ("symbol", "quantity"),
-                        symbol=STRING,
-                        quantity={**NUMBER, "description": "Signed target (negative = short)."},
-                    ),
-                    minItems=1,
-                ),
+    to_target = fields(
+        "portfolio_id!:id close_unlisted:close_unlisted target!:target",
+        close_unlisted={
+            **BOOLEAN,
+            "default": True,
+            "description": "Close open positions the target omits.",
+        },
+        target=arr(
+            fields(
+                "symbol!:str quantity!:quantity",
+                quantity={**NUMBER, "description": "Signed target (negative = short)."},
             ),
-            obj(
-                ("portfolio_id", "trades"),
-                portfolio_id=ID,
-                trades=arr(
-                    obj(
-                        ("symbol", "side", "quantity"),
-                        symbol=STRING,
-                        side={"enum": ["BUY", "SELL", "SELL_SHORT", "BUY_TO_COVER"]},
-                        quantity={"type": "number", "exclusiveMinimum": 0},
-                    ),
-                    minItems=1,
-                ),
+            minItems=1,
+        ),
+    )
+    explicit = fields(
+        "portfolio_id!:id trades!:trades",
+        trades=arr(
+            fields(
+                "symbol!:str side!:side quantity!:quantity",
+                side=sides,
+                quantity={"type": "number", "exclusiveMinimum": 0},
             ),
-        ]
-    }
+            minItems=1,
+        ),
+    )
+    everything = fields(
+        "format!:str portfolio!:@PortfolioSummary positions!:[@ValuedPosition] prices!:obj",
+        "analytics!:obj factor_definitions:[obj]",
+    )
+    orders = fields(
+        "portfolio_id!:int as_of!:date? columns:[str] trades!:[trade] count!:int", trade=trade
+    )
     disposition = {
-        "Content-Disposition": {
-            "required": True,
-            "schema": STRING,
-            "description": 'attachment; filename="<name>-<as-of>.<ext>"',
-        }
+        "required": True,
+        "schema": STRING,
+        "description": 'attachment; filename="<name>-<as-of>.<ext>"',
     }
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     binary = {"type": "string", "contentMediaType": "application/octet-stream"}
-    return {
-        "/api/v1/export/portfolio/{portfolio_id}": {
-            "get": op(
-                "Download the portfolio",
-                "export",
-                {
-                    "description": (
-                        "json: everything (positions, prices, every stored result); "
-                        "csv: open positions in the canonical import format; xlsx: workbook"
-                    ),
-                    "headers": disposition,
-                    "content": {
-                        "application/json": {
-                            "schema": obj(
-                                ("format", "portfolio", "positions", "prices", "analytics"),
-                                format=STRING,
-                                portfolio=ref("PortfolioSummary"),
-                                positions=arr(ref("ValuedPosition")),
-                                prices=ANY_OBJECT,
-                                analytics=ANY_OBJECT,
-                                factor_definitions=arr(ANY_OBJECT),
-                            )
-                        },
-                        "text/csv": {"schema": STRING},
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                            "schema": binary
-                        },
-                    },
+    return [
+        op(
+            "get /export/portfolio/{portfolio_id}",
+            "export_portfolio",
+            "Download the portfolio",
+            response(
+                "json: everything (positions, prices, every stored result); "
+                "csv: open positions in the canonical import format; xlsx: workbook",
+                headers={"Content-Disposition": disposition},
+                content={
+                    "application/json": {"schema": everything},
+                    "text/csv": {"schema": STRING},
+                    xlsx: {"schema": binary},
                 },
-                params=[
-                    path_id(),
-                    enum_query("format", ("json", "csv", "xlsx"), "json", "File format."),
-                ],
-                errors=(400, 401, 404),
-                operation_id="export_portfolio",
-            )
-        },
-        "/api/v1/export/trades": {
-            "post": op(
-                "Trade list (target vs current, or explicit trades)",
-                "export",
-                {
-                    "description": "Broker-style orders",
-                    "content": {
-                        "application/json": {
-                            "schema": obj(
-                                ("portfolio_id", "as_of", "trades", "count"),
-                                portfolio_id=INTEGER,
-                                as_of=nullable(DATE),
-                                columns=arr(STRING),
-                                trades=arr(trade),
-                                count=INTEGER,
-                            )
-                        },
-                        "text/csv": {"schema": STRING},
-                    },
+            ),
+            query=[enum_query("format", ("json", "csv", "xlsx"), "json", "File format.")],
+        ),
+        op(
+            "post /export/trades",
+            "export_trades",
+            "Trade list (target vs current, or explicit trades)",
+            response(
+                "Broker-style orders",
+                content={
+                    "application/json": {"schema": orders},
+                    "text/csv": {"schema": STRING},
                 },
-                params=[enum_query("format", ("json", "csv"), "json", "Output format.")],
-                errors=(400, 401, 404, 422),
-                security=WRITE,
-                body=body(trade_body),
-                operation_id="export_trades",
-            )
-        },
-    }
+            ),
+            query=[enum_query("format", ("json", "csv"), "json", "Output format.")],
+            body={"oneOf": [to_target, explicit]},
+            errors=(404,),  # the body's portfolio_id
+        ),
+    ]
 
 
-def _auth_paths() -> dict:
-    token = response("A bearer token", ref("Token"))
-    return {
-        "/api/v1/auth/login": {
-            "post": op(
-                "Log in: email and password for a bearer token",
-                "auth",
-                token,
-                security=[],
-                errors=(400, 401, 422),
-                operation_id="auth_login",
-                body=body(obj(("email", "password"), email=STRING, password=STRING)),
-            )
-        },
-        "/api/v1/auth/refresh": {
-            "post": op(
-                "Swap a token for a new one (the old one is revoked)",
-                "auth",
-                token,
-                security=WRITE,
-                operation_id="auth_refresh",
-            )
-        },
-        "/api/v1/auth/logout": {
-            "post": op(
-                "Revoke the token",
-                "auth",
-                response("Revoked", obj(("revoked",), revoked=BOOLEAN)),
-                security=WRITE,
-                operation_id="auth_logout",
-            )
-        },
-    }
-
-
-def _system_paths() -> dict:
-    runs = obj(("runs", "count"), runs=arr(ref("BatchRun")), count=INTEGER)
-    return {
-        "/api/v1/system/batch/portfolio/{portfolio_id}": {
-            "post": op(
-                "Queue the portfolio's calculation batch",
-                "system",
-                response("Queued (or the already queued run)", ref("BatchRun")),
-                status=202,
-                params=[path_id()],
-                errors=(401, 404),
-                security=WRITE,
-                operation_id="system_batch_portfolio",
-            )
-        },
-        "/api/v1/system/batch/run-all": {
-            "post": op(
-                "Queue a batch for every portfolio of the caller",
-                "system",
-                response("Queued", runs),
-                status=202,
-                security=WRITE,
-                operation_id="system_batch_run_all",
-            )
-        },
-        "/api/v1/system/jobs/{job_id}": {
-            "get": op(
-                "Job status, progress, current step and result",
-                "system",
-                response(
-                    "Job",
-                    obj(
-                        ("job_id", "status", "progress"),
-                        job_id=STRING,
-                        status=STRING,
-                        progress={"type": ["integer", "number"]},
-                        current_step=nullable(STRING),
-                        result={},
-                        error=nullable(STRING),
-                        enqueued_at=nullable(TIMESTAMP),
-                        started_at=nullable(TIMESTAMP),
-                        ended_at=nullable(TIMESTAMP),
-                    ),
-                ),
-                params=[
-                    {
-                        "name": "job_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "pattern": r"^batch-[0-9]{1,9}$"},
-                    }
-                ],
-                errors=(401, 404),
-                operation_id="system_job",
-            )
-        },
-        "/api/v1/system/batch/history": {
-            "get": op(
-                "Recent batch runs",
-                "system",
-                response("Runs", runs),
-                params=[
-                    int_query("limit", (50, 1, 500), "How many runs."),
-                    {"name": "portfolio_id", "in": "query", "required": False, "schema": ID},
-                ],
-                errors=(400, 401, 404),
-                operation_id="system_batch_history",
-            )
-        },
-    }
-
-
-def _management_paths() -> dict:
-    portfolio = response("The portfolio", ref("Portfolio"))
-    position = response("The position", ref("Position"))
-    portfolio_body = body(
-        obj(("name",), name=STRING, description=STRING, cash={"type": ["number", "string"]})
+def _system_operations() -> list[Operation]:
+    runs = fields("runs!:[@BatchRun] count!:int")
+    job = fields(
+        "job_id!:str status!:str progress!:progress current_step:str? result:any error:str?",
+        "enqueued_at:ts? started_at:ts? ended_at:ts?",
+        progress={"type": ["integer", "number"]},
     )
-    position_body = body(
-        obj(
-            ("symbol", "quantity", "entry_price"),
-            symbol=STRING,
-            quantity={"type": ["number", "string"]},
-            entry_price={"type": ["number", "string"]},
-            entry_date=STRING,
-            position_type=STRING,
-            tags={},
-            strategy=STRING,
-            notes=STRING,
+    return [
+        op(
+            "post /system/batch/portfolio/{portfolio_id}",
+            "system_batch_portfolio",
+            "Queue the portfolio's calculation batch",
+            response("Queued (or the already queued run)", ref("BatchRun")),
+            status=202,
+        ),
+        op(
+            "post /system/batch/run-all",
+            "system_batch_run_all",
+            "Queue a batch for every portfolio of the caller",
+            response("Queued", runs),
+            status=202,
+        ),
+        op(
+            "get /system/jobs/{job_id}",
+            "system_job",
+            "Job status, progress, current step and result",
+            response("Job", job),
+        ),
+        op(
+            "get /system/batch/history",
+            "system_batch_history",
+            "Recent batch runs",
+            response("Runs", runs),
+            query=[int_query("limit", system_api.HISTORY_LIMIT, "How many runs."), id_query()],
+            errors=(404,),  # the query's portfolio_id
+        ),
+    ]
+
+
+def _management_operations() -> list[Operation]:
+    portfolios = "/management/portfolios/{portfolio_id}"
+    positions = portfolios + "/positions"
+    position = positions + "/{position_id}"
+    the_portfolio = response("The portfolio", ref("Portfolio"))
+    the_position = response("The position", ref("Position"))
+    deleted = {"description": "Deleted"}
+    portfolio_body = fields("name!:str description:str cash:amount")
+    position_body = fields(
+        "symbol!:str quantity!:amount entry_price!:amount entry_date:str position_type:str",
+        "tags:any strategy:str notes:str",
+    )
+    upload = fields(
+        "file!:csv mode:mode name:str description:str cash:str",
+        csv={"type": "string", "contentMediaType": "text/csv"},
+        mode={"enum": ["validate", "commit"]},
+    )
+    tags = fields("tags!:[tag] count:int", tag="id!:int name!:str color:str position_count:int")
+    # PUT and PATCH take the same body and answer the same.
+    updates = [
+        op(
+            f"{method} {path}",
+            f"management_{method}_{noun}",
+            f"Update a {noun} ({method.upper()})",
+            answer,
+            body=body,
         )
-    )
-    pid = [path_id(), path_id("position_id")]
-    no_content = {"description": "Deleted"}
-    return {
-        "/api/v1/management/portfolios": {
-            "post": op(
-                "Create a portfolio",
-                "management",
-                portfolio,
-                status=201,
-                errors=(400, 401, 422),
-                security=WRITE,
-                body=portfolio_body,
-                operation_id="management_create_portfolio",
-            )
-        },
-        "/api/v1/management/portfolios/upload": {
-            "post": op(
-                "Upload a holdings CSV (mode=validate|commit)",
-                "management",
-                response("Validation report (mode=validate)", ref("ImportReport")),
-                errors=(400, 401, 422),
-                security=WRITE,
-                operation_id="management_upload",
-                body=body(
-                    obj(
-                        ("file",),
-                        file={"type": "string", "contentMediaType": "text/csv"},
-                        mode={"enum": ["validate", "commit"]},
-                        name=STRING,
-                        description=STRING,
-                        cash=STRING,
-                    ),
-                    "multipart/form-data",
-                ),
-            )
-        },
-        "/api/v1/management/portfolios/{portfolio_id}": {
-            method: op(
-                f"Update a portfolio ({method.upper()})",
-                "management",
-                portfolio,
-                params=[path_id()],
-                errors=(400, 401, 404, 422),
-                security=WRITE,
-                body=portfolio_body,
-                operation_id=f"management_{method}_portfolio",
-            )
-            for method in ("put", "patch")
-        }
-        | {
-            "delete": op(
-                "Delete a portfolio",
-                "management",
-                no_content,
-                status=204,
-                params=[path_id()],
-                errors=(401, 404),
-                security=WRITE,
-                operation_id="management_delete_portfolio",
-            )
-        },
-        "/api/v1/management/portfolios/{portfolio_id}/positions": {
-            "get": op(
-                "Positions of a portfolio",
-                "management",
-                response("Positions", obj(("positions",), positions=arr(ref("Position")))),
-                params=[path_id()],
-                errors=(401, 404),
-                operation_id="management_list_positions",
-            ),
-            "post": op(
-                "Add a position",
-                "management",
-                position,
-                status=201,
-                params=[path_id()],
-                errors=(400, 401, 404, 422),
-                security=WRITE,
-                body=position_body,
-                operation_id="management_create_position",
-            ),
-        },
-        "/api/v1/management/portfolios/{portfolio_id}/positions/{position_id}": {
-            "get": op(
-                "One position",
-                "management",
-                position,
-                params=pid,
-                errors=(401, 404),
-                operation_id="management_get_position",
-            )
-        }
-        | {
-            method: op(
-                f"Update a position ({method.upper()})",
-                "management",
-                position,
-                params=pid,
-                errors=(400, 401, 404, 422),
-                security=WRITE,
-                body=position_body,
-                operation_id=f"management_{method}_position",
-            )
-            for method in ("put", "patch")
-        }
-        | {
-            "delete": op(
-                "Delete a position",
-                "management",
-                no_content,
-                status=204,
-                params=pid,
-                errors=(401, 404),
-                security=WRITE,
-                operation_id="management_delete_position",
-            )
-        },
-        "/api/v1/management/portfolios/{portfolio_id}/positions/{position_id}/tags": {
-            "put": op(
-                "Replace the position's tags (unknown names become new tags)",
-                "management",
-                position,
-                params=pid,
-                errors=(400, 401, 404, 422),
-                security=WRITE,
-                operation_id="management_set_position_tags",
-                body=body(obj(("tags",), tags=arr(STRING))),
-            )
-        },
-        "/api/v1/management/portfolios/{portfolio_id}/positions/{position_id}/close": {
-            "post": op(
-                "Close a position",
-                "management",
-                position,
-                params=pid,
-                errors=(400, 401, 404, 409, 422),
-                security=WRITE,
-                operation_id="management_close_position",
-                body=body(
-                    obj(
-                        ("exit_price",), exit_price={"type": ["number", "string"]}, exit_date=STRING
-                    )
-                ),
-            )
-        },
-        "/api/v1/management/tags": {
-            "get": op(
-                "The caller's tags",
-                "management",
-                response(
-                    "Tags",
-                    obj(
-                        ("tags",),
-                        count=INTEGER,
-                        tags=arr(
-                            obj(
-                                ("id", "name"),
-                                id=INTEGER,
-                                name=STRING,
-                                color=STRING,
-                                position_count=INTEGER,
-                            )
-                        ),
-                    ),
-                ),
-                operation_id="management_list_tags",
-            ),
-            "post": op(
-                "Create a tag",
-                "management",
-                response("The tag", obj(("id", "name"), id=INTEGER, name=STRING, color=STRING)),
-                status=201,
-                errors=(400, 401, 409, 422),
-                security=WRITE,
-                operation_id="management_create_tag",
-                body=body(obj(("name",), name=STRING, color=STRING)),
-            ),
-        },
-        "/api/v1/management/tags/{tag_id}": {
-            "delete": op(
-                "Delete a tag",
-                "management",
-                no_content,
-                status=204,
-                params=[path_id("tag_id")],
-                errors=(401, 404),
-                security=WRITE,
-                operation_id="management_delete_tag",
-            )
-        },
-    }
+        for path, noun, answer, body in (
+            (portfolios, "portfolio", the_portfolio, portfolio_body),
+            (position, "position", the_position, position_body),
+        )
+        for method in ("put", "patch")
+    ]
+    return [
+        *updates,
+        op(
+            "post /management/portfolios",
+            "management_create_portfolio",
+            "Create a portfolio",
+            the_portfolio,
+            status=201,
+            body=portfolio_body,
+        ),
+        op(
+            "post /management/portfolios/upload",
+            "management_upload",
+            "Upload a holdings CSV (mode=validate|commit)",
+            response("Validation report (mode=validate)", ref("ImportReport")),
+            body=upload,
+            media="multipart/form-data",
+        ),
+        op(
+            f"delete {portfolios}",
+            "management_delete_portfolio",
+            "Delete a portfolio",
+            deleted,
+            status=204,
+        ),
+        op(
+            f"get {positions}",
+            "management_list_positions",
+            "Positions of a portfolio",
+            response("Positions", fields("positions!:[@Position]")),
+        ),
+        op(
+            f"post {positions}",
+            "management_create_position",
+            "Add a position",
+            the_position,
+            status=201,
+            body=position_body,
+        ),
+        op(f"get {position}", "management_get_position", "One position", the_position),
+        op(
+            f"delete {position}",
+            "management_delete_position",
+            "Delete a position",
+            deleted,
+            status=204,
+        ),
+        op(
+            f"put {position}/tags",
+            "management_set_position_tags",
+            "Replace the position's tags (unknown names become new tags)",
+            the_position,
+            body=fields("tags!:[str]"),
+        ),
+        op(
+            f"post {position}/close",
+            "management_close_position",
+            "Close a position",
+            the_position,
+            body=fields("exit_price!:amount exit_date:str"),
+            errors=(409,),  # already closed
+        ),
+        op(
+            "get /management/tags",
+            "management_list_tags",
+            "The caller's tags",
+            response("Tags", tags),
+        ),
+        op(
+            "post /management/tags",
+            "management_create_tag",
+            "Create a tag",
+            response("The tag", fields("id!:int name!:str color:str")),
+            status=201,
+            body=fields("name!:str color:str"),
+            errors=(409,),  # the name is taken
+        ),
+        op(
+            "delete /management/tags/{tag_id}",
+            "management_delete_tag",
+            "Delete a tag",
+            deleted,
+            status=204,
+        ),
+    ]
+
+
+def _paths(operations: Iterable[Operation]) -> dict:
+    """The path items: each path's operations by method."""
+    paths: dict[str, dict] = {}
+    for operation in operations:
+        paths.setdefault(operation.path, {})[operation.method] = operation.spec
+    return paths
 
 
 @functools.cache
 def document() -> dict:
     """The OpenAPI 3.1 document (built once: it depends only on code and the scenario library)."""
+    meta = op(
+        "get /openapi.json",
+        "openapi_document",
+        "This document",
+        response("OpenAPI 3.1 document", ANY_OBJECT),
+        public=True,
+        tag="meta",
+    )
     return {
         "openapi": "3.1.0",
         "info": {
@@ -1286,24 +895,17 @@ def document() -> dict:
             {"name": t}
             for t in ("auth", "data", "analytics", "export", "system", "management", "meta")
         ],
-        "paths": {
-            **_auth_paths(),
-            **_data_paths(),
-            **_analytics_paths(),
-            **_export_paths(),
-            **_system_paths(),
-            **_management_paths(),
-            "/api/v1/openapi.json": {
-                "get": op(
-                    "This document",
-                    "meta",
-                    response("OpenAPI 3.1 document", ANY_OBJECT),
-                    errors=(),
-                    security=[],
-                    operation_id="openapi_document",
-                )
-            },
-        },
+        "paths": _paths(
+            [
+                *_auth_operations(),
+                *_data_operations(),
+                *_analytics_operations(),
+                *_export_operations(),
+                *_system_operations(),
+                *_management_operations(),
+                meta,
+            ]
+        ),
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {
