@@ -45,6 +45,9 @@ VALUED_COLUMNS = [
     "status",
     "reason_detail",
 ]
+# The valued columns held as float arrays (NaN until a position is valued); the rest are objects.
+_OBJECT_COLUMNS = ("price_date", "vol_source", "days_to_expiry", "status", "reason_detail")
+_FLOAT_COLUMNS = tuple(c for c in VALUED_COLUMNS if c not in _OBJECT_COLUMNS)
 
 
 def _last_closes(prices: pd.DataFrame, symbols, as_of: pd.Timestamp) -> dict:
@@ -185,24 +188,7 @@ def value_holdings(
     ptype = holdings["position_type"].to_numpy(dtype=object)
     closes = _last_closes(prices, underlying, as_of)
 
-    floats = {
-        c: np.full(n, np.nan)
-        for c in (
-            "price",
-            "underlying_price",
-            "market_value",
-            "cost_basis",
-            "unrealized_pnl",
-            "unrealized_pnl_pct",
-            "exposure",
-            "delta",
-            "gamma",
-            "theta",
-            "vega",
-            "rho",
-            "vol",
-        )
-    }
+    floats = {c: np.full(n, np.nan) for c in _FLOAT_COLUMNS}
     vol_source: list = [None] * n
     days: list = [np.nan] * n
     # reached: a current price, so valued unless an option then lacks a vol

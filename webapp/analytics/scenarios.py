@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -274,30 +274,12 @@ class ScenarioResult:
     method: str = ""
 
     def to_dict(self) -> dict:
-        """JSON-ready dict with the attribute names as keys (tuples become lists)."""
-        return {
-            "scenario_id": self.scenario_id,
-            "name": self.name,
-            "category": self.category,
-            "severity": self.severity,
-            "description": self.description,
-            "kind": self.kind,
-            "impact_type": self.impact_type,
-            "equity": self.equity,
-            "pnl": self.pnl,
-            "pnl_pct": self.pnl_pct,
-            "new_value": self.new_value,
-            "direct_pnl": self.direct_pnl,
-            "factor_moves": dict(self.factor_moves),
-            "shocked_factors": list(self.shocked_factors),
-            "implied_factors": list(self.implied_factors),
-            "episode_start": self.episode_start,
-            "episode_end": self.episode_end,
-            "benchmark_return": self.benchmark_return,
-            "positions": [dict(p) for p in self.positions],
-            "left_out": [dict(p) for p in self.left_out],
-            "method": self.method,
-        }
+        """JSON-ready dict with the attribute names as keys, in field order.
+
+        Every container is a copy the caller may change: mappings become dicts, tuples lists
+        (of dict copies for ``positions`` and ``left_out``).
+        """
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def for_scenario(
@@ -336,3 +318,12 @@ class ScenarioResult:
             method=method,
             **kind_fields,
         )
+
+
+def _plain(value: Any) -> Any:
+    """A result attribute as JSON wants it: a new dict for a mapping, a list for a sequence."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (tuple, list)):
+        return [dict(v) if isinstance(v, Mapping) else v for v in value]
+    return value
