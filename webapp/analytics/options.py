@@ -13,6 +13,7 @@ caller's quantity).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import asdict, dataclass
 
@@ -53,9 +54,26 @@ class Greeks:
 def realized_vol(prices: pd.Series, window: int = REALIZED_VOL_WINDOW) -> float:
     """Annualized realized volatility (decimal) from daily adjusted closes.
 
-    std(ddof=1) of the last ``window`` daily simple returns × √252. ``prices`` are adjusted closes
-    ascending by date; NaNs are dropped before returns are taken, so a gap day contributes one
-    multi-day return. Raises ``InsufficientHistory`` below ``MIN_VOL_OBSERVATIONS`` returns.
+    ``sigma = std(r, ddof=1) × √252`` over the last ``window`` daily simple returns
+    ``r_t = P_t / P_{t-1} − 1``. NaNs are dropped before returns are taken, so a gap day
+    contributes one multi-day return rather than a missing one.
+
+    Parameters
+    ----------
+    prices : Series
+        Adjusted closes ($ per share), ascending by date.
+    window : int, default ``REALIZED_VOL_WINDOW`` (60)
+        Number of most recent returns used.
+
+    Returns
+    -------
+    float
+        Annual volatility as a decimal (0.25 = 25%).
+
+    Raises
+    ------
+    InsufficientHistory
+        Fewer than ``MIN_VOL_OBSERVATIONS`` (20) returns.
     """
     clean = pd.Series(prices, dtype=float).dropna()
     returns = (clean / clean.shift(1) - 1.0).iloc[1:].iloc[-window:]
@@ -69,17 +87,42 @@ def realized_vol(prices: pd.Series, window: int = REALIZED_VOL_WINDOW) -> float:
 
 
 def intrinsic_value(spot: float, strike: float, call: bool) -> float:
-    """max(S − K, 0) for a call, max(K − S, 0) for a put, $ per share."""
+    """Value at expiry, $ per share: max(S − K, 0) for a call, max(K − S, 0) for a put."""
     return max(spot - strike, 0.0) if call else max(strike - spot, 0.0)
 
 
 def option_greeks(
     spot: float, strike: float, rate_pct: float, vol: float, days: float, *, call: bool
 ) -> Greeks:
-    """Black–Scholes value and Greeks per share (mibian.BS, no dividends).
+    """Black–Scholes value and Greeks of one option per share (mibian.BS, no dividends).
 
-    At or past expiry (``days <= 0``) the option is worth its intrinsic value and its delta is
-    1/−1 in the money, 0 otherwise; the other Greeks are 0. ``vol`` must be > 0.
+    The closed form of ``black_scholes_vector`` with t = days / 365, evaluated by mibian, which
+    also gives the Greeks. At or past expiry (``days <= 0``) the option is worth its intrinsic
+    value and its delta is 1/−1 in the money, 0 otherwise; the other Greeks are 0.
+
+    Parameters
+    ----------
+    spot, strike : float
+        Underlying price S and strike K, $ per share.
+    rate_pct : float
+        Risk-free rate, percent per year (4.5 = 4.5%; mibian's unit).
+    vol : float
+        Volatility, a decimal per year (0.25 = 25%); must be > 0 before expiry.
+    days : float
+        Calendar days to expiry.
+    call : bool
+        True for a call, False for a put.
+
+    Returns
+    -------
+    Greeks
+        Per share; units in ``Greeks``' docstring (theta per calendar day, vega and rho per
+        point).
+
+    Raises
+    ------
+    ValueError
+        ``vol <= 0`` (or NaN) with ``days > 0``.
     """
     if days <= 0:
         itm = (spot > strike) if call else (spot < strike)
@@ -107,7 +150,21 @@ def option_greeks(
 def black_scholes_price(
     spot: float, strike: float, rate: float, vol: float, days: float, *, call: bool = True
 ) -> float:
-    """Black–Scholes premium in $ per share; ``rate`` here is a decimal (0.045 = 4.5%)."""
+    """Black–Scholes premium of one option, $ per share: ``option_greeks(...).price``.
+
+    Parameters
+    ----------
+    spot, strike : float
+        $ per share.
+    rate : float
+        Risk-free rate as a decimal per year (0.045 = 4.5%), unlike ``option_greeks``' percent.
+    vol : float
+        Volatility, a decimal per year.
+    days : float
+        Calendar days to expiry; <= 0 gives the intrinsic value.
+    call : bool, default True
+        False for a put.
+    """
     return option_greeks(spot, strike, rate * 100.0, vol, days, call=call).price
 
 
@@ -172,7 +229,23 @@ def black_scholes_vector(
 
 
 def position_greeks(greeks: Greeks, quantity: float, multiplier: float) -> dict[str, float]:
-    """Position Greeks = per-share Greeks × quantity × multiplier (signed by quantity)."""
+    """A position's Greeks: per-share Greeks × quantity × multiplier.
+
+    Parameters
+    ----------
+    greeks : Greeks
+        Per share (``option_greeks``).
+    quantity : float
+        Contracts, signed (negative = short).
+    multiplier : float
+        Shares per contract (100 for a listed equity option).
+
+    Returns
+    -------
+    dict
+        ``delta, gamma, theta, vega, rho`` for the position, signed by quantity (delta in shares
+        equivalent, theta $ per day, vega/rho $ per point).
+    """
     scale = quantity * multiplier
     return {
         "delta": greeks.delta * scale,
@@ -183,8 +256,10 @@ def position_greeks(greeks: Greeks, quantity: float, multiplier: float) -> dict[
     }
 
 
-def days_to_expiry(expiry, as_of) -> int:
-    """Calendar days from the as-of date to expiry (negative once expired)."""
+def days_to_expiry(
+    expiry: dt.date | pd.Timestamp | str, as_of: dt.date | pd.Timestamp | str
+) -> int:
+    """Calendar days from the as-of date to expiry: ``expiry − as_of`` (negative once expired)."""
     return int((pd.Timestamp(expiry) - pd.Timestamp(as_of)).days)
 
 

@@ -48,7 +48,33 @@ def value_history(
     the positions entering on t; P&L_t = V_t − V_{t−1} − flows_t; return_t = P&L_t / V_{t−1}.
     long_mv/short_mv sum the positive/negative V_it; ``positions`` counts V_it ≠ 0.
 
-    Returns one row per trading day of ``prices`` from the first entry date to ``as_of``.
+    Parameters
+    ----------
+    valued : DataFrame
+        ``exposures.value_holdings`` output: ``status, underlying, position_type, quantity,
+        multiplier, entry_date, entry_price`` and, for options, ``strike, expiry, vol``.
+    prices : DataFrame
+        Wide adjusted closes ($ per share), DatetimeIndex ascending; its dates are the calendar.
+    cash : float
+        Cash balance ($), held constant.
+    as_of : date or Timestamp
+        Last day of the history.
+    rate_pct : float
+        Risk-free rate, percent per year, for the option values.
+
+    Returns
+    -------
+    ValueHistory
+        One row per trading day of ``prices`` from the first entry date to ``as_of``; dollars
+        except ``daily_return`` (decimal) and ``positions`` (a count). The first row's P&L and
+        return are NaN.
+
+    Raises
+    ------
+    NoPositions
+        No row of ``valued`` has status ``ok``.
+    InsufficientHistory
+        Fewer than two trading days from the first entry date to ``as_of``.
     """
     ok = valued[valued["status"] == "ok"]
     if ok.empty:
@@ -129,8 +155,22 @@ def period_returns(
 ) -> list[dict]:
     """Compounded return Π(1 + r_t) − 1 over each period for the book and the benchmark.
 
-    Uses the days after the period start up to ``as_of``. A period that starts before the book's
-    first return is reported with ``available: False`` (reason ``insufficient_history``).
+    Uses the days after the period start up to ``as_of``. A period whose start comes more than
+    five calendar days before the book's first return is reported with ``available: False``
+    (reason ``insufficient_history``); the slack lets a start on a weekend or holiday count.
+
+    Parameters
+    ----------
+    daily_returns, benchmark_returns : Series
+        Daily simple returns (decimal) indexed by date; NaNs are dropped.
+    as_of : date or Timestamp
+        End of every period.
+
+    Returns
+    -------
+    list of dict
+        One per period of ``PERIODS`` (1M, 3M, YTD, 1Y): ``period, available, start`` and, when
+        available, ``return``, ``benchmark_return``, ``excess_return`` (decimals) and ``days``.
     """
     as_of = pd.Timestamp(as_of)
     book = daily_returns.dropna()
