@@ -738,9 +738,9 @@ def _system_operations() -> list[Operation]:
 
 
 def _management_operations() -> list[Operation]:
-    portfolios = "/management/portfolios/{portfolio_id}"
-    positions = portfolios + "/positions"
-    position = positions + "/{position_id}"
+    one_portfolio = "/management/portfolios/{portfolio_id}"
+    positions = one_portfolio + "/positions"
+    one_position = positions + "/{position_id}"
     the_portfolio = response("The portfolio", ref("Portfolio"))
     the_position = response("The position", ref("Position"))
     deleted = {"description": "Deleted"}
@@ -765,8 +765,8 @@ def _management_operations() -> list[Operation]:
             body=body,
         )
         for path, noun, answer, body in (
-            (portfolios, "portfolio", the_portfolio, portfolio_body),
-            (position, "position", the_position, position_body),
+            (one_portfolio, "portfolio", the_portfolio, portfolio_body),
+            (one_position, "position", the_position, position_body),
         )
         for method in ("put", "patch")
     ]
@@ -789,7 +789,7 @@ def _management_operations() -> list[Operation]:
             media="multipart/form-data",
         ),
         op(
-            f"delete {portfolios}",
+            f"delete {one_portfolio}",
             "management_delete_portfolio",
             "Delete a portfolio",
             deleted,
@@ -809,23 +809,23 @@ def _management_operations() -> list[Operation]:
             status=201,
             body=position_body,
         ),
-        op(f"get {position}", "management_get_position", "One position", the_position),
+        op(f"get {one_position}", "management_get_position", "One position", the_position),
         op(
-            f"delete {position}",
+            f"delete {one_position}",
             "management_delete_position",
             "Delete a position",
             deleted,
             status=204,
         ),
         op(
-            f"put {position}/tags",
+            f"put {one_position}/tags",
             "management_set_position_tags",
             "Replace the position's tags (unknown names become new tags)",
             the_position,
             body=fields("tags!:[str]"),
         ),
         op(
-            f"post {position}/close",
+            f"post {one_position}/close",
             "management_close_position",
             "Close a position",
             the_position,
