@@ -175,10 +175,10 @@ def timed_export(module, portfolio_id: int) -> tuple[float, int]:
     """Seconds and bytes of one cold XLSX export: a fresh session and no cached valuation."""
     from webapp.extensions import db
     from webapp.models import Portfolio
-    from webapp.services import portfolios
+    from webapp.services import valuation
 
     db.session.remove()
-    portfolios._VALUATIONS.clear()  # the first download after a price update values the book
+    valuation._CACHE.clear()  # the first download after a price update values the book
     portfolio = db.session.get(Portfolio, portfolio_id)
     started = time.perf_counter()
     body = module.portfolio_xlsx(portfolio)
@@ -256,10 +256,10 @@ def main() -> int:
             if args.profile:
                 pid = books[args.profile]
                 from webapp.models import Portfolio
-                from webapp.services import portfolios
+                from webapp.services import valuation
 
                 db.session.remove()
-                portfolios._VALUATIONS.clear()
+                valuation._CACHE.clear()
                 portfolio = db.session.get(Portfolio, pid)
                 profiler = cProfile.Profile()
                 profiler.runcall(exports.portfolio_xlsx, portfolio)

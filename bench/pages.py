@@ -110,8 +110,9 @@ def routes_for(book: dict) -> list[Route]:
 def build_database(db_url: str, redis_url: str) -> None:
     """Migrated SQLite DB with bundled prices, the demo books and a finished batch for each."""
     from webapp.extensions import db
-    from webapp.services.batch import all_portfolio_ids, run_portfolio_batch
+    from webapp.services.batch import run_portfolio_batch
     from webapp.services.demo import seed_demo
+    from webapp.services.runs import all_portfolio_ids
 
     app = migrated_app(db_url, REDIS_URL=redis_url)
     with app.app_context():

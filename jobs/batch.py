@@ -8,12 +8,11 @@ from __future__ import annotations
 from rq import get_current_job
 
 from jobs.context import app_context
-
-QUEUE = "default"
-BATCH_TIMEOUT = 900  # seconds; a 2,000-position book takes ~10 s, so this only catches hangs
-# No automatic retry: a batch that failed is recorded as failed and the advisor (or tomorrow's
-# nightly run) starts a fresh one; re-running a job that killed its worker could kill the next.
-RETRY = None
+from webapp.marketdata.providers import get_provider
+from webapp.marketdata.sync import sync_prices
+from webapp.services import batch
+from webapp.services.queueing import enqueue_portfolio_batch
+from webapp.services.runs import all_portfolio_ids
 
 
 def _progress(index: int, total: int, step: str) -> None:
@@ -38,14 +37,11 @@ def run_portfolio_batch(
     ``status: cancelled``: nothing more is written, and it is not a worker failure.
     """
     with app_context():
-        from webapp.services.batch import BatchCancelled
-        from webapp.services.batch import run_portfolio_batch as run_batch
-
         try:
-            run = run_batch(
+            run = batch.run_portfolio_batch(
                 portfolio_id, batch_run_id=batch_run_id, trigger=trigger, progress=_progress
             )
-        except BatchCancelled as exc:
+        except batch.BatchCancelled as exc:
             return {
                 "batch_run_id": batch_run_id,
                 "status": "cancelled",
@@ -58,9 +54,6 @@ def run_portfolio_batch(
 def run_all(trigger: str = "manual") -> dict:
     """Fan out: enqueue one batch job per portfolio (workers run them in parallel)."""
     with app_context():
-        from webapp.queueing import enqueue_portfolio_batch
-        from webapp.services.batch import all_portfolio_ids
-
         runs = [enqueue_portfolio_batch(pid, trigger=trigger) for pid in all_portfolio_ids()]
         return {"batch_run_ids": [r.id for r in runs], "job_ids": [r.job_id for r in runs]}
 
@@ -68,9 +61,6 @@ def run_all(trigger: str = "manual") -> dict:
 def refresh_prices() -> dict:
     """Insert-only sync from the configured provider."""
     with app_context():
-        from webapp.marketdata.providers import get_provider
-        from webapp.marketdata.sync import sync_prices
-
         report = sync_prices(get_provider())
         return {"provider": report.provider, "inserted": report.inserted}
 

@@ -8,6 +8,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from redis import Redis
+from rq.cron import CronScheduler
+
+from jobs.schedule import SCHEDULE
+from webapp.services.batch import run_portfolio_batch
+from webapp.services.queueing import QueueUnavailable, enqueue_portfolio_batch
+from webapp.services.runs import all_portfolio_ids, portfolios_needing_batch
 
 batch_cli = AppGroup("batch", help="Run the calculation batch.")
 
@@ -24,13 +30,6 @@ batch_cli = AppGroup("batch", help="Run the calculation batch.")
 )
 def batch_run_command(portfolio_id, enqueue, if_missing):
     """Recalculate every number of one or all portfolios."""
-    from webapp.queueing import QueueUnavailable, enqueue_portfolio_batch
-    from webapp.services.batch import (
-        all_portfolio_ids,
-        portfolios_needing_batch,
-        run_portfolio_batch,
-    )
-
     ids = [portfolio_id] if portfolio_id else all_portfolio_ids()
     if if_missing:
         ids = portfolios_needing_batch(ids)
@@ -55,10 +54,6 @@ def batch_run_command(portfolio_id, enqueue, if_missing):
 @click.command("scheduler")
 def scheduler_command():
     """Run RQ's cron scheduler with jobs/schedule.py (one per deployment)."""
-    from rq.cron import CronScheduler
-
-    from jobs.schedule import SCHEDULE
-
     scheduler = CronScheduler(connection=Redis.from_url(current_app.config["REDIS_URL"]))
     for entry in SCHEDULE:
         module, name = entry["func"].rsplit(".", 1)

@@ -9,6 +9,9 @@ from flask.cli import AppGroup
 from jobs.cli import batch_cli, scheduler_command
 from jobs.worker import worker_command
 from webapp.marketdata.cli import marketdata_cli
+from webapp.services.demo import DEMO_PASSWORD, seed_demo
+from webapp.services.sessions import end_all_sessions
+from webapp.services.users import create_user, find_user
 
 users_cli = AppGroup("users", help="Manage advisor accounts.")
 
@@ -19,8 +22,6 @@ users_cli = AppGroup("users", help="Manage advisor accounts.")
 @click.password_option()
 def create_user_command(email, full_name, password):
     """Add an advisor who can log in through the browser form."""
-    from webapp.services.users import create_user
-
     try:
         user = create_user(email, password, full_name)
     except ValueError as exc:
@@ -32,9 +33,6 @@ def create_user_command(email, full_name, password):
 @click.option("--email", prompt=True)
 def logout_everywhere_command(email):
     """Revoke every browser session and API token of an advisor (a lost laptop, a leaked cookie)."""
-    from webapp.services.sessions import end_all_sessions
-    from webapp.services.users import find_user
-
     user = find_user(email)
     if user is None:
         raise click.ClickException(f"no advisor with email {email}")
@@ -45,8 +43,6 @@ def logout_everywhere_command(email):
 @click.command("seed-demo")
 def seed_demo_command():
     """Create the three demo advisors and their books (idempotent)."""
-    from webapp.services.demo import DEMO_PASSWORD, seed_demo
-
     try:
         created = seed_demo()
     except RuntimeError as exc:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from webapp.embedded_redis import free_port, start_redis, stop
+from webapp.services.demo import DEMO_BOOKS, DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_RESTARTS_PER_MINUTE = 5
@@ -138,8 +139,6 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def _print_banner(port: int) -> None:
-    from webapp.services.demo import DEMO_BOOKS, DEMO_PASSWORD
-
     lines = [
         "",
         "  SigmaSight is running:  http://127.0.0.1:%d/" % port,

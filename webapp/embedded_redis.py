@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -91,7 +92,5 @@ def stop(proc: subprocess.Popen, timeout: float = 5.0) -> None:
 
 
 if __name__ == "__main__":  # manual use: python -m webapp.embedded_redis [port]
-    import sys
-
     p = start_redis(int(sys.argv[1]) if len(sys.argv) > 1 else 6399, Path(os.getcwd()) / "instance")
     print(f"redis on 127.0.0.1 pid {p.pid}")

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException, NotFound
+
+from webapp.services.portfolios import NotOwned
+from webapp.services.queueing import QueueUnavailable
 
 ERROR_CODES = {
     400: "bad_request",
@@ -72,8 +76,6 @@ def _handle_queue_down(exc: Exception):
     API: 503 in the error shape with Retry-After. HTMX: the message as a fragment (HTMX swaps
     only 2xx). A form post: flash and back to the page it came from.
     """
-    from webapp.queueing import QueueUnavailable
-
     if not isinstance(exc, QueueUnavailable):
         current_app.logger.warning("Redis unreachable: %s", exc)
         exc = QueueUnavailable()
@@ -105,11 +107,6 @@ def _same_site_referrer() -> str | None:
 
 def register(app: Flask) -> None:
     """Install the handlers on ``app``."""
-    from redis.exceptions import RedisError
-
-    from webapp.queueing import QueueUnavailable
-    from webapp.services.portfolios import NotOwned
-
     app.register_error_handler(HTTPException, _handle_http)
     # Another advisor's record is indistinguishable from a missing one.
     app.register_error_handler(NotOwned, lambda exc: _handle_http(NotFound(str(exc))))

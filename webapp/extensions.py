@@ -1,5 +1,6 @@
 """Flask extensions, created unbound here and initialised in the app factory."""
 
+from flask import current_app, has_app_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -27,8 +28,6 @@ limiter = Limiter(key_func=get_remote_address)
 
 def _busy_timeout_ms() -> int:
     """The app's SQLITE_BUSY_TIMEOUT_MS (connections open inside an app context), else 30 s."""
-    from flask import current_app, has_app_context
-
     if has_app_context():
         return int(current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30_000))
     return 30_000

@@ -69,11 +69,5 @@ def isodate(value) -> str:
 
 def register(app: Flask) -> None:
     """Install the filters."""
-    app.jinja_env.filters.update(
-        money=money,
-        pct=pct,
-        number=number,
-        signed_class=signed_class,
-        colored=colored,
-        isodate=isodate,
-    )
+    filters = (money, pct, number, signed_class, colored, isodate)
+    app.jinja_env.filters.update({f.__name__: f for f in filters})

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, render_template, request
+from collections.abc import Callable
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from webapp.services import portfolios as portfolio_svc
-from webapp.services.batch import recent_runs
+from webapp.services.management import Conflict, ValidationError
 from webapp.services.queries import latest_price_date
+from webapp.services.runs import recent_runs
 
 # (endpoint, label) in display order; a feature blueprint adds itself here when registered.
 PORTFOLIO_NAV: list[tuple[str, str]] = []
@@ -65,6 +80,13 @@ def portfolio_page(template: str, partial: str | None, portfolio, page_title: st
     return response
 
 
+def result_page(template: str, partial: str | None, portfolio, page_title: str, result, **context):
+    """``portfolio_page`` for one analytics ``Result``: the result and its as-of date go along."""
+    return portfolio_page(
+        template, partial, portfolio, page_title, result=result, as_of=result.as_of, **context
+    )
+
+
 def _run_banner(portfolio_id: int):
     """The run to show above the page: one in progress, or the last one if it did not succeed."""
     runs = recent_runs(portfolio_id, limit=1)
@@ -76,6 +98,53 @@ def _run_banner(portfolio_id: int):
 def owned(portfolio_id: int):
     """The current advisor's portfolio or 404."""
     return portfolio_svc.owned_portfolio(portfolio_id, current_user.id)
+
+
+def show_errors(form: FlaskForm, exc: ValidationError) -> None:
+    """Put the service's field messages on the form's fields; flash those of no field."""
+    for name, message in exc.errors.items():
+        if name in form:
+            form[name].errors = [*(form[name].errors or []), message]
+        else:
+            flash(message, "error")
+
+
+def on_invalid(form: FlaskForm, render: Callable[[], ResponseReturnValue]) -> None:
+    """Declare how this request answers a ``ValidationError`` from the service it calls next.
+
+    The blueprint's handler (``form_errors``) shows the errors on ``form`` and returns
+    ``render()`` with status 422, so routes carry no try/except of their own.
+    """
+    g.invalid_form = (form, render)
+
+
+def _refused(exc: ValidationError) -> ResponseReturnValue:
+    declared = g.pop("invalid_form", None)
+    if declared is None:  # a route that declared no form: say it where the advisor came from
+        for message in exc.errors.values():
+            flash(message, "error")
+        return redirect(request.referrer or url_for("portfolios.index"))
+    form, render = declared
+    show_errors(form, exc)
+    response = make_response(render())
+    response.status_code = 422
+    return response
+
+
+def _conflict(exc: Conflict) -> ResponseReturnValue:
+    """A valid request that clashes with the record's state: say so on the portfolio's page."""
+    for message in exc.errors.values():
+        flash(message, "error")
+    portfolio_id = (request.view_args or {}).get("portfolio_id")
+    if portfolio_id is None:
+        return redirect(url_for("portfolios.index"))
+    return redirect(url_for("portfolios.detail", portfolio_id=portfolio_id))
+
+
+def form_errors(bp: Blueprint) -> None:
+    """Map the services' validation errors once for a blueprint of form pages."""
+    bp.register_error_handler(ValidationError, _refused)
+    bp.register_error_handler(Conflict, _conflict)
 
 
 def int_arg(name: str, default: int, lo: int, hi: int) -> int:
@@ -90,9 +159,13 @@ def int_arg(name: str, default: int, lo: int, hi: int) -> int:
 __all__ = [
     "PORTFOLIO_NAV",
     "current_app",
+    "form_errors",
     "int_arg",
     "is_htmx",
     "nav_item",
+    "on_invalid",
     "owned",
     "portfolio_page",
+    "result_page",
+    "show_errors",
 ]

@@ -15,42 +15,49 @@ from sqlalchemy import select
 from webapp.analytics.factors import FACTOR_NAMES
 from webapp.extensions import db
 from webapp.models import Portfolio, PriceBar
-from webapp.services import analytics as svc
+from webapp.services import correlations as correlations_svc
+from webapp.services import factor_exposures as factors_svc
+from webapp.services import overview as overview_svc
+from webapp.services import performance as performance_svc
+from webapp.services import risk_metrics as risk_svc
+from webapp.services import stress_tests as stress_svc
 
 BASE = "/api/v1/analytics/portfolio/{id}/"
 # (path suffix with query, service call producing the same Result)
 ENDPOINTS = [
-    ("overview", lambda p: svc.overview(p)),
-    ("correlation-matrix", lambda p: svc.correlation_matrix(p)),
+    ("overview", lambda p: overview_svc.overview(p)),
+    ("correlation-matrix", lambda p: correlations_svc.correlation_matrix(p)),
     (
         "correlation-matrix?lookback_days=60&min_overlap=20&max_symbols=5",
-        lambda p: svc.correlation_matrix(p, lookback_days=60, min_overlap=20, max_symbols=5),
+        lambda p: correlations_svc.correlation_matrix(
+            p, lookback_days=60, min_overlap=20, max_symbols=5
+        ),
     ),
-    ("diversification-score", lambda p: svc.diversification_score(p)),
+    ("diversification-score", lambda p: correlations_svc.diversification_score(p)),
     (
         "diversification-score?lookback_days=180&min_overlap=60",
-        lambda p: svc.diversification_score(p, lookback_days=180, min_overlap=60),
+        lambda p: correlations_svc.diversification_score(p, lookback_days=180, min_overlap=60),
     ),
-    ("factor-exposures", lambda p: svc.factor_exposures(p)),
-    ("positions/factor-exposures", lambda p: svc.position_factor_exposures(p)),
+    ("factor-exposures", lambda p: factors_svc.factor_exposures(p)),
+    ("positions/factor-exposures", lambda p: factors_svc.position_factor_exposures(p)),
     (
         "positions/factor-exposures?limit=5&offset=5",
-        lambda p: svc.position_factor_exposures(p, limit=5, offset=5),
+        lambda p: factors_svc.position_factor_exposures(p, limit=5, offset=5),
     ),
     (
         "positions/factor-exposures?symbols=nvda,MSFT",
-        lambda p: svc.position_factor_exposures(p, symbols=["NVDA", "MSFT"]),
+        lambda p: factors_svc.position_factor_exposures(p, symbols=["NVDA", "MSFT"]),
     ),
-    ("risk-metrics", lambda p: svc.risk_metrics(p)),
-    ("risk-metrics?lookback_days=252", lambda p: svc.risk_metrics(p, lookback_days=252)),
-    ("stress-test", lambda p: svc.stress_test(p)),
+    ("risk-metrics", lambda p: risk_svc.risk_metrics(p)),
+    ("risk-metrics?lookback_days=252", lambda p: risk_svc.risk_metrics(p, lookback_days=252)),
+    ("stress-test", lambda p: stress_svc.stress_test(p)),
     (
         "stress-test?scenarios=market_down_10,rates_up",
-        lambda p: svc.stress_test(p, scenario_ids=["market_down_10", "rates_up"]),
+        lambda p: stress_svc.stress_test(p, scenario_ids=["market_down_10", "rates_up"]),
     ),
-    ("stress-test?category=historical", lambda p: svc.stress_test(p, category="historical")),
-    ("greeks", lambda p: svc.greeks(p)),
-    ("performance", lambda p: svc.performance(p)),
+    ("stress-test?category=historical", lambda p: stress_svc.stress_test(p, category="historical")),
+    ("greeks", lambda p: overview_svc.greeks(p)),
+    ("performance", lambda p: performance_svc.performance(p)),
 ]
 PLAIN = [
     "overview",
@@ -265,7 +272,7 @@ def test_greeks_totals_are_the_sum_of_positions(client, books):
 def test_factor_definitions(client, ctx, books):
     book = books["individual"]
     body = client.get("/api/v1/analytics/factors/definitions", headers=book.headers).get_json()
-    assert body == {"factors": svc.factor_definitions(), "count": 8}
+    assert body == {"factors": factors_svc.factor_definitions(), "count": 8}
     assert [f["name"] for f in body["factors"]] == list(FACTOR_NAMES)
 
 

@@ -14,9 +14,13 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.imports import TEMPLATE_CSV, validate_holdings_file
 from webapp.models import Portfolio, PriceBar, Tag
-from webapp.services import analytics as svc
+from webapp.services import correlations as correlations_svc
+from webapp.services import factor_exposures as factors_svc
 from webapp.services import market_views
-from webapp.services import portfolios as portfolio_svc
+from webapp.services import overview as overview_svc
+from webapp.services import positions as positions_svc
+from webapp.services import risk_metrics as risk_svc
+from webapp.services import stress_tests as stress_svc
 from webapp.services.queries import known_symbols, latest_price_date
 
 EXPORT = "/api/v1/export/portfolio/{id}"
@@ -100,10 +104,13 @@ def test_json_package_holds_every_stored_result(client, ctx, books):
     assert package["format"] == "sigmasight.portfolio.v1"
     assert package["portfolio"]["id"] == book.portfolio_id and package["as_of"] == as_of
     assert len(package["positions"]) == len(portfolio.positions)
-    assert package["analytics"]["overview"] == svc.overview(portfolio).to_dict()
-    assert package["analytics"]["risk_metrics"] == svc.risk_metrics(portfolio).to_dict()
-    assert package["analytics"]["stress_test"] == svc.stress_test(portfolio).to_dict()
-    assert package["analytics"]["correlation_matrix"] == svc.correlation_matrix(portfolio).to_dict()
+    assert package["analytics"]["overview"] == overview_svc.overview(portfolio).to_dict()
+    assert package["analytics"]["risk_metrics"] == risk_svc.risk_metrics(portfolio).to_dict()
+    assert package["analytics"]["stress_test"] == stress_svc.stress_test(portfolio).to_dict()
+    assert (
+        package["analytics"]["correlation_matrix"]
+        == correlations_svc.correlation_matrix(portfolio).to_dict()
+    )
     every = package["analytics"]["position_factor_exposures"]
     assert len(every["data"]["positions"]) == len(portfolio.positions)  # not one page of them
     for name, result in package["analytics"].items():
@@ -112,7 +119,7 @@ def test_json_package_holds_every_stored_result(client, ctx, books):
             result["metadata"]["calculated_at"].endswith("Z") and "parameters" in result["metadata"]
         )
     assert [f["name"] for f in package["factor_definitions"]] == [
-        f["name"] for f in svc.factor_definitions()
+        f["name"] for f in factors_svc.factor_definitions()
     ]
 
 
@@ -249,7 +256,7 @@ def test_xlsx_sheets_headers_formats_and_values(client, ctx, books):
         "Market Value",
     ]
     col = {name: i for i, name in enumerate(header)}
-    view = portfolio_svc.positions_view(portfolio)
+    view = positions_svc.positions_view(portfolio)
     for row, expected in zip(
         positions.iter_rows(min_row=2, max_row=len(view.rows) + 1), view.rows, strict=True
     ):
@@ -261,7 +268,7 @@ def test_xlsx_sheets_headers_formats_and_values(client, ctx, books):
         assert row[col["Entry Date"]].value.date() == dt.date.fromisoformat(expected["entry_date"])
         assert row[col["Entry Date"]].is_date
 
-    overview = svc.overview(portfolio).to_dict()["data"]["summary"]
+    overview = overview_svc.overview(portfolio).to_dict()["data"]["summary"]
     exposures = {r[0].value: r for r in wb["Exposures"].iter_rows(min_row=2) if r[0].value}
     assert exposures["Equity"][1].value == pytest.approx(overview["equity"])
     assert exposures["Gross exposure"][1].value == pytest.approx(overview["gross_exposure"])
@@ -271,7 +278,7 @@ def test_xlsx_sheets_headers_formats_and_values(client, ctx, books):
     )
     assert exposures["Net exposure"][2].number_format == "0.0%"
 
-    factors = svc.factor_exposures(portfolio).to_dict()["data"]["factors"]
+    factors = factors_svc.factor_exposures(portfolio).to_dict()["data"]["factors"]
     sheet = wb["Factors"]
     assert [c.value for c in sheet[1]] == ["Factor", "ETF Proxy", "Beta", "Dollar Exposure"]
     for row, f in zip(sheet.iter_rows(min_row=2, max_row=len(factors) + 1), factors, strict=True):
@@ -279,14 +286,14 @@ def test_xlsx_sheets_headers_formats_and_values(client, ctx, books):
         assert (
             row[0].value == f["name"]
             and row[1].value
-            == {d["name"]: d["etf_symbol"] for d in svc.factor_definitions()}[f["name"]]
+            == {d["name"]: d["etf_symbol"] for d in factors_svc.factor_definitions()}[f["name"]]
         )
         assert (row[2].value, row[3].value) == pytest.approx(
             (f["beta"], f["exposure_dollar"]), rel=1e-14
         )
         assert row[3].number_format == "$#,##0"
 
-    risk = svc.risk_metrics(portfolio).to_dict()["data"]
+    risk = risk_svc.risk_metrics(portfolio).to_dict()["data"]
     metrics = {r[0].value: r[1] for r in wb["Risk"].iter_rows(min_row=2) if r[0].value}
     assert metrics["Annualized volatility"].value == pytest.approx(risk["annualized_volatility"])
     assert metrics["Annualized volatility"].number_format == "0.0%"
@@ -295,7 +302,7 @@ def test_xlsx_sheets_headers_formats_and_values(client, ctx, books):
         risk["var"][0]["historical"]["dollars"]
     )
 
-    scenarios = svc.stress_test(portfolio).to_dict()["data"]["scenarios"]
+    scenarios = stress_svc.stress_test(portfolio).to_dict()["data"]["scenarios"]
     stress = wb["Stress"]
     rows = list(stress.iter_rows(min_row=2, max_row=len(scenarios) + 1))
     assert [r[1].value for r in rows] == [s["scenario_id"] for s in scenarios]
@@ -391,7 +398,7 @@ def test_xlsx_of_a_2000_position_book_opens_with_every_row_and_value(client, ctx
     from webapp.imports import neutralize
 
     portfolio = db.session.get(Portfolio, big_book.portfolio_id)
-    view = portfolio_svc.positions_view(portfolio)
+    view = positions_svc.positions_view(portfolio)
     assert len(view.rows) == BIG_BOOK
     wb = _workbook(client, big_book)
     assert wb.sheetnames == ["Positions", "Exposures", "Factors", "Risk", "Stress"]
@@ -419,17 +426,17 @@ def test_xlsx_of_a_2000_position_book_opens_with_every_row_and_value(client, ctx
     assert {c.number_format for c in cells if c.column == col["Market Value"] + 1} == {"$#,##0"}
     assert {c.number_format for c in cells if c.column == col["Weight"] + 1} == {"0.0%"}
 
-    scenarios = svc.stress_test(portfolio).to_dict()["data"]["scenarios"]
+    scenarios = stress_svc.stress_test(portfolio).to_dict()["data"]["scenarios"]
     stress = [
         r for r in wb["Stress"].iter_rows(min_row=2, values_only=True) if r[2]
     ]  # has a category
     assert [r[1] for r in stress] == [s["scenario_id"] for s in scenarios]
-    factors = svc.factor_exposures(portfolio).to_dict()["data"]["factors"]
+    factors = factors_svc.factor_exposures(portfolio).to_dict()["data"]["factors"]
     factor_rows = [
         r for r in wb["Factors"].iter_rows(min_row=2, values_only=True) if r and r[2] is not None
     ]
     assert [r[0] for r in factor_rows] == [f["name"] for f in factors]
-    summary = svc.overview(portfolio).to_dict()["data"]["summary"]
+    summary = overview_svc.overview(portfolio).to_dict()["data"]["summary"]
     exposures = {
         r[0]: r for r in wb["Exposures"].iter_rows(min_row=2, values_only=True) if r and r[0]
     }
@@ -455,7 +462,7 @@ def small_book(factory, stranger):
         )
     )
     db.session.commit()
-    prices = {r["symbol"]: r["price"] for r in portfolio_svc.positions_view(portfolio).rows}
+    prices = {r["symbol"]: r["price"] for r in positions_svc.positions_view(portfolio).rows}
     prices["SPY"] = market_views.last_bars(["SPY"], latest_price_date())["SPY"][0][1]
     return stranger, prices
 

@@ -11,7 +11,12 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.formatting import money, pct
 from webapp.models import Portfolio, User
-from webapp.services import analytics
+from webapp.services import correlations as correlations_svc
+from webapp.services import factor_exposures as factors_svc
+from webapp.services import overview as overview_svc
+from webapp.services import results as results_svc
+from webapp.services import risk_metrics as risk_svc
+from webapp.services import stress_tests as stress_svc
 from webapp.services.batch import run_portfolio_batch
 
 HF = "demo_hedgefundstyle@sigmasight.com"
@@ -70,7 +75,7 @@ def test_every_page_shows_as_of_and_charts_with_data(hf_client, hf_book, page):
 
 def test_overview_numbers_equal_the_service(ctx, hf_client, hf_book):
     portfolio = db.session.get(Portfolio, hf_book)
-    s = analytics.overview(portfolio).data["summary"]
+    s = overview_svc.overview(portfolio).data["summary"]
     html = hf_client.get(f"/portfolios/{hf_book}/overview").get_data(as_text=True)
     for value in (
         s["equity"],
@@ -85,7 +90,7 @@ def test_overview_numbers_equal_the_service(ctx, hf_client, hf_book):
 
 def test_risk_page_shows_var_from_the_service(ctx, hf_client, hf_book):
     portfolio = db.session.get(Portfolio, hf_book)
-    data = analytics.risk_metrics(portfolio, lookback_days=90).data
+    data = risk_svc.risk_metrics(portfolio, lookback_days=90).data
     html = hf_client.get(f"/portfolios/{hf_book}/risk").get_data(as_text=True)
     for v in data["var"]:
         assert money(v["historical"]["dollars"]) in html
@@ -106,7 +111,7 @@ def test_heatmap_partial_swaps_with_lookback(ctx, hf_client, hf_book):
     assert "<html" not in html
     fig = figures(html)["correlation-heatmap"]
     portfolio = db.session.get(Portfolio, hf_book)
-    expected = analytics.correlation_matrix(portfolio, lookback_days=30, max_symbols=6).data
+    expected = correlations_svc.correlation_matrix(portfolio, lookback_days=30, max_symbols=6).data
     assert fig["data"][0]["x"] == expected["symbols"] and len(expected["symbols"]) == 6
     assert fig["data"][0]["zmid"] == 0
 
@@ -143,7 +148,7 @@ def test_stress_category_filter_and_scenario_detail(ctx, hf_client, hf_book):
     portfolio = db.session.get(Portfolio, hf_book)
     covid = next(
         s
-        for s in analytics.stress_test(portfolio).data["scenarios"]
+        for s in stress_svc.stress_test(portfolio).data["scenarios"]
         if s["scenario_id"] == "covid_crash"
     )
     assert detail.lstrip().startswith('<section class="card" id="scenario-detail">')
@@ -202,7 +207,7 @@ def test_position_detail_shows_the_stored_factor_betas(ctx, hf_client, hf_book):
     nvda = next(p for p in portfolio.positions if p.symbol == "NVDA")
     stored = next(
         p
-        for p in analytics.position_factor_exposures(portfolio, limit=100).data["positions"]
+        for p in factors_svc.position_factor_exposures(portfolio, limit=100).data["positions"]
         if p["position_id"] == nvda.id
     )
     html = hf_client.get(f"/portfolios/{hf_book}/positions/{nvda.id}").get_data(as_text=True)
@@ -215,17 +220,18 @@ def test_other_lookbacks_run_the_batch_steps_on_request(ctx, hf_book):
 
     On a standard window the live result equals the stored one.
     """
-    from webapp.services.live import live_correlations, live_risk_metrics
+    from webapp.services.correlations import correlations_now as live_correlations
+    from webapp.services.risk_metrics import risk_metrics_now as live_risk_metrics
 
     portfolio = db.session.get(Portfolio, hf_book)
     live = live_risk_metrics(portfolio, 90).data
-    stored = analytics.risk_metrics(portfolio, lookback_days=90).data
+    stored = risk_svc.risk_metrics(portfolio, lookback_days=90).data
     for key in ("annualized_volatility", "portfolio_beta", "max_drawdown", "var", "contributions"):
         assert live[key] == stored[key], key  # same steps, same inputs: identical numbers
-    custom = analytics.risk_metrics(portfolio, lookback_days=120)
+    custom = risk_svc.risk_metrics(portfolio, lookback_days=120)
     assert custom.available and custom.metadata["computed"] == "on_request"
     assert custom.data["nobs"] == 120
     assert (
         live_correlations(portfolio, 90).data["matrix"]
-        == analytics.stored(portfolio, "correlations", {"lookback_days": 90}).data["matrix"]
+        == results_svc.stored(portfolio, "correlations", {"lookback_days": 90}).data["matrix"]
     )

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import AnalyticsResult, BatchRun
-from webapp.queueing import enqueue_portfolio_batch, get_queue, job_status
 from webapp.services.batch import step_names
+from webapp.services.queueing import enqueue_portfolio_batch, get_queue, job_status
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.worker
@@ -103,7 +103,9 @@ def test_rerun_is_idempotent(app, factory, clean_queue):
 
 
 def test_failing_step_is_recorded_and_others_keep_their_results(app, factory, monkeypatch):
-    from webapp.services import batch_steps
+    import dataclasses
+
+    from webapp.services import batch
     from webapp.services.batch import run_portfolio_batch
 
     portfolio = _demo_book(factory)
@@ -111,8 +113,10 @@ def test_failing_step_is_recorded_and_others_keep_their_results(app, factory, mo
     def boom(ctx):
         raise RuntimeError("correlation engine exploded")
 
-    steps = [(n, boom if n == "correlations" else f) for n, f in batch_steps.STEPS]
-    monkeypatch.setattr(batch_steps, "STEPS", steps)
+    steps = [
+        dataclasses.replace(s, run=boom) if s.name == "correlations" else s for s in batch.STEPS
+    ]
+    monkeypatch.setattr(batch, "STEPS", steps)
     run = run_portfolio_batch(portfolio.id)
     by_name = {s["name"]: s for s in run.steps}
     assert run.status == "partial"
@@ -129,7 +133,7 @@ def test_failing_step_is_recorded_and_others_keep_their_results(app, factory, mo
 
 def test_run_all_fans_out_one_job_per_portfolio(app, factory, clean_queue):
     from jobs.batch import run_all
-    from webapp.services.batch import all_portfolio_ids
+    from webapp.services.runs import all_portfolio_ids
 
     result = run_all(trigger="test")
     assert len(result["job_ids"]) == len(all_portfolio_ids())

@@ -22,7 +22,9 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Portfolio, PortfolioSnapshot, Position, PriceBar, RiskFreeRate, User
-from webapp.services import analytics
+from webapp.services import factor_exposures as factors_svc
+from webapp.services import overview as overview_svc
+from webapp.services import stress_tests as stress_svc
 from webapp.services.batch import run_portfolio_batch, step_names
 
 N_POSITIONS = 300
@@ -168,7 +170,7 @@ def test_overview_equity_is_quantity_times_price_times_multiplier_plus_cash(app,
             .order_by(RiskFreeRate.date.desc())
             .limit(1)
         )
-    data = _result(app, pid, analytics.overview)
+    data = _result(app, pid, overview_svc.overview)
     expected, stale = 750_000.0, set()
     for p in positions.values():
         symbol = p.underlying_symbol or p.symbol
@@ -198,11 +200,11 @@ def test_overview_equity_is_quantity_times_price_times_multiplier_plus_cash(app,
 
 def test_factor_scenario_stock_pnl_is_exposure_times_beta_weighted_moves(app, book):
     pid, positions, *_ = book
-    fx = _result(app, pid, analytics.position_factor_exposures, limit=10_000)
+    fx = _result(app, pid, factors_svc.position_factor_exposures, limit=10_000)
     betas = {
         r["position_id"]: (r["exposure"], r["betas"]) for r in fx["positions"] if r["available"]
     }
-    stress = _result(app, pid, analytics.stress_test, scenario_ids=["market_down_10"])
+    stress = _result(app, pid, stress_svc.stress_test, scenario_ids=["market_down_10"])
     (scenario,) = stress["scenarios"]
     moves = scenario["factor_moves"]
     assert moves["Market"] == -0.10 and len(moves) == 8
@@ -223,7 +225,7 @@ def test_factor_scenario_stock_pnl_is_exposure_times_beta_weighted_moves(app, bo
 
 def test_historical_replay_stock_pnl_is_value_times_episode_return(app, book):
     pid, positions, closes, *_ = book
-    stress = _result(app, pid, analytics.stress_test, scenario_ids=["covid_crash"])
+    stress = _result(app, pid, stress_svc.stress_test, scenario_ids=["covid_crash"])
     (scenario,) = stress["scenarios"]
     start = dt.date.fromisoformat(scenario["episode_start"])
     end = dt.date.fromisoformat(scenario["episode_end"])
@@ -253,7 +255,7 @@ def test_snapshots_cover_every_trading_day_since_the_first_entry(app, book):
                 .order_by(PortfolioSnapshot.snapshot_date)
             )
         )
-    overview = _result(app, pid, analytics.overview)
+    overview = _result(app, pid, overview_svc.overview)
     assert [s.snapshot_date for s in snaps] == days
     assert snaps[0].daily_pnl is None and snaps[-1].daily_pnl is not None
     assert snaps[-1].equity == pytest.approx(overview["summary"]["equity"], rel=REL)

@@ -89,7 +89,7 @@ def api(factory, api_for):
 @pytest.fixture()
 def queued_jobs(ctx):
     """Jobs enqueued during the test are removed afterwards (no worker runs them here)."""
-    from webapp.queueing import get_queue
+    from webapp.services.queueing import get_queue
 
     queue = get_queue()
     before = set(queue.job_ids) | set(queue.deferred_job_registry.get_job_ids())

@@ -15,8 +15,8 @@ from tests.management.conftest import counts, exists
 from webapp.api.management import position_dict
 from webapp.extensions import db
 from webapp.models import BatchRun, Portfolio, Position, Tag
-from webapp.queueing import fetch_job
 from webapp.services import imports as svc
+from webapp.services.queueing import fetch_job
 
 HERE = Path(__file__).resolve().parent
 MIXED = (HERE / "fixtures" / "canonical_mixed.csv").read_bytes()

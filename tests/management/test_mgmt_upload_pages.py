@@ -18,8 +18,8 @@ from tests.management.conftest import counts, csrf_token, field_errors
 from webapp.extensions import db
 from webapp.imports import TEMPLATE_CSV
 from webapp.models import BatchRun, Portfolio, Position
-from webapp.queueing import fetch_job, get_redis
 from webapp.services import imports as svc
+from webapp.services.queueing import fetch_job, get_redis
 
 HERE = Path(__file__).resolve().parent
 MIXED = (HERE / "fixtures" / "canonical_mixed.csv").read_bytes()

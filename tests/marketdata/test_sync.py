@@ -166,7 +166,7 @@ def test_factor_definitions_are_reference_data(ctx):
     from webapp.analytics.factors import FACTORS
     from webapp.marketdata.sync import sync_factor_definitions
     from webapp.models import FactorDefinition
-    from webapp.services.analytics import factor_definitions
+    from webapp.services.factor_exposures import factor_definitions
 
     rows = factor_definitions()
     assert [r["name"] for r in rows] == [f.name for f in FACTORS]

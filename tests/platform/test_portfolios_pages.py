@@ -8,7 +8,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.formatting import money
 from webapp.models import PriceBar
-from webapp.services.portfolios import positions_view
+from webapp.services.positions import positions_view
 
 AS_OF = dt.date(2026, 8, 3)
 
@@ -133,10 +133,12 @@ def test_valuation_cache_is_safe_across_threads(app, factory, monkeypatch):
     import sys
     import threading
 
-    from webapp.models import Portfolio
-    from webapp.services import portfolios as svc
+    from cachetools import LRUCache
 
-    monkeypatch.setattr(svc, "_VALUATIONS_SIZE", 1)
+    from webapp.models import Portfolio
+    from webapp.services import valuation
+
+    monkeypatch.setattr(valuation, "_CACHE", LRUCache(maxsize=1))
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show up
     user = factory.user()
     books = [
@@ -151,7 +153,7 @@ def test_valuation_cache_is_safe_across_threads(app, factory, monkeypatch):
             try:
                 for i in range(30):
                     pid = ids[(seed + i) % 3]
-                    _, _, valued = svc.valued_holdings(db.session.get(Portfolio, pid))
+                    valued = valuation.value_portfolio(db.session.get(Portfolio, pid)).valued
                     answers.append((pid, valued["symbol"].tolist(), valued["quantity"].tolist()))
             except Exception as exc:  # noqa: BLE001 - collected, asserted below
                 errors.append(repr(exc))

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from webapp.queueing import get_redis
 from webapp.services import login_guard
+from webapp.services.queueing import get_redis
 
 _addresses = itertools.count(10)
 

@@ -63,7 +63,7 @@ def confirm_fields(page: str) -> dict[str, str]:
 @pytest.fixture()
 def queue_hygiene(ctx):
     """The refresh and batch jobs each import queues are removed afterwards (no worker here)."""
-    from webapp.queueing import get_queue
+    from webapp.services.queueing import get_queue
 
     queue = get_queue()
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from tests.security.conftest import start_worker
 from webapp.extensions import db
 from webapp.models import AnalyticsResult, BatchRun, Portfolio
-from webapp.queueing import enqueue_portfolio_batch, get_queue
+from webapp.services.queueing import enqueue_portfolio_batch, get_queue
 
 pytestmark = pytest.mark.worker
 
@@ -134,7 +134,7 @@ def test_a_killed_worker_is_reported_and_its_run_fails_so_recalculate_starts_fre
 def test_a_batch_waiting_on_a_failed_price_refresh_is_closed_not_left_queued(
     app, factory, clean_queue
 ):
-    from webapp.queueing import reconcile_runs
+    from webapp.services.queueing import reconcile_runs
 
     portfolio = _book(factory, "KO")
     refresh = get_queue().enqueue("tests.security.jobfuncs.poison_session", job_timeout=60)
@@ -149,7 +149,7 @@ def test_a_batch_waiting_on_a_failed_price_refresh_is_closed_not_left_queued(
 
 def test_runs_whose_job_left_the_queue_are_closed(app, factory, clean_queue):
     """Queue emptied (a flush, an operator): the job records survive but no worker will run them."""
-    from webapp.queueing import enqueue_refresh_prices, reconcile_runs
+    from webapp.services.queueing import enqueue_refresh_prices, reconcile_runs
 
     plain = enqueue_portfolio_batch(_book(factory, "PG").id)
     waiting = enqueue_portfolio_batch(_book(factory, "KO").id, depends_on=enqueue_refresh_prices())

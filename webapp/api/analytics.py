@@ -13,7 +13,16 @@ from flask import jsonify, request
 from webapp.analytics.stress import CATEGORIES
 from webapp.api import bp
 from webapp.api.common import ApiError, int_param, owned_portfolio_or_404, require_auth
-from webapp.services import analytics as svc
+from webapp.services.correlations import correlation_matrix, diversification_score
+from webapp.services.factor_exposures import (
+    factor_definitions,
+    factor_exposures,
+    position_factor_exposures,
+)
+from webapp.services.overview import greeks, overview
+from webapp.services.performance import performance
+from webapp.services.risk_metrics import risk_metrics
+from webapp.services.stress_tests import stress_test
 
 # Parameter ranges (the reference backlog 3.0.3.10-3.0.3.15): (default, minimum, maximum).
 LOOKBACK = (90, 30, 365)
@@ -107,7 +116,7 @@ def _portfolio_route(rule: str):
 @_portfolio_route("overview")
 def analytics_overview(portfolio_id: int):
     """Equity, exposures, P&L, sectors and valued positions."""
-    return jsonify(svc.overview(owned_portfolio_or_404(portfolio_id)).to_dict())
+    return jsonify(overview(owned_portfolio_or_404(portfolio_id)).to_dict())
 
 
 @_portfolio_route("correlation-matrix")
@@ -116,7 +125,7 @@ def analytics_correlation_matrix(portfolio_id: int):
     lookback_days, min_overlap = _window_params()
     max_symbols = int_param("max_symbols", *MAX_SYMBOLS)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    result = svc.correlation_matrix(
+    result = correlation_matrix(
         portfolio, lookback_days=lookback_days, min_overlap=min_overlap, max_symbols=max_symbols
     )
     return jsonify(result.to_dict())
@@ -127,16 +136,14 @@ def analytics_diversification_score(portfolio_id: int):
     """Weighted mean absolute correlation over every modelled holding."""
     lookback_days, min_overlap = _window_params()
     portfolio = owned_portfolio_or_404(portfolio_id)
-    result = svc.diversification_score(
-        portfolio, lookback_days=lookback_days, min_overlap=min_overlap
-    )
+    result = diversification_score(portfolio, lookback_days=lookback_days, min_overlap=min_overlap)
     return jsonify(result.to_dict())
 
 
 @_portfolio_route("factor-exposures")
 def analytics_factor_exposures(portfolio_id: int):
     """Portfolio betas and dollar exposures per factor."""
-    return jsonify(svc.factor_exposures(owned_portfolio_or_404(portfolio_id)).to_dict())
+    return jsonify(factor_exposures(owned_portfolio_or_404(portfolio_id)).to_dict())
 
 
 @_portfolio_route("positions/factor-exposures")
@@ -146,7 +153,7 @@ def analytics_position_factor_exposures(portfolio_id: int):
     offset = int_param("offset", *OFFSET)
     symbols = csv_param("symbols", pattern=SYMBOL_RE, upper=True)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    result = svc.position_factor_exposures(portfolio, limit=limit, offset=offset, symbols=symbols)
+    result = position_factor_exposures(portfolio, limit=limit, offset=offset, symbols=symbols)
     return jsonify(result.to_dict())
 
 
@@ -155,7 +162,7 @@ def analytics_risk_metrics(portfolio_id: int):
     """Beta, volatility, drawdown, VaR/ES and risk contributions over the window."""
     lookback_days = int_param("lookback_days", *RISK_LOOKBACK)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    return jsonify(svc.risk_metrics(portfolio, lookback_days=lookback_days).to_dict())
+    return jsonify(risk_metrics(portfolio, lookback_days=lookback_days).to_dict())
 
 
 @_portfolio_route("stress-test")
@@ -171,7 +178,7 @@ def analytics_stress_test(portfolio_id: int):
             "invalid_parameter",
         )
     portfolio = owned_portfolio_or_404(portfolio_id)
-    result = svc.stress_test(portfolio, category=category, scenario_ids=scenario_ids)
+    result = stress_test(portfolio, category=category, scenario_ids=scenario_ids)
     unknown = result.metadata.get("unknown_scenarios")
     if unknown:
         raise ApiError(
@@ -186,18 +193,18 @@ def analytics_stress_test(portfolio_id: int):
 @_portfolio_route("greeks")
 def analytics_greeks(portfolio_id: int):
     """Per-option and total Greeks."""
-    return jsonify(svc.greeks(owned_portfolio_or_404(portfolio_id)).to_dict())
+    return jsonify(greeks(owned_portfolio_or_404(portfolio_id)).to_dict())
 
 
 @_portfolio_route("performance")
 def analytics_performance(portfolio_id: int):
     """Value history against SPY and period returns."""
-    return jsonify(svc.performance(owned_portfolio_or_404(portfolio_id)).to_dict())
+    return jsonify(performance(owned_portfolio_or_404(portfolio_id)).to_dict())
 
 
 @bp.get("/analytics/factors/definitions")
 @require_auth
 def analytics_factor_definitions():
     """The factor model's factors: name, ETF proxy, construction and description."""
-    factors = svc.factor_definitions()
+    factors = factor_definitions()
     return jsonify({"factors": factors, "count": len(factors)})

@@ -15,6 +15,7 @@ from webapp.errors import error_body
 from webapp.extensions import db
 from webapp.models import ApiToken, User
 from webapp.models._time import utcnow
+from webapp.services.portfolios import NotOwned, owned_portfolio
 
 TOKEN_TTL = timedelta(hours=24)
 
@@ -150,8 +151,6 @@ def choice_param(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 def owned_portfolio_or_404(portfolio_id: int):
     """The caller's portfolio, or 404 in the API error shape (never another user's data)."""
-    from webapp.services.portfolios import NotOwned, owned_portfolio
-
     try:
         return owned_portfolio(portfolio_id, g.user.id)
     except NotOwned:

@@ -16,6 +16,7 @@ from webapp.api.common import (
 from webapp.models._time import isoformat_z
 from webapp.services import market_views
 from webapp.services import portfolios as svc
+from webapp.services.positions import positions_view
 
 
 @bp.get("/data/portfolios")
@@ -24,7 +25,7 @@ def portfolios():
     """The caller's portfolios with value and position count as of the last price date."""
     out = []
     for p in svc.user_portfolios(g.user.id):
-        view = svc.positions_view(p)
+        view = positions_view(p)
         out.append(
             {
                 "id": p.id,
@@ -50,7 +51,7 @@ def positions_details():
             400, "'portfolio_id' is required", {"field": "portfolio_id"}, "invalid_parameter"
         )
     portfolio = owned_portfolio_or_404(portfolio_id)
-    return jsonify(svc.positions_view(portfolio).to_dict())
+    return jsonify(positions_view(portfolio).to_dict())
 
 
 # Ranges for the raw-data parameters: (default, minimum, maximum); lookbacks are trading days.

@@ -20,9 +20,9 @@ from webapp.api.common import (
 )
 from webapp.models import Portfolio, Position, Tag
 from webapp.models._time import isoformat_z
-from webapp.queueing import QueueUnavailable, enqueue_after_import
 from webapp.services import imports as import_svc
 from webapp.services import management as mgmt
+from webapp.services.queueing import QueueUnavailable, enqueue_after_import
 
 UPLOAD_MODES = ("validate", "commit")
 

@@ -10,9 +10,9 @@ from webapp.api.common import ApiError, int_param, owned_portfolio_or_404, requi
 from webapp.extensions import db
 from webapp.models import BatchRun, Portfolio
 from webapp.models._time import isoformat_z
-from webapp.queueing import enqueue_portfolio_batch, job_status
 from webapp.services import portfolios as svc
-from webapp.services.batch import recent_runs
+from webapp.services.queueing import enqueue_portfolio_batch, job_status
+from webapp.services.runs import recent_runs
 
 HISTORY_LIMIT = (50, 1, 500)  # runs in GET /system/batch/history: (default, minimum, maximum)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from webapp import charts
 from webapp.correlations import bp
-from webapp.pages import int_arg, nav_item, owned, portfolio_page
-from webapp.services import analytics
+from webapp.pages import int_arg, nav_item, owned, result_page
+from webapp.services.correlations import correlation_matrix
 
 nav_item("correlations.index", "Correlations", 30)
 LOOKBACKS = (30, 60, 90, 180, 252)
@@ -18,7 +18,7 @@ def index(portfolio_id: int):
     lookback = int_arg("lookback_days", 90, 30, 365)
     min_overlap = min(int_arg("min_overlap", 30, 10, 365), lookback)
     max_symbols = int_arg("max_symbols", 25, 2, 50)
-    result = analytics.correlation_matrix(
+    result = correlation_matrix(
         portfolio, lookback_days=lookback, min_overlap=min_overlap, max_symbols=max_symbols
     )
     figure = None
@@ -28,16 +28,15 @@ def index(portfolio_id: int):
             result.data["matrix"],
             title=f"Correlation of daily returns, last {lookback} trading days (ordered by weight)",
         )
-    return portfolio_page(
+    return result_page(
         "correlations/index.html",
         "correlations/_heatmap.html",
         portfolio,
         "Correlations",
-        result=result,
+        result,
         figure=figure,
         lookback=lookback,
         min_overlap=min_overlap,
         max_symbols=max_symbols,
         lookbacks=LOOKBACKS,
-        as_of=result.as_of,
     )

@@ -6,8 +6,8 @@ from flask import request
 
 from webapp import charts
 from webapp.factors import bp
-from webapp.pages import int_arg, nav_item, owned, portfolio_page
-from webapp.services import analytics
+from webapp.pages import int_arg, nav_item, owned, result_page
+from webapp.services.factor_exposures import factor_exposures, position_factor_exposures
 
 nav_item("factors.index", "Factors", 40)
 PER_PAGE = 10
@@ -19,13 +19,13 @@ def index(portfolio_id: int):
     portfolio = owned(portfolio_id)
     page = int_arg("page", 1, 1, 10_000)
     symbol = (request.args.get("symbol") or "").strip().upper() or None
-    positions = analytics.position_factor_exposures(
+    positions = position_factor_exposures(
         portfolio,
         limit=PER_PAGE,
         offset=(page - 1) * PER_PAGE,
         symbols=[symbol] if symbol else None,
     )
-    result = analytics.factor_exposures(portfolio)
+    result = factor_exposures(portfolio)
     figure = None
     if result.available:
         factors = result.data["factors"]
@@ -37,16 +37,15 @@ def index(portfolio_id: int):
             x_title="Factor",
             hover="%{x}: %{y:.3f}<extra></extra>",
         )
-    return portfolio_page(
+    return result_page(
         "factors/index.html",
         "factors/_positions.html",
         portfolio,
         "Factor exposures",
-        result=result,
+        result,
         positions=positions,
         figure=figure,
         page=page,
         per_page=PER_PAGE,
         symbol=symbol,
-        as_of=result.as_of,
     )

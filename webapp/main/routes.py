@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import jsonify, redirect, url_for
 from flask_login import current_user
+from rq import Worker
 from sqlalchemy import text
 
 from webapp.extensions import csrf, db, limiter
 from webapp.main import bp
 from webapp.models._time import isoformat_z, utcnow
-from webapp.queueing import get_redis
+from webapp.services.queueing import get_redis
 
 
 @bp.get("/")
@@ -30,8 +31,6 @@ def _check(probe) -> dict:
 
 def _workers() -> dict:
     """Live RQ workers: registered and heartbeating within their TTL (a dead one drops out)."""
-    from rq import Worker
-
     now = utcnow()
     workers = []
     for worker in Worker.all(connection=get_redis()):

@@ -9,9 +9,23 @@ from webapp.imports import TEMPLATE_CSV
 from webapp.imports.layouts.canonical import FIELDS, REQUIRED
 from webapp.onboarding import bp
 from webapp.onboarding.forms import ConfirmImportForm, UploadForm
-from webapp.queueing import QueueUnavailable, enqueue_after_import
 from webapp.services import imports as svc
 from webapp.services import management as mgmt
+from webapp.services.queueing import QueueUnavailable, enqueue_after_import
+
+
+@bp.errorhandler(mgmt.ValidationError)
+def _invalid(exc: mgmt.ValidationError):
+    """The import was refused as a whole (the portfolio's fields): nothing stored, say why."""
+    flash("Nothing was imported: " + " ".join(exc.errors.values()), "error")
+    return redirect(url_for("imports.upload"))
+
+
+@bp.errorhandler(svc.ImportRefused)
+def _refused(exc: svc.ImportRefused):
+    """The import was refused as a whole (the file's rows): nothing stored, say why."""
+    flash(f"Nothing was imported: {exc}", "error")
+    return redirect(url_for("imports.upload"))
 
 
 @bp.get("/template.csv")
@@ -46,11 +60,7 @@ def upload():
     if not form.validate_on_submit():
         return _upload_page(form)
     fields = _portfolio_fields(form)
-    errors: dict[str, str] = {}
-    try:
-        mgmt.validate_portfolio(fields, current_user.id)
-    except mgmt.ValidationError as exc:
-        errors.update(exc.errors)
+    errors = mgmt.portfolio_errors(fields, current_user.id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         errors["file"] = "Choose a CSV file to upload."
@@ -91,14 +101,7 @@ def confirm():
         return redirect(url_for("imports.upload"))
     report = svc.validate_upload(pending.data, pending.filename)
     fields = {"name": form.name.data, "description": form.description.data, "cash": form.cash.data}
-    try:
-        portfolio = svc.commit_import(current_user.id, fields, report)
-    except mgmt.ValidationError as exc:
-        flash("Nothing was imported: " + " ".join(exc.errors.values()), "error")
-        return redirect(url_for("imports.upload"))
-    except svc.ImportRefused as exc:
-        flash(f"Nothing was imported: {exc}", "error")
-        return redirect(url_for("imports.upload"))
+    portfolio = svc.commit_import(current_user.id, fields, report)
     svc.drop_upload(pending.token)
     rejected = f"; {len(report.rejected)} rejected rows were left out" if report.rejected else ""
     try:

@@ -7,14 +7,14 @@ from flask import request
 from webapp import charts
 from webapp.overview import bp
 from webapp.pages import int_arg, is_htmx, nav_item, owned, portfolio_page
-from webapp.services import analytics
-from webapp.services import portfolios as svc
+from webapp.services import positions
+from webapp.services.overview import overview
 
 nav_item("overview.index", "Overview", 10)
 
 
 def _table(portfolio):
-    return svc.positions_page(
+    return positions.positions_page(
         portfolio,
         sort=request.args.get("sort", "weight"),
         direction=request.args.get("dir", "desc"),
@@ -65,7 +65,7 @@ def index(portfolio_id: int):
         return portfolio_page(
             "overview/index.html", "overview/_positions.html", portfolio, "Overview", table=table
         )
-    result = analytics.stored(portfolio, "overview")
+    result = overview(portfolio)
     return portfolio_page(
         "overview/index.html",
         None,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from webapp import charts
-from webapp.pages import nav_item, owned, portfolio_page
+from webapp.pages import nav_item, owned, result_page
 from webapp.performance import bp
-from webapp.services import analytics
+from webapp.services.performance import performance
 
 nav_item("performance.index", "Performance", 70)
 
@@ -14,7 +14,7 @@ nav_item("performance.index", "Performance", 70)
 def index(portfolio_id: int):
     """The Performance page: value history from daily snapshots against SPY, period returns."""
     portfolio = owned(portfolio_id)
-    result = analytics.stored(portfolio, "performance")
+    result = performance(portfolio)
     figure = None
     if result.available:
         h = result.data["history"]
@@ -27,12 +27,11 @@ def index(portfolio_id: int):
             title="Portfolio value vs SPY",
             y_title="Value (US $)",
         )
-    return portfolio_page(
+    return result_page(
         "performance/index.html",
         None,
         portfolio,
         "Performance",
-        result=result,
+        result,
         figure=figure,
-        as_of=result.as_of,
     )

@@ -1,7 +1,8 @@
 """Portfolio, position and tag management pages (validated forms, CSRF, confirmation on delete).
 
 The forms only carry CSRF and render fields; ``services.management`` validates, so a page shows
-the same messages the API returns. A refused submission re-renders the form with 422.
+the same messages the API returns. A refused submission re-renders the form with 422: each route
+declares its form and page with ``on_invalid``, and the blueprint maps the error once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from webapp.models import Portfolio, Position
-from webapp.pages import owned
+from webapp.pages import on_invalid, owned
 from webapp.portfolios import bp
 from webapp.portfolios.forms import (
     ClosePositionForm,
@@ -30,12 +31,28 @@ def _form_data(form: FlaskForm) -> dict:
     return {k: v for k, v in form.data.items() if k not in ("csrf_token", "submit")}
 
 
-def _show_errors(form: FlaskForm, exc: mgmt.ValidationError) -> None:
-    for field, message in exc.errors.items():
-        if field in form:
-            form[field].errors = [*(form[field].errors or []), message]
-        else:
-            flash(message, "error")
+def _page(form: FlaskForm, template: str, **context):
+    """The form's page as a callable, declared as this request's answer to a refusal (422).
+
+    Callable context values are evaluated at render time: after a refusal they show the state
+    the database holds then (e.g. the advisor's tags).
+    """
+
+    def render() -> str:
+        values = {k: v() if callable(v) else v for k, v in context.items()}
+        return render_template(template, form=form, **values)
+
+    on_invalid(form, render)
+    return render
+
+
+def _submit(form: FlaskForm, page, action, portfolio: Portfolio):
+    """The form's page until it validates; then ``action()`` runs, its message is flashed and
+    the advisor goes back to the portfolio (a refusal re-renders ``page`` with 422)."""
+    if not form.validate_on_submit():
+        return page()
+    flash(action(), "success")
+    return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
 
 
 def _plain(value: float | None) -> str:
@@ -53,21 +70,14 @@ def _position_prefill(position: Position) -> dict:
     return fields
 
 
-def _refused(template: str, **context):
-    return render_template(template, **context), 422
-
-
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     """A new, empty portfolio."""
     form = PortfolioForm()
+    page = _page(form, "portfolios/portfolio_form.html", portfolio=None)
     if not form.validate_on_submit():
-        return render_template("portfolios/portfolio_form.html", form=form, portfolio=None)
-    try:
-        portfolio = mgmt.create_portfolio(current_user.id, _form_data(form))
-    except mgmt.ValidationError as exc:
-        _show_errors(form, exc)
-        return _refused("portfolios/portfolio_form.html", form=form, portfolio=None)
+        return page()
+    portfolio = mgmt.create_portfolio(current_user.id, _form_data(form))
     flash(
         f"Created portfolio '{portfolio.name}'. Add positions or import a holdings file.", "success"
     )
@@ -85,13 +95,10 @@ def edit(portfolio_id: int):
             "cash": _plain(portfolio.cash),
         }
     )
+    page = _page(form, "portfolios/portfolio_form.html", portfolio=portfolio)
     if not form.validate_on_submit():
-        return render_template("portfolios/portfolio_form.html", form=form, portfolio=portfolio)
-    try:
-        mgmt.update_portfolio(portfolio, _form_data(form))
-    except mgmt.ValidationError as exc:
-        _show_errors(form, exc)
-        return _refused("portfolios/portfolio_form.html", form=form, portfolio=portfolio)
+        return page()
+    mgmt.update_portfolio(portfolio, _form_data(form))
     flash("Portfolio saved.", "success")
     return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
 
@@ -116,17 +123,15 @@ def delete(portfolio_id: int):
     )
 
 
-def _position_form(
-    form: PositionForm, portfolio: Portfolio, position: Position | None, status: int = 200
-):
-    return render_template(
+def _position_form(form: PositionForm, portfolio: Portfolio, position: Position | None):
+    return _page(
+        form,
         "portfolios/position_form.html",
-        form=form,
         portfolio=portfolio,
         position=position,
-        tags=mgmt.user_tags(current_user.id),
-        strategies=sorted({p.strategy for p in portfolio.positions if p.strategy}),
-    ), status
+        tags=lambda: mgmt.user_tags(current_user.id),
+        strategies=lambda: sorted({p.strategy for p in portfolio.positions if p.strategy}),
+    )
 
 
 @bp.route("/<int:portfolio_id>/positions/new", methods=["GET", "POST"])
@@ -134,15 +139,12 @@ def add_position(portfolio_id: int):
     """A stock, ETF or option position (call/put plus the quantity's sign give its type)."""
     portfolio = owned(portfolio_id)
     form = PositionForm()
-    if not form.validate_on_submit():
-        return _position_form(form, portfolio, None)
-    try:
+
+    def add() -> str:
         position = mgmt.add_position(portfolio, _form_data(form))
-    except mgmt.ValidationError as exc:
-        _show_errors(form, exc)
-        return _position_form(form, portfolio, None, 422)
-    flash(f"Added {position.position_type} {position.symbol}.", "success")
-    return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
+        return f"Added {position.position_type} {position.symbol}."
+
+    return _submit(form, _position_form(form, portfolio, None), add, portfolio)
 
 
 def _position_or_404(portfolio: Portfolio, position_id: int) -> Position:
@@ -158,15 +160,12 @@ def edit_position(portfolio_id: int, position_id: int):
     portfolio = owned(portfolio_id)
     position = _position_or_404(portfolio, position_id)
     form = PositionForm(data=_position_prefill(position))
-    if not form.validate_on_submit():
-        return _position_form(form, portfolio, position)
-    try:
+
+    def save() -> str:
         mgmt.update_position(position, _form_data(form))
-    except mgmt.ValidationError as exc:
-        _show_errors(form, exc)
-        return _position_form(form, portfolio, position, 422)
-    flash(f"Saved {position.symbol}.", "success")
-    return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
+        return f"Saved {position.symbol}."
+
+    return _submit(form, _position_form(form, portfolio, position), save, portfolio)
 
 
 @bp.route("/<int:portfolio_id>/positions/<int:position_id>/close", methods=["GET", "POST"])
@@ -175,22 +174,14 @@ def close_position(portfolio_id: int, position_id: int):
     portfolio = owned(portfolio_id)
     position = _position_or_404(portfolio, position_id)
     form = ClosePositionForm()
-    if form.validate_on_submit():
-        try:
-            mgmt.close_position(position, _form_data(form))
-        except mgmt.Conflict as exc:
-            flash(str(exc.errors["exit_date"]), "error")
-            return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
-        except mgmt.ValidationError as exc:
-            _show_errors(form, exc)
-            return _refused(
-                "portfolios/position_close.html", form=form, portfolio=portfolio, position=position
-            )
-        flash(f"Closed {position.symbol} on {position.exit_date}.", "success")
-        return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
-    return render_template(
-        "portfolios/position_close.html", form=form, portfolio=portfolio, position=position
-    )
+    page = _page(form, "portfolios/position_close.html", portfolio=portfolio, position=position)
+
+    def close() -> str:
+        # A position closed meanwhile is a Conflict: flashed on the portfolio page by the blueprint.
+        mgmt.close_position(position, _form_data(form))
+        return f"Closed {position.symbol} on {position.exit_date}."
+
+    return _submit(form, page, close, portfolio)
 
 
 @bp.route("/<int:portfolio_id>/positions/<int:position_id>/delete", methods=["GET", "POST"])
@@ -216,22 +207,17 @@ def delete_position(portfolio_id: int, position_id: int):
 def tags():
     """The advisor's tags: create, delete, and where each is used (links filter the overview)."""
     form = TagForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            tag = mgmt.create_tag(current_user.id, _form_data(form))
-        except mgmt.ValidationError as exc:
-            _show_errors(form, exc)
-            status = 422
-        else:
-            flash(f"Created tag '{tag.name}'.", "success")
-            return redirect(url_for("portfolios.tags"))
-    return render_template(
+    page = _page(
+        form,
         "portfolios/tags.html",
-        form=form,
-        tags=mgmt.user_tags(current_user.id),
-        confirm=ConfirmForm(),
-    ), status
+        tags=lambda: mgmt.user_tags(current_user.id),
+        confirm=ConfirmForm,
+    )
+    if not form.validate_on_submit():
+        return page()
+    tag = mgmt.create_tag(current_user.id, _form_data(form))
+    flash(f"Created tag '{tag.name}'.", "success")
+    return redirect(url_for("portfolios.tags"))
 
 
 @bp.post("/tags/<int:tag_id>/delete")

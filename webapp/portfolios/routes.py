@@ -10,16 +10,17 @@ from webapp.extensions import db
 from webapp.models import BatchRun
 from webapp.pages import nav_item, owned, portfolio_page
 from webapp.portfolios import bp
-from webapp.queueing import (
+from webapp.services import portfolios as svc
+from webapp.services.positions import positions_view
+from webapp.services.queries import latest_price_date
+from webapp.services.queueing import (
     ACTIVE_RUN_STATUSES,
     QueueUnavailable,
     enqueue_portfolio_batch,
     job_status,
     reconcile_quietly,
 )
-from webapp.services import portfolios as svc
-from webapp.services.batch import recent_runs
-from webapp.services.queries import latest_price_date
+from webapp.services.runs import recent_runs
 
 nav_item("portfolios.detail", "Positions", 20)
 nav_item("portfolios.jobs", "Jobs", 90)
@@ -50,7 +51,7 @@ def switch():
 def detail(portfolio_id: int):
     """The Positions page: the valued positions table, or only the table for HTMX."""
     portfolio = owned(portfolio_id)
-    view = svc.positions_view(portfolio)
+    view = positions_view(portfolio)
     return portfolio_page(
         "portfolios/detail.html",
         "portfolios/_positions_table.html",

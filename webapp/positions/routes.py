@@ -5,14 +5,14 @@ from __future__ import annotations
 from webapp import charts
 from webapp.pages import owned, portfolio_page
 from webapp.positions import bp
-from webapp.services import portfolios as svc
+from webapp.services.positions import position_detail
 
 
 @bp.get("/<int:position_id>")
 def detail(portfolio_id: int, position_id: int):
     """The position detail page: a year of prices, P&L, factor betas and, for options, Greeks."""
     portfolio = owned(portfolio_id)
-    detail = svc.position_detail(portfolio, position_id)
+    detail = position_detail(portfolio, position_id)
     p = detail.prices
     figure = (
         charts.lines(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from webapp import charts
-from webapp.pages import int_arg, nav_item, owned, portfolio_page
+from webapp.pages import int_arg, nav_item, owned, result_page
 from webapp.risk import bp
-from webapp.services import analytics
+from webapp.services.risk_metrics import risk_metrics
 
 nav_item("risk.index", "Risk", 50)
 LOOKBACKS = (30, 60, 90, 180, 252)
@@ -47,16 +47,15 @@ def index(portfolio_id: int):
     """The Risk page: beta, volatility, VaR/ES and drawdown of the portfolio, or its partial."""
     portfolio = owned(portfolio_id)
     lookback = int_arg("lookback_days", 90, 30, 365)
-    result = analytics.risk_metrics(portfolio, lookback_days=lookback)
+    result = risk_metrics(portfolio, lookback_days=lookback)
     figures = _figures(result.data) if result.available else {}
-    return portfolio_page(
+    return result_page(
         "risk/index.html",
         "risk/_metrics.html",
         portfolio,
         "Risk",
-        result=result,
+        result,
         figures=figures,
         lookback=lookback,
         lookbacks=LOOKBACKS,
-        as_of=result.as_of,
     )

@@ -1,7 +1,8 @@
-"""The portfolio batch: ordered steps that load inputs, run the engines and persist results.
+"""The portfolio batch: the feature steps in order, each storing its results.
 
 Each step commits on its own, so one failing step is recorded with its reason and the others'
-results survive. A run is ``succeeded`` when every step did, ``partial`` when some did, ``failed``
+results survive; a step whose declared input was not produced (its producer failed) is recorded
+as skipped. A run is ``succeeded`` when every step did, ``partial`` when some did, ``failed``
 when none did. Re-running for the same as-of date replaces that day's results (idempotent).
 """
 
@@ -10,89 +11,37 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import select, update
-
-from webapp.analytics.constants import STANDARD_WINDOWS
 from webapp.analytics.errors import AnalyticsError
 from webapp.extensions import db
 from webapp.models import BatchRun, Portfolio
 from webapp.models._time import utcnow
-from webapp.services import queries
+from webapp.services import (
+    correlations,
+    factor_exposures,
+    overview,
+    performance,
+    queries,
+    risk_metrics,
+    stress_tests,
+)
+from webapp.services.pipeline import Step, StepContext
 from webapp.services.results import prune_superseded, store_result
-from webapp.services.transactions import run_write
+from webapp.services.runs import create_run, mark_failed, still_wanted
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int, str], None]
 
-
-class StepSkipped(Exception):
-    """A step could not run because a step it needs failed."""
-
-
-@dataclass
-class BatchContext:
-    """What the steps share: the portfolio, the as-of date and inputs computed along the way."""
-
-    portfolio: Portfolio
-    run: BatchRun
-    as_of: Any
-    data: dict[str, Any] = field(default_factory=dict)
-    windows: tuple[int, ...] = STANDARD_WINDOWS
-
-    def store(self, kind: str, payload: dict, params: dict | None = None) -> None:
-        """Store a result of this run for the portfolio and the as-of date."""
-        store_result(
-            self.portfolio.id,
-            kind,
-            payload,
-            as_of=self.as_of,
-            params=params,
-            batch_run_id=self.run.id,
-        )
-
-    def need(self, key: str):
-        """An input an earlier step provides; raises StepSkipped when that step failed."""
-        if key not in self.data:
-            raise StepSkipped(f"needs '{key}', which an earlier step did not produce")
-        return self.data[key]
-
-
-def _steps():
-    # Imported lazily: the step bodies pull in pandas/statsmodels, which `flask --help` need not
-    # pay.
-    from webapp.services import batch_steps
-
-    return batch_steps.STEPS
-
-
-def step_names() -> list[str]:
-    """The batch's step names in execution order."""
-    return [name for name, _ in _steps()]
-
-
-def create_run(portfolio_id: int | None, trigger: str) -> BatchRun:
-    """A new queued run record (its own short write unit: it waits out an import's lock)."""
-
-    def unit() -> BatchRun:
-        run = BatchRun(portfolio_id=portfolio_id, trigger=trigger, status="queued", steps=[])
-        db.session.add(run)
-        return run
-
-    return run_write(unit)
-
-
-def active_run(portfolio_id: int) -> BatchRun | None:
-    """The queued or running batch of this portfolio, if any."""
-    return db.session.scalar(
-        select(BatchRun)
-        .where(BatchRun.portfolio_id == portfolio_id, BatchRun.status.in_(("queued", "running")))
-        .order_by(BatchRun.id.desc())
-        .limit(1)
-    )
+# In execution order; each step's ``needs`` names what an earlier one ``produces``.
+STEPS: list[Step] = [
+    overview.STEP,
+    performance.STEP,
+    factor_exposures.STEP,
+    correlations.STEP,
+    risk_metrics.STEP,
+    stress_tests.STEP,
+]
 
 
 class BatchCancelled(Exception):
@@ -102,15 +51,9 @@ class BatchCancelled(Exception):
     """
 
 
-def _still_wanted(portfolio_id: int, run_id: int) -> bool:
-    """Whether the run still exists and is not cancelled.
-
-    Asks the database, not the session's cache: a delete may have committed in another process.
-    """
-    status = db.session.scalar(
-        select(BatchRun.status).where(BatchRun.id == run_id, BatchRun.portfolio_id == portfolio_id)
-    )
-    return status is not None and status != "cancelled"
+def step_names() -> list[str]:
+    """The batch's step names in execution order."""
+    return [step.name for step in STEPS]
 
 
 def run_portfolio_batch(
@@ -144,7 +87,9 @@ def run_portfolio_batch(
         raise
     except Exception as exc:
         db.session.rollback()
-        _mark_failed(run_id, f"{type(exc).__name__}: {exc}"[:500])
+        # Best effort: the database may be what failed.
+        if not mark_failed(run_id, f"{type(exc).__name__}: {exc}"[:500]):
+            log.exception("could not mark batch run %s failed", run_id)
         raise
 
 
@@ -155,17 +100,23 @@ def _run_steps(portfolio: Portfolio, run: BatchRun, progress: ProgressFn | None)
     run.as_of_date = queries.latest_price_date()
     run.steps = []
     db.session.commit()
-    ctx = BatchContext(portfolio=portfolio, run=run, as_of=run.as_of_date)
-    steps = _steps()
+
+    def sink(kind: str, payload: dict, params: dict | None) -> None:
+        store_result(
+            portfolio_id, kind, payload, as_of=run.as_of_date, params=params, batch_run_id=run_id
+        )
+
+    ctx = StepContext(portfolio=portfolio, as_of=run.as_of_date, sink=sink)
+    steps = list(STEPS)
     records = []
     cancelled = f"portfolio {portfolio_id} deleted or run {run_id} cancelled"
-    for index, (name, fn) in enumerate(steps):
-        if not _still_wanted(portfolio_id, run_id):
+    for index, step in enumerate(steps):
+        if not still_wanted(portfolio_id, run_id):
             raise BatchCancelled(cancelled)
         if progress:
-            progress(index, len(steps), name)
-        records.append(_run_step(ctx, name, fn, portfolio_id))
-        if not _still_wanted(portfolio_id, run_id):
+            progress(index, len(steps), step.name)
+        records.append(_run_step(ctx, step, portfolio_id))
+        if not still_wanted(portfolio_id, run_id):
             raise BatchCancelled(cancelled)
         run.steps = list(records)  # a new list so SQLAlchemy sees the JSON change
         db.session.commit()
@@ -181,65 +132,34 @@ def _run_steps(portfolio: Portfolio, run: BatchRun, progress: ProgressFn | None)
     return run
 
 
-def _mark_failed(run_id: int, error: str) -> None:
-    """Close a run honestly after an unexpected error (best effort: the database may be down)."""
-    try:
-        db.session.execute(
-            update(BatchRun)
-            .where(BatchRun.id == run_id, BatchRun.status.in_(("queued", "running")))
-            .values(status="failed", error=error, finished_at=utcnow())
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("could not mark batch run %s failed", run_id)
-
-
-def _run_step(ctx: BatchContext, name: str, fn, portfolio_id: int) -> dict:
+def _run_step(ctx: StepContext, step: Step, portfolio_id: int) -> dict:
     started = time.perf_counter()
-    record = {"name": name, "status": "succeeded", "seconds": None, "error": None, "reason": None}
+    record = {
+        "name": step.name,
+        "status": "succeeded",
+        "seconds": None,
+        "error": None,
+        "reason": None,
+    }
     try:
         if ctx.as_of is None:
             raise AnalyticsError("no market data stored; run `flask marketdata sync`")
-        fn(ctx)
-        db.session.commit()
-    except StepSkipped as exc:
-        db.session.rollback()
-        record.update(status="skipped", error=str(exc), reason="dependency_failed")
+        missing = step.missing_input(ctx)
+        if missing:
+            record.update(
+                status="skipped",
+                error=f"needs '{missing}', which an earlier step did not produce",
+                reason="dependency_failed",
+            )
+        else:
+            step(ctx)
+            db.session.commit()
     except AnalyticsError as exc:
         db.session.rollback()
         record.update(status="failed", error=exc.message, reason=exc.reason)
     except Exception as exc:  # recorded, never lost: the next steps still run
         db.session.rollback()
-        log.exception("batch step %s failed for portfolio %s", name, portfolio_id)
+        log.exception("batch step %s failed for portfolio %s", step.name, portfolio_id)
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:500], reason="error")
     record["seconds"] = round(time.perf_counter() - started, 4)
     return record
-
-
-def all_portfolio_ids() -> list[int]:
-    """Ids of every portfolio, ascending."""
-    return list(db.session.scalars(select(Portfolio.id).order_by(Portfolio.id)))
-
-
-def recent_runs(portfolio_id: int | None = None, limit: int = 50) -> list[BatchRun]:
-    """At most ``limit`` runs, newest first, of one portfolio or of all of them."""
-    query = select(BatchRun).order_by(BatchRun.id.desc()).limit(limit)
-    if portfolio_id is not None:
-        query = query.where(BatchRun.portfolio_id == portfolio_id)
-    return list(db.session.scalars(query))
-
-
-def portfolios_needing_batch(portfolio_ids: list[int]) -> list[int]:
-    """Those without a finished (succeeded/partial) run for the current as-of date."""
-    as_of = queries.latest_price_date()
-    done = set(
-        db.session.scalars(
-            select(BatchRun.portfolio_id).where(
-                BatchRun.portfolio_id.in_(portfolio_ids),
-                BatchRun.as_of_date == as_of,
-                BatchRun.status.in_(("succeeded", "partial")),
-            )
-        )
-    )
-    return [pid for pid in portfolio_ids if pid not in done]

@@ -1,6 +1,6 @@
 """Downloads: the complete JSON package, positions CSV in the import format, the XLSX workbook.
 
-Read-only. Stored analytics come from ``services.analytics`` (never recomputed here).
+Read-only. Stored results come from the feature services (never recomputed here).
 """
 
 from __future__ import annotations
@@ -16,11 +16,21 @@ from typing import Any
 
 from webapp.imports import neutralize
 from webapp.models import Portfolio, Position
-from webapp.services import analytics, queries
-from webapp.services import portfolios as portfolio_svc
+from webapp.services import queries
+from webapp.services.correlations import correlation_matrix, diversification_score
+from webapp.services.factor_exposures import (
+    factor_definitions,
+    factor_exposures,
+    position_factor_exposures,
+)
+from webapp.services.jsonable import jsonable
 from webapp.services.management import osi_symbol
 from webapp.services.market_views import portfolio_complete
-from webapp.services.results import jsonable
+from webapp.services.overview import greeks, overview
+from webapp.services.performance import performance
+from webapp.services.positions import positions_view
+from webapp.services.risk_metrics import risk_metrics
+from webapp.services.stress_tests import stress_test
 
 CANONICAL_HEADER = ("ticker", "quantity", "entry_price", "entry_date", "tags", "strategy", "notes")
 
@@ -31,18 +41,18 @@ CANONICAL_HEADER = ("ticker", "quantity", "entry_price", "entry_date", "tags", "
 def analytics_results(portfolio: Portfolio) -> dict[str, dict]:
     """Every stored analytics result at its default parameters, as the API returns it."""
     return {
-        "overview": analytics.overview(portfolio).to_dict(),
-        "correlation_matrix": analytics.correlation_matrix(portfolio).to_dict(),
-        "diversification_score": analytics.diversification_score(portfolio).to_dict(),
-        "factor_exposures": analytics.factor_exposures(portfolio).to_dict(),
+        "overview": overview(portfolio).to_dict(),
+        "correlation_matrix": correlation_matrix(portfolio).to_dict(),
+        "diversification_score": diversification_score(portfolio).to_dict(),
+        "factor_exposures": factor_exposures(portfolio).to_dict(),
         # An export wants every position, not one page of them.
-        "position_factor_exposures": analytics.position_factor_exposures(
+        "position_factor_exposures": position_factor_exposures(
             portfolio, limit=len(portfolio.positions) or 1
         ).to_dict(),
-        "risk_metrics": analytics.risk_metrics(portfolio).to_dict(),
-        "stress_test": analytics.stress_test(portfolio).to_dict(),
-        "greeks": analytics.greeks(portfolio).to_dict(),
-        "performance": analytics.performance(portfolio).to_dict(),
+        "risk_metrics": risk_metrics(portfolio).to_dict(),
+        "stress_test": stress_test(portfolio).to_dict(),
+        "greeks": greeks(portfolio).to_dict(),
+        "performance": performance(portfolio).to_dict(),
     }
 
 
@@ -54,7 +64,7 @@ def portfolio_package(portfolio: Portfolio) -> dict:
             "format": "sigmasight.portfolio.v1",
             **complete,
             "analytics": analytics_results(portfolio),
-            "factor_definitions": analytics.factor_definitions(),
+            "factor_definitions": factor_definitions(),
         }
     )
 
@@ -378,13 +388,11 @@ def portfolio_xlsx(portfolio: Portfolio) -> bytes:
     import xlsxwriter
 
     sheets = [
-        _positions_sheet(portfolio_svc.positions_view(portfolio)),
-        _exposures_sheet(analytics.overview(portfolio).to_dict()),
-        _factors_sheet(
-            analytics.factor_exposures(portfolio).to_dict(), analytics.factor_definitions()
-        ),
-        _risk_sheet(analytics.risk_metrics(portfolio).to_dict()),
-        _stress_sheet(analytics.stress_test(portfolio).to_dict()),
+        _positions_sheet(positions_view(portfolio)),
+        _exposures_sheet(overview(portfolio).to_dict()),
+        _factors_sheet(factor_exposures(portfolio).to_dict(), factor_definitions()),
+        _risk_sheet(risk_metrics(portfolio).to_dict()),
+        _stress_sheet(stress_test(portfolio).to_dict()),
     ]
     buffer = io.BytesIO()
     # constant_memory: each row goes to the file as it is written (no cell grid in memory, and no

@@ -15,9 +15,9 @@ from webapp.imports import AcceptedRow, ImportReport, validate_holdings_file
 from webapp.models import Portfolio, Position
 from webapp.models._time import utcnow
 from webapp.models.portfolios import position_tags
-from webapp.queueing import get_redis
 from webapp.services import management as mgmt
 from webapp.services.queries import known_symbols
+from webapp.services.queueing import get_redis
 from webapp.services.transactions import run_write
 
 PENDING_TTL = 3600  # seconds a validated upload waits for its confirmation

@@ -17,7 +17,7 @@ import math
 from flask import current_app
 from redis.exceptions import RedisError
 
-from webapp.queueing import get_redis
+from webapp.services.queueing import get_redis
 
 log = logging.getLogger(__name__)
 

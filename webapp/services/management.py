@@ -29,6 +29,7 @@ from webapp.models import (
 )
 from webapp.models.portfolios import position_tags
 from webapp.services.queries import known_symbols, latest_price_date
+from webapp.services.queueing import cancel_portfolio_runs
 from webapp.services.transactions import run_write
 
 MAX_NAME = 120  # Portfolio.name column
@@ -160,6 +161,16 @@ def validate_portfolio(data: dict, user_id: int, *, existing: Portfolio | None =
     return {"name": name, "description": description, "cash": cash if cash is not None else 0.0}
 
 
+def portfolio_errors(data: dict, user_id: int) -> dict[str, str]:
+    """The field errors ``validate_portfolio`` finds (empty when valid), for forms that merge
+    them with their own (the upload form's file field)."""
+    try:
+        validate_portfolio(data, user_id)
+    except ValidationError as exc:
+        return dict(exc.errors)
+    return {}
+
+
 def create_portfolio(user_id: int, data: dict) -> Portfolio:
     """A new, empty portfolio."""
     clean = validate_portfolio(data, user_id)
@@ -185,8 +196,6 @@ def delete_portfolio(portfolio: Portfolio) -> None:
 
     Its queued or running batch is cancelled first, so no job writes for it after the delete.
     """
-    from webapp.queueing import cancel_portfolio_runs
-
     cancel_portfolio_runs(portfolio.id)
     portfolio_id = portfolio.id
 

@@ -25,8 +25,8 @@ from webapp.extensions import db
 from webapp.marketdata.sync import CALENDAR_SYMBOL
 from webapp.models import Portfolio, PriceBar
 from webapp.models._time import isoformat_z, utcnow
-from webapp.services import portfolios as portfolio_svc
 from webapp.services import queries
+from webapp.services.positions import positions_view
 
 OHLCV = ("open", "high", "low", "close", "volume")
 # Default windows of the engines, for the data-quality feasibility check: (window, minimum returns).
@@ -133,7 +133,7 @@ def _portfolio_dict(portfolio: Portfolio, view) -> dict:
 # ------------------------------------------------------------------------------------------------
 def portfolio_complete(portfolio: Portfolio) -> dict:
     """Positions valued as of the last price date, the prices used and the book's totals."""
-    view = portfolio_svc.positions_view(portfolio)
+    view = positions_view(portfolio)
     symbols = sorted({r["underlying"] or r["symbol"] for r in view.rows})
     bars = last_bars(symbols, view.as_of)
     prices = {s: _quote(s, bars[s], view.as_of) for s in symbols if s in bars}
@@ -333,7 +333,7 @@ def historical_prices(
     include_factor_etfs: bool = False,
 ) -> dict:
     """Daily prices of the portfolio's symbols on one aligned date axis (the trading calendar)."""
-    view = portfolio_svc.positions_view(portfolio)
+    view = positions_view(portfolio)
     ranked = _ranked_symbols(view)
     chosen = ranked[:max_symbols] if max_symbols else ranked
     dates = trading_calendar(view.as_of, lookback_days)

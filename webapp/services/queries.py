@@ -14,20 +14,9 @@ from webapp.analytics.constants import OPTION_TYPES
 from webapp.extensions import db
 from webapp.models import PriceBar, RiskFreeRate, Security
 from webapp.models.portfolios import Position
+from webapp.services._frames import HOLDING_FIELDS
 
-HOLDINGS_COLUMNS = [
-    "symbol",
-    "underlying",
-    "position_type",
-    "quantity",
-    "multiplier",
-    "entry_price",
-    "entry_date",
-    "strike",
-    "expiry",
-    "implied_vol",
-    "strategy",
-]
+HOLDINGS_COLUMNS = [*HOLDING_FIELDS, "strike", "expiry", "implied_vol", "strategy"]
 
 
 def price_version() -> int:

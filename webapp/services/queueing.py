@@ -25,12 +25,17 @@ from sqlalchemy import update
 from webapp.extensions import db
 from webapp.models import BatchRun
 from webapp.models._time import utcnow
+from webapp.services.runs import ACTIVE_RUN_STATUSES, active_run, create_run
 from webapp.services.transactions import run_write
 
 log = logging.getLogger(__name__)
 
+QUEUE = "default"
+BATCH_TIMEOUT = 900  # seconds; a 2,000-position book takes ~10 s, so this only catches hangs
+# No automatic retry: a batch that failed is recorded as failed and the advisor (or tomorrow's
+# nightly run) starts a fresh one; re-running a job that killed its worker could kill the next.
+RETRY = None
 LIVE_JOB_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
-ACTIVE_RUN_STATUSES = ("queued", "running")
 RETRY_AFTER_SECONDS = 30
 # A run created but not yet given its job id is mid-enqueue for a moment at most.
 ENQUEUE_GRACE = timedelta(minutes=2)
@@ -165,9 +170,6 @@ def enqueue_portfolio_batch(
     Idempotent: pressing "Recalculate" twice does not run the batch twice. Raises
     ``QueueUnavailable`` when Redis is down, leaving no run behind in "queued".
     """
-    from jobs.batch import BATCH_TIMEOUT, QUEUE, RETRY
-    from webapp.services.batch import active_run, create_run
-
     with _redis_errors():
         get_redis().ping()
     active = active_run(portfolio_id)
@@ -241,7 +243,7 @@ def cancel_portfolio_runs(portfolio_id: int) -> int:
 def enqueue_run_all(trigger: str = "manual") -> Job:
     """Queue the fan-out job that queues one batch per portfolio."""
     with _redis_errors():
-        return get_queue("default").enqueue(
+        return get_queue(QUEUE).enqueue(
             "jobs.batch.run_all",
             trigger,
             job_timeout=300,
@@ -253,7 +255,7 @@ def enqueue_run_all(trigger: str = "manual") -> Job:
 def enqueue_refresh_prices() -> Job:
     """Queue the insert-only price sync from the configured provider."""
     with _redis_errors():
-        return get_queue("default").enqueue("jobs.batch.refresh_prices", job_timeout=3600)
+        return get_queue(QUEUE).enqueue("jobs.batch.refresh_prices", job_timeout=3600)
 
 
 def enqueue_after_import(portfolio_id: int) -> BatchRun:

@@ -1,38 +1,135 @@
-"""Persist engine outputs and read back the latest complete ones."""
+"""Stored results: persist engine outputs, read back the latest complete ones as ``Result``s.
+
+Every read returns a ``Result``: either ``available`` with the payload, its as-of date,
+calculation time and parameters, or not available with the reason (``no_results`` before any
+batch ran, or the failing step's reason such as ``no_positions`` or ``insufficient_history``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select
 
 from webapp.extensions import db
-from webapp.models import AnalyticsResult, BatchRun
+from webapp.models import AnalyticsResult, BatchRun, Portfolio
+from webapp.models._time import isoformat_z
+from webapp.services.jsonable import jsonable
+from webapp.services.runs import ACTIVE_RUN_STATUSES, recent_runs
 
 READABLE_RUN_STATUSES = ("succeeded", "partial")
+
+# Which batch step produces which stored result kind (to explain a missing result).
+STEP_OF_KIND = {
+    "overview": "valuation",
+    "greeks": "valuation",
+    "performance": "snapshots",
+    "factor_exposures": "factors",
+    "position_factor_exposures": "factors",
+    "correlations": "correlations",
+    "risk_metrics": "risk",
+    "stress_test": "stress",
+}
+
+
+@dataclass
+class Result:
+    """One analytics result as pages and the API see it."""
+
+    kind: str
+    portfolio_id: int
+    available: bool
+    data: dict[str, Any] = field(default_factory=dict)
+    as_of: dt.date | None = None
+    calculated_at: dt.datetime | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    message: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def refused(
+        cls,
+        kind: str,
+        portfolio_id: int,
+        reason: str,
+        message: str | None,
+        **details: Any,
+    ) -> Result:
+        """A result that is not available, with the reason code and a plain message."""
+        return cls(kind, portfolio_id, False, reason=reason, message=message, **details)
+
+    def to_dict(self) -> dict:
+        """The API shape of the result.
+
+        ``available`` + ``data`` + ``metadata``, or ``available: false`` + reason.
+        """
+        meta = {
+            "portfolio_id": self.portfolio_id,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "calculated_at": isoformat_z(self.calculated_at),
+            "parameters": self.parameters,
+            **self.metadata,
+        }
+        if not self.available:
+            return {
+                "available": False,
+                "reason": self.reason,
+                "message": self.message,
+                "metadata": meta,
+            }
+        return {"available": True, "data": self.data, "metadata": meta}
+
+
+def missing(portfolio: Portfolio, kind: str, parameters: dict | None = None) -> Result:
+    """Why ``kind`` has no stored result: never calculated, or its step failed (with the reason)."""
+    runs = [r for r in recent_runs(portfolio.id, limit=5) if r.status not in ACTIVE_RUN_STATUSES]
+    step_name = STEP_OF_KIND.get(kind)
+    for run in runs:
+        steps = run.steps or []
+        for step in steps:
+            if step["name"] == step_name and step["status"] != "succeeded":
+                # A skipped step reports the failure that caused it (e.g. no_positions).
+                cause = (
+                    step
+                    if step["status"] == "failed"
+                    else next((s for s in steps if s["status"] == "failed"), step)
+                )
+                reason = cause.get("reason") or "calculation_failed"
+                return Result.refused(
+                    kind,
+                    portfolio.id,
+                    reason,
+                    cause.get("error"),
+                    as_of=run.as_of_date,
+                    parameters=parameters or {},
+                )
+    message = "No calculation has run for this portfolio yet; press Recalculate."
+    return Result.refused(kind, portfolio.id, "no_results", message, parameters=parameters or {})
+
+
+def stored(portfolio: Portfolio, kind: str, params: dict | None = None) -> Result:
+    """The latest stored result of ``kind`` with exactly these parameters."""
+    row = latest_result(portfolio.id, kind, params)
+    if row is None:
+        return missing(portfolio, kind, params)
+    return Result(
+        kind,
+        portfolio.id,
+        True,
+        data=row.payload,
+        as_of=row.as_of_date,
+        calculated_at=row.calculated_at,
+        parameters=row.params or {},
+    )
 
 
 def params_key(params: dict[str, Any] | None) -> str:
     """Canonical text of a parameter set: sorted keys, compact JSON."""
     return json.dumps(params or {}, sort_keys=True, separators=(",", ":"))
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types: NaN/inf -> None, dates -> ISO strings, numpy scalars -> Python."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return jsonable(value.item())
-    return value
 
 
 def store_result(

@@ -10,11 +10,11 @@ from typing import Any
 from webapp.imports import neutralize, parse_option_symbol
 from webapp.imports.symbols import stock_symbol
 from webapp.models import Portfolio
-from webapp.services import portfolios as portfolio_svc
 from webapp.services import queries
 from webapp.services.exports import _number
 from webapp.services.management import ValidationError
 from webapp.services.market_views import last_bars
+from webapp.services.positions import positions_view
 
 # ------------------------------------------------------------------------------------------------
 # Trade lists
@@ -143,7 +143,7 @@ def trade_list(portfolio: Portfolio, payload: dict) -> list[dict]:
     has_target, has_trades = "target" in payload, "trades" in payload
     if has_target == has_trades:
         raise ValidationError({"body": "Send exactly one of 'target' or 'trades'."})
-    view = portfolio_svc.positions_view(portfolio)
+    view = positions_view(portfolio)
     current: dict[str, float] = {}
     prices: dict[str, tuple[float | None, float]] = {}
     for r in view.rows:

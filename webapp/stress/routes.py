@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import request
 
 from webapp import charts
-from webapp.pages import nav_item, owned, portfolio_page
-from webapp.services import analytics
+from webapp.pages import nav_item, owned, result_page
+from webapp.services.stress_tests import stress_test
 from webapp.stress import bp
 
 nav_item("stress.index", "Stress tests", 60)
@@ -33,7 +33,7 @@ def index(portfolio_id: int):
     """The Stress tests page: every scenario's P&L; HTMX gets the list or one scenario's detail."""
     portfolio = owned(portfolio_id)
     category = request.args.get("category") or None
-    result = analytics.stress_test(portfolio, category=category)
+    result = stress_test(portfolio, category=category)
     selected = None
     if result.available:
         wanted = request.args.get("scenario")
@@ -44,14 +44,13 @@ def index(portfolio_id: int):
         if request.headers.get("HX-Target") == "scenario-detail"
         else "stress/_scenarios.html"
     )
-    return portfolio_page(
+    return result_page(
         "stress/index.html",
         partial,
         portfolio,
         "Stress tests",
-        result=result,
+        result,
         category=category,
         selected=selected,
         figure=figure,
-        as_of=result.as_of,
     )

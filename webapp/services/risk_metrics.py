@@ -1,0 +1,75 @@
+"""Risk metrics: the risk step (backcast metrics, Euler contributions per window) and read model.
+
+Risk needs only the valuation: a failed factor regression no longer takes beta vs SPY with it.
+"""
+
+from __future__ import annotations
+
+from webapp.analytics import risk as risk_engine
+from webapp.analytics.constants import BENCHMARK_SYMBOL, STANDARD_WINDOWS
+from webapp.analytics.returns import returns_window
+from webapp.models import Portfolio
+from webapp.services.factor_exposures import factor_exposures
+from webapp.services.pipeline import Step, StepContext, on_request
+from webapp.services.results import Result, stored
+
+
+def _run(ctx: StepContext) -> None:
+    """Risk metrics, Euler contributions and benchmark statistics for every window of the run."""
+    valuation = ctx.valuation
+    valuation.priced()
+    returns = valuation.returns
+    exposures = valuation.exposures
+    equity = valuation.equity
+    bench = returns[BENCHMARK_SYMBOL] if BENCHMARK_SYMBOL in returns.columns else None
+    for window in ctx.windows:
+        window_rets = returns_window(returns, ctx.as_of, window)
+        coverage = risk_engine.backcast_coverage(exposures, window_rets)
+        modelled = exposures.drop(list(coverage.no_prices))
+        left_out = [
+            {"symbol": s, "exposure": float(exposures[s]), "reason": "no_prices"}
+            for s in coverage.no_prices
+        ]
+        port = risk_engine.backcast_returns(modelled, window_rets, equity=equity)
+        metrics = risk_engine.risk_metrics(port, bench, equity=equity)
+        contributions = risk_engine.risk_contributions(modelled, window_rets)
+        ctx.store(
+            "risk_metrics",
+            {
+                **metrics.to_dict(),
+                "lookback_days": window,
+                "coverage": coverage.to_dict(),
+                "left_out": left_out,
+                "contributions": [
+                    {"symbol": s, **{k: float(v) for k, v in r.items()}}
+                    for s, r in contributions.iterrows()
+                ],
+            },
+            params={"lookback_days": window},
+        )
+
+
+STEP = Step("risk", _run, needs=("valuation",), kinds=("risk_metrics",))
+
+
+def risk_metrics_now(portfolio: Portfolio, lookback_days: int) -> Result:
+    """Risk metrics computed now, from the cached valuation (no factor model is fitted)."""
+    return on_request(portfolio, STEP, "risk_metrics", lookback_days)
+
+
+def risk_metrics(portfolio: Portfolio, *, lookback_days: int = 90) -> Result:
+    """Beta, volatility, drawdown, VaR/ES, benchmark statistics and risk contributions.
+
+    Standard windows are read from the batch's results, any other is computed now. The factor
+    model's systematic/idiosyncratic split (252 days, whatever the look-back) is attached from
+    the stored factor result, so the Risk page can show it without risk depending on factors.
+    """
+    if lookback_days in STANDARD_WINDOWS:
+        result = stored(portfolio, "risk_metrics", {"lookback_days": lookback_days})
+    else:
+        result = risk_metrics_now(portfolio, lookback_days)
+    if result.available:
+        factors = factor_exposures(portfolio)
+        split = factors.data.get("risk_split") if factors.available else None
+        result.data = {**result.data, "risk_split": split}
+    return result

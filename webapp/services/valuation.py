@@ -1,0 +1,153 @@
+"""The one valuation path: open positions valued at the as-of date, for pages, API and batch.
+
+Every reader of market values (the batch's steps, the positions pages, on-request results) calls
+``value_portfolio``, so a number on the Positions page and the same number in a stored result come
+from one calculation over the same price history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+from cachetools import LRUCache
+
+from webapp.analytics import exposures as exposures_engine
+from webapp.analytics.constants import BENCHMARK_SYMBOL, REALIZED_VOL_WINDOW
+from webapp.analytics.errors import NonPositiveEquity, NoPositions
+from webapp.analytics.factors import FACTOR_ETFS
+from webapp.analytics.returns import simple_returns
+from webapp.models import Portfolio, Position
+from webapp.services import queries
+
+# Calendar days of prices loaded for the windows: 252 returns for factors plus slack for gaps.
+HISTORY_CALENDAR_DAYS = 420
+# Bars before the window's start, so the first day of the window has a previous close.
+HISTORY_SLACK_DAYS = 10
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """The book valued at ``as_of``: what every batch step and positions page starts from.
+
+    Attributes
+    ----------
+    as_of : datetime.date
+        The price date the book is valued at (the latest stored bar).
+    valued : pandas.DataFrame
+        One row per open position (index = position id): the holdings columns plus
+        ``exposures.VALUED_COLUMNS`` (price, market value $, delta-adjusted exposure $, status).
+    prices : pandas.DataFrame
+        Adjusted closes ($) of the underlyings, the factor ETFs and the benchmark, from the
+        earliest entry date or ``HISTORY_CALENDAR_DAYS`` before ``as_of``, whichever is earlier.
+    rate : float
+        Risk-free rate on ``as_of`` (% per year), 0 when none is stored.
+    cash : float
+        The portfolio's cash balance ($).
+    """
+
+    as_of: dt.date
+    valued: pd.DataFrame
+    prices: pd.DataFrame
+    rate: float
+    cash: float
+
+    @cached_property
+    def summary(self) -> exposures_engine.ExposureSummary:
+        """Equity, exposures and P&L totals of the priced positions plus cash."""
+        return exposures_engine.exposure_summary(self.valued, self.cash)
+
+    def priced(self) -> pd.DataFrame:
+        """``valued``, or NoPositions when no open position has a current price."""
+        if self.valued.empty or not (self.valued["status"] == "ok").any():
+            raise NoPositions("the portfolio has no open positions with current prices")
+        return self.valued
+
+    @cached_property
+    def returns(self) -> pd.DataFrame:
+        """Daily simple returns of ``prices`` (one column per symbol)."""
+        return simple_returns(self.prices)
+
+    @cached_property
+    def exposures(self) -> pd.Series:
+        """Σ delta-adjusted exposure ($) per underlying over the priced positions."""
+        return exposures_engine.exposures_by_underlying(self.valued)
+
+    @property
+    def equity(self) -> float:
+        """Equity ($), or NonPositiveEquity: returns relative to it would be undefined."""
+        equity = float(self.summary.equity)
+        if equity <= 0:
+            raise NonPositiveEquity(
+                f"equity is {equity:,.0f} $; returns relative to equity are undefined",
+                equity=equity,
+            )
+        return equity
+
+
+def _valuation_key(holdings: pd.DataFrame, as_of: dt.date, rate: float) -> tuple:
+    """Everything ``_value`` reads: the holdings, the date, the rate and the stored bars.
+
+    Bars are insert-only, so the highest bar id changes whenever any price is added: a key built
+    in one process is valid in every other, and a new price never meets a stale entry.
+    """
+    digest = int(pd.util.hash_pandas_object(holdings.astype(str), index=True).sum())
+    return digest, tuple(holdings.index), as_of, rate, queries.price_version()
+
+
+# Pages and partials revalue the same book on every click, and the inputs rarely change between
+# clicks. gunicorn serves requests from several threads, so the cache is used under a lock.
+_CACHE: LRUCache = LRUCache(maxsize=64)
+_LOCK = threading.Lock()
+
+
+def _value(holdings: pd.DataFrame, as_of: dt.date, rate: float) -> tuple[pd.DataFrame, ...]:
+    """(valued frame, price history), from the cache when the inputs are the same."""
+    key = _valuation_key(holdings, as_of, rate)
+    with _LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    # Computed outside the lock: one slow book must not hold up other threads' cache hits.
+    out = _compute(holdings, as_of, rate)
+    with _LOCK:
+        _CACHE[key] = out
+    return out
+
+
+def _compute(holdings: pd.DataFrame, as_of: dt.date, rate: float) -> tuple[pd.DataFrame, ...]:
+    earliest = min(holdings["entry_date"]) if not holdings.empty else as_of
+    start = min(earliest, as_of - dt.timedelta(days=HISTORY_CALENDAR_DAYS))
+    symbols = set(holdings["underlying"]) | set(FACTOR_ETFS) | {BENCHMARK_SYMBOL}
+    prices = queries.load_prices(symbols, start - dt.timedelta(days=HISTORY_SLACK_DAYS), as_of)
+    if holdings.empty:
+        valued = holdings.reindex(columns=[*holdings.columns, *exposures_engine.VALUED_COLUMNS])
+    else:
+        valued = exposures_engine.value_holdings(
+            holdings, prices, as_of, rate, realized_vol_window=REALIZED_VOL_WINDOW
+        )
+    return valued, prices
+
+
+def value_positions(
+    positions: list[Position], cash: float, as_of: dt.date | None = None
+) -> Valuation | None:
+    """The positions valued at ``as_of`` (default: the latest price date); None without prices."""
+    as_of = as_of or queries.latest_price_date()
+    if as_of is None:
+        return None
+    holdings = queries.holdings_frame(positions)
+    rate = queries.risk_free_on(as_of) or 0.0
+    valued, prices = _value(holdings, as_of, rate)
+    # Copies: the cached frames are shared with other requests and must never be changed.
+    return Valuation(
+        as_of=as_of, valued=valued.copy(), prices=prices.copy(), rate=rate, cash=float(cash)
+    )
+
+
+def value_portfolio(portfolio: Portfolio, as_of: dt.date | None = None) -> Valuation | None:
+    """The portfolio's open positions valued at ``as_of``; None when no price is stored."""
+    return value_positions(queries.open_positions(portfolio.id), portfolio.cash, as_of)
