@@ -27,25 +27,29 @@ def _layout(title: str, x_title: str = "", y_title: str = "", **extra: Any) -> d
     return layout
 
 
+def columns(rows: list[dict], *keys: str) -> tuple[list, ...]:
+    """One list per key of ``rows`` (e.g. the labels and the values of a bar chart)."""
+    return tuple([row[key] for row in rows] for key in keys)
+
+
 def signed_bars(
     labels: list[str],
     values: list[float],
     *,
     title: str,
-    y_title: str,
-    x_title: str = "",
+    axes: tuple[str, str],
     hover: str = "%{x}: %{y:$,.0f}<extra></extra>",
     horizontal: bool = False,
     value_format: str | None = None,
 ) -> dict:
     """Bars coloured red for negatives and green for positives.
 
-    Axis titles name the axes as drawn: with ``horizontal`` the values run along x. A
+    ``axes`` are the (x, y) titles as drawn: with ``horizontal`` the values run along x. A
     ``value_format`` (d3, e.g. ".0%") formats the value axis ticks.
     """
     colors = [NEG if (v or 0) < 0 else POS for v in values]
     trace: dict[str, Any] = {"type": "bar", "marker": {"color": colors}, "hovertemplate": hover}
-    layout = _layout(title, x_title, y_title)
+    layout = _layout(title, *axes)
     value_axis = "xaxis" if horizontal else "yaxis"
     if horizontal:
         trace.update(x=values, y=labels, orientation="h")

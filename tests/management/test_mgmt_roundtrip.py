@@ -7,25 +7,14 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Portfolio, User
 from webapp.services.demo import DEMO_BOOKS
+from webapp.services.exports import positions_csv
 
 HEDGE_FUND = next(b for b in DEMO_BOOKS if b.email == "demo_hedgefundstyle@sigmasight.com")
-
-
-def positions_csv():
-    """webapp.services.exports.positions_csv, or skip until it exists."""
-    exports = pytest.importorskip(
-        "webapp.services.exports",
-        reason="webapp.services.exports.positions_csv(portfolio) is not written yet",
-    )
-    if not hasattr(exports, "positions_csv"):
-        pytest.skip("webapp.services.exports has no positions_csv(portfolio) yet")
-    return exports.positions_csv
 
 
 def book_key(portfolio: Portfolio) -> list[tuple]:
@@ -51,14 +40,13 @@ def book_key(portfolio: Portfolio) -> list[tuple]:
 
 
 def test_exported_demo_book_imports_as_the_same_positions(api, queued_jobs):
-    export = positions_csv()
     owner = db.session.scalar(select(User).where(User.email == HEDGE_FUND.email))
     source = db.session.scalar(
         select(Portfolio).where(
             Portfolio.user_id == owner.id, Portfolio.name == HEDGE_FUND.portfolio
         )
     )
-    text = export(source)
+    text = positions_csv(source)
     assert isinstance(text, str)
     # Imported by another advisor, so the shared demo account gains no portfolio.
     resp = api.post(

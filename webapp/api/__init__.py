@@ -7,8 +7,9 @@ session cookie (the blueprint is CSRF-exempt for that reason).
 
 from flask import Blueprint
 
-from webapp.api.common import api_rate_limit, rate_limit_key
+from webapp.api.common import api_rate_limit, rate_limit_key, validation_error_response
 from webapp.extensions import csrf, limiter
+from webapp.services.management import ValidationError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Token-authenticated writes carry no cookie-borne authority, so CSRF tokens don't apply; done
@@ -16,5 +17,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 # One budget per user across the whole API (not per route).
 limiter.shared_limit(api_rate_limit, scope="api", key_func=rate_limit_key)(bp)
+# Services raise ValidationError; every API route answers it in one shape.
+bp.register_error_handler(ValidationError, validation_error_response)
 
 from webapp.api import analytics, auth, data, export, management, openapi, system  # noqa: E402,F401

@@ -113,10 +113,24 @@ def _portfolio_route(rule: str):
     return register
 
 
-@_portfolio_route("overview")
-def analytics_overview(portfolio_id: int):
-    """Equity, exposures, P&L, sectors and valued positions."""
-    return jsonify(overview(owned_portfolio_or_404(portfolio_id)).to_dict())
+def _stored_result_route(rule: str, read, doc: str) -> None:
+    """Register ``analytics_<rule>``: the stored result ``read(portfolio)``, no parameters."""
+
+    def view(portfolio_id: int):
+        return jsonify(read(owned_portfolio_or_404(portfolio_id)).to_dict())
+
+    view.__name__ = "analytics_" + rule.replace("-", "_")
+    view.__doc__ = doc
+    _portfolio_route(rule)(view)
+
+
+for _rule, _read, _doc in (
+    ("overview", overview, "Equity, exposures, P&L, sectors and valued positions."),
+    ("factor-exposures", factor_exposures, "Portfolio betas and dollar exposures per factor."),
+    ("greeks", greeks, "Per-option and total Greeks."),
+    ("performance", performance, "Value history against SPY and period returns."),
+):
+    _stored_result_route(_rule, _read, _doc)
 
 
 @_portfolio_route("correlation-matrix")
@@ -138,12 +152,6 @@ def analytics_diversification_score(portfolio_id: int):
     portfolio = owned_portfolio_or_404(portfolio_id)
     result = diversification_score(portfolio, lookback_days=lookback_days, min_overlap=min_overlap)
     return jsonify(result.to_dict())
-
-
-@_portfolio_route("factor-exposures")
-def analytics_factor_exposures(portfolio_id: int):
-    """Portfolio betas and dollar exposures per factor."""
-    return jsonify(factor_exposures(owned_portfolio_or_404(portfolio_id)).to_dict())
 
 
 @_portfolio_route("positions/factor-exposures")
@@ -188,18 +196,6 @@ def analytics_stress_test(portfolio_id: int):
             "invalid_parameter",
         )
     return jsonify(result.to_dict())
-
-
-@_portfolio_route("greeks")
-def analytics_greeks(portfolio_id: int):
-    """Per-option and total Greeks."""
-    return jsonify(greeks(owned_portfolio_or_404(portfolio_id)).to_dict())
-
-
-@_portfolio_route("performance")
-def analytics_performance(portfolio_id: int):
-    """Value history against SPY and period returns."""
-    return jsonify(performance(owned_portfolio_or_404(portfolio_id)).to_dict())
 
 
 @bp.get("/analytics/factors/definitions")

@@ -15,6 +15,7 @@ from webapp.errors import error_body
 from webapp.extensions import db
 from webapp.models import ApiToken, User
 from webapp.models._time import utcnow
+from webapp.services.management import Conflict, ValidationError
 from webapp.services.portfolios import NotOwned, owned_portfolio
 
 TOKEN_TTL = timedelta(hours=24)
@@ -160,3 +161,17 @@ def owned_portfolio_or_404(portfolio_id: int):
 def api_rate_limit() -> str:
     """The API's rate limit, the API_RATE_LIMIT setting (read per request)."""
     return current_app.config["API_RATE_LIMIT"]
+
+
+def validation_error_response(exc: ValidationError):
+    """A service validation error in the API's error shape: 422, or 409 for a state clash.
+
+    Registered once on the API blueprint, so no API route carries a try/except of its own.
+    """
+    if isinstance(exc, Conflict):
+        error = ApiError(409, str(exc), {"fields": exc.errors}, "conflict")
+    else:
+        error = ApiError(
+            422, "Validation failed: " + str(exc), {"fields": exc.errors}, "validation_error"
+        )
+    return api_error_response(error)

@@ -13,10 +13,9 @@ from webapp.api.common import (
     owned_portfolio_or_404,
     require_auth,
 )
-from webapp.models._time import isoformat_z
 from webapp.services import market_views
 from webapp.services import portfolios as svc
-from webapp.services.positions import positions_view
+from webapp.services.positions import portfolio_dict, positions_view
 
 
 @bp.get("/data/portfolios")
@@ -25,19 +24,7 @@ def portfolios():
     """The caller's portfolios with value and position count as of the last price date."""
     out = []
     for p in svc.user_portfolios(g.user.id):
-        view = positions_view(p)
-        out.append(
-            {
-                "id": p.id,
-                "name": p.name,
-                "description": p.description,
-                "cash_balance": p.cash,
-                "total_value": view.totals.get("equity"),
-                "position_count": len(view.rows),
-                "as_of": view.as_of.isoformat() if view.as_of else None,
-                "created_at": isoformat_z(p.created_at),
-            }
-        )
+        out.append(portfolio_dict(p, positions_view(p)))
     return jsonify({"portfolios": out, "count": len(out)})
 
 

@@ -9,7 +9,7 @@ from flask import Response, jsonify, request
 from webapp.api import bp
 from webapp.api.common import ApiError, choice_param, owned_portfolio_or_404, require_auth
 from webapp.services import exports, trades
-from webapp.services.management import ValidationError
+from webapp.services.jsonable import jsonable
 from webapp.services.market_views import export_filename
 from webapp.services.queries import latest_price_date
 
@@ -66,15 +66,7 @@ def export_trades():
             "validation_error",
         )
     portfolio = owned_portfolio_or_404(portfolio_id)
-    try:
-        rows = trades.trade_list(portfolio, payload)
-    except ValidationError as exc:
-        raise ApiError(
-            422,
-            "Validation failed: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()),
-            {"fields": exc.errors},
-            "validation_error",
-        ) from None
+    rows = trades.trade_list(portfolio, payload)
     if fmt == "csv":
         return attachment(
             trades.trades_csv(rows), "text/csv", export_filename(portfolio, "trades", "csv")
@@ -83,7 +75,7 @@ def export_trades():
     return jsonify(
         {
             "portfolio_id": portfolio.id,
-            "as_of": as_of.isoformat() if as_of else None,
+            "as_of": jsonable(as_of),
             "columns": list(trades.TRADE_COLUMNS),
             "trades": rows,
             "count": len(rows),

@@ -13,15 +13,15 @@ from flask import g, jsonify, request
 from webapp.api import bp
 from webapp.api.common import (
     ApiError,
-    api_error_response,
     choice_param,
     owned_portfolio_or_404,
     require_auth,
 )
-from webapp.models import Portfolio, Position, Tag
-from webapp.models._time import isoformat_z
+from webapp.models import Position, Tag
 from webapp.services import imports as import_svc
 from webapp.services import management as mgmt
+from webapp.services.jsonable import jsonable
+from webapp.services.positions import portfolio_dict
 from webapp.services.queueing import QueueUnavailable, enqueue_after_import
 
 UPLOAD_MODES = ("validate", "commit")
@@ -35,33 +35,6 @@ def _json_body() -> dict:
     return data
 
 
-@bp.errorhandler(mgmt.ValidationError)
-def _invalid(exc: mgmt.ValidationError):
-    """A service validation error as the API's error shape (422, or 409 for a state clash).
-
-    Mapped once here, so the management routes carry no try/except of their own.
-    """
-    if isinstance(exc, mgmt.Conflict):
-        error = ApiError(409, str(exc), {"fields": exc.errors}, "conflict")
-    else:
-        error = ApiError(
-            422, "Validation failed: " + str(exc), {"fields": exc.errors}, "validation_error"
-        )
-    return api_error_response(error)
-
-
-def portfolio_dict(p: Portfolio) -> dict:
-    """A portfolio as the API returns it (``cash_balance`` as in /data/portfolios)."""
-    return {
-        "id": p.id,
-        "name": p.name,
-        "description": p.description,
-        "cash_balance": p.cash,
-        "created_at": isoformat_z(p.created_at),
-        "updated_at": isoformat_z(p.updated_at),
-    }
-
-
 def position_dict(p: Position) -> dict:
     """A position with every stored field; its input fields are accepted back by PUT."""
     fields = mgmt.position_fields(p)
@@ -73,13 +46,13 @@ def position_dict(p: Position) -> dict:
         "option_type": fields["option_type"] or None,
         "quantity": p.quantity,
         "entry_price": p.entry_price,
-        "entry_date": p.entry_date.isoformat() if p.entry_date else None,
+        "entry_date": jsonable(p.entry_date),
         "status": "open" if p.is_open else "closed",
-        "exit_date": p.exit_date.isoformat() if p.exit_date else None,
+        "exit_date": jsonable(p.exit_date),
         "exit_price": p.exit_price,
         "underlying_symbol": p.underlying_symbol,
         "strike_price": p.strike_price,
-        "expiration_date": p.expiration_date.isoformat() if p.expiration_date else None,
+        "expiration_date": jsonable(p.expiration_date),
         "multiplier": p.multiplier,
         "implied_vol": p.implied_vol,
         "strategy": p.strategy,

@@ -11,6 +11,7 @@ from webapp.extensions import db
 from webapp.models import BatchRun, Portfolio
 from webapp.models._time import isoformat_z
 from webapp.services import portfolios as svc
+from webapp.services.jsonable import jsonable
 from webapp.services.queueing import enqueue_portfolio_batch, job_status
 from webapp.services.runs import recent_runs
 
@@ -26,7 +27,7 @@ def run_dict(run: BatchRun) -> dict:
     """The API shape of one batch run (``BatchRun`` in the OpenAPI document)."""
     return {
         "batch_run_id": run.id,
-        "as_of": run.as_of_date.isoformat() if run.as_of_date else None,
+        "as_of": jsonable(run.as_of_date),
         **{name: getattr(run, name) for name in RUN_COLUMNS},
         **{name: isoformat_z(getattr(run, name)) for name in RUN_TIMESTAMPS},
     }

@@ -30,11 +30,9 @@ def index(portfolio_id: int):
     if result.available:
         factors = result.data["factors"]
         figure = charts.signed_bars(
-            [f["name"] for f in factors],
-            [f["beta"] for f in factors],
+            *charts.columns(factors, "name", "beta"),
             title="Portfolio factor betas",
-            y_title="Beta (per $ of equity)",
-            x_title="Factor",
+            axes=("Factor", "Beta (per $ of equity)"),
             hover="%{x}: %{y:.3f}<extra></extra>",
         )
     return result_page(

@@ -40,7 +40,7 @@ def _figures(result) -> dict:
             s.get("delta_net_exposure"),
         ],
         title="Exposure",
-        y_title="US dollars ($)",
+        axes=("", "US dollars ($)"),
     )
     sectors = result.data.get("sectors") or []
     sector = (

@@ -31,11 +31,9 @@ def _figures(data: dict) -> dict:
             markers=var,
         ),
         "contributions": charts.signed_bars(
-            [c["symbol"] for c in contributions],
-            [c["pct"] for c in contributions],
+            *charts.columns(contributions, "symbol", "pct"),
             title="Risk contribution by holding (share of daily volatility)",
-            y_title="Share of portfolio volatility",
-            x_title="Holding",
+            axes=("Holding", "Share of portfolio volatility"),
             hover="%{x}: %{y:.1%}<extra></extra>",
             value_format=".0%",
         ),

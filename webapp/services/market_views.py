@@ -26,7 +26,8 @@ from webapp.marketdata.sync import CALENDAR_SYMBOL
 from webapp.models import Portfolio, PriceBar
 from webapp.models._time import isoformat_z, utcnow
 from webapp.services import queries
-from webapp.services.positions import positions_view
+from webapp.services.jsonable import jsonable
+from webapp.services.positions import portfolio_dict, positions_view
 
 OHLCV = ("open", "high", "low", "close", "volume")
 # Default windows of the engines, for the data-quality feasibility check: (window, minimum returns).
@@ -40,10 +41,6 @@ FEASIBILITY = {
 # ------------------------------------------------------------------------------------------------
 # Small helpers
 # ------------------------------------------------------------------------------------------------
-def _iso(value: dt.date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def unix_seconds(day: dt.date) -> int:
     """Midnight UTC of ``day`` as Unix seconds (dates have no time: never the local zone)."""
     return calendar.timegm(day.timetuple())
@@ -115,19 +112,6 @@ def _quote(symbol: str, bars: list[tuple[dt.date, float]], as_of: dt.date) -> di
     }
 
 
-def _portfolio_dict(portfolio: Portfolio, view) -> dict:
-    return {
-        "id": portfolio.id,
-        "name": portfolio.name,
-        "description": portfolio.description,
-        "cash_balance": portfolio.cash,
-        "total_value": view.totals.get("equity"),
-        "position_count": len(view.rows),
-        "created_at": isoformat_z(portfolio.created_at),
-        "updated_at": isoformat_z(portfolio.updated_at),
-    }
-
-
 # ------------------------------------------------------------------------------------------------
 # Raw data: the /data endpoints
 # ------------------------------------------------------------------------------------------------
@@ -140,8 +124,8 @@ def portfolio_complete(portfolio: Portfolio) -> dict:
     missing = [s for s in symbols if s not in bars]
     stale = [s for s, q in prices.items() if q["stale"]]
     return {
-        "portfolio": _portfolio_dict(portfolio, view),
-        "as_of": _iso(view.as_of),
+        "portfolio": portfolio_dict(portfolio, view),
+        "as_of": jsonable(view.as_of),
         "summary": view.totals,
         "positions": view.rows,
         "prices": prices,
@@ -244,9 +228,9 @@ def data_quality(portfolio: Portfolio, *, lookback_days: int = 252) -> dict:
         rows.append(
             {
                 "symbol": s,
-                "history_start": _iso(history.get(s)),
-                "first_date": _iso(in_window[0]) if in_window else None,
-                "last_date": _iso(last),
+                "history_start": jsonable(history.get(s)),
+                "first_date": jsonable(in_window[0]) if in_window else None,
+                "last_date": jsonable(last),
                 "trading_days": len(in_window),
                 "expected_days": len(window),
                 "gap_days": len(window) - len(set(in_window) & set(window)),
@@ -260,11 +244,11 @@ def data_quality(portfolio: Portfolio, *, lookback_days: int = 252) -> dict:
     complete = [r["symbol"] for r in rows if r["gap_days"] == 0 and r["trading_days"]]
     return {
         "portfolio_id": portfolio.id,
-        "as_of": _iso(as_of),
+        "as_of": jsonable(as_of),
         "lookback_days": lookback_days,
         "window": {
-            "start": _iso(window[0]) if window else None,
-            "end": _iso(window[-1]) if window else None,
+            "start": jsonable(window[0]) if window else None,
+            "end": jsonable(window[-1]) if window else None,
             "trading_days": len(window),
             "calendar_symbol": CALENDAR_SYMBOL,
         },
@@ -341,7 +325,7 @@ def historical_prices(
     missing = [s for s in chosen if all(v is None for v in series[s]["adj_close"])]
     body = {
         "portfolio_id": portfolio.id,
-        "as_of": _iso(view.as_of),
+        "as_of": jsonable(view.as_of),
         "dates": [unix_seconds(d) for d in dates]
         if date_format == "unix"
         else [d.isoformat() for d in dates],
@@ -349,8 +333,8 @@ def historical_prices(
         "metadata": {
             "lookback_days": lookback_days,
             "date_format": date_format,
-            "start_date": _iso(dates[0]) if dates else None,
-            "end_date": _iso(dates[-1]) if dates else None,
+            "start_date": jsonable(dates[0]) if dates else None,
+            "end_date": jsonable(dates[-1]) if dates else None,
             "trading_days": len(dates),
             "price_field": "adj_close",
             "selection": "largest |market value| first; options as their underlying",
@@ -378,7 +362,7 @@ def quotes(symbols: list[str]) -> dict:
             security = info.get(s)
             out.append({**_quote(s, bars[s], as_of), "name": security.name if security else None})
     return {
-        "as_of": _iso(as_of),
+        "as_of": jsonable(as_of),
         "quotes": out,
         "unknown_symbols": [s for s in symbols if s not in bars],
         "metadata": {
@@ -413,7 +397,7 @@ def factor_etf_prices(*, lookback_days: int = 30) -> dict:
             }
         )
     return {
-        "as_of": _iso(as_of),
+        "as_of": jsonable(as_of),
         "lookback_days": lookback_days,
         "dates": [d.isoformat() for d in dates],
         "factors": rows,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from webapp.analytics.constants import OPTION_TYPES
 from webapp.models import Portfolio
+from webapp.models._time import isoformat_z
 from webapp.services import queries
 from webapp.services._frames import HOLDING_FIELDS, VALUE_FIELDS
 from webapp.services.factor_exposures import position_factors
@@ -19,6 +20,26 @@ from webapp.services.jsonable import jsonable
 from webapp.services.overview import option_greeks
 from webapp.services.portfolios import NotOwned
 from webapp.services.valuation import value_positions
+
+
+def portfolio_dict(portfolio: Portfolio, view: PositionsView | None = None) -> dict:
+    """A portfolio as every API response shows it (``PortfolioSummary``).
+
+    With its positions view, also its value, position count and as-of date.
+    """
+    out = {
+        "id": portfolio.id,
+        "name": portfolio.name,
+        "description": portfolio.description,
+        "cash_balance": portfolio.cash,
+        "created_at": isoformat_z(portfolio.created_at),
+        "updated_at": isoformat_z(portfolio.updated_at),
+    }
+    if view is not None:
+        out["total_value"] = view.totals.get("equity")
+        out["position_count"] = len(view.rows)
+        out["as_of"] = jsonable(view.as_of)
+    return out
 
 
 @dataclass
@@ -57,7 +78,7 @@ class PositionsView:
         """The API shape: positions, totals, strategy subtotals and the holdings left out."""
         return {
             "portfolio_id": self.portfolio_id,
-            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "as_of": jsonable(self.as_of),
             "positions": self.rows,
             "totals": self.totals,
             "strategies": self.strategies,
@@ -151,7 +172,7 @@ class PositionsPage:
         """The API shape: the page's rows, pagination, sort, filters and totals."""
         return {
             "portfolio_id": self.portfolio_id,
-            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "as_of": jsonable(self.as_of),
             "positions": self.rows,
             "pagination": {
                 "page": self.page,

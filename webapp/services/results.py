@@ -69,7 +69,7 @@ class Result:
         """
         meta = {
             "portfolio_id": self.portfolio_id,
-            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "as_of": jsonable(self.as_of),
             "calculated_at": isoformat_z(self.calculated_at),
             "parameters": self.parameters,
             **self.metadata,

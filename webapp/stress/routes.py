@@ -17,11 +17,9 @@ def _figure(scenarios: list[dict]):
         return None
     ordered = sorted(scenarios, key=lambda s: s["pnl"])
     return charts.signed_bars(
-        [s["name"] for s in ordered],
-        [s["pnl"] for s in ordered],
+        *charts.columns(ordered, "name", "pnl"),
         title="Scenario P&L",
-        y_title="Scenario",
-        x_title="P&L (US $)",
+        axes=("P&L (US $)", "Scenario"),
         value_format="$,.0s",
         hover="%{y}: %{x:$,.0f}<extra></extra>",
         horizontal=True,
