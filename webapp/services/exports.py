@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import xlsxwriter
+
 from webapp.imports import neutralize
 from webapp.models import Portfolio, Position
 from webapp.services import queries
@@ -385,8 +387,6 @@ def portfolio_xlsx(portfolio: Portfolio) -> bytes:
 
     A missing result says why in A1.
     """
-    import xlsxwriter
-
     sheets = [
         _positions_sheet(positions_view(portfolio)),
         _exposures_sheet(overview(portfolio).to_dict()),

@@ -18,6 +18,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from webapp.services.queueing import get_redis
+from webapp.services.users import authenticate
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class AccountLocked(Exception):
         wait = (
             f"{math.ceil(self.seconds / 60)} minute{'s' if self.seconds > 60 else ''}"
             if self.seconds >= 60
-            else f"{self.seconds} seconds"
+            else f"{self.seconds} second{'s' if self.seconds != 1 else ''}"
         )
         return (
             "Too many failed logins for this account. For its protection, logins are paused: "
@@ -100,8 +101,6 @@ def authenticate_guarded(email: str, password: str):
     Raises ``AccountLocked`` without checking the password while the account is paused, and
     when this failure is the one that pauses it.
     """
-    from webapp.services.users import authenticate
-
     check(email)
     user = authenticate(email, password)
     if user is None:
