@@ -2,7 +2,9 @@
 
 The one Black–Scholes module: one option's value and Greeks come from mibian
 (``option_greeks``, ``black_scholes_price``); a whole path of values from the same closed form
-on numpy arrays (``black_scholes_vector``, for the value history), tested equal to mibian.
+on numpy arrays (``black_scholes_vector``, for the value history), tested equal to mibian; the
+implied vol that reproduces a traded premium by root-finding on that closed form
+(``implied_vol``), tested equal to mibian's ``impliedVolatility``.
 
 Conventions: spot and strike in dollars per share, ``rate_pct`` the annual risk-free rate in
 percent (mibian's unit), ``vol`` a decimal annual volatility (0.25 = 25%), ``days`` calendar days
@@ -20,10 +22,12 @@ from dataclasses import asdict, dataclass
 import mibian
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 from scipy.stats import norm
 
 from webapp.analytics.constants import (
     CALENDAR_DAYS_PER_YEAR,
+    CALL_TYPES,
     MIN_VOL_OBSERVATIONS,
     REALIZED_VOL_WINDOW,
     TRADING_DAYS_PER_YEAR,
@@ -228,6 +232,106 @@ def black_scholes_vector(
     return out
 
 
+# The implied-vol bracket (decimal per year): 0.01% .. 500%. A premium outside the values these
+# two vols give (below the discounted intrinsic, or above what 500% vol prices) has no root.
+IV_BRACKET = (1e-4, 5.0)
+_PUT_KINDS = ("PUT", "P", "LP", "SP")
+
+
+def _is_call(kind: object) -> bool:
+    """True for a call (``call``/``C`` or a call position type LC/SC), False for a put."""
+    key = str(kind).strip().upper()
+    if key in ("CALL", "C") or key in CALL_TYPES:
+        return True
+    if key in _PUT_KINDS:
+        return False
+    raise ValueError(f"option kind must be call/put (or LC/SC/LP/SP), got {kind!r}")
+
+
+def _implied_vol_one(
+    price: float, spot: float, strike: float, days: float, rate: float, call: bool
+) -> float:
+    """One option's implied vol by Brent's method on ``black_scholes_vector``; NaN if no root."""
+    if not (np.isfinite([price, spot, strike, days, rate]).all() and days > 0 and spot > 0):
+        return math.nan
+    s, d = np.array([spot]), np.array([days])
+
+    def gap(vol: float) -> float:
+        return float(black_scholes_vector(s, strike, rate, vol, d, call)[0]) - price
+
+    lo, hi = IV_BRACKET
+    f_lo, f_hi = gap(lo), gap(hi)
+    # The premium rises with vol, so a root exists iff the premium lies between the two ends.
+    if f_lo > 0 or f_hi < 0:
+        return math.nan
+    if f_lo == 0:
+        return lo
+    if f_hi == 0:
+        return hi
+    return float(brentq(gap, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=200))
+
+
+def implied_vol(
+    price: float | np.ndarray,
+    spot: float | np.ndarray,
+    strike: float | np.ndarray,
+    days: float | np.ndarray,
+    rate_pct: float | np.ndarray,
+    kind: str | np.ndarray,
+) -> float | np.ndarray:
+    """Black–Scholes implied volatility (decimal per year) of option premiums, element by element.
+
+    Solves ``BS(S, K, r, σ, t) = price`` for σ with ``scipy.optimize.brentq`` on
+    ``black_scholes_vector`` (t = days / 365, r = rate_pct / 100, no dividends), bracketed in
+    ``IV_BRACKET`` = [1e-4, 5.0]. The premium is increasing in σ, so the root is unique when it
+    exists. Inputs broadcast against each other like numpy arrays.
+
+    Parameters
+    ----------
+    price : float or array_like
+        Option premium, $ per share (a contract's premium / multiplier).
+    spot, strike : float or array_like
+        Underlying price S and strike K, $ per share.
+    days : float or array_like
+        Calendar days to expiry.
+    rate_pct : float or array_like
+        Risk-free rate, percent per year (4.5 = 4.5%; mibian's unit).
+    kind : str or array_like of str
+        ``call``/``put`` (also ``C``/``P`` or a position type: LC/SC are calls, LP/SP puts).
+
+    Returns
+    -------
+    float or ndarray of float
+        σ as a decimal (0.25 = 25%); a float when every input is a scalar. NaN where there is no
+        root in the bracket (a premium below the vol-0 value, i.e. below the discounted
+        intrinsic, or above the 500%-vol value), at or past expiry (``days <= 0``), or where an
+        input is NaN.
+
+    Raises
+    ------
+    ValueError
+        A ``kind`` that is neither a call nor a put.
+    """
+    arrays = np.broadcast_arrays(
+        np.asarray(price, dtype=float),
+        np.asarray(spot, dtype=float),
+        np.asarray(strike, dtype=float),
+        np.asarray(days, dtype=float),
+        np.asarray(rate_pct, dtype=float) / 100.0,
+        np.asarray(kind, dtype=object),
+    )
+    shape = arrays[0].shape
+    flat = [a.ravel() for a in arrays]
+    out = np.array(
+        [
+            _implied_vol_one(p, s, k, d, r, _is_call(c))
+            for p, s, k, d, r, c in zip(*flat, strict=True)
+        ],
+        dtype=float,
+    ).reshape(shape)
+    return float(out) if out.ndim == 0 else out
+
+
 def position_greeks(greeks: Greeks, quantity: float, multiplier: float) -> dict[str, float]:
     """A position's Greeks: per-share Greeks × quantity × multiplier.
 
@@ -268,6 +372,7 @@ __all__ = [
     "black_scholes_price",
     "black_scholes_vector",
     "days_to_expiry",
+    "implied_vol",
     "intrinsic_value",
     "option_greeks",
     "position_greeks",
