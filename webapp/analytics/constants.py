@@ -55,3 +55,14 @@ FACTOR_NAMES: tuple[str, ...] = (
     "Low Volatility",
     "Rates",
 )
+
+# Performance (TWR, IRR, risk-adjusted statistics). Cumulative returns are annualised over
+# calendar days (ACT/365) and only once the window spans a year; GIPS forbids annualising less.
+MIN_ANNUALISED_DAYS = 365
+# Month-based statistics (best/worst month, monthly hit rate) need this many complete months.
+MIN_MONTH_OBSERVATIONS = 3
+# Blend benchmark weights must sum to 1 within this tolerance.
+BLEND_WEIGHT_TOLERANCE = 1e-9
+# A day's base (V_{t-1} + F_t) and close within this fraction of the day's largest amount
+# (|V_{t-1}|, |F_t|) of zero are an empty book (rounding left by a full withdrawal), not a return.
+EMPTY_BOOK_RELATIVE = 1e-9

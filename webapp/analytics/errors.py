@@ -57,3 +57,9 @@ class NonPositiveEquity(AnalyticsError):
     """Equity ≤ 0: returns and betas relative to equity are undefined."""
 
     reason = "non_positive_equity"
+
+
+class IRRUndefined(AnalyticsError):
+    """No money-weighted return: the flows have no root (e.g. all one sign) or it is unbounded."""
+
+    reason = "irr_undefined"
