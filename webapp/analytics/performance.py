@@ -6,19 +6,31 @@ position's cost (quantity × entry price × multiplier) on its entry date is tre
 flow, so buying does not show up as a gain: daily P&L_t = V_t − V_{t−1} − flows_t and the daily
 return is P&L_t / V_{t−1}. Options are valued by Black–Scholes at each day's underlying close with
 the volatility used today (no historical option quotes ship with the dataset).
+
+``ledger_history`` replays a transactions ledger instead: holdings and cash change on the days
+trades happen, so nothing is assumed about today's book in the past. Each option lot keeps the
+vol implied by its own opening premium, so a lot bought at fair value is worth its cost on the
+entry day (no phantom P&L from repricing it at a different vol).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from webapp.analytics.constants import CALL_TYPES, OPTION_TYPES
-from webapp.analytics.errors import InsufficientHistory, NoPositions
-from webapp.analytics.options import black_scholes_vector
+from webapp.analytics.constants import (
+    CALL_TYPES,
+    MAX_PRICE_AGE_DAYS,
+    OPTION_MULTIPLIER,
+    OPTION_TYPES,
+)
+from webapp.analytics.errors import InsufficientHistory, NoPositions, NoPrices
+from webapp.analytics.options import black_scholes_vector, implied_vol, realized_vol
 
 PERIODS = ("1M", "3M", "YTD", "1Y")
 
@@ -205,3 +217,408 @@ def period_returns(
             }
         )
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Ledger replay
+# ---------------------------------------------------------------------------------------------
+
+LEDGER_COLUMNS = (
+    "trade_date",
+    "kind",
+    "instrument",
+    "underlying",
+    "position_type",
+    "quantity_delta",
+    "multiplier",
+    "amount",
+    "is_flow",
+    "price",
+    "strike",
+    "expiry",
+    "implied_vol",
+)
+# Quantities closer to 0 than this are flat: halves of a lot summed in floats leave ~1e-16.
+_FLAT = 1e-9
+# Where an option lot's constant vol came from, in the order they are tried.
+VOL_STORED = "stored"  # the ledger row's implied_vol
+VOL_PREMIUM = "entry_premium"  # solved from the opening premium at the trade date's close
+VOL_REALIZED = "realized"  # the underlying's realized vol at the trade date (no root)
+VOL_EXPIRED = "expired"  # opened at or after expiry: worth intrinsic, no vol needed
+
+
+@dataclass(frozen=True)
+class LedgerHistory:
+    """Daily book built from a transactions ledger, indexed by trading day.
+
+    ``frame`` columns: cash, long_mv, short_mv, equity, flows ($) and positions (a count).
+    ``market_values``: signed $ per instrument per day. ``lots``: one row per option lot
+    (instrument, opened, quantity, vol, vol_source). ``vol_source``: instrument -> the sources
+    of its lots' vols (``+``-joined when lots differ).
+    """
+
+    frame: pd.DataFrame
+    market_values: pd.DataFrame
+    lots: pd.DataFrame
+    vol_source: dict[str, str]
+
+    @property
+    def values(self) -> pd.Series:
+        """End-of-day book value V_t = equity ($): the TWR engine's ``values``."""
+        return self.frame["equity"].rename("value")
+
+    @property
+    def flows(self) -> pd.Series:
+        """External flows F_t ($, deposits +, withdrawals −) per day: the TWR engine's ``flows``."""
+        return self.frame["flows"].rename("flow")
+
+
+@dataclass
+class _Lot:
+    """One option lot: its constant vol and the (day, quantity change) events that shape it."""
+
+    opened: int
+    vol: float
+    vol_source: str
+    quantity: float
+    events: list[tuple[int, float]]
+
+
+class _Closes:
+    """Closes of the ledger's symbols carried forward at most ``MAX_PRICE_AGE_DAYS``."""
+
+    def __init__(self, prices: pd.DataFrame, calendar: pd.DatetimeIndex) -> None:
+        self.prices = prices
+        self.calendar = calendar
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _carried(self, symbol: str, dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        """The last close on or before each date and its age in calendar days (inf: none)."""
+        values = np.full(len(dates), np.nan)
+        age = np.full(len(dates), np.inf)
+        if symbol not in self.prices.columns:
+            return values, age
+        series = self.prices[symbol].dropna()
+        where = series.index.searchsorted(dates, side="right") - 1
+        has = where >= 0
+        values[has] = series.to_numpy(dtype=float)[where[has]]
+        age[has] = (dates[has] - series.index[where[has]]).days
+        return values, age
+
+    def _check(
+        self, symbol: str, dates: pd.DatetimeIndex, age: np.ndarray, needed: np.ndarray
+    ) -> None:
+        """Raise NoPrices naming the first ``needed`` date whose close is older than allowed."""
+        stale = needed & (age > MAX_PRICE_AGE_DAYS)
+        if stale.any():
+            day = dates[np.flatnonzero(stale)[0]].date().isoformat()
+            raise NoPrices(
+                f"no close for {symbol} within {MAX_PRICE_AGE_DAYS} days of {day}",
+                symbol=symbol,
+                date=day,
+                max_age_days=MAX_PRICE_AGE_DAYS,
+            )
+
+    def path(self, symbol: str, needed: np.ndarray) -> np.ndarray:
+        """Closes on every calendar day; raises NoPrices if a ``needed`` day has none fresh."""
+        if symbol not in self._cache:
+            self._cache[symbol] = self._carried(symbol, self.calendar)
+        values, age = self._cache[symbol]
+        self._check(symbol, self.calendar, age, needed)
+        return values
+
+    def on(self, symbol: str, date: pd.Timestamp) -> float:
+        """The close standing for one date (e.g. an expiry); raises NoPrices if none fresh."""
+        dates = pd.DatetimeIndex([date])
+        values, age = self._carried(symbol, dates)
+        self._check(symbol, dates, age, np.array([True]))
+        return float(values[0])
+
+
+def _normalised_ledger(transactions: pd.DataFrame) -> pd.DataFrame:
+    """The ledger with parsed dates and numbers, stably sorted by trade date (trade order kept)."""
+    missing = [c for c in LEDGER_COLUMNS if c not in transactions.columns]
+    if missing:
+        raise ValueError(f"transactions lack columns {missing}")
+    if transactions.empty:
+        raise NoPositions("the ledger has no transactions")
+    ledger = transactions.reset_index(drop=True).copy()
+    ledger["trade_date"] = pd.to_datetime(ledger["trade_date"]).dt.normalize()
+    ledger["amount"] = pd.to_numeric(ledger["amount"], errors="coerce").astype(float)
+    if ledger["amount"].isna().any():
+        raise ValueError("every transaction needs a cash amount (0 for none)")
+    ledger["quantity_delta"] = pd.to_numeric(ledger["quantity_delta"]).fillna(0.0).astype(float)
+    ledger["is_flow"] = ledger["is_flow"].fillna(False).astype(bool)
+    moves = ledger["quantity_delta"].abs() > _FLAT
+    if ledger.loc[moves, "instrument"].isna().any():
+        raise ValueError("a transaction that changes a quantity needs an instrument")
+    return ledger.sort_values("trade_date", kind="stable").reset_index(drop=True)
+
+
+def _ledger_calendar(
+    first: pd.Timestamp,
+    prices: pd.DataFrame,
+    as_of: pd.Timestamp,
+    trading_days: pd.DatetimeIndex | None,
+) -> pd.DatetimeIndex:
+    """Trading days (``trading_days``, else ``prices``' dates) from ``first`` to ``as_of``."""
+    days = pd.DatetimeIndex(prices.index if trading_days is None else trading_days)
+    days = days.normalize().unique().sort_values()
+    calendar = days[(days >= first) & (days <= as_of)]
+    if calendar.empty:
+        raise InsufficientHistory(
+            f"no trading day from the first transaction {first.date()} to {as_of.date()}",
+            available=0,
+        )
+    return calendar
+
+
+def _first_valid(rows: pd.DataFrame, column: str, default: object = None) -> object:
+    """The first non-null value of ``column`` among an instrument's rows, else ``default``."""
+    valid = rows[column].dropna()
+    return valid.iloc[0] if len(valid) else default
+
+
+def _quantity_path(days: np.ndarray, deltas: np.ndarray, n: int) -> np.ndarray:
+    """Quantity held at each day's close: the running sum of the changes booked by that day."""
+    q = np.bincount(days, weights=deltas, minlength=n).cumsum()
+    q[np.abs(q) < _FLAT] = 0.0
+    return q
+
+
+def _lot_vol(
+    row: Any,
+    closes: _Closes,
+    rate_pct: float,
+    strike: float,
+    expiry: pd.Timestamp,
+    call: bool,
+) -> tuple[float, str]:
+    """(vol, source) held constant over a new lot's life: stored, else implied, else realized."""
+    stored = float(row.implied_vol) if pd.notna(row.implied_vol) else np.nan
+    if stored > 0:
+        return stored, VOL_STORED
+    trade_day = closes.calendar[row.day]
+    days = (expiry - trade_day).days
+    if days <= 0:
+        return np.nan, VOL_EXPIRED
+    # The trade happens at the close, so the premium is solved against that close.
+    spot = closes.on(row.underlying, trade_day)
+    premium = float(row.price) if pd.notna(row.price) else np.nan
+    iv = implied_vol(premium, spot, strike, days, rate_pct, "call" if call else "put")
+    if np.isfinite(iv):
+        return iv, VOL_PREMIUM
+    history = closes.prices[row.underlying].loc[:trade_day]
+    try:
+        return realized_vol(history), VOL_REALIZED
+    except InsufficientHistory as exc:
+        raise InsufficientHistory(
+            f"{row.instrument}: no implied vol from its premium and {exc.message}",
+            symbol=row.underlying,
+            date=trade_day.date().isoformat(),
+            **exc.details,
+        ) from exc
+
+
+def _replay_lots(rows: pd.DataFrame, new_vol: Callable[[Any], tuple[float, str]]) -> list[_Lot]:
+    """Option lots after replaying an instrument's rows: opposite trades close lots FIFO first.
+
+    A change against the held direction shrinks the oldest lots; what is left of it (or a change
+    with the held direction) opens a new lot whose vol ``new_vol(row)`` fixes once.
+    """
+    lots: list[_Lot] = []
+    open_lots: list[_Lot] = []
+    for row in rows.itertuples(index=False):
+        delta = float(row.quantity_delta)
+        for lot in open_lots:
+            if abs(delta) <= _FLAT or np.sign(lot.quantity) == np.sign(delta):
+                break
+            take = np.sign(delta) * min(abs(delta), abs(lot.quantity))
+            lot.quantity += take
+            lot.events.append((row.day, take))
+            delta -= take
+        open_lots = [lot for lot in open_lots if abs(lot.quantity) > _FLAT]
+        if abs(delta) > _FLAT:
+            vol, source = new_vol(row)
+            lot = _Lot(row.day, vol, source, delta, [(row.day, delta)])
+            lots.append(lot)
+            open_lots.append(lot)
+    return lots
+
+
+def _option_values(
+    rows: pd.DataFrame, closes: _Closes, rate_pct: float
+) -> tuple[np.ndarray, np.ndarray, list[_Lot]]:
+    """Signed market value ($) and quantity per day of one option instrument, and its lots.
+
+    Lot k is worth q_k,t × multiplier × BS(S_t, K, r, σ_k, T − t) at each close, with S_t the
+    underlying's close and T − t calendar days to expiry; after expiry, intrinsic at the close
+    standing for the expiry date (the option's value was fixed then).
+    """
+    calendar = closes.calendar
+    call = str(_first_valid(rows, "position_type")) in CALL_TYPES
+    strike = float(_first_valid(rows, "strike"))
+    expiry = pd.Timestamp(_first_valid(rows, "expiry")).normalize()
+    multiplier = float(_first_valid(rows, "multiplier", OPTION_MULTIPLIER))
+    underlying = str(_first_valid(rows, "underlying"))
+    lots = _replay_lots(rows, lambda r: _lot_vol(r, closes, rate_pct, strike, expiry, call))
+    n = len(calendar)
+    quantity = _quantity_path(rows["day"].to_numpy(), rows["quantity_delta"].to_numpy(), n)
+    held = quantity != 0
+    live = calendar <= expiry
+    spot = closes.path(underlying, held & live).copy()
+    if (held & ~live).any():
+        spot[~live] = closes.on(underlying, expiry)
+    days = np.maximum((expiry - calendar).days.to_numpy(), 0)
+    mv = np.zeros(n)
+    for lot in lots:
+        days_l, deltas_l = zip(*lot.events, strict=True)
+        q = _quantity_path(np.array(days_l), np.array(deltas_l), n)
+        if not q.any():
+            continue
+        unit = black_scholes_vector(spot, strike, rate_pct / 100.0, lot.vol, days, call)
+        mv += np.where(q != 0, q * multiplier * unit, 0.0)
+    return mv, quantity, lots
+
+
+def _stock_values(rows: pd.DataFrame, closes: _Closes) -> tuple[np.ndarray, np.ndarray]:
+    """Signed market value ($) and quantity per day of one stock: q_t × multiplier × close_t."""
+    n = len(closes.calendar)
+    quantity = _quantity_path(rows["day"].to_numpy(), rows["quantity_delta"].to_numpy(), n)
+    held = quantity != 0
+    spot = closes.path(str(_first_valid(rows, "underlying", rows["instrument"].iloc[0])), held)
+    multiplier = float(_first_valid(rows, "multiplier", 1.0))
+    return np.where(held, quantity * multiplier * spot, 0.0), quantity
+
+
+def _lots_frame(records: list[tuple[str, _Lot]], calendar: pd.DatetimeIndex) -> pd.DataFrame:
+    """One row per option lot: instrument, opened (date), opening quantity, vol, vol_source."""
+    return pd.DataFrame(
+        [
+            {
+                "instrument": instrument,
+                "opened": calendar[lot.opened].date(),
+                "quantity": lot.events[0][1],
+                "vol": lot.vol,
+                "vol_source": lot.vol_source,
+            }
+            for instrument, lot in records
+        ],
+        columns=["instrument", "opened", "quantity", "vol", "vol_source"],
+    )
+
+
+def ledger_history(
+    transactions: pd.DataFrame,
+    prices: pd.DataFrame,
+    as_of: dt.date | pd.Timestamp,
+    rate_pct: float,
+    *,
+    trading_days: pd.DatetimeIndex | None = None,
+) -> LedgerHistory:
+    """Replay a transactions ledger day by day: cash, market values and equity at each close.
+
+    Trades happen at the close of their trade date (the first trading day on or after it): that
+    day's cash moves by the row's ``amount`` and the instrument's quantity by its
+    ``quantity_delta``. At each close t::
+
+        cash_t   = Σ_{rows booked by t} amount
+        MV_i,t   = q_i,t × multiplier_i × P_i,t          (signed: shorts negative)
+        equity_t = cash_t + Σ_i MV_i,t
+        flows_t  = Σ_{is_flow rows booked on t} amount   (deposits +, withdrawals −)
+
+    P is the underlying's adjusted close for a stock. For an option lot it is the Black–Scholes
+    value (``black_scholes_vector``, rate ``rate_pct``) at the underlying's close with calendar
+    days to expiry counted from t and one vol σ held constant over the lot's life, chosen in
+    this order: the row's ``implied_vol`` if positive (``stored``); else the vol that prices the
+    opening premium at the trade date's close (``entry_premium``: the lot is then worth its cost
+    on the entry day); else, with no root, the underlying's 60-day realized vol at the trade date
+    (``realized``). Lots of one instrument close first-in first-out. After its expiry date an
+    option still held is worth intrinsic at the close standing for the expiry date; its
+    option_expire/option_assign row sets the quantity to 0. A missing close is carried forward
+    up to ``MAX_PRICE_AGE_DAYS`` (7) calendar days.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        One row per transaction in trade order, columns ``LEDGER_COLUMNS``: ``trade_date``,
+        ``kind``, ``instrument`` (symbol or OSI key; None for cash rows), ``underlying`` (price
+        symbol), ``position_type``, ``quantity_delta`` (signed change of the held quantity),
+        ``multiplier``, ``amount`` (signed cash effect, $), ``is_flow``, ``price`` ($ per share
+        of the deliverable: an option premium per share, not per contract), ``strike``,
+        ``expiry``, ``implied_vol`` (decimal; NaN to solve it). Only ``quantity_delta`` and
+        ``amount`` drive the replay; ``kind`` is carried for the caller.
+    prices : DataFrame
+        Wide adjusted closes ($ per share), DatetimeIndex ascending, a column per symbol; also
+        the realized-vol history before the ledger starts.
+    as_of : date or Timestamp
+        Last day of the history. Rows dated after the last trading day on or before it would
+        take effect on a later day and are left out.
+    rate_pct : float
+        Risk-free rate, percent per year, for option values and implied vols.
+    trading_days : DatetimeIndex, optional
+        The calendar (e.g. the benchmark's dates); default ``prices``' dates.
+
+    Returns
+    -------
+    LedgerHistory
+        One row per trading day from the first transaction to ``as_of``: ``cash, long_mv,
+        short_mv, equity, flows`` ($) and ``positions`` (instruments with a non-zero quantity);
+        ``values``/``flows`` for ``twr.twr_returns`` (a flow is in that day's value).
+
+    Raises
+    ------
+    NoPositions
+        The ledger is empty.
+    InsufficientHistory
+        No trading day from the first transaction to ``as_of``, or an option needing the
+        realized-vol fallback has too little history (symbol and date in ``details``).
+    NoPrices
+        A held instrument (or an option's underlying on its trade date) has no close within
+        ``MAX_PRICE_AGE_DAYS`` of a day (symbol and date in ``details``).
+    ValueError
+        Missing columns, a row without an amount, or a quantity change without an instrument.
+    """
+    ledger = _normalised_ledger(transactions)
+    as_of = pd.Timestamp(as_of).normalize()
+    calendar = _ledger_calendar(ledger["trade_date"].iloc[0], prices, as_of, trading_days)
+    ledger["day"] = calendar.searchsorted(ledger["trade_date"], side="left")
+    ledger = ledger[ledger["day"] < len(calendar)]
+    n = len(calendar)
+    day = ledger["day"].to_numpy()
+    amount = ledger["amount"].to_numpy()
+    flow = ledger["is_flow"].to_numpy()
+    cash = np.bincount(day, weights=amount, minlength=n).cumsum()
+    flows = np.bincount(day[flow], weights=amount[flow], minlength=n)
+    closes = _Closes(prices, calendar)
+    values: dict[str, np.ndarray] = {}
+    held = np.zeros(n, dtype=int)
+    records: list[tuple[str, _Lot]] = []
+    moves = ledger[ledger["quantity_delta"].abs() > _FLAT]
+    for instrument, rows in moves.groupby("instrument", sort=False):
+        if str(_first_valid(rows, "position_type")) in OPTION_TYPES:
+            mv, quantity, lots = _option_values(rows, closes, rate_pct)
+            records += [(instrument, lot) for lot in lots]
+        else:
+            mv, quantity = _stock_values(rows, closes)
+        values[instrument] = mv
+        held += quantity != 0
+    market_values = pd.DataFrame(values, index=calendar, columns=list(values), dtype=float)
+    mv = market_values.to_numpy()
+    frame = pd.DataFrame(
+        {
+            "cash": cash,
+            "long_mv": np.where(mv > 0, mv, 0.0).sum(axis=1),
+            "short_mv": np.where(mv < 0, mv, 0.0).sum(axis=1),
+            "equity": cash + mv.sum(axis=1),
+            "flows": flows,
+            "positions": held,
+        },
+        index=calendar,
+    )
+    lots_frame = _lots_frame(records, calendar)
+    vol_source = {
+        str(k): "+".join(dict.fromkeys(g))
+        for k, g in lots_frame.groupby("instrument")["vol_source"]
+    }
+    return LedgerHistory(frame, market_values, lots_frame, vol_source)
