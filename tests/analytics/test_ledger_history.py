@@ -19,6 +19,7 @@ from webapp.analytics.options import (
     realized_vol,
 )
 from webapp.analytics.performance import ledger_history, value_history
+from webapp.analytics.twr import twr_returns
 
 
 def _mibian_grid():
@@ -198,11 +199,39 @@ def test_deposits_and_withdrawals_change_equity_as_flows():
     assert h.frame["equity"].tolist() == pytest.approx([100.0, 610.0, 610.0, 421.0])
     assert h.flows.tolist() == [100.0, 500.0, 0.0, -200.0]
     assert h.flows.index.equals(h.values.index)
-    # With the flow in the day's value, (V_t − F_t) / V_{t−1} − 1 is the market's move alone:
-    # day 1 is A's +10% on the 100 invested, not the 500 deposited.
+    # The flow is in its day's value (booked at the close), so taking it out again leaves the
+    # market's move alone: day 1 is A's +10% on the 100 invested, not the 500 deposited.
     v, fl = h.values.to_numpy(), h.flows.to_numpy()
     assert (v[1] - fl[1]) / v[0] - 1 == pytest.approx(0.10)
     assert (v[3] - fl[3]) / v[2] - 1 == pytest.approx(11.0 / 610.0)
+
+
+def test_values_and_flows_feed_the_twr_engine():
+    px = pd.DataFrame({"A": [10.0, 11.0, 11.0, 12.1, 12.1]}, index=DAYS[:5])
+    book = ledger(deposit(0, 100.0), trade(0, "buy", "A", 10, 10.0), deposit(2, 50.0))
+    h = ledger_history(book, px, DAYS[4], 0.0)
+    r = twr_returns(h.values, h.flows)
+    assert list(r.index) == list(DAYS[1:5])
+    # Days without a flow: the book's own move. The deposit day is no 50/110 gain, whichever
+    # part of the day the engine lets the idle cash count for.
+    assert r.iloc[0] == pytest.approx(0.10)
+    assert abs(r.iloc[1]) < 1e-12
+    assert r.iloc[2] == pytest.approx(11.0 / 160.0)
+    assert r.iloc[3] == 0.0
+
+
+def test_trades_on_a_non_trading_day_are_booked_on_the_next_one():
+    # The calendar is the benchmark's; A's frame lacks Wednesday (carried, 1 day old).
+    spy = pd.DataFrame({"SPY": 400.0}, index=DAYS[:5])
+    px = pd.DataFrame({"A": [10.0, 10.0, np.nan, 10.0, 10.0]}, index=DAYS[:5])
+    saturday = pd.Timestamp("2026-03-07")
+    book = ledger(deposit(0, 100.0), trade(saturday, "buy", "A", 3, 10.0))
+    h = ledger_history(book, px, DAYS[5], 0.0, trading_days=spy.index)
+    assert list(h.frame.index) == list(DAYS[:5])  # the calendar, not A's dates nor as_of's
+    assert h.frame["positions"].tolist() == [0, 0, 0, 0, 0]
+    h = ledger_history(book, px.reindex(DAYS), DAYS[5], 0.0)
+    assert h.frame["cash"].tolist() == [100.0] * 4 + [100.0, 70.0]
+    assert h.frame["positions"].tolist() == [0] * 5 + [1]
 
 
 def test_sum_of_amounts_is_final_cash():
