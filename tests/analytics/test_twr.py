@@ -265,3 +265,25 @@ def test_periods_are_json_ready():
     for r in rows:
         assert all(v is None or isinstance(v, (str, bool, int, float)) for v in r.values())
         assert r["return"] is None or math.isfinite(r["return"])
+
+
+def test_end_of_day_flows_liquidation_and_close_deposit():
+    """Ledger convention: trades and flows at the close, r_t = (V_t - F_t) / V_{t-1} - 1."""
+    days = pd.bdate_range("2026-03-02", periods=4)
+    # Day 2: +10% on 100. Day 3: +9.09% (120 sold at the close and withdrawn: 0 left).
+    # Day 4: an empty book takes a 490 deposit at the close: no return, no error.
+    values = pd.Series([100.0, 110.0, 0.0, 490.0], index=days)
+    flows = pd.Series([-120.0, 490.0], index=[days[2], days[3]])
+    r = twr_returns(values, flows, timing="end")
+    assert r.iloc[0] == pytest.approx(0.10, abs=1e-15)
+    assert r.iloc[1] == pytest.approx(120.0 / 110.0 - 1, abs=1e-15)
+    assert r.iloc[2] == 0.0
+    with pytest.raises(NonPositiveEquity):
+        twr_returns(values, flows, timing="start")  # the same ledger read with start-of-day flows
+    # A deposit at the close does not dilute the day's return: 100 -> 600 with 490 in is +10%.
+    close_deposit = twr_returns(
+        pd.Series([100.0, 600.0], index=days[:2]), pd.Series([490.0], index=[days[1]]), timing="end"
+    )
+    assert close_deposit.iloc[0] == pytest.approx(0.10, abs=1e-15)
+    with pytest.raises(ValueError, match="timing"):
+        twr_returns(values, flows, timing="noon")

@@ -88,8 +88,15 @@ def _check_values(values: pd.Series) -> pd.Series:
     return values
 
 
-def twr_returns(values: pd.Series, flows: pd.Series | None = None) -> pd.Series:
+def twr_returns(
+    values: pd.Series, flows: pd.Series | None = None, *, timing: str = "start"
+) -> pd.Series:
     """Daily time-weighted returns ``r_t = V_t / (V_{t−1} + F_t) − 1`` (decimal).
+
+    With ``timing="end"`` flows arrive at the close instead: ``r_t = (V_t − F_t) / V_{t−1} − 1``
+    (the base is the previous close). That is the ledger's convention (trades and flows are
+    booked at the close): a sale withdrawn the same day is not a negative base, and a deposit at
+    the close does not dilute that day's return.
 
     Parameters
     ----------
@@ -118,32 +125,42 @@ def twr_returns(values: pd.Series, flows: pd.Series | None = None) -> pd.Series:
     InsufficientHistory
         ``values`` is empty.
     """
+    if timing not in ("start", "end"):
+        raise ValueError(f"timing must be 'start' or 'end', not {timing!r}")
     values = _check_values(values)
     v = values.to_numpy()
     f = _flows_on_days(flows, values.index)
     prev = np.r_[np.nan, v[:-1]]
-    base = prev + f
+    # Start of day: the flow joins the base. End of day: it leaves the closing value.
+    base, end = (prev + f, v) if timing == "start" else (prev, v - f)
     # Relative, so that scaling every amount changes nothing (a fixed dollar floor would).
     tiny = EMPTY_BOOK_RELATIVE * np.maximum(np.abs(prev), np.abs(f))
-    empty = (np.abs(base) <= tiny) & (np.abs(v) <= tiny)
+    empty = (np.abs(base) <= tiny) & (np.abs(end) <= tiny)
     bad = np.flatnonzero(~empty[1:] & (base[1:] <= tiny[1:])) + 1
     if len(bad):
         t = int(bad[0])
         day = values.index[t].date().isoformat()
+        how = (
+            f"previous value {v[t - 1]:,.2f} + flow {f[t]:,.2f} = {base[t]:,.2f} $"
+            if timing == "start"
+            else f"previous value {v[t - 1]:,.2f} $ (flows at the close: {f[t]:,.2f} $)"
+        )
         raise NonPositiveEquity(
-            f"non-positive base on {day}: previous value {v[t - 1]:,.2f} + flow {f[t]:,.2f} "
-            f"= {base[t]:,.2f} $; a time-weighted return needs capital at the start of the day",
+            f"non-positive base on {day}: {how}; a time-weighted return needs capital at the "
+            "start of the day",
             date=day,
             previous_value=float(v[t - 1]),
             flow=float(f[t]),
             base=float(base[t]),
         )
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(empty, 0.0, v / base - 1.0)
+        r = np.where(empty, 0.0, end / base - 1.0)
     return pd.Series(r[1:], index=values.index[1:], name="twr_return")
 
 
-def daily_twr(values: pd.Series, flows: pd.Series | None = None) -> pd.Series:
+def daily_twr(
+    values: pd.Series, flows: pd.Series | None = None, *, timing: str = "start"
+) -> pd.Series:
     """Time-weighted return index: 1.0 on the first day, then ``I_t = I_{t−1} · (1 + r_t)``.
 
     ``r_t = V_t / (V_{t−1} + F_t) − 1``: flows arrive at the start of the day, so a deposit is
@@ -162,7 +179,7 @@ def daily_twr(values: pd.Series, flows: pd.Series | None = None) -> pd.Series:
         ``twr_index`` (dimensionless, base 1.0) on every date of ``values``; the cumulative
         time-weighted return from the first close to day t is ``I_t − 1``.
     """
-    r = twr_returns(values, flows)
+    r = twr_returns(values, flows, timing=timing)
     first = pd.Series([1.0], index=_check_values(values).index[:1])
     return pd.concat([first, (1.0 + r).cumprod()]).rename("twr_index")
 
