@@ -9,6 +9,7 @@ from webapp.imports import validate_holdings_file
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TODAY = dt.date(2026, 11, 24)
+PRICE_DATE = dt.date(2026, 8, 3)  # the latest stored price date, months before TODAY
 KNOWN = frozenset({"AAPL", "MSFT", "SPY", "GOOGL", "VOO", "BRK-B", "QQQ"})
 
 
@@ -19,6 +20,7 @@ def run(
     max_bytes: int = 5 * 1024 * 1024,
     max_rows: int = 20_000,
     today: dt.date = TODAY,
+    as_of: dt.date | None = None,
     filename: str = "holdings.csv",
 ):
     """Validate bytes (str is UTF-8 encoded) with test defaults."""
@@ -31,6 +33,7 @@ def run(
         max_bytes=max_bytes,
         max_rows=max_rows,
         today=today,
+        as_of=as_of,
     )
 
 

@@ -36,6 +36,9 @@ class AcceptedRow:
     strategy: str | None = None
     notes: str = ""
     iv: float | None = None
+    # The statement's value of the whole position (signed); None when the file states none.
+    # Not part of the §5 JSON: it only feeds ImportReport.estimated_equity.
+    market_value: float | None = None
 
     @property
     def underlying_symbol(self) -> str | None:
@@ -61,6 +64,13 @@ class AcceptedRow:
     def implied_vol(self) -> float | None:
         """Implied volatility as a decimal (0.25 = 25%) when the file gave one."""
         return self.iv
+
+    @property
+    def book_value(self) -> float:
+        """The position's value for the equity estimate: the statement's, else at entry price."""
+        if self.market_value is not None:
+            return self.market_value
+        return self.quantity * self.entry_price * self.multiplier
 
     @property
     def price_symbol(self) -> str:
@@ -115,7 +125,20 @@ class ImportReport:
     skipped_lines: list[int] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
     portfolio_id: Any = None
+    # The date the file was judged by (future entry dates, defaulted dates, expiries) and what it
+    # is: "price_date" (the latest stored price date the caller passed) or "today" (no prices).
+    as_of: dt.date | None = None
+    as_of_source: str = "today"
+    # The cash the statement states (None: the file states none, e.g. the template); its source
+    # line(s) are in the "statement_cash" warning and in statement_cash_lines.
+    statement_cash: float | None = None
+    statement_cash_lines: list[int] = field(default_factory=list)
+    # The book's value: accepted positions at the statement's values where the file gives them
+    # (else entry price x quantity x multiplier), plus statement_cash. None without accepted rows.
+    estimated_equity: float | None = None
 
+    # to_dict keeps the §5 keys only (the API's JSON shape); the fields above are for the page
+    # and the commit, and their content is in the warnings.
     def to_dict(self) -> dict[str, Any]:
         """The §5 JSON report (dates as ISO strings, numbers as floats)."""
         return {

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from webapp.imports.asof import AsOf
 from webapp.imports.cells import CellError, clean, is_missing, neutralize, parse_date, parse_decimal
 from webapp.imports.layouts import Candidate
 from webapp.imports.options import ParsedOption, parse_option_symbol, parse_tos_option
@@ -132,10 +133,21 @@ def _price(
     return value
 
 
+def _future_date_message(value: dt.date, as_of: AsOf) -> str:
+    if not as_of.from_prices:
+        return f"The entry date {value.isoformat()} is after today."
+    # Both dates named: the advisor sees a date that may be in the past by the calendar.
+    return (
+        f"The entry date {value.isoformat()} is after {as_of.date.isoformat()}, the last day "
+        "with stored prices: a position cannot be valued before its prices exist. Correct the "
+        "date, or import the file once prices have been updated."
+    )
+
+
 def _entry_date(
-    c: Candidate, today: dt.date, errors: _Errors, notes: list[dict[str, str]]
+    c: Candidate, as_of: AsOf, errors: _Errors, notes: list[dict[str, str]]
 ) -> dt.date | None:
-    if c.date is None:  # the layout has no acquisition date: statement or import date, warned
+    if c.date is None:  # the layout has no acquisition date: statement or as-of date, warned
         if c.default_date_warning:
             notes.append(c.default_date_warning)
         value = c.default_date
@@ -146,11 +158,11 @@ def _entry_date(
         value = errors.parsed("entry_date", parse_date, c.date, "The entry date is empty.")
         if value is None:
             return None
-    if value is not None and value > today:
+    if value is not None and value > as_of.date:
         errors.add(
             "entry_date",
             "future_date",
-            f"The entry date {value.isoformat()} is after today.",
+            _future_date_message(value, as_of),
             c.date if c.date is not None else value.isoformat(),
         )
         return None
@@ -194,21 +206,25 @@ def _tags(raw: str, notes: list[dict[str, str]]) -> list[str]:
 
 
 def check_candidate(
-    c: Candidate, today: dt.date
+    c: Candidate, as_of: AsOf
 ) -> tuple[AcceptedRow | None, list[dict[str, Any]], DuplicateKey | None]:
-    """The accepted row, or every field error of the line; plus the row's duplicate key."""
+    """The accepted row, or every field error of the line; plus the row's duplicate key.
+
+    Dates are judged by ``as_of`` (the last stored price date, or today without prices): an
+    entry after it is rejected, an option expiring before it is accepted as expired.
+    """
     errors = _Errors()
     notes: list[dict[str, str]] = list(c.warnings)
     symbol, option = _instrument(c, errors)
     quantity = _quantity(c, option, errors)
     price = _price(c, quantity, option, errors)
-    entry_date = _entry_date(c, today, errors, notes)
+    entry_date = _entry_date(c, as_of, errors, notes)
     iv = _implied_vol(c, errors)
     if c.price_warning:
         notes.append(c.price_warning)
     if errors or symbol is None or quantity is None or price is None or entry_date is None:
         return None, errors, None
-    if option is not None and option.expiry < today:
+    if option is not None and option.expiry < as_of.date:
         notes.append(
             warning("option_expired", f"This option expired on {option.expiry.isoformat()}.")
         )
@@ -232,5 +248,6 @@ def check_candidate(
         notes=_text(c.notes, None, "notes", notes),
         iv=iv,
         warnings=notes,
+        market_value=float(c.market_value) if c.market_value is not None else None,
     )
     return row, errors, (c.account, symbol, quantity, price, entry_date)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
+from webapp.imports.asof import AsOf, dollars
 from webapp.imports.layouts import Parsed, parse_layout
 from webapp.imports.reader import FileRefused, check_bytes, decode, quote_warning, read_records
 from webapp.imports.report import ImportReport, RejectedRow, file_error, warning
@@ -35,10 +36,17 @@ def validate_holdings_file(
     max_bytes: int,
     max_rows: int,
     today: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> ImportReport:
-    """Validate an uploaded holdings CSV and report accepted, rejected and skipped lines."""
-    today = today or dt.date.today()
-    report = ImportReport()
+    """Validate an uploaded holdings CSV and report accepted, rejected and skipped lines.
+
+    ``as_of`` is the latest stored price date: entry dates after it are rejected, dateless
+    statements enter on it (or on their own earlier date) and options are expired only before
+    it. Without it (no prices stored) the file is judged by ``today``, the wall clock unless a
+    test fixes it. ``report.as_of`` says which date was used.
+    """
+    judge = AsOf.resolve(as_of, today or dt.date.today())
+    report = ImportReport(as_of=judge.date, as_of_source=judge.source)
     try:
         check_bytes(data, max_bytes)
         text, notes = decode(data)
@@ -47,7 +55,7 @@ def validate_holdings_file(
         if all(record.blank for record in records):
             raise FileRefused("empty_file", "The file has no content (only empty lines or cells).")
         report.warnings.extend(quote_warning(text, records))
-        parsed = parse_layout(records, today)
+        parsed = parse_layout(records, judge)
     except FileRefused as exc:
         report.detected_format = exc.detected_format
         report.file_error = file_error(exc.code, exc.message, exc.columns)
@@ -73,16 +81,17 @@ def validate_holdings_file(
             "cash, totals or notes.",
         )
         return report
-    _check_rows(report, parsed, today)
+    _check_rows(report, parsed, judge)
     _flag_market_data(report, frozenset(known_symbols))
     report.warnings.extend(_summaries(report, parsed))
+    report.warnings.extend(_cash_and_equity(report, parsed))
     return report
 
 
-def _check_rows(report: ImportReport, parsed: Parsed, today: dt.date) -> None:
+def _check_rows(report: ImportReport, parsed: Parsed, as_of: AsOf) -> None:
     first_seen: dict[DuplicateKey, int] = {}
     for candidate in parsed.candidates:
-        row, errors, key = check_candidate(candidate, today)
+        row, errors, key = check_candidate(candidate, as_of)
         if row is None:
             report.rejected.append(RejectedRow(candidate.line, errors))
         elif key in first_seen:
@@ -139,13 +148,62 @@ def _summaries(report: ImportReport, parsed: Parsed) -> list[dict[str, str]]:
                 notes.append(dict(note))
     if parsed.cash_lines:
         lines = [str(n) for n in parsed.cash_lines]
+        todo = (
+            "the statement's cash is taken as the portfolio's cash (see below)."
+            if parsed.statement_cash is not None
+            else "enter cash as the portfolio's cash."
+        )
         notes.append(
             warning(
                 "cash_rows_skipped",
                 "Cash lines were skipped "
                 f"({'line' if len(lines) == 1 else 'lines'} {_listing(lines)}): "
-                "cash, money-market sweeps and pending activity are not positions; "
-                "enter cash as the portfolio's cash.",
+                f"cash, money-market sweeps and pending activity are not positions; {todo}",
             )
         )
     return notes
+
+
+def _cash_and_equity(report: ImportReport, parsed: Parsed) -> list[dict[str, str]]:
+    """The statement's cash, the book's estimated equity, and a warning when it is not positive.
+
+    A book worth zero or less (a statement's short options without the cash that backs them)
+    has no returns or weights: the risk and performance pages refuse it, so the advisor is told
+    now, while the file can still be completed.
+    """
+    notes: list[dict[str, str]] = []
+    cash = parsed.statement_cash
+    if cash is not None:
+        report.statement_cash = float(cash.amount)
+        report.statement_cash_lines = list(cash.lines)
+        notes.append(warning("statement_cash", cash.message))
+    if not report.accepted:
+        return notes
+    positions = sum(row.book_value for row in report.accepted)
+    equity = round(positions + (report.statement_cash or 0.0), 2)
+    report.estimated_equity = equity
+    if equity <= 0:
+        notes.append(warning("non_positive_equity", _equity_message(report, positions, equity)))
+    return notes
+
+
+def _equity_message(report: ImportReport, positions: float, equity: float) -> str:
+    stated = sum(1 for row in report.accepted if row.market_value is not None)
+    if stated == len(report.accepted):
+        basis = "the statement's market values"
+    elif stated:
+        basis = "the statement's market values where given, else entry price x quantity"
+    else:
+        basis = "entry price x quantity (x100 for options)"
+    cash = (
+        f"plus the statement's cash {dollars(report.statement_cash)}"
+        if report.statement_cash is not None
+        else "and no cash (none was read from the file)"
+    )
+    return (
+        f"This book would be worth {dollars(equity)}: positions {dollars(positions)} at {basis}, "
+        f"{cash}. Risk and performance cannot be calculated for a book worth zero or less "
+        "(returns and weights are shares of its value), so they will refuse it. Add the "
+        "account's cash (the statement's cash line, or the Cash field of the import) or the "
+        "long positions missing from the file."
+    )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
+from webapp.imports.asof import AsOf
 from webapp.imports.cells import clean
 from webapp.imports.layouts import canonical, etrade, fidelity, ibkr, schwab, thinkorswim, vanguard
 from webapp.imports.layouts.base import Candidate, Parsed, header_keys
@@ -51,7 +51,7 @@ def _unsupported(keys: set[str]) -> FileRefused:
     )
 
 
-def parse_layout(records: list[Record], today: dt.date) -> Parsed:
+def parse_layout(records: list[Record], as_of: AsOf) -> Parsed:
     """Detect the file's layout and map its rows to candidates.
 
     Raises ``FileRefused`` when nothing can be imported; its ``detected_format`` names the layout
@@ -64,7 +64,7 @@ def parse_layout(records: list[Record], today: dt.date) -> Parsed:
             continue  # an activity header is never a positions signature (checked below)
         for layout in _BROKERS:
             if layout.signature(record, keys):
-                return _run(layout.FORMAT, lambda: layout.parse(records, today))
+                return _run(layout.FORMAT, lambda: layout.parse(records, as_of))
     for _, record in head:
         keys = header_keys(record)
         # Checked before any column check: an activity file has Symbol/Quantity/Price columns too.
@@ -72,7 +72,7 @@ def parse_layout(records: list[Record], today: dt.date) -> Parsed:
             raise _unsupported(keys)
     for i, record in head:
         if canonical.is_header(header_keys(record)):
-            return _run(canonical.FORMAT, lambda: canonical.parse(records, i, today))
+            return _run(canonical.FORMAT, lambda: canonical.parse(records, i, as_of))
     columns = [clean(c) for c in head[0][1].cells] if head else []
     raise FileRefused(
         "missing_required_column",

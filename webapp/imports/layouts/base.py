@@ -9,7 +9,9 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
+from webapp.imports.asof import AsOf, CashLine, StatementCash, amount
 from webapp.imports.cells import clean, is_missing, lenient_date, norm_header
 from webapp.imports.options import ParsedOption, parse_option_symbol
 from webapp.imports.reader import FileRefused, Record
@@ -39,6 +41,9 @@ class Candidate:
     notes: str = ""
     implied_vol: str = ""
     warnings: list[dict[str, str]] = field(default_factory=list)
+    # The statement's own value of the position (signed, whole position, x100 for options);
+    # None when the file states none. Only the equity estimate uses it.
+    market_value: Decimal | None = None
 
 
 @dataclass
@@ -50,6 +55,8 @@ class Parsed:
     skipped: list[int] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
     cash_lines: list[int] = field(default_factory=list)
+    cash_values: list[CashLine] = field(default_factory=list)  # cash lines that state an amount
+    statement_cash: StatementCash | None = None  # set by layouts whose statements state cash
 
     def skip(self, record: Record) -> None:
         """Mark every physical line of ``record`` as skipped."""
@@ -136,7 +143,8 @@ def position_rows(
             out.skip(record)
         else:
             security = record.cell(index["symbol"]) or record.cell(index.get("name"))
-            if not skip_row(out, record, security, record.cell(index["quantity"])):
+            quantity, value = record.cell(index["quantity"]), record.cell(index.get("value"))
+            if not skip_row(out, record, security, quantity, value):
                 yield record, index
 
 
@@ -153,7 +161,8 @@ def row_candidate(
     """The candidate of a broker table row: its ``symbol``, ``quantity`` and ``price`` cells.
 
     ``account`` defaults to the row's ``account`` cell (None when the table has no such column);
-    ``default`` is the entry date (and its warning) for exports without acquisition dates.
+    ``default`` is the entry date (and its warning) for exports without acquisition dates; the
+    ``value`` cell, when the table has one, is the statement's market value of the position.
     """
     date, note = default if default is not None else (None, None)
     return Candidate(
@@ -167,6 +176,7 @@ def row_candidate(
         default_date=date,
         default_date_warning=note,
         account=account or clean(record.cell(index.get("account"))) or None,
+        market_value=amount(record.cell(index.get("value"))),
     )
 
 
@@ -182,11 +192,14 @@ def line_date(records: Iterable[Record], pattern: re.Pattern[str]) -> dt.date | 
     return None
 
 
-def default_date(
-    statement: dt.date | None, today: dt.date, source: str
-) -> tuple[dt.date, dict[str, str]]:
-    """The entry date a dateless export implies, with the warning that says so."""
-    if statement is not None:
+def default_date(statement: dt.date | None, as_of: AsOf, source: str) -> DatedDefault:
+    """The entry date a dateless export implies, with the warning that says so.
+
+    The statement's own date when it is known and not after ``as_of``; otherwise ``as_of``
+    itself. A statement newer than the stored prices would give entry dates no price covers
+    (rejected as future dates), so the positions enter on the last priced day instead.
+    """
+    if statement is not None and statement <= as_of.date:
         return statement, warning(
             "entry_date_defaulted_to_statement_date",
             (
@@ -194,9 +207,19 @@ def default_date(
                 f"{source} date {statement.isoformat()}."
             ),
         )
-    return today, warning(
+    later = (
+        f" (the {source} date {statement.isoformat()} is after it)" if statement is not None else ""
+    )
+    if as_of.from_prices:
+        return as_of.date, warning(
+            "entry_date_defaulted_to_price_date",
+            "No acquisition date in the file: entry date set to the price date "
+            f"{as_of.date.isoformat()}, the last day with stored prices{later}.",
+        )
+    return as_of.date, warning(
         "entry_date_defaulted_to_import_date",
-        f"No acquisition date in the file: entry date set to today, {today.isoformat()}.",
+        f"No acquisition date in the file: entry date set to today, {as_of.date.isoformat()}"
+        f"{later}.",
     )
 
 
@@ -205,14 +228,21 @@ def recognisable(symbol: str) -> bool:
     return bool(stock_symbol(symbol) or parse_option_symbol(symbol) or looks_like_cusip(symbol))
 
 
-def skip_row(out: Parsed, record: Record, symbol: str, quantity: str) -> bool:
-    """Skip (and record) the brokers' non-position rows: totals, cash, notes, empty rows."""
+def skip_row(out: Parsed, record: Record, symbol: str, quantity: str, value: str = "") -> bool:
+    """Skip (and record) the brokers' non-position rows: totals, cash, notes, empty rows.
+
+    A cash row's ``value`` cell (the table's market value column), when it states an amount,
+    is kept in ``out.cash_values``: the layout decides whether that is the statement's cash.
+    """
     if record.blank or is_total_row(symbol):
         out.skip(record)
         return True
     if is_cash_row(symbol):
         out.skip(record)
         out.cash_lines.append(record.line)
+        stated = amount(value)
+        if stated is not None:
+            out.cash_values.append(CashLine(record.line, clean(symbol), stated))
         return True
     if is_missing(quantity) and (is_missing(symbol) or not recognisable(symbol)):
         # No quantity and no security: a disclaimer, a footer, a title or a summary line.

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
+from webapp.imports.asof import AsOf
 from webapp.imports.cells import clean, norm_header
 from webapp.imports.layouts.base import Candidate, Columns, Parsed, header_keys, recognisable
 from webapp.imports.reader import FileRefused, Record
@@ -87,8 +86,13 @@ def _is_note(record: Record) -> bool:
     )
 
 
-def parse(records: list[Record], header_at: int, today: dt.date) -> Parsed:
-    """Candidates from a canonical file whose header is ``records[header_at]``."""
+def parse(records: list[Record], header_at: int, as_of: AsOf) -> Parsed:
+    """Candidates from a canonical file whose header is ``records[header_at]``.
+
+    Every row carries its own entry date, so ``as_of`` is not needed here; CASH rows are
+    skipped, never read as the portfolio's cash (the template has no cash, CSV_IMPORT.md §3).
+    """
+    del as_of  # the same signature as the broker layouts
     out = Parsed(FORMAT)
     header = records[header_at]
     index, notes = _columns(header)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import partial
 
+from webapp.imports.asof import AsOf, cash_from_lines
 from webapp.imports.cells import clean, lenient_date, month_number
 from webapp.imports.layouts.base import (
+    ColumnIndex,
+    Columns,
     Parsed,
     default_date,
     position_columns,
@@ -23,9 +25,14 @@ _GENERATED_RE = re.compile(
 )
 _AS_OF_RE = re.compile(r"positions as of\s+(\S+)", re.IGNORECASE)
 _LOT_RE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
-_COLUMNS = partial(
-    position_columns, fmt_label="E*TRADE portfolio", price=("Price Paid $", "Price Paid")
-)
+
+
+def _columns(columns: Columns) -> ColumnIndex:
+    # Value $ is optional: it only values the CASH row and the equity estimate.
+    return {
+        **position_columns(columns, "E*TRADE portfolio", ("Price Paid $", "Price Paid")),
+        "value": columns.find("Value $", "Value"),
+    }
 
 
 def signature(record: Record, keys: set[str]) -> bool:
@@ -51,13 +58,13 @@ def _generated(records: list[Record]) -> dt.date | None:
     return None
 
 
-def parse(records: list[Record], today: dt.date) -> Parsed:
-    """Candidates: price = Price Paid $, date = the "Generated at" date."""
+def parse(records: list[Record], as_of: AsOf) -> Parsed:
+    """Candidates: price = Price Paid $, date = the "Generated at" date, cash = the CASH row."""
     out = Parsed(FORMAT)
-    default = default_date(_generated(records), today, "export")
+    default = default_date(_generated(records), as_of, "export")
     # Skipped: the Account Summary, View Summary and "Filters applied" blocks before the header,
     # CASH, TOTAL and the "Generated at ..." footer.
-    for record, index in position_rows(out, records, signature, _COLUMNS):
+    for record, index in position_rows(out, records, signature, _columns):
         if _LOT_RE.match(clean(record.cell(index["symbol"]))):
             # Expanded view: a lot row under its position; the position row already sums the lots.
             out.skip(record)
@@ -65,4 +72,5 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
         out.candidates.append(
             row_candidate(record, index, price_label="Price Paid $", default=default)
         )
+    out.statement_cash = cash_from_lines(out.cash_values)
     return out

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from functools import partial
 
+from webapp.imports.asof import AsOf, cash_from_lines
 from webapp.imports.layouts.base import (
+    ColumnIndex,
+    Columns,
     Parsed,
     default_date,
     line_date,
@@ -19,12 +20,19 @@ from webapp.imports.reader import Record
 FORMAT = "fidelity_positions"
 _DOWNLOADED_RE = re.compile(r"date downloaded\s+(\S+)", re.IGNORECASE)
 _SIGNATURE = frozenset({"accountnumber", "accountname", "symbol", "quantity", "lastprice"})
-_COLUMNS = partial(
-    position_columns,
-    fmt_label="Fidelity positions",
-    price=("Average Cost Basis", "Cost Basis Per Share"),
-    account=("Account Number",),
-)
+
+
+def _columns(columns: Columns) -> ColumnIndex:
+    # Current Value is optional: it only values the cash and the equity estimate.
+    return {
+        **position_columns(
+            columns,
+            "Fidelity positions",
+            ("Average Cost Basis", "Cost Basis Per Share"),
+            account=("Account Number",),
+        ),
+        "value": columns.find("Current Value"),
+    }
 
 
 def signature(record: Record, keys: set[str]) -> bool:
@@ -32,14 +40,19 @@ def signature(record: Record, keys: set[str]) -> bool:
     return _SIGNATURE <= keys
 
 
-def parse(records: list[Record], today: dt.date) -> Parsed:
-    """Candidates: price = Average Cost Basis, date = the download date."""
+def parse(records: list[Record], as_of: AsOf) -> Parsed:
+    """Candidates: price = Average Cost Basis, date = the download date.
+
+    Cash = the Current Value of the core and money-market rows (SPAXX**, FDRXX**, CORE**) plus
+    Pending Activity, in every account: Fidelity's account total counts them as the cash.
+    """
     out = Parsed(FORMAT)
     # The date is in the footer ("Date downloaded Dec-05-2025 at 1:02 p.m ET"), after the rows.
-    default = default_date(line_date(reversed(records), _DOWNLOADED_RE), today, "download")
+    default = default_date(line_date(reversed(records), _DOWNLOADED_RE), as_of, "download")
     # Skipped: SPAXX**, Pending Activity, the disclaimers and the "Date downloaded" footer.
-    for record, index in position_rows(out, records, signature, _COLUMNS):
+    for record, index in position_rows(out, records, signature, _columns):
         out.candidates.append(
             row_candidate(record, index, price_label="Average Cost Basis", default=default)
         )
+    out.statement_cash = cash_from_lines(out.cash_values)
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from webapp.imports.asof import AsOf
 from webapp.imports.cells import CellError, clean, is_missing, parse_decimal
 from webapp.imports.layouts.base import (
     Candidate,
@@ -56,13 +57,13 @@ def _is_positions(section: str) -> bool:
     return section.endswith("Open Positions")
 
 
-def parse(records: list[Record], today: dt.date) -> Parsed:
+def parse(records: list[Record], as_of: AsOf) -> Parsed:
     """Candidates from the Open Positions Summary rows.
 
-    Entry price is the Cost Price column; entry date the statement period's end (or today).
+    Entry price is the Cost Price column; entry date the statement period's end (or as-of).
     """
     out = Parsed(FORMAT)
-    default = default_date(_period_end(records), today, "statement")
+    default = default_date(_period_end(records), as_of, "statement")
     index: ColumnIndex | None = None
     for record in records:
         section, row_type = clean(record.cell(0)), clean(record.cell(1))
@@ -78,6 +79,7 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
                 "currency": columns.find("Currency"),
                 "mult": columns.find("Mult", "Multiplier"),
                 "account": columns.find("Account"),
+                "value": columns.find("Value"),
             }
             out.skip(record)
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from webapp.imports.asof import AsOf, CashLine, amount, cash_from_lines
 from webapp.imports.cells import clean, lenient_date
 from webapp.imports.layouts.base import (
     ColumnIndex,
@@ -17,9 +18,11 @@ from webapp.imports.layouts.base import (
     skip_row,
 )
 from webapp.imports.reader import Record
+from webapp.imports.symbols import is_cash_row
 
 FORMAT = "schwab_positions"
 _QTY = ("Qty (Quantity)", "Quantity")
+_VALUE = ("Mkt Val (Market Value)", "Market Value")
 _AS_OF_RE = re.compile(r"as of .*?(\d{1,4}/\d{1,2}/\d{1,4})\s*$", re.IGNORECASE)
 
 
@@ -37,6 +40,27 @@ def signature(record: Record, keys: set[str]) -> bool:
     return clean(record.cells[0]).lower().startswith("positions for") or _is_header(keys)
 
 
+def _is_cash(security_type: str, symbol: str) -> bool:
+    # Security Type "Cash and Money Market"; files without that column only have the label.
+    label = clean(symbol).lower()
+    return security_type.startswith("cash") or (
+        is_cash_row(symbol) and not label.startswith(("futures", "pending"))
+    )
+
+
+def _skip_cash(out: Parsed, record: Record, index: ColumnIndex, security_type: str) -> bool:
+    """Skip a cash row, keeping its Market Value as statement cash; False for other rows."""
+    symbol = record.cell(index["symbol"])
+    if record.blank or not _is_cash(security_type, symbol):
+        return False
+    out.skip(record)
+    out.cash_lines.append(record.line)
+    stated = amount(record.cell(index.get("value")))
+    if stated is not None:
+        out.cash_values.append(CashLine(record.line, clean(symbol), stated))
+    return True
+
+
 def _as_of(text: str) -> dt.date | None:
     m = _AS_OF_RE.search(clean(text))
     if m is None:
@@ -44,8 +68,13 @@ def _as_of(text: str) -> dt.date | None:
     return lenient_date(m[1])
 
 
-def parse(records: list[Record], today: dt.date) -> Parsed:
-    """Candidates: price = |Cost Basis| / |Qty| (/100 for options), date = the as-of date."""
+def parse(records: list[Record], as_of: AsOf) -> Parsed:
+    """Candidates: price = |Cost Basis| / |Qty| (/100 for options), date = the as-of date.
+
+    Cash = the Market Value of the "Cash & Cash Investments" (older: "Cash & Money Market")
+    rows, summed over the accounts of an All-Accounts file. "Futures Cash" is not counted: it
+    belongs to a futures account, whose positions SigmaSight cannot hold.
+    """
     out = Parsed(FORMAT)
     statement: dt.date | None = None
     index: ColumnIndex | None = None
@@ -62,6 +91,7 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
             index = {
                 **position_columns(columns, "Schwab positions", ("Cost Basis",), quantity=_QTY),
                 "type": columns.find("Security Type"),
+                "value": columns.find(*_VALUE),
             }
             out.skip(record)
             continue
@@ -77,18 +107,14 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
             continue
         symbol, quantity = record.cell(index["symbol"]), record.cell(index["quantity"])
         security_type = clean(record.cell(index.get("type"))).lower()
-        if security_type.startswith("cash") and not record.blank:
-            out.skip(record)
-            out.cash_lines.append(record.line)
-            continue
-        if skip_row(out, record, symbol, quantity):
+        if _skip_cash(out, record, index, security_type) or skip_row(out, record, symbol, quantity):
             continue
         candidate = row_candidate(
             record,
             index,
             price_label="Cost Basis",
             price_is_total=True,
-            default=default_date(statement, today, "statement"),
+            default=default_date(statement, as_of, "statement"),
             account=account,
         )
         if security_type == "fixed income":
@@ -96,4 +122,5 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
         elif security_type.startswith("futures"):
             candidate.unsupported = "Futures positions cannot be held in SigmaSight."
         out.candidates.append(candidate)
+    out.statement_cash = cash_from_lines(out.cash_values)
     return out

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
+from decimal import Decimal
 
+from webapp.imports.asof import AsOf, CashLine, StatementCash, amount, cash_from_lines, dollars
 from webapp.imports.cells import clean, is_missing
 from webapp.imports.layouts.base import (
     Candidate,
@@ -17,6 +18,7 @@ from webapp.imports.layouts.base import (
 )
 from webapp.imports.options import ParsedOption, parse_tos_option
 from webapp.imports.reader import Record
+from webapp.imports.report import warning
 from webapp.imports.symbols import is_cash_row, is_total_row, stock_symbol
 
 FORMAT = "thinkorswim_positions"
@@ -25,6 +27,11 @@ _TITLE_DATE_RE = re.compile(
     r"^position statement.*?\bon\s+(\d{1,2}/\d{1,2}/\d{2,4})", re.IGNORECASE | re.DOTALL
 )
 _OPTION_LIKE_RE = re.compile(r"^\d|\b(?:CALL|PUT)$", re.IGNORECASE)
+# Lines that state the cash itself: a sweep row in the positions table, or an account-summary line.
+_CASH_LABELS = frozenset(
+    {"cash & sweep vehicle", "cash and sweep vehicle", "cash balance", "total cash", "cash"}
+)
+_NLV_LABELS = frozenset({"net liquidating value", "net liquidation value", "net liq"})
 
 
 def signature(record: Record, keys: set[str]) -> bool:
@@ -42,23 +49,35 @@ class _State:
         self.index: dict[str, int] | None = None
         self.group: str | None = None  # the bare ticker row that heads option rows
         self.futures = False
+        self.cash: list[CashLine] = []  # explicit cash lines, in file order
+        self.net_liq: CashLine | None = None
+        self.unvalued: list[int] = []  # position lines whose market value the file does not give
 
 
-def parse(records: list[Record], today: dt.date) -> Parsed:
-    """Candidates: price = Trade Price, date = statement date, option underlying = group row."""
+def parse(records: list[Record], as_of: AsOf) -> Parsed:
+    """Candidates: price = Trade Price, date = statement date, option underlying = group row.
+
+    Cash: an explicit cash line (Cash & Sweep Vehicle, Cash Balance) when there is one, else the
+    Net Liquidating Value minus the positions' market value (Qty x Mark x multiplier).
+    """
     out = Parsed(FORMAT)
-    date, note = default_date(line_date(records[:10], _TITLE_DATE_RE), today, "statement")
+    date, note = default_date(line_date(records[:10], _TITLE_DATE_RE), as_of, "statement")
     state = _State()
     for record in records:
         first = clean(record.cell(0))
+        _note_cash(record, first, state)
         if first == "Instrument":
+            columns = Columns(record.cells)
             state.index = require(
-                Columns(record.cells),
+                columns,
                 "thinkorswim position statement",
                 instrument=("Instrument",),
                 quantity=("Qty",),
                 price=("Trade Price",),
             )
+            # Optional: they only value the positions for the cash and the equity estimate.
+            state.index["mark"] = columns.find("Mark")  # type: ignore[assignment]
+            state.index["value"] = columns.find("Net Liq", "Mark Value")  # type: ignore[assignment]
             state.group, state.futures = None, False
             out.skip(record)
             continue
@@ -78,8 +97,81 @@ def parse(records: list[Record], today: dt.date) -> Parsed:
         candidate = _row(record, state, out)
         if candidate is not None:
             candidate.default_date, candidate.default_date_warning = date, note
+            candidate.market_value = _market_value(record, candidate, state)
+            if candidate.market_value is None:
+                state.unvalued.append(record.line)
             out.candidates.append(candidate)
+    _statement_cash(out, state)
     return out
+
+
+def _note_cash(record: Record, first: str, state: _State) -> None:
+    """Remember the lines that state cash or the Net Liquidating Value (wherever they are)."""
+    label = first.lower()
+    if label not in _CASH_LABELS and label not in _NLV_LABELS:
+        return
+    index = state.index or {}
+    if index.get("value") is not None:  # inside a table with a value column: that column
+        stated = amount(record.cell(index["value"]))
+    else:  # an account-summary line, "Net Liquidating Value,$201,000.00": its one amount
+        amounts = [a for a in (amount(c) for c in record.cells[1:]) if a is not None]
+        stated = amounts[0] if len(amounts) == 1 else None  # several numbers: none is "the" cash
+    if stated is None:
+        return
+    if label in _NLV_LABELS:
+        state.net_liq = state.net_liq or CashLine(record.line, first, stated)
+    else:
+        state.cash.append(CashLine(record.line, first, stated))
+
+
+def _market_value(record: Record, candidate: Candidate, state: _State) -> Decimal | None:
+    """The row's value on the statement: its value column, else Qty x Mark x multiplier."""
+    index = state.index or {}
+    if index.get("value") is not None:
+        return amount(record.cell(index["value"]))
+    quantity, mark = amount(candidate.quantity), amount(record.cell(index.get("mark")))
+    if quantity == 0:
+        return Decimal(0)  # a closed row (rejected) holds nothing, whatever its Mark
+    if quantity is None or mark is None or state.futures:
+        return None  # futures: the multiplier is the contract's, which the statement omits
+    instrument = clean(record.cell(index["instrument"]))
+    option = parse_tos_option(instrument)
+    if option is not None:
+        return quantity * mark * option.multiplier  # "100 18 DEC 26 365 CALL": 100 shares
+    if _OPTION_LIKE_RE.search(instrument) and not stock_symbol(instrument):
+        return None  # an option row we cannot read: its multiplier is unknown
+    return quantity * mark
+
+
+def _statement_cash(out: Parsed, state: _State) -> None:
+    """The explicit cash line first; else Net Liquidating Value minus the positions' value."""
+    if state.cash:
+        out.statement_cash = cash_from_lines(state.cash[:1])  # several: the same cash, twice
+        return
+    nlv = state.net_liq
+    if nlv is None:
+        return
+    if state.unvalued:
+        lines = ", ".join(str(n) for n in state.unvalued)
+        out.warnings.append(
+            warning(
+                "statement_cash_not_derived",
+                f"The statement's {nlv.label} ({dollars(nlv.amount)}, line {nlv.line}) was not "
+                f"turned into cash: the value of line(s) {lines} cannot be read (no Mark, a "
+                "futures contract or an unreadable option), so the positions' value is unknown. "
+                "Enter the account's cash yourself.",
+            )
+        )
+        return
+    positions = sum((c.market_value or Decimal(0) for c in out.candidates), Decimal(0))
+    cash = nlv.amount - positions
+    out.statement_cash = StatementCash(
+        cash,
+        (nlv.line,),
+        f"The statement's cash, {dollars(cash)}, is its {nlv.label} {dollars(nlv.amount)} "
+        f"(line {nlv.line}) minus the positions' value {dollars(positions)} "
+        "(quantity x Mark of every position row); it becomes the portfolio's cash.",
+    )
 
 
 def _starts_group(instrument: str, ticker: str | None, state: _State) -> bool:

@@ -5,8 +5,7 @@ See CSV_IMPORT.md §2 and §4.6.
 
 from __future__ import annotations
 
-import datetime as dt
-
+from webapp.imports.asof import AsOf
 from webapp.imports.cells import clean, is_missing
 from webapp.imports.layouts.base import (
     ColumnIndex,
@@ -43,6 +42,7 @@ def _columns(columns: Columns) -> ColumnIndex:
         "price": columns.find("Share Price", "Price"),
         "account": columns.find("Account Number", "Fund Account Number"),
         "name": columns.find("Investment Name", "Fund Name"),
+        "value": columns.find("Total Value"),
     }
 
 
@@ -54,10 +54,10 @@ def _holdings_end(records: list[Record]) -> int:
     return len(records)
 
 
-def parse(records: list[Record], today: dt.date) -> Parsed:
-    """Candidates from the holdings block: price = Share Price (warned), date = today (warned)."""
+def parse(records: list[Record], as_of: AsOf) -> Parsed:
+    """Candidates from the holdings block: price = Share Price (warned), date = as-of (warned)."""
     out = Parsed(FORMAT)
-    default = default_date(None, today, "import")
+    default = default_date(None, as_of, "import")
     end = _holdings_end(records)
     for record, index in position_rows(out, records[:end], signature, _columns):
         symbol, name = record.cell(index["symbol"]), record.cell(index["name"])
