@@ -166,7 +166,17 @@ def test_create_portfolio(api):
     )
     body = resp.get_json()
     assert resp.status_code == 201
-    assert set(body) == {"id", "name", "description", "cash_balance", "created_at", "updated_at"}
+    assert set(body) == {
+        "id",
+        "name",
+        "description",
+        "cash_balance",
+        "benchmark",
+        "inception_date",
+        "created_at",
+        "updated_at",
+    }
+    assert body["benchmark"] == "SPY"
     assert (body["name"], body["description"], body["cash_balance"]) == ("Growth", "d", 2500.0)
     assert db.session.get(Portfolio, body["id"]).user_id == api.user.id
 

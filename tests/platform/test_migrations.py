@@ -30,6 +30,7 @@ def test_schema_has_every_table(ctx):
         "analytics_results",
         "portfolio_snapshots",
         "batch_runs",
+        "transactions",
         "alembic_version",
     }
     assert expected <= tables
@@ -90,5 +91,87 @@ def test_upgrade_to_0002_keeps_rows_drops_orphans_and_stops_id_reuse(ctx, tmp_pa
                 )
             )
             assert conn.execute(sql("SELECT id FROM portfolios WHERE name = 'next'")).scalar() == 3
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_upgrade_to_0003_backfills_a_ledger_that_sums_to_cash_and_downgrades(ctx, tmp_path):
+    """Every position becomes its opening (and closing) transaction with zero-sum funding flows,
+    plus one deposit of the cash: Σ amount == cash afterwards; downgrade drops it all."""
+    import flask_migrate
+    import pytest
+    from sqlalchemy import text as sql
+
+    from webapp import create_app
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the temporary database is a SQLite file")
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'old.db'}")
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_ids_sessions")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sql(
+                    "INSERT INTO users (id, email, full_name, password_hash, active, created_at)"
+                    " VALUES (1, 'a@example.com', '', 'x', 1, '2026-01-01')"
+                )
+            )
+            conn.execute(
+                sql(
+                    "INSERT INTO portfolios (id, user_id, name, description, cash, created_at,"
+                    " updated_at) VALUES (1, 1, 'book', '', 500, '2026-01-01', '2026-01-01'),"
+                    " (2, 1, 'empty', '', 70, '2026-02-03 10:00:00', '2026-02-03')"
+                )
+            )
+            conn.execute(
+                sql(
+                    "INSERT INTO positions (portfolio_id, symbol, position_type, quantity,"
+                    " entry_price, entry_date, exit_date, exit_price, multiplier, notes,"
+                    " created_at, updated_at) VALUES"
+                    " (1, 'AAPL', 'LONG', 10, 100, '2025-01-03', NULL, NULL, 1, '', '2026-01-01',"
+                    " '2026-01-01'),"
+                    " (1, 'MSFT', 'SHORT', -5, 200, '2025-01-02', NULL, NULL, 1, '', '2026-01-01',"
+                    " '2026-01-01'),"
+                    " (1, 'TSLA', 'LONG', 10, 50, '2025-02-03', '2025-03-03', 60, 1, '',"
+                    " '2026-01-01', '2026-01-01')"
+                )
+            )
+        flask_migrate.upgrade()
+        with db.engine.begin() as conn:
+            rows = conn.execute(
+                sql(
+                    "SELECT portfolio_id, trade_date, kind, symbol, quantity, amount,"
+                    " realized_pnl, is_flow, source FROM transactions ORDER BY id"
+                )
+            ).all()
+            sums = dict(
+                conn.execute(
+                    sql("SELECT portfolio_id, SUM(amount) FROM transactions GROUP BY portfolio_id")
+                ).all()
+            )
+            benchmarks = conn.execute(sql("SELECT benchmark FROM portfolios")).scalars().all()
+        assert sums == {1: 500.0, 2: 70.0}
+        assert benchmarks == ["SPY", "SPY"]
+        assert {r.source for r in rows} == {"migration"}
+        book = [(str(r.trade_date), r.kind, r.symbol, r.amount, r.realized_pnl) for r in rows]
+        assert book == [
+            ("2025-01-02", "deposit", None, 500.0, None),  # the cash, on the earliest entry
+            ("2025-01-03", "buy", "AAPL", -1000.0, None),
+            ("2025-01-03", "deposit", None, 1000.0, None),
+            ("2025-01-02", "short", "MSFT", 1000.0, None),
+            ("2025-01-02", "withdrawal", None, -1000.0, None),
+            ("2025-02-03", "buy", "TSLA", -500.0, None),
+            ("2025-02-03", "deposit", None, 500.0, None),
+            ("2025-03-03", "sell", "TSLA", 600.0, 100.0),  # (60 − 50) × 10
+            ("2025-03-03", "withdrawal", None, -600.0, None),
+            ("2026-02-03", "deposit", None, 70.0, None),  # no positions: the created_at date
+        ]
+        assert [r.is_flow for r in rows] == [r.kind in ("deposit", "withdrawal") for r in rows]
+        flask_migrate.downgrade(revision="0002_ids_sessions")
+        inspector = inspect(db.engine)
+        assert "transactions" not in inspector.get_table_names()
+        assert {"benchmark", "inception_date"}.isdisjoint(
+            c["name"] for c in inspector.get_columns("portfolios")
+        )
         db.session.remove()
         db.engine.dispose()

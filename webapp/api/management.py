@@ -14,17 +14,22 @@ from webapp.api import bp
 from webapp.api.common import (
     ApiError,
     choice_param,
+    int_param,
     owned_portfolio_or_404,
     require_auth,
 )
-from webapp.models import Position, Tag
+from webapp.models import Portfolio, Position, Tag
 from webapp.services import imports as import_svc
+from webapp.services import ledger
 from webapp.services import management as mgmt
 from webapp.services.jsonable import jsonable
 from webapp.services.positions import portfolio_dict
 from webapp.services.queueing import QueueUnavailable, enqueue_after_import
 
 UPLOAD_MODES = ("validate", "commit")
+# /transactions?limit=&offset= : (default, lowest, highest), shared with the OpenAPI document.
+LEDGER_LIMIT = (100, 1, 1000)
+LEDGER_OFFSET = (0, 0, 2_147_483_647)
 
 
 def _json_body() -> dict:
@@ -71,6 +76,14 @@ def tag_dict(t: Tag) -> dict:
     }
 
 
+def management_portfolio_dict(portfolio: Portfolio) -> dict:
+    """``PortfolioSummary`` plus what management sets: the benchmark and the inception date."""
+    return portfolio_dict(portfolio) | {
+        "benchmark": portfolio.benchmark,
+        "inception_date": jsonable(portfolio.inception_date),
+    }
+
+
 def _portfolio_body() -> dict:
     """The JSON body, with ``cash_balance`` (what GET returns) accepted as ``cash``."""
     data = _json_body()
@@ -87,7 +100,7 @@ def _portfolio_body() -> dict:
 def create_portfolio():
     """A new, empty portfolio: {name, description?, cash?} → 201."""
     portfolio = mgmt.create_portfolio(g.user.id, _portfolio_body())
-    return jsonify(portfolio_dict(portfolio)), 201
+    return jsonify(management_portfolio_dict(portfolio)), 201
 
 
 @bp.route("/management/portfolios/<int:portfolio_id>", methods=["PATCH", "PUT"])
@@ -95,8 +108,8 @@ def create_portfolio():
 def update_portfolio(portfolio_id: int):
     """Rename / re-describe / set cash; fields not sent keep their value."""
     portfolio = owned_portfolio_or_404(portfolio_id)
-    mgmt.update_portfolio(portfolio, _portfolio_body())
-    return jsonify(portfolio_dict(portfolio))
+    mgmt.update_portfolio(portfolio, _portfolio_body(), source="api")
+    return jsonify(management_portfolio_dict(portfolio))
 
 
 @bp.delete("/management/portfolios/<int:portfolio_id>")
@@ -168,9 +181,10 @@ def list_positions(portfolio_id: int):
 @bp.post("/management/portfolios/<int:portfolio_id>/positions")
 @require_auth
 def create_position(portfolio_id: int):
-    """Add a position → 201 (position_type, or option_type call/put plus the quantity's sign)."""
+    """Add a position → 201 (position_type, or option_type call/put plus the quantity's sign;
+    funding transfer|cash, fees)."""
     portfolio = owned_portfolio_or_404(portfolio_id)
-    position = mgmt.add_position(portfolio, _json_body())
+    position = mgmt.add_position(portfolio, _json_body(), source="api")
     return jsonify(position_dict(position)), 201
 
 
@@ -205,10 +219,11 @@ def update_position(portfolio_id: int, position_id: int):
 @bp.post("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>/close")
 @require_auth
 def close_position(portfolio_id: int, position_id: int):
-    """{exit_date, exit_price}; 409 when the position is already closed."""
+    """{exit_date, exit_price, quantity?, fees?} → the closed lot (the whole position, or the
+    part split off by a partial close); 409 when the position is already closed."""
     position = _position(portfolio_id, position_id)
-    mgmt.close_position(position, _json_body())
-    return jsonify(position_dict(position))
+    closed = mgmt.close_position(position, _json_body(), source="api")
+    return jsonify(position_dict(closed))
 
 
 @bp.delete("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>")
@@ -234,6 +249,40 @@ def set_position_tags(portfolio_id: int, position_id: int):
         )
     mgmt.set_position_tags(position, body["tags"])
     return jsonify(position_dict(position))
+
+
+# ---------------------------------------------------------------- transactions
+
+
+@bp.get("/management/portfolios/<int:portfolio_id>/transactions")
+@require_auth
+def list_transactions(portfolio_id: int):
+    """The ledger newest first: ?limit=&offset= (paginated), ?kind= (one kind)."""
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    kind = request.args.get("kind")
+    if kind is not None:
+        choice_param("kind", kind, mgmt.ENTRY_KINDS)
+    page = ledger.list_transactions(
+        portfolio,
+        kind=kind,
+        limit=int_param("limit", *LEDGER_LIMIT),
+        offset=int_param("offset", *LEDGER_OFFSET),
+    )
+    return jsonify(page.to_dict() | {"cash_balance": portfolio.cash})
+
+
+@bp.post("/management/portfolios/<int:portfolio_id>/transactions")
+@require_auth
+def create_transaction(portfolio_id: int):
+    """A cash entry, a trade or an option event (``kind`` decides the fields) → 201 with the rows
+    it booked (a FIFO close books one row per lot) and the new cash balance."""
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    rows = mgmt.record_entry(portfolio, _json_body(), source="api")
+    body = {
+        "transactions": [ledger.transaction_dict(t) for t in rows],
+        "cash_balance": portfolio.cash,
+    }
+    return jsonify(body), 201
 
 
 # ---------------------------------------------------------------- tags

@@ -22,7 +22,9 @@ from webapp.analytics.stress import CATEGORIES, load_scenarios
 from webapp.api import analytics as analytics_api
 from webapp.api import bp
 from webapp.api import data as data_api
+from webapp.api import management as management_api
 from webapp.api import system as system_api
+from webapp.services import management as mgmt
 
 Schema = dict[str, Any]
 
@@ -227,7 +229,16 @@ def _schemas() -> dict[str, Schema]:
             "entry_price:num entry_date:date? tags:[str]",
         ),
         "Portfolio": fields(
-            "id!:int name!:str description:str? cash_balance!:num created_at:ts updated_at:ts"
+            "id!:int name!:str description:str? cash_balance!:num benchmark!:str",
+            "inception_date:date? created_at:ts updated_at:ts",
+        ),
+        # One ledger entry: amount is the signed cash effect in dollars (money in positive),
+        # quantity a positive magnitude; is_flow marks deposits and withdrawals.
+        "Transaction": fields(
+            "id!:int portfolio_id!:int trade_date!:date kind!:str symbol:str? position_type:str?",
+            "quantity:num? price:num? multiplier:num? underlying_symbol:str? strike_price:num?",
+            "expiration_date:date? amount!:num fees!:num realized_pnl:num? position_id:int?",
+            "is_flow!:bool source!:str notes:str running_cash:num?",
         ),
         "BatchRun": fields(
             "batch_run_id!:int portfolio_id:int? job_id:str? trigger:str status!:str",
@@ -744,10 +755,19 @@ def _management_operations() -> list[Operation]:
     the_portfolio = response("The portfolio", ref("Portfolio"))
     the_position = response("The position", ref("Position"))
     deleted = {"description": "Deleted"}
-    portfolio_body = fields("name!:str description:str cash:amount")
+    portfolio_body = fields("name!:str description:str cash:amount benchmark:str")
     position_body = fields(
         "symbol!:str quantity!:amount entry_price!:amount entry_date:str position_type:str",
-        "tags:any strategy:str notes:str",
+        "tags:any strategy:str notes:str funding:funding fees:amount",
+        funding={"enum": ["transfer", "cash"], "description": mgmt.FUNDING_NOTE},
+    )
+    ledger_path = one_portfolio + "/transactions"
+    kinds = {"type": "string", "enum": list(mgmt.ENTRY_KINDS)}
+    entry_body = fields(
+        "kind!:kind trade_date:str amount:amount symbol:str quantity:amount price:amount",
+        "fees:amount position_type:str underlying_symbol:str strike_price:amount",
+        "expiration_date:str position_id:int notes:str",
+        kind=kinds,
     )
     upload = fields(
         "file!:csv mode:mode name:str description:str cash:str",
@@ -829,8 +849,36 @@ def _management_operations() -> list[Operation]:
             "management_close_position",
             "Close a position",
             the_position,
-            body=fields("exit_price!:amount exit_date:str"),
+            body=fields("exit_price!:amount exit_date:str quantity:amount fees:amount"),
             errors=(409,),  # already closed
+        ),
+        op(
+            f"get {ledger_path}",
+            "management_list_transactions",
+            "The portfolio's ledger, newest first, with running cash",
+            response(
+                "Transactions",
+                fields(
+                    "transactions!:[@Transaction] count!:int total!:int limit!:int offset!:int",
+                    "cash_balance!:num",
+                ),
+            ),
+            query=[
+                int_query("limit", management_api.LEDGER_LIMIT, "Rows per page"),
+                int_query("offset", management_api.LEDGER_OFFSET, "Rows to skip"),
+                _query("kind", kinds, "Only this kind"),
+            ],
+        ),
+        op(
+            f"post {ledger_path}",
+            "management_create_transaction",
+            "Book a cash entry, a trade (closing kinds close lots FIFO) or an option event",
+            response(
+                "The rows booked and the new cash",
+                fields("transactions!:[@Transaction] cash_balance!:num"),
+            ),
+            status=201,
+            body=entry_body,
         ),
         op(
             "get /management/tags",

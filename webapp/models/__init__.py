@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per domain; imported here so Alembic sees every table."""
 
 from webapp.models.jobs import BatchRun
+from webapp.models.ledger import Transaction
 from webapp.models.market import FactorDefinition, PriceBar, RiskFreeRate, Security
 from webapp.models.portfolios import Portfolio, Position, Tag, position_tags
 from webapp.models.results import AnalyticsResult, PortfolioSnapshot
@@ -18,6 +19,7 @@ __all__ = [
     "RiskFreeRate",
     "Security",
     "Tag",
+    "Transaction",
     "User",
     "UserSession",
     "position_tags",

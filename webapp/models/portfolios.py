@@ -1,4 +1,4 @@
-"""Portfolios, positions, tags."""
+"""Portfolios, positions, tags (the ledger of transactions is in ``models.ledger``)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ class Portfolio(NamedPerUser, db.Model):
     name = db.Column(db.String(120), nullable=False)
     description = db.Column(db.Text, nullable=False, default="")
     cash = db.Column(db.Double, nullable=False, default=0.0)
+    # A symbol or a fixed-weight blend "SPY:0.6,AGG:0.4" (services.management checks the format).
+    benchmark = db.Column(db.String(200), nullable=False, default="SPY", server_default="SPY")
+    inception_date = db.Column(db.Date)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -38,6 +41,13 @@ class Portfolio(NamedPerUser, db.Model):
         back_populates="portfolio",
         cascade="all, delete-orphan",
         order_by="Position.id",
+    )
+    transactions = db.relationship(
+        "Transaction",
+        back_populates="portfolio",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="(Transaction.trade_date, Transaction.id)",
     )
 
     def __repr__(self) -> str:

@@ -9,6 +9,16 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import ColorInput, DateInput
 
+FUNDINGS = [
+    SelectChoice("transfer", "Transferred in (a deposit of its cost; cash unchanged)"),
+    SelectChoice("cash", "Bought with the portfolio's cash (cash decreases)"),
+]
+CASH_ENTRIES = [
+    SelectChoice("deposit", "Deposit"),
+    SelectChoice("withdrawal", "Withdrawal"),
+    SelectChoice("dividend", "Dividend"),
+    SelectChoice("fee", "Fee"),
+]
 INSTRUMENTS = [
     SelectChoice("", "Stock / ETF"),
     SelectChoice("call", "Call option"),
@@ -22,6 +32,7 @@ class PortfolioForm(FlaskForm):
     name = StringField("Name")
     description = TextAreaField("Description")
     cash = StringField("Cash ($)")
+    benchmark = StringField("Benchmark (a ticker, or a blend like SPY:0.6,AGG:0.4)", default="SPY")
     submit = SubmitField("Save")
 
 
@@ -47,6 +58,9 @@ class PositionForm(FlaskForm):
     strategy = StringField("Strategy")
     tags = StringField("Tags (comma-separated)")
     notes = TextAreaField("Notes")
+    # Asked on the add form only: an edit keeps the funding its opening transaction has.
+    funding = SelectField("Funding", choices=FUNDINGS, validate_choice=False)
+    fees = StringField("Fees ($, optional)")
     submit = SubmitField("Save position")
 
 
@@ -55,7 +69,20 @@ class ClosePositionForm(FlaskForm):
 
     exit_date = StringField("Exit date", widget=DateInput())
     exit_price = StringField("Exit price ($ per share; options: premium per share)")
+    quantity = StringField("Quantity to close (shares or contracts; empty = all)")
+    fees = StringField("Fees ($, optional)")
     submit = SubmitField("Close position")
+
+
+class CashEntryForm(FlaskForm):
+    """A deposit, withdrawal, dividend or fee for the ledger."""
+
+    kind = SelectField("Entry", choices=CASH_ENTRIES, validate_choice=False)
+    amount = StringField("Amount ($)")
+    trade_date = StringField("Date", widget=DateInput())
+    symbol = StringField("Symbol (dividends, optional)")
+    notes = StringField("Notes")
+    submit = SubmitField("Record")
 
 
 class TagForm(FlaskForm):

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from webapp.models import Portfolio, Position
-from webapp.pages import on_invalid, owned
+from webapp.pages import int_arg, nav_item, on_invalid, owned, portfolio_page
 from webapp.portfolios import bp
 from webapp.portfolios.forms import (
+    CashEntryForm,
     ClosePositionForm,
     ConfirmForm,
     PortfolioForm,
     PositionForm,
     TagForm,
 )
+from webapp.services import ledger
 from webapp.services import management as mgmt
+
+LEDGER_PAGE_SIZE = 100
+nav_item("portfolios.transactions", "Transactions", 25)
 
 
 def _form_data(form: FlaskForm) -> dict:
@@ -86,13 +91,14 @@ def create():
 
 @bp.route("/<int:portfolio_id>/edit", methods=["GET", "POST"])
 def edit(portfolio_id: int):
-    """Rename the portfolio, change its description or cash."""
+    """Rename the portfolio, change its description, cash (booked as a flow) or benchmark."""
     portfolio = owned(portfolio_id)
     form = PortfolioForm(
         data={
             "name": portfolio.name,
             "description": portfolio.description,
             "cash": _plain(portfolio.cash),
+            "benchmark": portfolio.benchmark,
         }
     )
     page = _page(form, "portfolios/portfolio_form.html", portfolio=portfolio)
@@ -170,7 +176,7 @@ def edit_position(portfolio_id: int, position_id: int):
 
 @bp.route("/<int:portfolio_id>/positions/<int:position_id>/close", methods=["GET", "POST"])
 def close_position(portfolio_id: int, position_id: int):
-    """Exit date and price; the position leaves the open book."""
+    """Exit date, price and quantity (empty: all): proceeds go to cash, realized P&L is booked."""
     portfolio = owned(portfolio_id)
     position = _position_or_404(portfolio, position_id)
     form = ClosePositionForm()
@@ -178,29 +184,66 @@ def close_position(portfolio_id: int, position_id: int):
 
     def close() -> str:
         # A position closed meanwhile is a Conflict: flashed on the portfolio page by the blueprint.
-        mgmt.close_position(position, _form_data(form))
-        return f"Closed {position.symbol} on {position.exit_date}."
+        closed = mgmt.close_position(position, _form_data(form))
+        return (
+            f"Closed {_plain(abs(closed.quantity))} {closed.symbol} on {closed.exit_date}"
+            f" at {_plain(closed.exit_price)}; the proceeds are in cash."
+        )
 
     return _submit(form, page, close, portfolio)
 
 
 @bp.route("/<int:portfolio_id>/positions/<int:position_id>/delete", methods=["GET", "POST"])
 def delete_position(portfolio_id: int, position_id: int):
-    """GET asks for confirmation; POST deletes the position."""
+    """GET asks for confirmation; POST deletes the position and its ledger entries."""
     portfolio = owned(portfolio_id)
     position = _position_or_404(portfolio, position_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         symbol = position.symbol
         mgmt.delete_position(position)
-        flash(f"Deleted {symbol}.", "success")
+        flash(f"Deleted {symbol} and its transactions; cash recomputed.", "success")
         return redirect(url_for("portfolios.detail", portfolio_id=portfolio.id))
     return render_template(
         "portfolios/confirm_delete.html",
         form=form,
         portfolio=portfolio,
         what=f"the position {position.symbol} ({_plain(position.quantity)})",
+        consequence="Deleting means it was entered by mistake: its transactions (opening, "
+        "funding, closing) are deleted too and cash is recomputed from the remaining ledger. "
+        "To sell it instead, close it.",
     )
+
+
+@bp.route("/<int:portfolio_id>/transactions", methods=["GET", "POST"])
+def transactions(portfolio_id: int):
+    """The ledger, newest first, with running cash; the form records a cash entry."""
+    portfolio = owned(portfolio_id)
+    form = CashEntryForm()
+    kind = request.args.get("kind") if request.args.get("kind") in mgmt.ENTRY_KINDS else None
+    offset = int_arg("offset", 0, 0, 10**9)
+
+    def render():
+        return portfolio_page(
+            "portfolios/transactions.html",
+            "portfolios/_transactions_table.html",
+            portfolio,
+            "Transactions",
+            form=form,
+            page=ledger.list_transactions(
+                portfolio, kind=kind, limit=LEDGER_PAGE_SIZE, offset=offset
+            ),
+            state=ledger.ledger_state(portfolio),
+            kinds=mgmt.ENTRY_KINDS,
+            kind=kind,
+        )
+
+    on_invalid(form, render)
+    if not form.validate_on_submit():
+        return render()
+    (row,) = mgmt.record_entry(portfolio, _form_data(form), source="manual")
+    flash(f"Recorded the {row.kind} of {abs(row.amount):,.2f} on {row.trade_date}.", "success")
+    return redirect(url_for("portfolios.transactions", portfolio_id=portfolio.id))
 
 
 @bp.route("/tags", methods=["GET", "POST"])

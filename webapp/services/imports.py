@@ -14,7 +14,9 @@ from webapp.extensions import db
 from webapp.imports import AcceptedRow, ImportReport, validate_holdings_file
 from webapp.models import Portfolio, Position
 from webapp.models._time import utcnow
+from webapp.models.ledger import Transaction
 from webapp.models.portfolios import position_tags
+from webapp.services import ledger
 from webapp.services import management as mgmt
 from webapp.services.queries import known_symbols
 from webapp.services.queueing import get_redis
@@ -103,7 +105,12 @@ def position_values(row: AcceptedRow) -> dict:
 
 
 def commit_import(user_id: int, portfolio_data: dict, report: ImportReport) -> Portfolio:
-    """Create the portfolio with every accepted row in one short transaction — or store nothing."""
+    """Create the portfolio with every accepted row in one short transaction — or store nothing.
+
+    The ledger gets each row's opening transaction (source ``import``) funded by a deposit of
+    its cost (a withdrawal of a short's proceeds: the holdings were transferred in) and one
+    deposit of the statement's cash on the earliest entry date: the rule of migration 0003.
+    """
     if report.file_error:
         raise ImportRefused(report)
     clean = mgmt.validate_portfolio(portfolio_data, user_id)
@@ -146,6 +153,9 @@ def _store_import(
         select(Position.id).where(Position.portfolio_id == portfolio.id).order_by(Position.id)
     ).all()
     _link_tags(ids, row_tags, tag_ids)
+    lots = [row | {"id": pid} for row, pid in zip(rows, ids, strict=True)]
+    entries = ledger.backfill_values(portfolio.id, lots, clean["cash"], "import")
+    db.session.execute(insert(Transaction.__table__), entries)
     return portfolio
 
 

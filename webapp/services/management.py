@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,8 +28,12 @@ from webapp.models import (
     PortfolioSnapshot,
     Position,
     Tag,
+    Transaction,
 )
+from webapp.models.ledger import CASH_KINDS, OPENING_KINDS, TRANSACTION_KINDS
 from webapp.models.portfolios import position_tags
+from webapp.services import ledger
+from webapp.services.ledger import Conflict, ValidationError
 from webapp.services.queries import known_symbols, latest_price_date
 from webapp.services.queueing import cancel_portfolio_runs
 from webapp.services.transactions import run_write
@@ -53,18 +59,10 @@ _TYPE_FOR = {
     ("put", False): "SP",
 }
 POSITION_STATUSES = ("open", "closed", "all")
-
-
-class ValidationError(Exception):
-    """Field-level problems: ``errors`` maps field name -> message."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-class Conflict(ValidationError):
-    """The request is valid but clashes with the record's state (e.g. closing a closed position)."""
+MAX_BENCHMARK = 200  # Portfolio.benchmark column
+BENCHMARK_SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,15}$")
+# Weights of a blend add up to 1 within this (0.6 + 0.4 in floating point).
+WEIGHT_TOLERANCE = 1e-6
 
 
 def osi_symbol(underlying: str, expiry: dt.date, kind: str, strike: float) -> str:
@@ -138,8 +136,38 @@ def _text(data: dict, field: str, errors: dict, limit: int | None = None) -> str
 # ---------------------------------------------------------------- portfolios
 
 
+def parse_benchmark(raw: Any) -> tuple[str | None, str | None]:
+    """(normalized spec, None) or (None, message): a symbol ("SPY") or a fixed-weight blend
+    ("SPY:0.6,AGG:0.4": symbols with positive weights adding up to 1). Only the format is
+    checked here; the performance service prices it."""
+    spec = re.sub(r"\s+", "", str(raw or "")).upper()
+    if not spec:
+        return "SPY", None
+    if len(spec) > MAX_BENCHMARK:
+        return None, f"At most {MAX_BENCHMARK} characters."
+    if ":" not in spec:
+        if BENCHMARK_SYMBOL_RE.match(spec):
+            return spec, None
+        return None, "A ticker like SPY, or a blend like SPY:0.6,AGG:0.4."
+    weights: dict[str, float] = {}
+    for part in spec.split(","):
+        symbol, _, weight = part.partition(":")
+        try:
+            value = float(weight)
+        except ValueError:
+            value = math.nan
+        if not BENCHMARK_SYMBOL_RE.match(symbol) or not (math.isfinite(value) and value > 0):
+            return None, f"'{part}' is not SYMBOL:weight with a positive weight."
+        if symbol in weights:
+            return None, f"{symbol} is listed twice."
+        weights[symbol] = value
+    if abs(sum(weights.values()) - 1.0) > WEIGHT_TOLERANCE:
+        return None, f"The weights add up to {sum(weights.values()):g}, not 1."
+    return ",".join(f"{symbol}:{value:g}" for symbol, value in weights.items()), None
+
+
 def validate_portfolio(data: dict, user_id: int, *, existing: Portfolio | None = None) -> dict:
-    """Clean name/description/cash, or ValidationError (the name is unique per advisor)."""
+    """Clean name/description/cash/benchmark, or ValidationError (names are unique per advisor)."""
     errors: dict[str, str] = {}
     name = str(data.get("name") or "").strip()
     if not name:
@@ -156,9 +184,17 @@ def validate_portfolio(data: dict, user_id: int, *, existing: Portfolio | None =
     description = str(data.get("description") or "").strip()
     if len(description) > MAX_DESCRIPTION:
         errors["description"] = f"At most {MAX_DESCRIPTION} characters."
+    benchmark, message = parse_benchmark(data.get("benchmark"))
+    if message is not None:
+        errors["benchmark"] = message
     if errors:
         raise ValidationError(errors)
-    return {"name": name, "description": description, "cash": cash if cash is not None else 0.0}
+    return {
+        "name": name,
+        "description": description,
+        "cash": cash if cash is not None else 0.0,
+        "benchmark": benchmark,
+    }
 
 
 def portfolio_errors(data: dict, user_id: int) -> dict[str, str]:
@@ -172,22 +208,41 @@ def portfolio_errors(data: dict, user_id: int) -> dict[str, str]:
 
 
 def create_portfolio(user_id: int, data: dict) -> Portfolio:
-    """A new, empty portfolio."""
+    """A new, empty portfolio; its starting cash is the ledger's first deposit."""
     clean = validate_portfolio(data, user_id)
-    portfolio = Portfolio(user_id=user_id, **clean)
-    db.session.add(portfolio)
-    db.session.commit()
-    return portfolio
+    cash = clean.pop("cash")
+
+    def unit() -> Portfolio:
+        portfolio = Portfolio(user_id=user_id, cash=0.0, **clean)
+        db.session.add(portfolio)
+        db.session.flush()
+        ledger.set_cash(portfolio, cash)
+        return portfolio
+
+    return run_write(unit)
 
 
-def update_portfolio(portfolio: Portfolio, data: dict) -> Portfolio:
-    """Rename / re-describe / set cash; fields absent from ``data`` keep their value."""
-    merged = {"name": portfolio.name, "description": portfolio.description, "cash": portfolio.cash}
+def update_portfolio(portfolio: Portfolio, data: dict, *, source: str = "manual") -> Portfolio:
+    """Rename / re-describe / set cash or benchmark; fields absent from ``data`` keep their value.
+
+    A new cash balance is booked as an external flow of the difference (``ledger.set_cash``).
+    """
+    merged = {
+        "name": portfolio.name,
+        "description": portfolio.description,
+        "cash": portfolio.cash,
+        "benchmark": portfolio.benchmark,
+    }
     merged.update({k: v for k, v in data.items() if k in merged})
     clean = validate_portfolio(merged, portfolio.user_id, existing=portfolio)
-    for key, value in clean.items():
-        setattr(portfolio, key, value)
-    db.session.commit()
+    cash = clean.pop("cash")
+
+    def unit() -> None:
+        for key, value in clean.items():
+            setattr(portfolio, key, value)
+        ledger.set_cash(portfolio, cash, source=source)
+
+    run_write(unit)
     return portfolio
 
 
@@ -205,7 +260,7 @@ def delete_portfolio(portfolio: Portfolio) -> None:
         # DELETE per position (20,000 statements, 8 s holding SQLite's write lock, for a big book).
         positions = select(Position.id).where(Position.portfolio_id == portfolio_id)
         db.session.execute(delete(position_tags).where(position_tags.c.position_id.in_(positions)))
-        for model in (AnalyticsResult, PortfolioSnapshot, BatchRun, Position):
+        for model in (AnalyticsResult, PortfolioSnapshot, BatchRun, Transaction, Position):
             db.session.execute(delete(model).where(model.portfolio_id == portfolio_id))
         db.session.execute(delete(Portfolio).where(Portfolio.id == portfolio_id))
 
@@ -461,19 +516,55 @@ def _apply(position: Position, clean: PositionInput, user_id: int) -> None:
     position.tags = tags_by_name(user_id, clean.tags)
 
 
-def add_position(portfolio: Portfolio, data: dict) -> Position:
-    """Validate and add one position (tags named in ``data`` are created as needed)."""
-    clean = validate_position(data)
-    position = Position(portfolio_id=portfolio.id)
+FUNDING_NOTE = (
+    "transfer: an existing holding moved in (funded by a deposit of its cost; cash unchanged), "
+    "cash: bought with the portfolio's cash"
+)
+
+
+@contextmanager
+def _fields(**names: str) -> Iterator[None]:
+    """Name the ledger's refusals after this caller's fields (``trade_date`` -> ``exit_date``)."""
+    try:
+        yield
+    except ValidationError as exc:
+        exc.errors = {names.get(k, k): v for k, v in exc.errors.items()}
+        raise
+
+
+def _funding(data: dict, errors: dict) -> str:
+    funding = str(data.get("funding") or "transfer").strip().lower()
+    if funding not in ledger.FUNDINGS:
+        errors["funding"] = "Choose transfer (a holding moved in) or cash (bought with cash)."
+    return funding
+
+
+def add_position(portfolio: Portfolio, data: dict, *, source: str = "manual") -> Position:
+    """Validate and add one position with its opening transaction (tags are created as needed).
+
+    ``funding`` (default "transfer") and optional ``fees`` say how the ledger pays for it; see
+    ``FUNDING_NOTE``.
+    """
+    errors: dict[str, str] = {}
+    funding = _funding(data, errors)
+    fees = _number(data, "fees", errors, required=False, minimum=0.0) or 0.0
+    try:
+        clean = validate_position(data)
+    except ValidationError as exc:
+        raise ValidationError(errors | exc.errors) from None
+    if errors:
+        raise ValidationError(errors)
+    position = Position()
     with db.session.no_autoflush:  # the tag lookup must not flush a half-filled position
         _apply(position, clean, portfolio.user_id)
-    db.session.add(position)
-    db.session.commit()
-    return position
+    return ledger.open_position(portfolio, position, fees=fees, funding=funding, source=source)
 
 
 def update_position(position: Position, data: dict, *, partial: bool = False) -> Position:
-    """Replace the position's fields (``partial``: only those in ``data``; PATCH semantics)."""
+    """Replace the position's fields (``partial``: only those in ``data``; PATCH semantics).
+
+    Its opening transaction and funding flow are rewritten to match (``ledger.rewrite_opening``).
+    """
     if partial:
         merged = position_fields(position)
         if "position_type" in data and "quantity" not in data:
@@ -481,19 +572,28 @@ def update_position(position: Position, data: dict, *, partial: bool = False) ->
             merged["quantity"] = abs(position.quantity)
         data = merged | data
     clean = validate_position(data, unpriced_ok=position.price_symbol)
-    with db.session.no_autoflush:
-        _apply(position, clean, position.portfolio.user_id)
-    db.session.commit()
+
+    def apply() -> None:
+        with db.session.no_autoflush:
+            _apply(position, clean, position.portfolio.user_id)
+
+    ledger.rewrite_opening(position, apply)
     return position
 
 
-def close_position(position: Position, data: dict) -> Position:
-    """Record the exit: the position leaves the open book but keeps its history."""
+def close_position(position: Position, data: dict, *, source: str = "manual") -> Position:
+    """Close all (or ``quantity`` of) the position at ``exit_price`` on ``exit_date``.
+
+    The proceeds go to cash and the realized P&L is booked (``ledger.reduce_position``); a
+    partial close leaves the rest open in this position and returns the closed part.
+    """
     if position.exit_date is not None:
         raise Conflict({"exit_date": f"This position was already closed on {position.exit_date}."})
     errors: dict[str, str] = {}
     exit_date = _date(data, "exit_date", errors)
     exit_price = _number(data, "exit_price", errors, minimum=0.0)
+    quantity = _number(data, "quantity", errors, required=False, positive=True)
+    fees = _number(data, "fees", errors, required=False, minimum=0.0) or 0.0
     if exit_date and exit_date < position.entry_date:
         errors["exit_date"] = (
             f"The exit date cannot be before the entry date ({position.entry_date})."
@@ -502,15 +602,113 @@ def close_position(position: Position, data: dict) -> Position:
         errors["exit_date"] = "The exit date cannot be in the future."
     if errors:
         raise ValidationError(errors)
-    position.exit_date, position.exit_price = exit_date, exit_price
-    db.session.commit()
-    return position
+    with _fields(trade_date="exit_date", price="exit_price"):
+        row = ledger.reduce_position(
+            position,
+            abs(position.quantity) if quantity is None else quantity,
+            exit_price,
+            exit_date,
+            fees,
+            source=source,
+        )
+    return db.session.get(Position, row.position_id)
 
 
 def delete_position(position: Position) -> None:
-    """Remove the position (its tag links go with it; the tags stay)."""
-    db.session.delete(position)
-    db.session.commit()
+    """Remove a position entered by mistake with its transactions; cash is recomputed from the
+    remaining ledger (its tag links go; the tags stay)."""
+    ledger.delete_position(position)
+
+
+# ---------------------------------------------------------------- ledger entries
+
+ENTRY_KINDS = TRANSACTION_KINDS
+_OPTION_EVENTS = {"option_expire": ledger.expire_option, "option_assign": ledger.assign_option}
+
+
+def _cash_entry(portfolio: Portfolio, kind: str, data: dict, source: str) -> list[Transaction]:
+    errors: dict[str, str] = {}
+    amount = _number(data, "amount", errors, positive=True)
+    trade_date = _date(data, "trade_date", errors)
+    symbol = str(data.get("symbol") or "").strip().upper() or None
+    if symbol is not None and stock_symbol(symbol) is None:
+        errors["symbol"] = "Enter a ticker like AAPL (or leave it empty)."
+    notes = _text(data, "notes", errors, MAX_DESCRIPTION)
+    if errors:
+        raise ValidationError(errors)
+    return [
+        ledger.record_cash(
+            portfolio, kind, amount, trade_date, symbol=symbol, source=source, notes=notes
+        )
+    ]
+
+
+def _trade_entry(portfolio: Portfolio, kind: str, data: dict, source: str) -> list[Transaction]:
+    """buy/short/option_open open a lot with cash; sell/cover/option_close close lots FIFO."""
+    errors: dict[str, str] = {}
+    quantity = _number(data, "quantity", errors, positive=True)
+    price = _number(data, "price", errors, minimum=0.0)
+    trade_date = _date(data, "trade_date", errors)
+    fees = _number(data, "fees", errors, required=False, minimum=0.0) or 0.0
+    notes = _text(data, "notes", errors, MAX_DESCRIPTION)
+    stock_type = {"buy": "LONG", "sell": "LONG", "short": "SHORT", "cover": "SHORT"}.get(kind)
+    ptype = stock_type or str(data.get("position_type") or "").strip().upper()
+    if ptype not in POSITION_TYPES or (stock_type is None and ptype not in OPTION_TYPES):
+        errors["position_type"] = "An option trade names its type: LC, LP, SC or SP."
+        ptype = None
+    inst = _instrument(data | {"position_type": ptype}, None, errors) if ptype else None
+    if errors or inst is None:
+        raise ValidationError(errors or {"symbol": "Enter the instrument."})
+    instrument = ledger.Instrument(
+        inst.symbol,
+        ptype,
+        100.0 if inst.underlying else 1.0,
+        inst.underlying,
+        inst.strike,
+        inst.expiry,
+    )
+    if kind in OPENING_KINDS:
+        _check_market_data(inst, errors, None)
+        if errors:
+            raise ValidationError(errors)
+    return ledger.record_trade(
+        portfolio, kind, instrument, quantity, price, trade_date, fees, source=source, notes=notes
+    )
+
+
+def _option_event(portfolio: Portfolio, kind: str, data: dict, source: str) -> list[Transaction]:
+    errors: dict[str, str] = {}
+    position_id = _number(data, "position_id", errors)
+    trade_date = _date(data, "trade_date", errors, required=False)
+    position = (
+        owned_position(portfolio, int(position_id))
+        if position_id is not None and position_id.is_integer()
+        else None
+    )
+    if position is None and "position_id" not in errors:
+        errors["position_id"] = "Name one of this portfolio's option positions."
+    if errors:
+        raise ValidationError(errors)
+    rows = _OPTION_EVENTS[kind](position, trade_date, source=source)
+    return rows if isinstance(rows, list) else [rows]
+
+
+def record_entry(portfolio: Portfolio, data: dict, *, source: str = "api") -> list[Transaction]:
+    """One ledger entry from form or JSON fields: ``kind`` decides which fields it takes.
+
+    deposit/withdrawal/dividend/fee: amount, trade_date, symbol (dividends), notes;
+    buy/sell/short/cover and option_open/option_close: symbol (or the option's underlying,
+    strike, expiry), position_type for options, quantity, price, trade_date, fees, notes;
+    option_expire/option_assign: position_id, trade_date (default: the expiry).
+    """
+    kind = str(data.get("kind") or "").strip().lower()
+    if kind in CASH_KINDS:
+        return _cash_entry(portfolio, kind, data, source)
+    if kind in _OPTION_EVENTS:
+        return _option_event(portfolio, kind, data, source)
+    if kind in ENTRY_KINDS:
+        return _trade_entry(portfolio, kind, data, source)
+    raise ValidationError({"kind": f"Choose one of {', '.join(ENTRY_KINDS)}."})
 
 
 def owned_position(portfolio: Portfolio, position_id: int) -> Position | None:
