@@ -127,6 +127,31 @@ def lines(
     return {"data": data, "layout": layout}
 
 
+def mark_events(figure: dict, events: list[dict], *, name: str, y: list[float], x: list) -> dict:
+    """Markers on a line chart's dates: ``events`` are {date, amount} (e.g. deposits and
+    withdrawals), drawn on the series ``y`` at those dates, green in and red out, with the amount
+    on hover."""
+    at = dict(zip(x, y))
+    points = [e for e in events if e["date"] in at]
+    figure["data"].append(
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": name,
+            "x": [e["date"] for e in points],
+            "y": [at[e["date"]] for e in points],
+            "marker": {
+                "size": 9,
+                "symbol": "diamond",
+                "color": [POS if e["amount"] > 0 else NEG for e in points],
+            },
+            "customdata": [e["amount"] for e in points],
+            "hovertemplate": "%{x}: %{customdata:$,.0f}<extra>" + name + "</extra>",
+        }
+    )
+    return figure
+
+
 def heatmap(labels: list[str], matrix: list[list[float | None]], *, title: str) -> dict:
     """Correlation heatmap: diverging red–white–blue centred on 0, values on hover."""
     trace = {

@@ -43,7 +43,12 @@ PAGES = [
         ["risk-lookback", "risk-metrics", "var-table", "risk-contributions"],
     ),
     ("stress", "Stress tests", ["stress-chart"], ["category-filter", "scenario-detail"]),
-    ("performance", "Performance", ["performance-chart"], ["period-returns"]),
+    (
+        "performance",
+        "Performance",
+        ["growth-chart", "value-chart"],
+        ["period-returns", "risk-adjusted"],
+    ),
     ("jobs", "Jobs", [], []),
 ]
 

@@ -1,4 +1,4 @@
-"""Performance: the value history from daily snapshots against SPY, and period returns."""
+"""Performance: time- and money-weighted returns from the ledger against the benchmark."""
 
 from __future__ import annotations
 
@@ -10,28 +10,29 @@ from webapp.services.performance import performance
 nav_item("performance.index", "Performance", 70)
 
 
+def _figures(data: dict) -> dict:
+    h = data["history"]
+    growth = charts.lines(
+        h["dates"],
+        {"Portfolio (time-weighted)": h["growth"], data["benchmark"]: h["benchmark_growth"]},
+        title="Growth of $10,000",
+        y_title="Value of $10,000 invested (US $)",
+    )
+    value = charts.lines(
+        h["dates"], {"Portfolio value": h["equity"]}, title="Portfolio value", y_title="US $"
+    )
+    charts.mark_events(
+        value, data["flow_days"], name="Deposits / withdrawals", y=h["equity"], x=h["dates"]
+    )
+    return {"growth": growth, "value": value}
+
+
 @bp.get("/performance")
 def index(portfolio_id: int):
-    """The Performance page: value history from daily snapshots against SPY, period returns."""
+    """The Performance page: returns by period, IRR, risk-adjusted figures and two charts."""
     portfolio = owned(portfolio_id)
     result = performance(portfolio)
-    figure = None
-    if result.available:
-        h = result.data["history"]
-        figure = charts.lines(
-            h["dates"],
-            {
-                "Portfolio": h["equity"],
-                f"{result.data['benchmark']} (same start value)": h["benchmark_equity"],
-            },
-            title="Portfolio value vs SPY",
-            y_title="Value (US $)",
-        )
+    figures = _figures(result.data) if result.available else {}
     return result_page(
-        "performance/index.html",
-        None,
-        portfolio,
-        "Performance",
-        result,
-        figure=figure,
+        "performance/index.html", None, portfolio, "Performance", result, figures=figures
     )
