@@ -18,7 +18,7 @@ from webapp.api.common import (
     owned_portfolio_or_404,
     require_auth,
 )
-from webapp.models import Portfolio, Position, Tag
+from webapp.models import Position, Tag
 from webapp.services import imports as import_svc
 from webapp.services import ledger
 from webapp.services import management as mgmt
@@ -76,14 +76,6 @@ def tag_dict(t: Tag) -> dict:
     }
 
 
-def management_portfolio_dict(portfolio: Portfolio) -> dict:
-    """``PortfolioSummary`` plus what management sets: the benchmark and the inception date."""
-    return portfolio_dict(portfolio) | {
-        "benchmark": portfolio.benchmark,
-        "inception_date": jsonable(portfolio.inception_date),
-    }
-
-
 def _portfolio_body() -> dict:
     """The JSON body, with ``cash_balance`` (what GET returns) accepted as ``cash``."""
     data = _json_body()
@@ -100,7 +92,7 @@ def _portfolio_body() -> dict:
 def create_portfolio():
     """A new, empty portfolio: {name, description?, cash?} → 201."""
     portfolio = mgmt.create_portfolio(g.user.id, _portfolio_body())
-    return jsonify(management_portfolio_dict(portfolio)), 201
+    return jsonify(portfolio_dict(portfolio)), 201
 
 
 @bp.route("/management/portfolios/<int:portfolio_id>", methods=["PATCH", "PUT"])
@@ -109,7 +101,7 @@ def update_portfolio(portfolio_id: int):
     """Rename / re-describe / set cash; fields not sent keep their value."""
     portfolio = owned_portfolio_or_404(portfolio_id)
     mgmt.update_portfolio(portfolio, _portfolio_body(), source="api")
-    return jsonify(management_portfolio_dict(portfolio))
+    return jsonify(portfolio_dict(portfolio))
 
 
 @bp.delete("/management/portfolios/<int:portfolio_id>")

@@ -215,8 +215,9 @@ def _schemas() -> dict[str, Schema]:
             "strategies:[obj] left_out!:[obj]",
         ),
         "PortfolioSummary": fields(
-            "id!:int name!:str description:str? cash_balance!:num total_value!:num?",
-            "position_count!:int as_of:date? created_at!:ts updated_at:ts",
+            "id!:int name!:str description:str? cash_balance!:num benchmark!:str",
+            "inception_date:date? total_value!:num? position_count!:int as_of:date?",
+            "created_at!:ts updated_at:ts",
         ),
         "Quote": fields(
             "symbol!:str name:str? price!:num date!:date previous_close:num?",

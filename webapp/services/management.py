@@ -17,7 +17,13 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from webapp.analytics.constants import OPTION_TYPES, POSITION_TYPES, SHORT_TYPES
+from webapp.analytics import benchmarks
+from webapp.analytics.constants import (
+    BENCHMARK_SYMBOL,
+    OPTION_TYPES,
+    POSITION_TYPES,
+    SHORT_TYPES,
+)
 from webapp.extensions import db
 from webapp.imports import ParsedOption, neutralize, parse_option_symbol
 from webapp.imports.symbols import stock_symbol
@@ -60,9 +66,7 @@ _TYPE_FOR = {
 }
 POSITION_STATUSES = ("open", "closed", "all")
 MAX_BENCHMARK = 200  # Portfolio.benchmark column
-BENCHMARK_SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,15}$")
 # Weights of a blend add up to 1 within this (0.6 + 0.4 in floating point).
-WEIGHT_TOLERANCE = 1e-6
 
 
 def osi_symbol(underlying: str, expiry: dt.date, kind: str, strike: float) -> str:
@@ -138,32 +142,18 @@ def _text(data: dict, field: str, errors: dict, limit: int | None = None) -> str
 
 def parse_benchmark(raw: Any) -> tuple[str | None, str | None]:
     """(normalized spec, None) or (None, message): a symbol ("SPY") or a fixed-weight blend
-    ("SPY:0.6,AGG:0.4": symbols with positive weights adding up to 1). Only the format is
-    checked here; the performance service prices it."""
-    spec = re.sub(r"\s+", "", str(raw or "")).upper()
-    if not spec:
-        return "SPY", None
+    ("SPY:0.6,AGG:0.4"), parsed by the engine that prices it, every symbol in the dataset."""
+    spec = re.sub(r"\s+", "", str(raw or "")).upper() or BENCHMARK_SYMBOL
     if len(spec) > MAX_BENCHMARK:
         return None, f"At most {MAX_BENCHMARK} characters."
-    if ":" not in spec:
-        if BENCHMARK_SYMBOL_RE.match(spec):
-            return spec, None
-        return None, "A ticker like SPY, or a blend like SPY:0.6,AGG:0.4."
-    weights: dict[str, float] = {}
-    for part in spec.split(","):
-        symbol, _, weight = part.partition(":")
-        try:
-            value = float(weight)
-        except ValueError:
-            value = math.nan
-        if not BENCHMARK_SYMBOL_RE.match(symbol) or not (math.isfinite(value) and value > 0):
-            return None, f"'{part}' is not SYMBOL:weight with a positive weight."
-        if symbol in weights:
-            return None, f"{symbol} is listed twice."
-        weights[symbol] = value
-    if abs(sum(weights.values()) - 1.0) > WEIGHT_TOLERANCE:
-        return None, f"The weights add up to {sum(weights.values()):g}, not 1."
-    return ",".join(f"{symbol}:{value:g}" for symbol, value in weights.items()), None
+    try:
+        parsed = benchmarks.parse_benchmark(spec)
+    except benchmarks.BenchmarkSpecError as exc:
+        return None, str(exc)
+    unknown = [s for s in parsed.symbols if s not in known_symbols()]
+    if unknown:
+        return None, f"No prices for {', '.join(unknown)} in the dataset."
+    return parsed.to_spec(), None
 
 
 def validate_portfolio(data: dict, user_id: int, *, existing: Portfolio | None = None) -> dict:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
+from sqlalchemy import func, select
+
 from webapp.analytics import exposures as exposures_engine
 from webapp.analytics.constants import OPTION_TYPES
 from webapp.analytics.options import Greeks, position_greeks
-from webapp.models import Portfolio
+from webapp.extensions import db
+from webapp.models import Portfolio, PortfolioSnapshot
+from webapp.models.ledger import Transaction
 from webapp.services import queries
 from webapp.services._frames import HOLDING_FIELDS, VALUE_FIELDS, records
 from webapp.services.pipeline import Step, StepContext
@@ -65,10 +69,17 @@ def _run(ctx: StepContext) -> Valuation:
         for pid, r in records(valued, ["symbol", "status", "reason_detail"])
         if r["status"] != "ok"
     ]
+    summary = valuation.summary.to_dict()
+    realized = _realized_pnl(ctx.portfolio.id)
     ctx.store(
         "overview",
         {
-            "summary": valuation.summary.to_dict(),
+            "summary": summary,
+            "pnl": {
+                "realized_pnl": realized,
+                "unrealized_pnl": summary["unrealized_pnl"],
+                "total_pnl": realized + (summary["unrealized_pnl"] or 0.0),
+            },
             "sectors": [
                 {"sector": s, **{k: float(v) for k, v in r.items()}}
                 for s, r in breakdown.iterrows()
@@ -88,6 +99,31 @@ def _run(ctx: StepContext) -> Valuation:
     )
     ctx.store("greeks", _greeks_payload(valued))
     return valuation
+
+
+def _realized_pnl(portfolio_id: int) -> float:
+    """Σ realized P&L ($) of the ledger's closing rows (FIFO lots, fees included)."""
+    return float(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Transaction.realized_pnl), 0.0)).where(
+                Transaction.portfolio_id == portfolio_id
+            )
+        )
+    )
+
+
+def _day_change(portfolio_id: int, as_of) -> dict:
+    """The as-of day's P&L (change in value that is not a deposit or withdrawal) and return."""
+    row = db.session.execute(
+        select(PortfolioSnapshot.daily_pnl, PortfolioSnapshot.daily_return).where(
+            PortfolioSnapshot.portfolio_id == portfolio_id,
+            PortfolioSnapshot.snapshot_date == as_of,
+        )
+    ).first()
+    return {
+        "day_change": row.daily_pnl if row else None,
+        "day_change_pct": row.daily_return if row else None,
+    }
 
 
 def _greeks_payload(valued) -> dict:
@@ -119,8 +155,15 @@ STEP = Step("valuation", _run, produces="valuation", kinds=("overview", "greeks"
 
 
 def overview(portfolio: Portfolio) -> Result:
-    """Equity, exposures, P&L, sector breakdown and valued positions (stored by the batch)."""
-    return stored(portfolio, "overview")
+    """Equity, exposures, P&L, sector breakdown and valued positions (stored by the batch).
+
+    The day's change comes from the performance step's snapshot of the same as-of date.
+    """
+    result = stored(portfolio, "overview")
+    if result.available:
+        pnl = {**result.data.get("pnl", {}), **_day_change(portfolio.id, result.as_of)}
+        result.data = {**result.data, "pnl": pnl}
+    return result
 
 
 def greeks(portfolio: Portfolio) -> Result:

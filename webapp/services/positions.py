@@ -32,6 +32,8 @@ def portfolio_dict(portfolio: Portfolio, view: PositionsView | None = None) -> d
         "name": portfolio.name,
         "description": portfolio.description,
         "cash_balance": portfolio.cash,
+        "benchmark": portfolio.benchmark,
+        "inception_date": jsonable(portfolio.inception_date),
         "created_at": isoformat_z(portfolio.created_at),
         "updated_at": isoformat_z(portfolio.updated_at),
     }

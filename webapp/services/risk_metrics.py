@@ -5,10 +5,14 @@ Risk needs only the valuation: a failed factor regression no longer takes beta v
 
 from __future__ import annotations
 
+import pandas as pd
+
+from webapp.analytics import benchmarks
 from webapp.analytics import risk as risk_engine
 from webapp.analytics.constants import BENCHMARK_SYMBOL, STANDARD_WINDOWS
 from webapp.analytics.returns import returns_window
 from webapp.models import Portfolio
+from webapp.services import queries
 from webapp.services.factor_exposures import factor_exposures
 from webapp.services.pipeline import Step, StepContext, on_request
 from webapp.services.results import Result, stored
@@ -21,7 +25,8 @@ def _run(ctx: StepContext) -> None:
     returns = valuation.returns
     exposures = valuation.exposures
     equity = valuation.equity
-    bench = returns[BENCHMARK_SYMBOL] if BENCHMARK_SYMBOL in returns.columns else None
+    spec = benchmarks.parse_benchmark(ctx.portfolio.benchmark or BENCHMARK_SYMBOL)
+    bench = _benchmark_returns(spec, valuation)
     for window in ctx.windows:
         window_rets = returns_window(returns, ctx.as_of, window)
         coverage = risk_engine.backcast_coverage(exposures, window_rets)
@@ -38,6 +43,7 @@ def _run(ctx: StepContext) -> None:
             {
                 **metrics.to_dict(),
                 "lookback_days": window,
+                "benchmark_symbol": spec.to_spec(),
                 "coverage": coverage.to_dict(),
                 "left_out": left_out,
                 "contributions": [
@@ -47,6 +53,19 @@ def _run(ctx: StepContext) -> None:
             },
             params={"lookback_days": window},
         )
+
+
+def _benchmark_returns(spec: benchmarks.BenchmarkSpec, valuation) -> pd.Series:
+    """The portfolio's benchmark's daily returns over the valuation's history.
+
+    The valuation loads SPY; a blend's other symbols are loaded here over the same dates.
+    """
+    prices = valuation.prices
+    missing = [s for s in spec.symbols if s not in prices.columns]
+    if missing:
+        start, end = prices.index[0].date(), prices.index[-1].date()
+        prices = prices.join(queries.load_prices(missing, start, end), how="outer")
+    return benchmarks.benchmark_returns(spec, prices)
 
 
 STEP = Step("risk", _run, needs=("valuation",), kinds=("risk_metrics",))
