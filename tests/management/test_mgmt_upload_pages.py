@@ -149,7 +149,10 @@ def test_preview_lists_every_row_and_stores_nothing(client, advisor):
             "entry_date",
             "2030-01-01",
             "future_date",
-            "The entry date 2030-01-01 is after today.",
+            # Judged by the last price date since the ledger issue, not the wall clock.
+            "The entry date 2030-01-01 is after 2026-08-03, the last day with stored prices: a "
+            "position cannot be valued before its prices exist. Correct the date, or import the "
+            "file once prices have been updated.",
         ),
         (
             "8",

@@ -18,7 +18,7 @@ from webapp.models.ledger import Transaction
 from webapp.models.portfolios import position_tags
 from webapp.services import ledger
 from webapp.services import management as mgmt
-from webapp.services.queries import known_symbols
+from webapp.services.queries import known_symbols, latest_price_date
 from webapp.services.queueing import get_redis
 from webapp.services.transactions import run_write
 
@@ -31,6 +31,8 @@ def validate_upload(data: bytes, filename: str) -> ImportReport:
         data,
         filename=filename,
         known_symbols=known_symbols(),
+        # Judged by the last price date, not the wall clock: the offline dataset ends earlier.
+        as_of=latest_price_date(),
         max_bytes=current_app.config["IMPORT_MAX_BYTES"],
         max_rows=current_app.config["IMPORT_MAX_ROWS"],
     )
@@ -113,7 +115,11 @@ def commit_import(user_id: int, portfolio_data: dict, report: ImportReport) -> P
     """
     if report.file_error:
         raise ImportRefused(report)
-    clean = mgmt.validate_portfolio(portfolio_data, user_id)
+    data = dict(portfolio_data)
+    if str(data.get("cash") or "").strip() == "" and report.statement_cash is not None:
+        # The statement's own cash line (the preview names it); a typed amount wins.
+        data["cash"] = report.statement_cash
+    clean = mgmt.validate_portfolio(data, user_id)
     if not report.accepted:
         raise mgmt.ValidationError({"file": "The file has no importable rows."})
     # Built before the write lock is taken: SQLite has one writer, and every other import, login
