@@ -78,7 +78,8 @@ TOLERANCE = 1e-6
 # Quantities closer than this are equal (a float quantity closed in pieces).
 QTY_EPS = 1e-9
 _CASH_SIGN = {"deposit": 1.0, "dividend": 1.0, "withdrawal": -1.0, "fee": -1.0}
-_COPIED = (
+# What a lot is, apart from its quantity: copied when a lot is split, set when one is edited.
+LOT_FIELDS = (
     "symbol",
     "position_type",
     "entry_price",
@@ -474,7 +475,7 @@ def _split(lot: Position, take: float) -> Position:
     s = sign(lot.position_type)
     with db.session.no_autoflush:  # loading the tags must not flush a half-copied row
         part = Position(portfolio=lot.portfolio, quantity=s * take)
-        for name in _COPIED:
+        for name in LOT_FIELDS:
             setattr(part, name, getattr(lot, name))
         part.tags = list(lot.tags)
     fraction = take / abs(lot.quantity)

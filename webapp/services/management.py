@@ -488,20 +488,7 @@ def tags_by_name(user_id: int, names: tuple[str, ...] | list[str]) -> list[Tag]:
 
 
 def _apply(position: Position, clean: PositionInput, user_id: int) -> None:
-    for key in (
-        "symbol",
-        "position_type",
-        "quantity",
-        "entry_price",
-        "entry_date",
-        "underlying_symbol",
-        "strike_price",
-        "expiration_date",
-        "multiplier",
-        "implied_vol",
-        "strategy",
-        "notes",
-    ):
+    for key in ("quantity", *ledger.LOT_FIELDS):
         setattr(position, key, getattr(clean, key))
     position.tags = tags_by_name(user_id, clean.tags)
 
