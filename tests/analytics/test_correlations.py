@@ -248,3 +248,20 @@ def test_analysis_null_matrix_values_serialise_as_none(real_returns):
     out = result.to_dict()
     assert out["matrix"][1][2] is None and out["data_points"][1][2] == 0
     assert out["diversification_score"] is not None
+
+
+def test_analysis_says_why_a_window_is_short_and_keeps_signed_exposures(real_returns):
+    exposures = pd.Series({"AAPL": 3_000.0, "KO": -2_000.0, "ZZZZ": 1_000.0})
+    full = correlation_analysis(real_returns, exposures, lookback_days=90)
+    assert full.observations == 90 and full.observations_reason is None
+    assert full.exposures.to_dict() == {"AAPL": 3_000.0, "KO": -2_000.0}
+    assert full.weights.to_dict() == pytest.approx({"AAPL": 0.6, "KO": 0.4})
+    assert [(x["symbol"], x["reason"], x["nobs"]) for x in full.left_out] == [
+        ("ZZZZ", "no_prices", 0)
+    ]
+    assert "ZZZZ" in full.left_out[0]["detail"]
+    short = correlation_analysis(real_returns.iloc[:50], exposures, lookback_days=90)
+    assert short.observations == 50
+    first = real_returns.index[0].date()
+    assert short.observations_reason.startswith(f"the price history starts {first}: 50 of 90")
+    assert "delta-adjusted exposure" in short.to_dict()["method"]

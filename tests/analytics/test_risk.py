@@ -19,7 +19,10 @@ from webapp.analytics.risk import (
     backcast_pnl,
     backcast_returns,
     drawdown_series,
+    exposure_coverage,
     max_drawdown,
+    modelled_exposures,
+    observations_reason,
     risk_contributions,
     risk_metrics,
 )
@@ -303,3 +306,37 @@ def test_contributions_edge_cases(window):
         risk_contributions(BOOK, window.iloc[:1])
     with pytest.raises(NoPositions):
         risk_contributions(pd.Series(dtype=float), window)
+
+
+# --- what the window can model, coverage, observations -------------------------------------
+
+
+def test_modelled_exposures_leave_out_symbols_without_enough_returns(window):
+    returns = window.copy()
+    returns.loc[returns.index[:-10], "KO"] = np.nan  # 10 returns: fewer than 20
+    book = pd.concat([BOOK, pd.Series({"ZZZZ": 7_000.0})])
+    modelled, left_out = modelled_exposures(book, returns)
+    assert list(modelled.index) == [s for s in BOOK.index if s != "KO"]
+    assert [(x["symbol"], x["reason"], x["nobs"]) for x in left_out] == [
+        ("KO", "insufficient_history", 10),
+        ("ZZZZ", "no_prices", 0),
+    ]
+    assert all(x["detail"] for x in left_out)
+    gross = BOOK.abs().sum() + 7_000.0
+    expected = (gross - 50_000.0 - 7_000.0) / (gross + 1_234.0)
+    assert exposure_coverage(modelled, book, 1_234.0) == pytest.approx(expected)
+    assert exposure_coverage(BOOK, BOOK) == 1.0
+
+
+def test_observations_reason_names_the_cause(real_returns, window):
+    assert observations_reason(window, backcast_coverage(BOOK, window), 90) is None
+    short = real_returns.iloc[:40]
+    reason = observations_reason(short, backcast_coverage(BOOK, short), 90)
+    assert reason == f"the price history starts {short.index[0].date()}: 40 of 90 trading days " + (
+        "of returns"
+    )
+    gappy = window.copy()
+    gappy.iloc[:5, gappy.columns.get_loc("KO")] = np.nan
+    assert observations_reason(gappy, backcast_coverage(BOOK, gappy), 90).startswith(
+        "5 days lack a return for KO (5)"
+    )

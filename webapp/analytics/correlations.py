@@ -29,13 +29,15 @@ from webapp.analytics.errors import (
     InsufficientSymbols,
     NoPrices,
 )
-from webapp.analytics.returns import returns_window
+from webapp.analytics.returns import returns_window, window_shortfall
 
 METHOD = (
     "Pearson correlation of daily simple returns on each pair's overlapping dates; pairs with "
     "fewer than min_overlap overlapping dates are null. Diversification score = "
-    "sum_{i<j} w_i w_j |c_ij| / sum_{i<j} w_i w_j, w = |exposure| / sum |exposure|, null pairs "
-    "excluded from both sums (0 = independent, 1 = move in lockstep)."
+    "sum_{i<j} w_i w_j |c_ij| / sum_{i<j} w_i w_j, w = |delta-adjusted exposure| / sum "
+    "|delta-adjusted exposure| per underlying (an option counts as delta x contracts x "
+    "multiplier x underlying price), null pairs excluded from both sums (0 = independent, 1 = "
+    "move in lockstep). The matrix shows the largest |delta-adjusted exposure| first."
 )
 
 # Relative floor under which a pair's variance is treated as zero (a series constant over the
@@ -139,6 +141,9 @@ def correlation_matrix(
 def select_symbols(exposures: pd.Series, max_symbols: int = DEFAULT_MAX_SYMBOLS) -> list:
     """The top ``max_symbols`` symbols by |exposure|, largest first (ties: symbol order).
 
+    ``exposures`` are delta-adjusted dollars per underlying (E = Σ delta × quantity ×
+    multiplier × underlying price over its positions; stock delta = 1), the same weights as
+    `diversification_score`, so the heatmap shows the holdings that weigh most in the score.
     Zero and NaN exposures are ignored.
     """
     if max_symbols < 1:
@@ -153,8 +158,10 @@ def diversification_score(corr: pd.DataFrame, weights: pd.Series) -> float:
     """Weighted average absolute pairwise correlation, 0 (independent) .. 1 (lockstep).
 
     ``score = Σ_{i<j} w_i w_j |c_ij| / Σ_{i<j} w_i w_j`` with ``w = |weights| / Σ |weights|``
-    over the matrix's symbols (pass market values or exposures: only |w| ratios matter). Pairs
-    whose correlation is NaN are excluded from both sums.
+    over the matrix's symbols. The project passes delta-adjusted exposures per underlying ($),
+    so an option counts by its delta (|delta × contracts × multiplier × underlying price|), not
+    its premium; only the |w| ratios matter. Pairs whose correlation is NaN are excluded from
+    both sums.
 
     Raises
     ------
@@ -216,8 +223,11 @@ class CorrelationResult:
         ``score_reason``); label : its plain-language reading.
     average_correlation : mean of the displayed matrix's non-null off-diagonal entries.
     truncated : more modelled symbols than displayed; total_symbols : modelled symbol count.
-    weights : Series, |exposure| share of each modelled symbol.
-    left_out : tuple of ``{symbol, exposure, reason, nobs?}`` for exposed symbols not modelled.
+    weights : Series, |delta-adjusted exposure| share of each modelled symbol (sums to 1).
+    exposures : Series, signed delta-adjusted exposure ($) of each modelled symbol.
+    left_out : tuple of ``{symbol, exposure, reason, detail, nobs}`` for exposed symbols not
+        modelled.
+    observations_reason : why the window has fewer than ``lookback_days`` rows (None if full).
     """
 
     symbols: tuple[str, ...]
@@ -235,7 +245,9 @@ class CorrelationResult:
     truncated: bool
     total_symbols: int
     weights: pd.Series
+    exposures: pd.Series
     left_out: tuple[dict, ...]
+    observations_reason: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready: matrix and data_points as nested lists (None = null) in ``symbols`` order."""
@@ -249,6 +261,7 @@ class CorrelationResult:
             "start": json_date(self.start),
             "end": json_date(self.end),
             "observations": self.observations,
+            "observations_reason": self.observations_reason,
             "diversification_score": json_float(self.score),
             "diversification_label": self.label,
             "score_reason": self.score_reason,
@@ -257,8 +270,38 @@ class CorrelationResult:
             "total_symbols": self.total_symbols,
             "symbols_included": len(self.symbols),
             "weights": {str(s): json_float(v) for s, v in self.weights.items()},
+            "exposures": {str(s): json_float(v) for s, v in self.exposures.items()},
             "left_out": [dict(x) for x in self.left_out],
         }
+
+
+def _left_out(exposures: pd.Series, window: pd.DataFrame, min_overlap: int) -> list[dict]:
+    """Exposed symbols with no return (``no_prices``) or fewer than ``min_overlap`` in the window.
+
+    Such a symbol cannot have a single non-null pair, so it is listed rather than shown blank.
+    """
+    counts = window.reindex(columns=exposures.index).notna().sum()
+    out = []
+    for symbol, exposure in exposures.items():
+        n = int(counts[symbol])
+        if n >= min_overlap:
+            continue
+        if n == 0:
+            reason = NoPrices.reason
+            detail = f"no return for {symbol} in the {len(window)}-day window"
+        else:
+            reason = InsufficientHistory.reason
+            detail = f"{n} returns for {symbol} in the window, fewer than min_overlap={min_overlap}"
+        out.append(
+            {
+                "symbol": str(symbol),
+                "exposure": float(exposure),
+                "reason": reason,
+                "detail": detail,
+                "nobs": n,
+            }
+        )
+    return out
 
 
 def correlation_analysis(
@@ -276,6 +319,9 @@ def correlation_analysis(
     window, or ``insufficient_history`` when it has fewer than ``min_overlap`` (it could not
     correlate with anything). The score uses every modelled symbol (reference backlog: no
     ``max_symbols`` cap); the displayed matrix the largest ``max_symbols`` by |exposure|.
+    ``exposures`` are delta-adjusted dollars per underlying: both the score's weights and the
+    matrix's order are |delta-adjusted exposure|. The window is counted in rows (trading days);
+    when the history is shorter, ``observations`` says how many and ``observations_reason`` why.
 
     Raises
     ------
@@ -295,23 +341,7 @@ def correlation_analysis(
         raise NoPrices("no returns in the window")
     window = returns_window(returns.sort_index(), returns.index.max(), lookback_days)
 
-    counts = window.reindex(columns=exposures.index).notna().sum()
-    left_out = []
-    for symbol, exposure in exposures.items():
-        n = int(counts[symbol])
-        if n == 0:
-            left_out.append(
-                {"symbol": str(symbol), "exposure": float(exposure), "reason": NoPrices.reason}
-            )
-        elif n < min_overlap:
-            left_out.append(
-                {
-                    "symbol": str(symbol),
-                    "exposure": float(exposure),
-                    "reason": InsufficientHistory.reason,
-                    "nobs": n,
-                }
-            )
+    left_out = _left_out(exposures, window, min_overlap)
     dropped = {x["symbol"] for x in left_out}
     modelled = [s for s in exposures.index if str(s) not in dropped]
     if len(modelled) < 2:
@@ -352,5 +382,7 @@ def correlation_analysis(
         truncated=len(modelled) > len(shown),
         total_symbols=len(modelled),
         weights=weights,
+        exposures=exposures[modelled],
         left_out=tuple(left_out),
+        observations_reason=window_shortfall(window, lookback_days),
     )

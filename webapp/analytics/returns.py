@@ -40,6 +40,24 @@ def returns_window(
     return upto.iloc[-lookback_days:]
 
 
+def window_shortfall(window: pd.DataFrame | pd.Series, lookback_days: int) -> str | None:
+    """Why a window holds fewer than ``lookback_days`` return rows, or None when it is full.
+
+    ``window`` is what `returns_window` gave back. Rows are counted in trading days (the frame's
+    dates), never calendar days: a short window means the history loaded starts too late, and
+    the reason names the first return date so the reader can see it.
+    """
+    if len(window) >= lookback_days:
+        return None
+    if len(window) == 0:
+        return f"no return in the price history (0 of {lookback_days} trading days)"
+    first = pd.Timestamp(window.index[0]).date().isoformat()
+    return (
+        f"the price history starts {first}: {len(window)} of {lookback_days} trading days "
+        "of returns"
+    )
+
+
 def daily_risk_free(rate_annual_pct: pd.Series) -> pd.Series:
     """Daily risk-free return from a T-bill yield in % per year: rate / 100 / 252."""
     return rate_annual_pct / 100.0 / TRADING_DAYS_PER_YEAR

@@ -25,6 +25,7 @@ from webapp.analytics.constants import (
     TRADING_DAYS_PER_YEAR,
 )
 from webapp.analytics.errors import InsufficientHistory, InsufficientOverlap, NoPrices
+from webapp.analytics.returns import window_shortfall
 
 DEFAULT_CONFIDENCE = (0.95, 0.99)
 
@@ -91,6 +92,88 @@ def backcast_coverage(exposures: pd.Series, returns: pd.DataFrame) -> BackcastCo
         no_prices=no_prices,
         missing_days={str(s): int(n) for s, n in missing.items() if n > 0},
     )
+
+
+def modelled_exposures(
+    exposures: pd.Series,
+    returns: pd.DataFrame,
+    *,
+    min_observations: int = MIN_RISK_OBSERVATIONS,
+) -> tuple[pd.Series, tuple[dict, ...]]:
+    """The exposures a returns window can model, and the symbols it cannot, with reasons.
+
+    Parameters
+    ----------
+    exposures : Series, symbol -> signed delta-adjusted exposure ($).
+    returns : DataFrame (date x symbol), daily simple returns of the window.
+    min_observations : a symbol with fewer returns than this in the window is left out, default
+        20: kept, it would cut the complete-case backcast below what a risk figure needs.
+
+    Returns
+    -------
+    (modelled, left_out)
+        ``modelled`` is ``exposures`` without the left-out symbols (same order, zero exposures
+        dropped); ``left_out`` holds ``{symbol, exposure, reason, detail, nobs}`` with reason
+        ``no_prices`` (no return in the window) or ``insufficient_history``.
+    """
+    exposures = clean_exposures(exposures)
+    counts = returns.reindex(columns=exposures.index).notna().sum()
+    left_out = []
+    for symbol, exposure in exposures.items():
+        n = int(counts[symbol])
+        if n >= min_observations:
+            continue
+        reason = NoPrices.reason if n == 0 else InsufficientHistory.reason
+        detail = (
+            f"no return for {symbol} in the {len(returns)}-day window"
+            if n == 0
+            else f"{n} returns for {symbol} in the window, fewer than {min_observations}"
+        )
+        left_out.append(
+            {
+                "symbol": str(symbol),
+                "exposure": float(exposure),
+                "reason": reason,
+                "detail": detail,
+                "nobs": n,
+            }
+        )
+    dropped = [x["symbol"] for x in left_out]
+    return exposures.drop(dropped), tuple(left_out)
+
+
+def exposure_coverage(
+    modelled: pd.Series, exposures: pd.Series, unvalued_gross: float = 0.0
+) -> float:
+    """Share of gross exposure a result models: ``Σ|E_modelled| / (Σ|E_all| + G_unvalued)``.
+
+    ``exposures`` are the signed delta-adjusted exposures ($) of every valued symbol,
+    ``modelled`` the subset the result used, ``unvalued_gross`` the dollars (>= 0) of positions
+    the valuation could not price (they have no exposure, but they are part of the book).
+    1.0 when everything is modelled; NaN when the book has no gross exposure at all.
+    """
+    total = float(pd.Series(exposures, dtype=float).abs().sum()) + float(unvalued_gross)
+    if not total > 0:
+        return float("nan")
+    return float(pd.Series(modelled, dtype=float).abs().sum()) / total
+
+
+def observations_reason(
+    window: pd.DataFrame, coverage: BackcastCoverage, lookback_days: int
+) -> str | None:
+    """Why the backcast uses fewer than ``lookback_days`` dates (None when it uses them all).
+
+    Either the history is shorter than the window (`window_shortfall`), or some days lack a
+    return for a modelled symbol and the complete-case rule drops them.
+    """
+    short = window_shortfall(window, lookback_days)
+    if short is not None:
+        return short
+    if coverage.dates_used < coverage.dates_available:
+        gaps = ", ".join(f"{s} ({n})" for s, n in coverage.missing_days.items())
+        lost = coverage.dates_available - coverage.dates_used
+        return f"{lost} days lack a return for {gaps}; only days with every return are used"
+    return None
 
 
 def _exposed_returns(exposures: pd.Series, returns: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,8 @@ import pandas as pd
 
 from webapp.analytics import correlations as correlations_engine
 from webapp.analytics.constants import STANDARD_WINDOWS
-from webapp.analytics.errors import AnalyticsError
+from webapp.analytics.errors import AnalyticsError, InsufficientHistory
+from webapp.analytics.returns import returns_window
 from webapp.models import Portfolio
 from webapp.services.pipeline import Step, StepContext, on_request
 from webapp.services.results import Result, stored
@@ -20,20 +21,40 @@ STORED_MIN_OVERLAP = 10
 def _run(ctx: StepContext) -> None:
     """The full pairwise matrix for every window of the run.
 
-    Pages filter overlap and size on read.
+    Pages filter overlap and size on read. ``left_out`` holds the positions the valuation could
+    not price (stale or unknown prices) besides the symbols with too few returns in the window;
+    ``gross_exposure`` counts both, so readers can state ``coverage``.
     """
     valuation = ctx.valuation
     valuation.priced()
     exposures = valuation.exposures
+    unvalued = valuation.left_out()
+    gross = float(exposures.abs().sum()) + sum(x["gross_exposure"] for x in unvalued)
     for window in ctx.windows:
         result = correlations_engine.correlation_analysis(
-            valuation.returns,
+            returns_window(valuation.returns, ctx.as_of, window),
             exposures,
             lookback_days=window,
             min_overlap=STORED_MIN_OVERLAP,
             max_symbols=len(exposures),
         )
-        ctx.store("correlations", result.to_dict(), params={"lookback_days": window})
+        payload = result.to_dict()
+        payload["left_out"] = [*unvalued, *_symbol_entries(payload["left_out"])]
+        payload["gross_exposure"] = gross
+        payload["coverage"] = _coverage(payload["exposures"], gross)
+        ctx.store("correlations", payload, params={"lookback_days": window})
+
+
+def _symbol_entries(entries: list[dict]) -> list[dict]:
+    """Engine left-out symbols as result entries: gross exposure = |their exposure| ($)."""
+    return [{**x, "gross_exposure": abs(x["exposure"])} for x in entries]
+
+
+def _coverage(exposures: dict, gross: float | None) -> float | None:
+    """Σ|E| of the modelled symbols / the book's gross exposure (None when unknown)."""
+    if not gross:
+        return None
+    return sum(abs(v or 0.0) for v in exposures.values()) / gross
 
 
 STEP = Step("correlations", _run, needs=("valuation",), kinds=("correlations",))
@@ -52,8 +73,16 @@ def _full_matrix(portfolio: Portfolio, lookback_days: int) -> Result:
 
 
 def _filter_matrix(data: dict, min_overlap: int) -> tuple[list[str], list[list], list[list]]:
-    """Null out pairs with fewer than ``min_overlap`` overlapping days (the diagonal stays 1)."""
-    symbols, matrix, points = data["symbols"], data["matrix"], data["data_points"]
+    """Drop symbols with fewer than ``min_overlap`` returns; null thinner pairs (diagonal 1).
+
+    A symbol's own count (the diagonal of ``data_points``) below ``min_overlap`` could not
+    correlate with anything at this overlap: it is left out (`_thin_symbols`), not shown blank.
+    """
+    points = data["data_points"]
+    keep = [i for i in range(len(data["symbols"])) if (points[i][i] or 0) >= min_overlap]
+    symbols = [data["symbols"][i] for i in keep]
+    matrix = [[data["matrix"][i][j] for j in keep] for i in keep]
+    points = [[points[i][j] for j in keep] for i in keep]
     filtered = [
         [v if (i == j or (points[i][j] or 0) >= min_overlap) else None for j, v in enumerate(row)]
         for i, row in enumerate(matrix)
@@ -61,13 +90,39 @@ def _filter_matrix(data: dict, min_overlap: int) -> tuple[list[str], list[list],
     return symbols, filtered, points
 
 
+def _thin_symbols(data: dict, min_overlap: int) -> list[dict]:
+    """Left-out entries for the stored symbols with fewer than ``min_overlap`` returns."""
+    exposures = data.get("exposures") or {}
+    out = []
+    for i, symbol in enumerate(data["symbols"]):
+        n = int(data["data_points"][i][i] or 0)
+        if n < min_overlap:
+            exposure = exposures.get(symbol)
+            out.append(
+                {
+                    "symbol": symbol,
+                    "exposure": exposure,
+                    "reason": InsufficientHistory.reason,
+                    "detail": f"{n} returns for {symbol} in the window, fewer than "
+                    f"min_overlap={min_overlap}",
+                    "nobs": n,
+                    "gross_exposure": abs(exposure) if exposure is not None else None,
+                }
+            )
+    return out
+
+
 def correlation_matrix(
     portfolio: Portfolio, *, lookback_days: int = 90, min_overlap: int = 30, max_symbols: int = 25
 ) -> Result:
-    """Pairwise correlations of the top ``max_symbols`` holdings by |exposure|, ordered by weight.
+    """Pairwise correlations of the top ``max_symbols`` holdings, ordered by exposure.
 
-    Pairs with fewer than ``min_overlap`` overlapping return days are null. ``metadata`` says
-    whether the matrix was truncated and how many symbols there were in all.
+    Order and score weights are |delta-adjusted exposure| per underlying (an option counts as
+    |delta × contracts × multiplier × underlying price|). Pairs with fewer than ``min_overlap``
+    overlapping return days are null; symbols with fewer returns than that are left out.
+    ``coverage`` = Σ|E| of the symbols kept / the book's gross exposure (unpriced positions at
+    their cost basis). ``metadata`` says whether the matrix was truncated and how many symbols
+    there were in all.
     """
     params = {
         "lookback_days": lookback_days,
@@ -80,6 +135,9 @@ def correlation_matrix(
         return base
     symbols, matrix, points = _filter_matrix(base.data, min_overlap)
     weights = base.data.get("weights") or {}
+    exposures = base.data.get("exposures") or {}
+    kept = {s: exposures[s] for s in symbols if s in exposures}
+    gross = base.data.get("gross_exposure")
     score = _score(symbols, matrix, weights)
     keep = symbols[:max_symbols]
     n = len(keep)
@@ -88,6 +146,7 @@ def correlation_matrix(
         "matrix": [row[:n] for row in matrix[:n]],
         "data_points": [row[:n] for row in points[:n]],
         "weights": {s: weights.get(s) for s in keep},
+        "exposures": {s: exposures.get(s) for s in keep},
         "average_correlation": _average(matrix[:n]),
         "diversification_score": score,
         "diversification_label": correlations_engine.diversification_label(score)
@@ -96,7 +155,9 @@ def correlation_matrix(
         "start": base.data.get("start"),
         "end": base.data.get("end"),
         "observations": base.data.get("observations"),
-        "left_out": base.data.get("left_out", []),
+        "observations_reason": base.data.get("observations_reason"),
+        "coverage": _coverage(kept, gross) if kept else base.data.get("coverage"),
+        "left_out": [*base.data.get("left_out", []), *_thin_symbols(base.data, min_overlap)],
         "method": base.data.get("method"),
     }
     result = dataclasses.replace(base, data=data, parameters=params, metadata={})
@@ -127,12 +188,21 @@ def _score(symbols: list[str], matrix: list[list], weights: dict) -> float | Non
         return None
 
 
+DIVERSIFICATION_METHOD = (
+    "Weighted mean absolute pairwise correlation, weights |delta-adjusted exposure| / "
+    "Σ|delta-adjusted exposure| per underlying (an option counts by its delta: "
+    "|delta × contracts × multiplier × underlying price|); 0 = uncorrelated holdings, 1 = they "
+    "move as one."
+)
+
+
 def diversification_score(
     portfolio: Portfolio, *, lookback_days: int = 90, min_overlap: int = 30
 ) -> Result:
     """The diversification score, with a plain reading.
 
-    Σ_{i<j} w_i w_j |c_ij| / Σ_{i<j} w_i w_j over every modelled holding.
+    Σ_{i<j} w_i w_j |c_ij| / Σ_{i<j} w_i w_j over every modelled holding, with
+    w = |delta-adjusted exposure| / Σ|delta-adjusted exposure| (options count by their delta).
     """
     full = correlation_matrix(
         portfolio, lookback_days=lookback_days, min_overlap=min_overlap, max_symbols=10_000
@@ -147,9 +217,10 @@ def diversification_score(
         "symbols_included": full.metadata["total_symbols"],
         "average_correlation": full.data["average_correlation"],
         "observations": full.data["observations"],
+        "observations_reason": full.data["observations_reason"],
+        "coverage": full.data["coverage"],
         "left_out": full.data["left_out"],
-        "method": "Weighted mean absolute pairwise correlation, weights |market value| / Σ|MV|; "
-        "0 = uncorrelated holdings, 1 = they move as one.",
+        "method": DIVERSIFICATION_METHOD,
     }
     result = dataclasses.replace(
         full,

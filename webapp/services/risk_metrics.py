@@ -19,22 +19,25 @@ from webapp.services.results import Result, stored
 
 
 def _run(ctx: StepContext) -> None:
-    """Risk metrics, Euler contributions and benchmark statistics for every window of the run."""
+    """Risk metrics, Euler contributions and benchmark statistics for every window of the run.
+
+    ``left_out`` lists every position or symbol the result does not model: positions the
+    valuation could not price (stale or unknown prices) and symbols with too few returns in the
+    window; ``coverage`` is the share of gross exposure modelled (`risk.exposure_coverage`).
+    """
     valuation = ctx.valuation
     valuation.priced()
     returns = valuation.returns
     exposures = valuation.exposures
     equity = valuation.equity
+    unvalued = valuation.left_out()
+    unvalued_gross = sum(x["gross_exposure"] for x in unvalued)
     spec = benchmarks.parse_benchmark(ctx.portfolio.benchmark or BENCHMARK_SYMBOL)
     bench = _benchmark_returns(spec, valuation)
     for window in ctx.windows:
         window_rets = returns_window(returns, ctx.as_of, window)
-        coverage = risk_engine.backcast_coverage(exposures, window_rets)
-        modelled = exposures.drop(list(coverage.no_prices))
-        left_out = [
-            {"symbol": s, "exposure": float(exposures[s]), "reason": "no_prices"}
-            for s in coverage.no_prices
-        ]
+        modelled, thin = risk_engine.modelled_exposures(exposures, window_rets)
+        coverage = risk_engine.backcast_coverage(modelled, window_rets)
         port = risk_engine.backcast_returns(modelled, window_rets, equity=equity)
         metrics = risk_engine.risk_metrics(port, bench, equity=equity)
         contributions = risk_engine.risk_contributions(modelled, window_rets)
@@ -43,9 +46,15 @@ def _run(ctx: StepContext) -> None:
             {
                 **metrics.to_dict(),
                 "lookback_days": window,
+                "observations": metrics.nobs,
+                "observations_reason": risk_engine.observations_reason(
+                    window_rets, coverage, window
+                ),
                 "benchmark_symbol": spec.to_spec(),
-                "coverage": coverage.to_dict(),
-                "left_out": left_out,
+                "coverage": risk_engine.exposure_coverage(modelled, exposures, unvalued_gross),
+                "coverage_method": COVERAGE_METHOD,
+                "date_coverage": coverage.to_dict(),
+                "left_out": [*unvalued, *_symbol_entries(thin)],
                 "contributions": [
                     {"symbol": s, **{k: float(v) for k, v in r.items()}}
                     for s, r in contributions.iterrows()
@@ -53,6 +62,18 @@ def _run(ctx: StepContext) -> None:
             },
             params={"lookback_days": window},
         )
+
+
+COVERAGE_METHOD = (
+    "modelled share of gross exposure: sum |delta-adjusted exposure| of the modelled symbols / "
+    "(sum |delta-adjusted exposure| of every valued symbol + |cost basis| of the positions "
+    "without a current price)"
+)
+
+
+def _symbol_entries(thin: tuple[dict, ...]) -> list[dict]:
+    """Engine left-out symbols as result entries: gross exposure = |their exposure| ($)."""
+    return [{**x, "gross_exposure": abs(x["exposure"])} for x in thin]
 
 
 def _benchmark_returns(spec: benchmarks.BenchmarkSpec, valuation) -> pd.Series:

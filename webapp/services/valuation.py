@@ -8,23 +8,39 @@ from one calculation over the same price history.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 from dataclasses import dataclass
 from functools import cached_property
 
 import pandas as pd
 from cachetools import LRUCache
+from sqlalchemy import select
 
 from webapp.analytics import exposures as exposures_engine
-from webapp.analytics.constants import BENCHMARK_SYMBOL, REALIZED_VOL_WINDOW
+from webapp.analytics.constants import (
+    BENCHMARK_SYMBOL,
+    CALENDAR_DAYS_PER_YEAR,
+    REALIZED_VOL_WINDOW,
+    TRADING_DAYS_PER_YEAR,
+)
 from webapp.analytics.errors import NonPositiveEquity, NoPositions
 from webapp.analytics.factors import FACTOR_ETFS
 from webapp.analytics.returns import simple_returns
-from webapp.models import Portfolio, Position
+from webapp.extensions import db
+from webapp.marketdata.sync import CALENDAR_SYMBOL
+from webapp.models import Portfolio, Position, PriceBar
 from webapp.services import queries
 
-# Calendar days of prices loaded for the windows: 252 returns for factors plus slack for gaps.
-HISTORY_CALENDAR_DAYS = 420
+# The longest look-back any page or API route accepts (trading days of returns: the risk and
+# correlation pages allow 365). The history loaded must hold this many returns.
+MAX_LOOKBACK_DAYS = 365
+# N returns need N + 1 closes. Loaded from the trading calendar (the last MAX_LOOKBACK_DAYS + 1
+# bars of the calendar symbol); this calendar-day floor, N + 1 trading days at 252 per 365
+# calendar days plus two weeks for holiday clusters, covers a book whose calendar is missing.
+HISTORY_CALENDAR_DAYS = (
+    math.ceil((MAX_LOOKBACK_DAYS + 1) * CALENDAR_DAYS_PER_YEAR / TRADING_DAYS_PER_YEAR) + 14
+)
 # Bars before the window's start, so the first day of the window has a previous close.
 HISTORY_SLACK_DAYS = 10
 
@@ -42,7 +58,8 @@ class Valuation:
         ``exposures.VALUED_COLUMNS`` (price, market value $, delta-adjusted exposure $, status).
     prices : pandas.DataFrame
         Adjusted closes ($) of the underlyings, the factor ETFs and the benchmark, from the
-        earliest entry date or ``HISTORY_CALENDAR_DAYS`` before ``as_of``, whichever is earlier.
+        earliest entry date or ``history_start(as_of)`` (``MAX_LOOKBACK_DAYS`` + 1 trading days
+        back), whichever is earlier.
     rate : float
         Risk-free rate on ``as_of`` (% per year), 0 when none is stored.
     cash : float
@@ -75,6 +92,33 @@ class Valuation:
     def exposures(self) -> pd.Series:
         """Σ delta-adjusted exposure ($) per underlying over the priced positions."""
         return exposures_engine.exposures_by_underlying(self.valued)
+
+    def left_out(self) -> list[dict]:
+        """Positions the valuation could not price (status ≠ ``ok``), each with its reason.
+
+        ``{position_id, symbol, underlying, reason, detail, gross_exposure}``: ``reason`` is the
+        valuation status (``stale_price``, ``no_prices``, …), ``detail`` its reason in words and
+        ``gross_exposure`` the dollars it stands for, |quantity × entry price × multiplier| (its
+        cost basis: the one dollar amount known for a position without a current price), so a
+        coverage ratio can count what is missing.
+        """
+        bad = self.valued[self.valued["status"] != "ok"]
+        out = []
+        for pid, row in bad.iterrows():
+            cost = (
+                float(row["quantity"]) * float(row["entry_price"]) * float(row["multiplier"] or 1)
+            )
+            out.append(
+                {
+                    "position_id": int(pid),
+                    "symbol": str(row["symbol"]),
+                    "underlying": str(row["underlying"]),
+                    "reason": str(row["status"]),
+                    "detail": row["reason_detail"],
+                    "gross_exposure": abs(cost) if math.isfinite(cost) else 0.0,
+                }
+            )
+        return out
 
     @property
     def equity(self) -> float:
@@ -118,9 +162,26 @@ def _value(holdings: pd.DataFrame, as_of: dt.date, rate: float) -> tuple[pd.Data
     return out
 
 
+def history_start(as_of: dt.date) -> dt.date:
+    """First close the windows need: MAX_LOOKBACK_DAYS + 1 trading days back from ``as_of``.
+
+    Counted on the trading calendar (the calendar symbol's stored bars), so the longest window
+    gets all its returns; never later than ``HISTORY_CALENDAR_DAYS`` calendar days back.
+    """
+    floor = as_of - dt.timedelta(days=HISTORY_CALENDAR_DAYS)
+    bars = db.session.scalars(
+        select(PriceBar.date)
+        .where(PriceBar.symbol == CALENDAR_SYMBOL, PriceBar.date <= as_of)
+        .order_by(PriceBar.date.desc())
+        .offset(MAX_LOOKBACK_DAYS)
+        .limit(1)
+    ).first()
+    return min(floor, bars) if bars is not None else floor
+
+
 def _compute(holdings: pd.DataFrame, as_of: dt.date, rate: float) -> tuple[pd.DataFrame, ...]:
     earliest = min(holdings["entry_date"]) if not holdings.empty else as_of
-    start = min(earliest, as_of - dt.timedelta(days=HISTORY_CALENDAR_DAYS))
+    start = min(earliest, history_start(as_of))
     symbols = set(holdings["underlying"]) | set(FACTOR_ETFS) | {BENCHMARK_SYMBOL}
     prices = queries.load_prices(symbols, start - dt.timedelta(days=HISTORY_SLACK_DAYS), as_of)
     if holdings.empty:
