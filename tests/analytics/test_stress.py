@@ -19,6 +19,7 @@ from webapp.analytics.factor_shocks import (
     run_factor_scenario,
     underlying_moves,
 )
+from webapp.analytics.options import black_scholes_price, option_greeks
 from webapp.analytics.replay import episode_returns, run_historical_replay
 from webapp.analytics.revaluation import position_pnl
 from webapp.analytics.scenarios import KNOWN_FACTORS, Scenario, ScenarioResult
@@ -37,7 +38,11 @@ FACTOR_ETFS = {
 
 # ------------------------------------------------------------------------------------- helpers
 def make_positions(rows: list[dict]) -> pd.DataFrame:
-    """Positions frame as the engines produce it; stock defaults filled in."""
+    """Positions frame as the engines produce it; stock defaults filled in.
+
+    An option row given ``strike``, ``vol`` and ``days_to_expiry`` is valued as the valuation
+    does (mibian at rate 0): its ``price``, ``delta`` and ``gamma`` are filled in.
+    """
     out = []
     for i, r in enumerate(rows):
         r = dict(r)
@@ -46,6 +51,18 @@ def make_positions(rows: list[dict]) -> pd.DataFrame:
         r.setdefault("underlying", r["symbol"])
         option = ptype in {"LC", "LP", "SC", "SP"}
         r.setdefault("multiplier", 100.0 if option else 1.0)
+        if option and "strike" in r:
+            g = option_greeks(
+                r["underlying_price"],
+                r["strike"],
+                0.0,
+                r["vol"],
+                r["days_to_expiry"],
+                call=ptype in {"LC", "SC"},
+            )
+            r.setdefault("price", g.price)
+            r.setdefault("delta", g.delta)
+            r.setdefault("gamma", g.gamma)
         r.setdefault("underlying_price", r["price"])
         r.setdefault("delta", 1.0)
         r.setdefault("gamma", 0.0)
@@ -208,51 +225,56 @@ def test_short_stock_gains_when_market_falls():
     assert res.pnl == pytest.approx(500.0)
 
 
-def test_long_call_delta_gamma_by_hand():
-    # 2 contracts, S = 100, delta 0.6, gamma 0.03, price 5 -> MV 1,000
-    # Market -10%, beta 1: dS = -10; per share 0.6*-10 + 0.5*0.03*100 = -4.5; x 200 = -900
-    pos = make_positions(
-        [
-            {
-                "symbol": "AAA 250117C00100000",
-                "underlying": "AAA",
-                "position_type": "LC",
-                "quantity": 2,
-                "price": 5.0,
-                "underlying_price": 100.0,
-                "delta": 0.6,
-                "gamma": 0.03,
-            }
-        ]
-    )
+def test_long_call_full_revaluation_by_hand():
+    # 2 contracts, S = K = 100, vol 25%, 30 days, rate 0. Market -10%, beta 1: S1 = 90, and the
+    # default vol rule lifts vol by 1.35 x 10% = 13.5 points; same 30 days (instantaneous).
+    call = {
+        "symbol": "AAA C100",
+        "underlying": "AAA",
+        "position_type": "LC",
+        "quantity": 2,
+        "underlying_price": 100.0,
+        "strike": 100.0,
+        "vol": 0.25,
+        "days_to_expiry": 30,
+    }
+    pos = make_positions([call])
     res = run_factor_scenario(
         shock({"Market": -0.10}), pos, betas_market(AAA=1.0), COV2, equity=50_000.0
     )
-    assert res.pnl == pytest.approx(-900.0)
-    assert res.positions[0]["capped"] is False
+    v0 = black_scholes_price(100.0, 100.0, 0.0, 0.25, 30, call=True)
+    v1 = black_scholes_price(90.0, 100.0, 0.0, 0.25 + 0.135, 30, call=True)
+    assert res.pnl == pytest.approx(200 * (v1 - v0), rel=1e-9)
+    row = res.positions[0]
+    assert row["capped"] is False
+    assert row["vol_after"] == pytest.approx(0.385) and row["days_after"] == 30
+    assert res.vol_shock == pytest.approx(0.135) and res.horizon_days == 0
+    g = option_greeks(100.0, 100.0, 0.0, 0.25, 30, call=True)
+    assert row["pnl_delta_gamma"] == pytest.approx(200 * (g.delta * -10 + 0.5 * g.gamma * 100))
 
 
-def test_long_put_delta_gamma_by_hand():
-    # 1 contract, S = 100, delta -0.4, gamma 0.02, price 4 -> MV 400
-    pos = make_positions(
-        [
-            {
-                "symbol": "AAA 250117P00100000",
-                "underlying": "AAA",
-                "position_type": "LP",
-                "quantity": 1,
-                "price": 4.0,
-                "underlying_price": 100.0,
-                "delta": -0.4,
-                "gamma": 0.02,
-            }
-        ]
-    )
+def test_long_put_full_revaluation_by_hand():
+    put = {
+        "symbol": "AAA P95",
+        "underlying": "AAA",
+        "position_type": "LP",
+        "quantity": 1,
+        "underlying_price": 100.0,
+        "strike": 95.0,
+        "vol": 0.30,
+        "days_to_expiry": 60,
+    }
+    pos = make_positions([put])
     b = betas_market(AAA=1.0)
+    v0 = black_scholes_price(100.0, 95.0, 0.0, 0.30, 60, call=False)
     down = run_factor_scenario(shock({"Market": -0.10}), pos, b, COV2, equity=50_000.0)
-    assert down.pnl == pytest.approx(100 * (-0.4 * -10 + 0.5 * 0.02 * 100))  # +500
+    v_down = black_scholes_price(90.0, 95.0, 0.0, 0.435, 60, call=False)
+    assert down.pnl == pytest.approx(100 * (v_down - v0), rel=1e-9)
+    # A rise without a vol_shock leaves vol unchanged
     up = run_factor_scenario(shock({"Market": 0.10}), pos, b, COV2, equity=50_000.0)
-    assert up.pnl == pytest.approx(100 * (-0.4 * 10 + 0.5 * 0.02 * 100))  # -300
+    v_up = black_scholes_price(110.0, 95.0, 0.0, 0.30, 60, call=False)
+    assert up.pnl == pytest.approx(100 * (v_up - v0), rel=1e-9)
+    assert up.vol_shock == 0.0
 
 
 def test_long_stock_loss_capped_at_its_value():
@@ -266,26 +288,28 @@ def test_long_stock_loss_capped_at_its_value():
     assert res.positions[0]["capped"] is True
 
 
-def test_long_call_loss_capped_at_premium_and_short_gain_capped():
-    # delta-gamma would say 200*(0.6*-30 + 0.5*0.01*900) = -2,700 on a 1,000 premium
+def test_long_call_loses_at_most_its_premium_and_short_gains_at_most_it():
+    # Full repricing: the call's value after cannot go below 0, so the long loses at most its
+    # premium and the short gains at most it, with no cap needed (capped stays False).
     call = {
         "symbol": "AAA C",
         "underlying": "AAA",
         "quantity": 2,
-        "price": 5.0,
         "underlying_price": 100.0,
-        "delta": 0.6,
-        "gamma": 0.01,
+        "strike": 100.0,
+        "vol": 0.25,
+        "days_to_expiry": 30,
     }
     pos = make_positions(
         [dict(call, position_type="LC"), dict(call, position_type="SC", quantity=-2, position_id=9)]
     )
     res = run_factor_scenario(
-        shock({"Market": -0.30}), pos, betas_market(AAA=1.0), COV2, equity=50_000.0
+        shock({"Market": -0.60}), pos, betas_market(AAA=1.0), COV2, equity=50_000.0
     )
     by_type = {p["position_type"]: p for p in res.positions}
-    assert by_type["LC"]["pnl"] == pytest.approx(-1_000.0) and by_type["LC"]["capped"]
-    assert by_type["SC"]["pnl"] == pytest.approx(1_000.0) and by_type["SC"]["capped"]
+    mv = 200 * black_scholes_price(100.0, 100.0, 0.0, 0.25, 30)
+    assert -mv <= by_type["LC"]["pnl"] < -0.99 * mv and not by_type["LC"]["capped"]
+    assert 0.99 * mv < by_type["SC"]["pnl"] <= mv and not by_type["SC"]["capped"]
 
 
 def test_direct_pnl_ignores_implied_moves():
@@ -440,12 +464,12 @@ def test_long_only_book_never_loses_more_than_its_value(library, prices, factor_
             "underlying": s,
             "position_type": t,
             "quantity": 3,
-            "price": 4.0,
             "underlying_price": 100.0,
-            "delta": d,
-            "gamma": 0.05,
+            "strike": k,
+            "vol": 0.3,
+            "days_to_expiry": 45,
         }
-        for s, t, d in [(symbols[0], "LC", 0.55), (symbols[1], "LP", -0.45)]
+        for s, t, k in [(symbols[0], "LC", 95.0), (symbols[1], "LP", 105.0)]
     ]
     pos = make_positions(rows)
     value = float(pos["market_value"].sum())
@@ -567,6 +591,18 @@ GOOD = {
         (dict(GOOD, id="text_move", shocks={"Market": "-10%"}), r"'text_move'.*must be a number"),
         (dict(GOOD, id="too_big", shocks={"Market": -1.5}), r"'too_big'.*above -1"),
         (dict(GOOD, id="extra", shock={"Market": -0.1}), r"'extra'.*unknown field\(s\) shock"),
+        (dict(GOOD, id="vol_text", vol_shock="+10"), r"'vol_text'.*vol_shock must be a number"),
+        (dict(GOOD, id="vol_big", vol_shock=1.5), r"'vol_big'.*vol_shock must be a finite"),
+        (
+            {
+                **{k: v for k, v in GOOD.items() if k != "shocks"},
+                "id": "vol_replay",
+                "category": "historical",
+                "replay": {"start": "2020-02-19", "end": "2020-03-23"},
+                "vol_shock": 0.1,
+            },
+            r"'vol_replay'.*takes no 'vol_shock'",
+        ),
     ],
 )
 def test_load_scenarios_rejects_bad_files(tmp_path, bad, message):
@@ -612,48 +648,47 @@ def test_position_pnl_by_hand():
             "exposure": [1000.0, -250.0, 0.55 * 200 * 100.0],
             "delta": [1.0, 1.0, 0.55],
             "gamma": [0.0, 0.0, 0.02],
+            "strike": [np.nan, np.nan, 100.0],
+            "vol": [np.nan, np.nan, 0.3],
+            "days_to_expiry": [np.nan, np.nan, 60],
             "status": ["ok", "ok", "ok"],
         },
         index=[1, 2, 3],
     )
-    out = position_pnl(book, pd.Series({"AAA": -0.10, "BBB": 0.04}))
+    out = position_pnl(book, pd.Series({"AAA": -0.10, "BBB": 0.04}), rate_pct=4.0)
     pnl = out["pnl"]
     assert pnl[1] == pytest.approx(-100.0)
     assert pnl[2] == pytest.approx(-10.0)
-    ds = -10.0
-    assert pnl[3] == pytest.approx(200 * (0.55 * ds + 0.5 * 0.02 * ds**2))  # -1090
-    crash = position_pnl(book, pd.Series({"AAA": -0.99, "BBB": 0.0}))
-    # The call's delta 0.55 - 0.02*dS reaches 0 at dS = -27.5: flat beyond, so the P&L is
-    # 200 * (0.55 * -27.5 + 0.01 * 27.5**2) = -1512.5, then capped at -MV = -1200.
-    assert crash["pnl"][3] == pytest.approx(-1200.0) and crash["capped"][3]
+    v0 = black_scholes_price(100.0, 100.0, 0.04, 0.3, 60)
+    v1 = black_scholes_price(90.0, 100.0, 0.04, 0.3, 60)  # position_pnl: no vol shock
+    assert pnl[3] == pytest.approx(200 * (v1 - v0), rel=1e-9)
+    assert out["pnl_delta_gamma"][3] == pytest.approx(200 * (0.55 * -10 + 0.5 * 0.02 * 100))
+    assert math.isnan(out["value_after"][1]) and out["value_after"][3] == pytest.approx(v1)
+    crash = position_pnl(book, pd.Series({"AAA": -0.99, "BBB": 0.0}), rate_pct=4.0)
+    # S1 = 1: the call is worth ~0, so the long loses its value before (no cap involved).
+    assert crash["pnl"][3] == pytest.approx(-200 * v0, rel=1e-9) and not crash["capped"][3]
     moves = [-0.05, -0.2, -0.4, -0.6, -0.9]
     calls = [position_pnl(book, pd.Series({"AAA": m, "BBB": 0.0}))["pnl"][3] for m in moves]
     assert calls == sorted(calls, reverse=True)  # deeper falls never help a long call
 
 
 def test_a_long_put_never_gains_more_than_the_stock_falls():
-    put = pd.DataFrame(
-        {
-            "symbol": ["P"],
-            "underlying": ["AAA"],
-            "position_type": ["LP"],
-            "quantity": [1.0],
-            "multiplier": [100.0],
-            "price": [4.0],
-            "underlying_price": [100.0],
-            "market_value": [400.0],
-            "exposure": [-0.4 * 100 * 100.0],
-            "delta": [-0.4],
-            "gamma": [0.02],
-            "status": ["ok"],
-        },
-        index=[1],
+    put = make_positions(
+        [
+            {
+                "symbol": "P",
+                "underlying": "AAA",
+                "position_type": "LP",
+                "quantity": 1,
+                "underlying_price": 100.0,
+                "strike": 100.0,
+                "vol": 0.3,
+                "days_to_expiry": 30,
+            }
+        ]
     )
-    # delta -0.4 + 0.02*dS reaches -1 at dS = -30: quadratic to there (-30*-0.4 + 0.01*900 =
-    # 21 per share), then one-for-one: a fall to 40 (dS = -60) adds 30 more -> 51 per share.
-    pnl = position_pnl(put, pd.Series({"AAA": -0.60}))["pnl"][1]
-    assert pnl == pytest.approx(100 * 51.0)
-    # Plain delta-gamma would say 100 * (24 + 36) = 6,000: more than the 100 * 60 the stock fell
-    # below spot, when the put started 4.0 in value.
-    small = position_pnl(put, pd.Series({"AAA": -0.05}))["pnl"][1]
-    assert small == pytest.approx(100 * (-0.4 * -5 + 0.01 * 25))  # inside the bounds: delta-gamma
+    v0 = black_scholes_price(100.0, 100.0, 0.0, 0.3, 30, call=False)
+    out = position_pnl(put, pd.Series({"AAA": -0.60}))
+    # Deep in the money: worth K - S1 = 60 at rate 0 (the time value is ~0)
+    assert out["pnl"].iloc[0] == pytest.approx(100 * (60.0 - v0), abs=1e-6)
+    assert out["pnl"].iloc[0] <= 100 * 60.0

@@ -3,7 +3,9 @@
 A scenario shocks one or more factors by a stated decimal move. The factors it does not shock
 move by their conditional expectation given the shocks under the factor covariance
 (``correlated_shocks``), each underlying moves by ``r_i = sum_f beta_if m_f``
-(``underlying_moves``) and each position is revalued (``revaluation.position_pnl``).
+(``underlying_moves``) and each position is revalued (``revaluation.position_pnl``): options
+by full Black-Scholes at the moved spot, with implied vol moved by the scenario's vol rule
+(``scenarios.scenario_vol_shock``) and the same days to expiry (the shock is instantaneous).
 
 Units: moves are decimals (``-0.10`` = -10%); betas are dimensionless; the covariance is daily
 (its scale cancels); P&L in dollars.
@@ -18,7 +20,7 @@ import pandas as pd
 
 from webapp.analytics._common import check_finite_equity, take_or_nan
 from webapp.analytics.revaluation import REVALUATION_METHOD, Book
-from webapp.analytics.scenarios import Scenario, ScenarioResult
+from webapp.analytics.scenarios import Scenario, ScenarioResult, scenario_vol_shock
 
 #: Condition number of Sigma_ss above which the solve is treated as singular (least squares).
 _SINGULAR_COND = 1e12
@@ -188,9 +190,11 @@ def run_factor_scenario(
     """Correlated P&L of a factor scenario.
 
     m = ``correlated_shocks(scenario.shocks, factor_cov)``; per underlying
-    r_i = sum_f beta_if m_f; per position P&L by ``position_pnl`` (stocks MV * r, options
-    delta-gamma, value floored at zero); portfolio P&L = sum over modelled positions.
-    ``direct_pnl`` repeats the calculation with only the shocked factors moving.
+    r_i = sum_f beta_if m_f; per position P&L by ``position_pnl`` (stocks MV * r; options fully
+    revalued by Black-Scholes at S (1 + r), vol sigma + dsigma with dsigma from
+    ``scenario_vol_shock(scenario, m_Market)``, and unchanged days to expiry); portfolio P&L =
+    sum over modelled positions. ``direct_pnl`` repeats the calculation with only the shocked
+    factors moving (the same vol change: it belongs to the scenario, not to a factor).
 
     Parameters
     ----------
@@ -250,13 +254,17 @@ class FactorShocks:
         book = self.book
         moves = self.cov().moves(scenario.shocks)
         betas = self.beta_map()
+        market = float(moves.get("Market", 0.0))
+        vol_shock, vol_rule = scenario_vol_shock(scenario, market if np.isfinite(market) else 0.0)
         pnl, modelled, left_out = book.split(
-            book.revalue(betas.position_moves(moves), "no_factor_betas")
+            book.revalue(betas.position_moves(moves), "no_factor_betas", vol_shock=vol_shock)
         )
 
         direct = moves.copy()
         direct.loc[[f for f in direct.index if f not in scenario.shocks]] = 0.0
-        direct_pnl = book.total(book.revalue(betas.position_moves(direct), "no_factor_betas"))
+        direct_pnl = book.total(
+            book.revalue(betas.position_moves(direct), "no_factor_betas", vol_shock=vol_shock)
+        )
 
         shocked = tuple(f for f in moves.index if f in scenario.shocks)
         implied = tuple(f for f in moves.index if f not in scenario.shocks)
@@ -275,6 +283,13 @@ class FactorShocks:
             method=(
                 "Shocked factors move as given; the others by their conditional expectation "
                 "Sigma_us Sigma_ss^-1 s (factor covariance over the factor window). Underlying "
-                "move r_i = sum_f beta_if m_f; " + REVALUATION_METHOD
+                "move r_i = sum_f beta_if m_f; "
+                + REVALUATION_METHOD
+                + " Vol: "
+                + vol_rule
+                + "; horizon: instantaneous (days to expiry unchanged)."
             ),
+            vol_shock=vol_shock,
+            vol_rule=vol_rule,
+            horizon_days=0,
         )

@@ -1,13 +1,17 @@
-"""Revaluation of a book of positions under a decimal move of each underlying.
+"""Revaluation of a book of positions under a scenario: the underlying's move, and for options
+the vol and the time the scenario implies.
 
 Shared by every kind of stress scenario: a factor shock (``factor_shocks``) and a historical
-replay (``replay``) differ only in how each underlying's move is found; the move is then applied
-here the same way. The move is instantaneous: no time decay, no change of implied volatility, no
-rebalancing. Stocks move one-for-one; options by a delta-gamma expansion whose implied delta is
-kept within an option's bounds; no instrument's value falls below zero. Positions that cannot be
+replay (``replay``) differ only in how each underlying's move, each option's vol after the move
+and the horizon are found; they are then applied here the same way. Stocks move one-for-one;
+options are fully revalued by Black-Scholes (``options.black_scholes_vector``, the closed form
+tested equal to mibian) at the moved spot, the scenario's vol and the days left at the horizon,
+so a long option loses at most its value and a short option loses what repricing says. A
+delta-gamma P&L is kept on option rows only as a labelled comparison. Positions that cannot be
 revalued are returned with a reason, never as a zero P&L.
 
-Units: moves are decimals (``-0.10`` = -10%), prices $ per share, values and P&L in dollars.
+Units: moves are decimals (``-0.10`` = -10%), prices $ per share, vols decimals per year
+(0.25 = 25%), days calendar days, values and P&L in dollars.
 """
 
 from __future__ import annotations
@@ -27,11 +31,35 @@ from webapp.analytics.constants import (
     SHORT_TYPES,
     STOCK_TYPES,
 )
+from webapp.analytics.options import black_scholes_vector
 
 #: The revaluation rule in words, the tail of every scenario result's ``method``.
 REVALUATION_METHOD = (
-    "stock P&L = MV * r; option P&L = qty * mult * (delta dS + 0.5 gamma dS^2), dS = S r, "
-    "with the implied delta kept within [0, 1] for calls and [-1, 0] for puts; no value below zero."
+    "stock P&L = MV * r (move floored at -100%); options: full Black-Scholes revaluation, "
+    "P&L = qty * mult * (BS(S (1 + r), K, r_f, sigma_after, days_after) - BS(S, K, r_f, sigma, "
+    "days)), intrinsic value at or past expiry; a long option loses at most its value. "
+    "pnl_delta_gamma = qty * mult * (delta dS + 0.5 gamma dS^2) is shown for comparison only."
+)
+
+#: A negative vol shock never takes an option's vol below this (decimal per year): Black-Scholes
+#: needs sigma > 0, and 1% is below any listed equity option's implied vol.
+MIN_STRESSED_VOL = 0.01
+
+#: Keys an option row of a scenario result adds to the stock rows' keys (see ``Book.split``).
+OPTION_FIELDS: tuple[str, ...] = (
+    "strike",
+    "rate",
+    "spot_before",
+    "spot_after",
+    "vol_before",
+    "vol_after",
+    "days_before",
+    "days_after",
+    "value_before",
+    "value_after",
+    "position_value_before",
+    "position_value_after",
+    "pnl_delta_gamma",
 )
 
 
@@ -40,48 +68,75 @@ def position_pnl(
     underlying_move: pd.Series,
     *,
     missing_reason: str = "no_factor_betas",
+    vol_shock: float = 0.0,
+    vol_after: pd.Series | None = None,
+    elapsed_days: int = 0,
+    rate_pct: float | None = None,
 ) -> pd.DataFrame:
-    """Revalue each position for a decimal move of its underlying.
+    """Revalue each position for a decimal move of its underlying (and, for options, of vol and
+    time).
 
-    Stocks (LONG/SHORT):    P&L = MV * r
-    Options (LC/LP/SC/SP):  dS = S * r;  P&L = qty * mult * (delta * dS + 0.5 * gamma * dS^2)
+    Stocks (LONG/SHORT), with r floored at -1 (a price cannot turn negative)::
 
-    while the implied delta (delta + gamma * dS) stays within an option's bounds, [0, 1] for
-    calls and [-1, 0] for puts; past the bound the P&L continues at the bound's slope (flat at
-    delta 0, one-for-one with the stock at delta +-1), so the quadratic can neither turn back
-    (a long call gaining in a crash) nor outrun the stock (a put gaining more than it falls).
+        P&L = MV * max(r, -1)
 
-    with MV the signed market value ($), S the underlying price ($/share), ``delta``
-    (per share) and ``gamma`` (per share per $) the option's per-share Greeks, ``qty`` signed.
-    Limits, because no instrument's value can go below zero:
+    Options (LC/LP/SC/SP), fully revalued by Black-Scholes (no dividends, t = days / 365)::
 
-    * the underlying's move is floored at -100% (a price cannot turn negative);
-    * a long position (LONG, LC, LP) loses at most its market value: P&L >= -MV;
-    * a short position (SHORT, SC, SP) gains at most what it is short: P&L <= -MV = |MV|.
+        S1 = S * (1 + max(r, -1))                 spot after, $/share
+        sigma1 = sigma + vol_shock                (or ``vol_after`` per underlying)
+        days1 = days - elapsed_days
+        V0 = BS(S, K, r_f, sigma, days),  V1 = BS(S1, K, r_f, sigma1, days1)   $/share
+        P&L = qty * mult * (V1 - V0)
 
-    Evaluated over all positions at once (numpy arrays); the per-position arithmetic is the
-    scalar formula above in the same operand order.
+    BS is intrinsic value, max(S - K, 0) for a call and max(K - S, 0) for a put, where the days
+    are <= 0 (expired before, or expiring within the horizon). A negative ``vol_shock`` stops at
+    ``MIN_STRESSED_VOL`` (or at the option's own vol when that is already lower). Because
+    V1 >= 0, a long option loses at most qty * mult * V0, its value; a short option loses what
+    repricing says, without a bound. The comparison field is plain delta-gamma::
+
+        pnl_delta_gamma = qty * mult * (delta * dS + 0.5 * gamma * dS^2),  dS = S1 - S
+
+    with MV the signed market value ($), S the underlying price ($/share), K the strike
+    ($/share), r_f the risk-free rate (decimal; ``rate_pct`` / 100), sigma the option's vol
+    (decimal per year: the ``vol`` the valuation used), days its calendar days to expiry, and
+    ``delta`` (per share), ``gamma`` (per share per $) its Greeks. ``capped`` is True only where
+    the floor of the move at -100% changed the number (a move below -100%).
+
+    Evaluated over all positions at once (numpy arrays; Black-Scholes on whole arrays).
 
     Parameters
     ----------
     positions : DataFrame
         Indexed by position_id; columns ``symbol, underlying, position_type, quantity,
-        multiplier, price, underlying_price, market_value, exposure, delta, gamma`` and
-        optionally ``status`` (``"ok"`` or a reason string).
+        multiplier, price, underlying_price, market_value, exposure, delta, gamma``, for
+        options ``strike`` ($/share), ``vol`` (decimal per year), ``days_to_expiry`` (calendar
+        days) and optionally ``rate_pct`` (percent per year) and ``status`` (``"ok"`` or a
+        reason string).
     underlying_move : Series
         Decimal move per underlying symbol (NaN or absent = unknown).
     missing_reason : str
         Reason recorded when a position's underlying has no move (``"no_factor_betas"`` for
         factor scenarios, ``"no_prices_in_episode"`` for replays).
+    vol_shock : float
+        Additive change of every option's vol (decimal vol points); ignored with ``vol_after``.
+    vol_after : Series, optional
+        Vol after the scenario per underlying symbol (decimal per year), e.g. the realized vol
+        over a replay's episode; a live option without one is left out as ``no_scenario_vol``.
+    elapsed_days : int
+        Calendar days the options age in the scenario (0 = instantaneous).
+    rate_pct : float, optional
+        Risk-free rate, percent per year; default the ``rate_pct`` column, else 0.
 
     Returns
     -------
     DataFrame
         One row per input position (same index) with ``symbol, underlying, position_type,
-        market_value, exposure, move, pnl, capped, reason``. Modelled rows have ``reason`` None;
-        left-out rows have ``pnl`` NaN and a ``reason``: the row's own ``status`` when not
-        ``"ok"``, ``missing_reason``, ``"unknown_position_type"``, ``"no_market_value"``,
-        ``"no_underlying_price"`` or ``"no_greeks"``. ``capped`` marks rows hit by a limit.
+        market_value, exposure, move, pnl, capped, reason`` and the option columns
+        ``OPTION_FIELDS`` (NaN on stock rows). Modelled rows have ``reason`` None; left-out
+        rows have ``pnl`` NaN and a ``reason``: the row's own ``status`` when not ``"ok"``,
+        ``missing_reason``, ``"unknown_position_type"``, ``"no_market_value"``,
+        ``"no_underlying_price"``, ``"no_greeks"``, ``"no_option_inputs"`` (strike, days or,
+        before expiry, vol missing) or ``"no_scenario_vol"``.
     """
     cols = [
         "symbol",
@@ -93,13 +148,21 @@ def position_pnl(
         "pnl",
         "capped",
         "reason",
+        *OPTION_FIELDS,
     ]
     name = positions.index.name or "position_id"
     if len(positions) == 0:
         empty = pd.DataFrame([], columns=["position_id", *cols]).set_index("position_id")
         return empty.rename_axis(name)
-    book = Book(positions)
-    rev = book.revalue(book.moves_from(underlying_move), missing_reason)
+    book = Book(positions, rate_pct=rate_pct)
+    after = book.moves_from(vol_after) if vol_after is not None else None
+    rev = book.revalue(
+        book.moves_from(underlying_move),
+        missing_reason,
+        vol_shock=vol_shock,
+        vol_after=after,
+        elapsed_days=elapsed_days,
+    )
     data = {
         "symbol": book.symbols,
         "underlying": book.underlyings,
@@ -110,30 +173,40 @@ def position_pnl(
         "pnl": rev.pnl,
         "capped": rev.capped,
         "reason": rev.reason,
+        **_option_columns(book, rev),
     }
     return pd.DataFrame(data, index=pd.Index(book.ids, name=name), columns=cols)
 
 
 @dataclass(frozen=True)
 class Revalued:
-    """One scenario's revaluation, arrays aligned with the book's positions."""
+    """One scenario's revaluation, arrays aligned with the book's positions.
+
+    The option arrays are NaN on stock rows and on left-out rows.
+    """
 
     move: np.ndarray  # decimal move of the underlying; NaN when unknown
     pnl: np.ndarray  # $; NaN on left-out rows
-    capped: np.ndarray  # bool
+    capped: np.ndarray  # bool: the -100% floor of the move changed the number
     reason: np.ndarray  # object: None on modelled rows, else why the row is left out
     ok: np.ndarray  # bool: modelled
+    spot_after: np.ndarray  # $/share
+    vol_after: np.ndarray  # decimal per year
+    days_after: np.ndarray  # calendar days
+    value_before: np.ndarray  # $/share, Black-Scholes at the inputs before
+    value_after: np.ndarray  # $/share, Black-Scholes at the inputs after
+    pnl_delta_gamma: np.ndarray  # $, comparison only
 
 
 class Book:
     """The positions ``position_pnl`` takes, as column arrays read once.
 
-    A stress run revalues the same book for every scenario: the types, market values, Greeks
-    and the reasons that do not depend on the move are worked out here, so a scenario costs a
-    few array operations instead of a pass of per-row Python.
+    A stress run revalues the same book for every scenario: the types, market values, option
+    inputs and the reasons that do not depend on the scenario are worked out here, so a
+    scenario costs a few array operations instead of a pass of per-row Python.
     """
 
-    def __init__(self, positions: pd.DataFrame) -> None:
+    def __init__(self, positions: pd.DataFrame, *, rate_pct: float | None = None) -> None:
         n = len(positions)
         self.ids = [_py(v) for v in positions.index]
         self.symbols = _column(positions, "symbol")
@@ -151,15 +224,20 @@ class Book:
         qty, mult = _numbers(positions, "quantity"), _numbers(positions, "multiplier")
         self.spot = _numbers(positions, "underlying_price")
         self.delta, self.gamma = _numbers(positions, "delta"), _numbers(positions, "gamma")
+        self.strike = _numbers(positions, "strike")
+        self.vol = _numbers(positions, "vol")
+        self.days = _numbers(positions, "days_to_expiry")
+        self.rate_pct = _rate_pct(positions, rate_pct)
         self.qm = qty * mult
         self.is_stock = np.isin(self.ptypes, STOCK_TYPES)
         self.is_call = np.isin(self.ptypes, CALL_TYPES)
-        is_option = np.isin(self.ptypes, OPTION_TYPES)
+        self.is_option = is_option = np.isin(self.ptypes, OPTION_TYPES)
         self.is_long = np.isin(self.ptypes, LONG_TYPES)
         self.is_short = np.isin(self.ptypes, SHORT_TYPES)
 
         # Reasons are checked in this order: the row's status, its type, its market value (all
-        # before the move), the move itself, then for options the underlying price and Greeks.
+        # before the move), the move itself, then for options the underlying price, the Greeks
+        # (for the delta-gamma comparison) and the Black-Scholes inputs.
         before = np.full(n, None, dtype=object)
         bad_status = status != "ok"
         before[bad_status] = [str(s) for s in status[bad_status]]
@@ -173,48 +251,114 @@ class Book:
         greeks = (
             np.isfinite(self.delta) & np.isfinite(self.gamma) & np.isfinite(qty) & np.isfinite(mult)
         )
-        after[is_option & ~no_spot & ~greeks] = "no_greeks"
+        no_greeks = is_option & ~no_spot & ~greeks
+        after[no_greeks] = "no_greeks"
+        with np.errstate(invalid="ignore"):
+            # A vol is needed only while the option lives; an expired one is worth intrinsic.
+            live_vol = (self.days <= 0) | (np.isfinite(self.vol) & (self.vol > 0))
+            inputs = np.isfinite(self.strike) & (self.strike > 0) & np.isfinite(self.days)
+        after[is_option & ~no_spot & ~no_greeks & ~(inputs & live_vol)] = "no_option_inputs"
         self.after, self.after_ok = after, np.equal(after, None)
         # Python scalars for the result dicts, converted once rather than per scenario.
         self.symbol_list, self.underlying_list = self.symbols.tolist(), self.underlyings.tolist()
         self.ptype_list, self.mv_list = self.ptypes.tolist(), self.mv.tolist()
+        # The option values before the scenario do not depend on it: priced once.
+        self.value_before = np.full(n, np.nan)
+        priced = is_option & self.before_ok & self.after_ok
+        self.value_before[priced] = _black_scholes(
+            self.spot[priced],
+            self.strike[priced],
+            self.rate_pct / 100.0,
+            self.vol[priced],
+            self.days[priced],
+            self.is_call[priced],
+        )
 
     def moves_from(self, moves: pd.Series) -> np.ndarray:
-        """Each position's underlying move looked up in a per-symbol Series (NaN if absent)."""
+        """Each position's underlying value looked up in a per-symbol Series (NaN if absent).
+
+        Used for the underlying's move, and for a per-underlying vol after the scenario.
+        """
         moves = moves.astype(float)
         # A label listed twice has no single move: unknown, as a scalar lookup would find.
         moves = moves[~moves.index.duplicated(keep=False)]
         return take_or_nan(moves.to_numpy(dtype=float), moves.index.get_indexer(self.underlyings))
 
-    def revalue(self, move: np.ndarray, missing_reason: str) -> Revalued:
-        """P&L per position for a decimal ``move`` per position (see ``position_pnl``)."""
+    def shocked_vol(self, vol_shock: float) -> np.ndarray:
+        """Each option's vol after an additive shock: sigma + dsigma, a fall stopping at
+        ``MIN_STRESSED_VOL`` (or at sigma itself when that is already lower)."""
+        with np.errstate(invalid="ignore"):
+            shifted = self.vol + vol_shock
+            if vol_shock < 0:
+                shifted = np.maximum(shifted, np.minimum(self.vol, MIN_STRESSED_VOL))
+        return shifted
+
+    def revalue(
+        self,
+        move: np.ndarray,
+        missing_reason: str,
+        *,
+        vol_shock: float = 0.0,
+        vol_after: np.ndarray | None = None,
+        elapsed_days: int = 0,
+    ) -> Revalued:
+        """P&L per position for a decimal ``move`` per position (see ``position_pnl``).
+
+        ``vol_after`` (per position, decimal per year) replaces ``sigma + vol_shock`` when
+        given; ``elapsed_days`` ages every option by that many calendar days.
+        """
+        n = len(move)
+        sigma1 = self.shocked_vol(vol_shock) if vol_after is None else np.asarray(vol_after)
+        days1 = self.days - elapsed_days
         no_move = self.before_ok & ~np.isfinite(move)
-        ok = self.before_ok & ~no_move & self.after_ok
+        with np.errstate(invalid="ignore"):
+            needs_vol = self.is_option & (days1 > 0)
+            no_vol = needs_vol & ~(np.isfinite(sigma1) & (sigma1 > 0))
+        good = self.before_ok & ~no_move & self.after_ok
         reason = np.where(
-            self.before_ok, np.where(no_move, missing_reason, self.after), self.before
+            self.before_ok,
+            np.where(
+                no_move,
+                missing_reason,
+                np.where(self.after_ok & no_vol, "no_scenario_vol", self.after),
+            ),
+            self.before,
         )
-        with np.errstate(invalid="ignore", over="ignore"):
+        ok = good & ~no_vol
+        # divide: a move of -100% puts S1 at 0, where ln(S1 / K) = -inf gives the right limits
+        # (call worth 0, put worth K e^(-r t)).
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             r = np.maximum(move, -1.0)
-            ds = self.spot * r
-            # Delta-gamma lets the delta drift to delta + gamma*dS; a real option's delta stays in
-            # [0, 1] (calls) or [-1, 0] (puts). Follow the parabola while it does, then continue
-            # with the bound's slope: flat once the delta reaches 0 (no long call gaining in a
-            # crash), one-for-one once it reaches +-1 (no put gaining more than the stock falls).
-            lo = np.where(self.is_call, 0.0, -1.0)
-            hi = np.where(self.is_call, 1.0, 0.0)
-            safe_gamma = np.where(self.gamma > 0, self.gamma, np.inf)  # gamma 0: pure delta
-            ds_opt = np.clip(ds, (lo - self.delta) / safe_gamma, (hi - self.delta) / safe_gamma)
-            beyond = ds - ds_opt
-            slope = np.where(beyond > 0, hi, lo)
-            option = self.qm * (
-                self.delta * ds_opt + 0.5 * self.gamma * ds_opt * ds_opt + slope * beyond
+            spot1 = self.spot * (1.0 + r)
+            opt = ok & self.is_option
+            value1 = np.full(n, np.nan)
+            value1[opt] = _black_scholes(
+                spot1[opt],
+                self.strike[opt],
+                self.rate_pct / 100.0,
+                sigma1[opt],
+                days1[opt],
+                self.is_call[opt],
             )
-            pnl = np.where(self.is_stock, self.mv * r, option)
-            floor = -self.mv
-            hit = (self.is_long & (pnl < floor)) | (self.is_short & (pnl > floor))
-        capped = ok & ((r != move) | hit | (~self.is_stock & (ds_opt != ds)))
-        pnl = np.where(ok, np.where(hit, floor, pnl), np.nan)
-        return Revalued(move=move, pnl=pnl, capped=capped, reason=reason, ok=ok)
+            option_pnl = self.qm * value1 - self.qm * self.value_before
+            ds = spot1 - self.spot
+            delta_gamma = self.qm * (self.delta * ds + 0.5 * self.gamma * ds * ds)
+            pnl = np.where(self.is_stock, self.mv * r, option_pnl)
+            capped = ok & (move < -1.0)
+        nan = np.full(n, np.nan)
+        return Revalued(
+            move=move,
+            pnl=np.where(ok, pnl, np.nan),
+            capped=capped,
+            reason=reason,
+            ok=ok,
+            spot_after=np.where(opt, spot1, nan),
+            vol_after=np.where(opt, sigma1, nan),
+            days_after=np.where(opt, days1, nan),
+            value_before=np.where(opt, self.value_before, nan),
+            value_after=value1,
+            pnl_delta_gamma=np.where(opt, delta_gamma, nan),
+        )
 
     @staticmethod
     def total(rev: Revalued) -> float:
@@ -222,8 +366,20 @@ class Book:
         return float(rev.pnl[rev.ok].sum())
 
     def split(self, rev: Revalued) -> tuple[float, tuple[dict, ...], tuple[dict, ...]]:
-        """Total P&L ($), the modelled rows and the left-out rows as result dicts."""
+        """Total P&L ($), the modelled rows and the left-out rows as result dicts.
+
+        Every modelled row has ``position_id, symbol, underlying, position_type, market_value,
+        move, pnl, capped``; an option row adds ``OPTION_FIELDS`` (``rate`` in percent per
+        year, ``vol_before`` None for an option already expired), enough to recompute its P&L
+        by hand: ``pnl = position_value_after - position_value_before``.
+        """
         good = np.flatnonzero(rev.ok)
+        options = np.flatnonzero(rev.ok & self.is_option)
+        # Python scalars of the option rows only, each column converted once.
+        extra: dict[int, dict] = {int(i): {} for i in options}
+        for key, values in _option_values(self, rev).items():
+            for i, v in zip(options.tolist(), values[options].tolist()):
+                extra[i][key] = _json_number(key, v)
         modelled = tuple(
             {
                 "position_id": self.ids[i],
@@ -234,6 +390,7 @@ class Book:
                 "move": m,
                 "pnl": p,
                 "capped": c,
+                **extra.get(i, {}),
             }
             for i, m, p, c in zip(
                 good.tolist(),
@@ -251,6 +408,86 @@ class Book:
             for i in np.flatnonzero(~rev.ok).tolist()
         )
         return float(rev.pnl[good].sum()), modelled, left_out
+
+
+def _option_values(book: Book, rev: Revalued) -> dict[str, np.ndarray]:
+    """The full-length arrays behind ``OPTION_FIELDS`` (meaningful on modelled option rows)."""
+    return {
+        "strike": book.strike,
+        "rate": np.full(len(book.ids), book.rate_pct),
+        "spot_before": book.spot,
+        "spot_after": rev.spot_after,
+        # Past expiry no vol enters the value: None rather than a vol that was not used.
+        "vol_before": np.where(book.days > 0, book.vol, np.nan),
+        "vol_after": np.where(rev.days_after > 0, rev.vol_after, np.nan),
+        "days_before": book.days,
+        "days_after": rev.days_after,
+        "value_before": rev.value_before,
+        "value_after": rev.value_after,
+        "position_value_before": book.qm * rev.value_before,
+        "position_value_after": book.qm * rev.value_after,
+        "pnl_delta_gamma": rev.pnl_delta_gamma,
+    }
+
+
+def _option_columns(book: Book, rev: Revalued) -> dict[str, np.ndarray]:
+    """``OPTION_FIELDS`` for every position: NaN except on modelled option rows."""
+    keep = rev.ok & book.is_option
+    return {k: np.where(keep, v, np.nan) for k, v in _option_values(book, rev).items()}
+
+
+def _black_scholes(
+    spot: np.ndarray,
+    strike: np.ndarray,
+    rate: float,
+    vol: np.ndarray,
+    days: np.ndarray,
+    call: np.ndarray,
+) -> np.ndarray:
+    """Black-Scholes value ($/share) of many options at once, by ``black_scholes_vector``.
+
+    ``black_scholes_vector`` evaluates the closed form element by element, so arrays of
+    strikes and vols broadcast through it as long as every element it is given is on the same
+    side of expiry (it selects the live ones and would then misalign per-option vols): the
+    options are therefore passed in at most four groups, calls/puts x live/expired. Expired
+    elements (days <= 0) are intrinsic and never read their vol.
+    """
+    out = np.full(len(spot), np.nan)
+    live = days > 0
+    for is_call in (True, False):
+        for alive in (True, False):
+            group = (call == is_call) & (live == alive)
+            if group.any():
+                out[group] = black_scholes_vector(
+                    spot[group],
+                    strike[group],  # type: ignore[arg-type]  # arrays broadcast element-wise
+                    rate,
+                    vol[group],  # type: ignore[arg-type]
+                    days[group],
+                    is_call,
+                )
+    return out
+
+
+def _rate_pct(positions: pd.DataFrame, rate_pct: float | None) -> float:
+    """The risk-free rate (percent per year): the argument, else the column's one value, else 0."""
+    if rate_pct is not None:
+        return float(rate_pct)
+    if "rate_pct" in positions.columns:
+        rates = _numbers(positions, "rate_pct")
+        rates = rates[np.isfinite(rates)]
+        if len(rates):
+            if not np.all(rates == rates[0]):
+                raise ValueError("positions carry more than one rate_pct")
+            return float(rates[0])
+    return 0.0
+
+
+def _json_number(key: str, value: float) -> float | int | None:
+    """An option field for JSON: None for NaN, whole calendar days as int."""
+    if math.isnan(value):
+        return None
+    return int(value) if key.startswith("days_") and value.is_integer() else value
 
 
 def _column(frame: pd.DataFrame, name: str, default: Any = None) -> np.ndarray:

@@ -3,7 +3,9 @@ and the result every kind of scenario gives.
 
 The library is data, not code (``scenarios.json`` next to this module): each scenario is either a
 factor shock (``shocks``: factor -> decimal move, run by ``factor_shocks``) or a historical
-replay (``replay``: an episode's start and end dates, run by ``replay``). ``load_scenarios``
+replay (``replay``: an episode's start and end dates, run by ``replay``). A factor scenario may
+also say how implied volatility moves (``vol_shock``, additive vol points); without it the
+library's default vol rule applies (``scenario_vol_shock``). ``load_scenarios``
 refuses a malformed file with a message that names the scenario, so a bad edit fails at load
 time rather than as a wrong number in a report.
 """
@@ -29,7 +31,19 @@ SEVERITIES: tuple[str, ...] = ("mild", "moderate", "severe", "extreme")
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
 _REQUIRED = ("id", "name", "category", "severity", "description")
-_ALLOWED_KEYS = frozenset(_REQUIRED) | {"shocks", "replay"}
+_ALLOWED_KEYS = frozenset(_REQUIRED) | {"shocks", "replay", "vol_shock"}
+
+#: Default vol rule of a factor scenario without ``vol_shock``: when the scenario's Market factor
+#: move m (shocked or implied) is negative, every option's implied vol rises by
+#: ``-VOL_PER_MARKET_FALL * m`` (decimal vol points; 1.35 x a 10% fall = +0.135). Fitted on the
+#: dataset's five replay episodes (the library's historical scenarios): SPY's realized vol over
+#: the episode minus its 60-day realized vol before the start, regressed through the origin on
+#: SPY's fall over the episode, gives 1.36 (non-overlapping 21-day falls of SPY 2018-2026 give
+#: 1.75). An assumption, not a measurement of implied vol: the dataset has no implied vols (no
+#: VIX), realized vol overshoots implied vol in crashes, and five points dominated by COVID.
+VOL_PER_MARKET_FALL = 1.35
+#: Largest |vol_shock| the loader accepts (decimal vol points: 1.0 = 100 points).
+MAX_VOL_SHOCK = 1.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,10 @@ class Scenario:
         Factor scenarios: factor name -> decimal move of that factor's return.
     replay_start, replay_end : datetime.date or None
         Historical replays: the episode's first and last dates (peak and trough closes).
+    vol_shock : float or None
+        Factor scenarios: additive change of every option's implied vol, decimal vol points
+        (+0.10 = 20% -> 30%); None = the default rule (``scenario_vol_shock``). Replays have
+        none: they use each underlying's realized vol over the episode.
     """
 
     id: str
@@ -54,6 +72,7 @@ class Scenario:
     shocks: Mapping[str, float] | None = None
     replay_start: dt.date | None = None
     replay_end: dt.date | None = None
+    vol_shock: float | None = None
 
     @property
     def kind(self) -> str:
@@ -75,6 +94,7 @@ class Scenario:
                 if self.replay_start is not None
                 else None
             ),
+            "vol_shock": self.vol_shock,
         }
 
 
@@ -103,7 +123,15 @@ def _parse_scenario(raw: Any, index: int, factors: tuple[str, ...]) -> Scenario:
         description=raw["description"],
     )
     if "shocks" in raw:
-        return Scenario(**common, shocks=_parse_shocks(raw["shocks"], where, factors))
+        return Scenario(
+            **common,
+            shocks=_parse_shocks(raw["shocks"], where, factors),
+            vol_shock=_parse_vol_shock(raw.get("vol_shock"), where),
+        )
+    if "vol_shock" in raw:
+        raise ValueError(
+            f"{where}: a replay takes no 'vol_shock' (it uses the episode's realized vol)"
+        )
     start, end = _parse_replay(raw["replay"], where)
     return Scenario(**common, replay_start=start, replay_end=end)
 
@@ -136,6 +164,50 @@ def _check_fields(raw: dict, where: str) -> None:
         raise ValueError(
             f"{where}: category 'historical' goes with 'replay', other categories with 'shocks'"
         )
+
+
+def _parse_vol_shock(value: Any, where: str) -> float | None:
+    """The optional ``vol_shock``: a finite number of decimal vol points within +-1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{where}: vol_shock must be a number, got {value!r}")
+    if not math.isfinite(value) or abs(value) > MAX_VOL_SHOCK:
+        raise ValueError(
+            f"{where}: vol_shock must be a finite change of implied vol within "
+            f"+-{MAX_VOL_SHOCK} (decimal vol points, +0.10 = +10 points), got {value!r}"
+        )
+    return float(value)
+
+
+def scenario_vol_shock(scenario: Scenario, market_move: float) -> tuple[float, str]:
+    """The additive implied-vol change of a factor scenario and the rule in words.
+
+    ``dsigma = scenario.vol_shock`` when the scenario gives one; otherwise
+    ``dsigma = -VOL_PER_MARKET_FALL * m`` when the scenario's Market factor move ``m`` (shocked
+    or implied, decimal) is negative, and 0 when it is not (vol unchanged).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A factor scenario.
+    market_move : float
+        The scenario's Market factor move (decimal; NaN or absent factor: pass 0).
+
+    Returns
+    -------
+    tuple of (float, str)
+        ``dsigma`` in decimal vol points (+0.10 = +10 points) and a sentence stating the rule.
+    """
+    if scenario.vol_shock is not None:
+        return scenario.vol_shock, f"implied vol {scenario.vol_shock:+.4g} (scenario's vol_shock)"
+    if market_move < 0:
+        dsigma = -VOL_PER_MARKET_FALL * market_move
+        return dsigma, (
+            f"implied vol {dsigma:+.4g} = -{VOL_PER_MARKET_FALL} x Market move "
+            f"{market_move:+.4g} (default rule for a falling market)"
+        )
+    return 0.0, "implied vol unchanged (no vol_shock and the market does not fall)"
 
 
 def _parse_shocks(shocks: Any, where: str, factors: tuple[str, ...]) -> dict[str, float]:
@@ -190,8 +262,9 @@ def load_scenarios(
     ------
     ValueError
         The file is not valid JSON, or a scenario has a missing/unknown field, an unknown factor,
-        a non-numeric or <= -100% shock, a bad or reversed replay date, an unknown category or
-        severity, or a duplicate id. The message names the scenario (id and position).
+        a non-numeric or <= -100% shock, a non-numeric or out-of-range ``vol_shock`` (or one on
+        a replay), a bad or reversed replay date, an unknown category or severity, or a
+        duplicate id. The message names the scenario (id and position).
     """
     path = Path(path) if path is not None else SCENARIOS_PATH
     try:
@@ -244,11 +317,21 @@ class ScenarioResult:
         Replays: SPY's return over the episode (decimal), if SPY is in the prices.
     positions : tuple of dict
         Modelled positions: ``position_id, symbol, underlying, position_type, market_value,
-        move, pnl, capped``.
+        move, pnl, capped``; option rows also carry their revaluation inputs and outputs
+        (``revaluation.OPTION_FIELDS``: strike, rate, spot/vol/days/value before and after,
+        position value before and after, and the comparison ``pnl_delta_gamma``).
     left_out : tuple of dict
         ``position_id, symbol, reason`` for every position that could not be modelled.
     method : str
         One-line statement of the calculation ("show the math").
+    vol_shock : float or None
+        Factor scenarios: the additive implied-vol change applied to every option (decimal vol
+        points); None for replays (each underlying's realized vol over the episode instead).
+    vol_rule : str
+        The vol rule in words.
+    horizon_days : int
+        Calendar days options age in the scenario: 0 for factor scenarios (instantaneous), the
+        episode's length for replays.
     """
 
     scenario_id: str
@@ -272,6 +355,9 @@ class ScenarioResult:
     positions: tuple[dict, ...] = ()
     left_out: tuple[dict, ...] = ()
     method: str = ""
+    vol_shock: float | None = None
+    vol_rule: str = ""
+    horizon_days: int = 0
 
     def to_dict(self) -> dict:
         """JSON-ready dict with the attribute names as keys, in field order.

@@ -13,10 +13,13 @@ in their own modules:
   ``P_end / P_start - 1`` between adjusted closes (``episode_returns``).
 * ``revaluation``: each position revalued for its underlying's move (``position_pnl``).
 
-Every scenario is an instantaneous shock to today's book: the move happens at once, so there is
-no time decay, no change of implied volatility and no rebalancing. Options are revalued by a
-delta-gamma expansion in the underlying's move. No instrument's value can fall below zero: a long
-position loses at most its market value, a short position gains at most the value it is short.
+Factor scenarios are instantaneous shocks to today's book: no time passes and nothing is
+rebalanced. Stocks move one-for-one with the move floored at -100%. Options are fully revalued
+by Black-Scholes at the moved underlying, with implied vol moved by the scenario's vol rule
+(``scenarios.scenario_vol_shock``: its ``vol_shock``, else ``+VOL_PER_MARKET_FALL`` x the
+market's fall, else unchanged) and the same days to expiry; replays reprice at the underlying's
+realized vol over the episode with the days reduced by the episode's length. Expired options
+are worth their intrinsic value; a long option loses at most its value by construction.
 Positions that cannot be modelled are returned in ``left_out`` with a reason, never as zero.
 
 Units: moves and returns are decimals (``-0.10`` = -10%); P&L and values in dollars;

@@ -13,10 +13,16 @@ from webapp.services.results import Result, stored
 
 METHOD = (
     "Factor scenarios shock some factors; the others move by their conditional "
-    "expectation Σ_us Σ_ss⁻¹ s over the factor window. Position P&L = exposure × "
-    "Σ_f β_f × factor move (options by delta–gamma on the underlying); a long "
-    "position loses at most its value. Historical replays apply each symbol's "
-    "actual return over the episode to today's holdings."
+    "expectation Σ_us Σ_ss⁻¹ s over the factor window. Underlying move r = Σ_f β_f × "
+    "factor move; stock P&L = market value × r. Options: full Black–Scholes revaluation "
+    "at the moved underlying S(1 + r), with implied vol moved by the scenario's vol rule "
+    "(its vol_shock in vol points, else +1.35 × the market's fall when the market falls, "
+    "else unchanged; never below 1%) and the same days to expiry (instantaneous); "
+    "expired options at intrinsic value. A long option loses at most its value; "
+    "delta–gamma P&L is shown beside it for comparison only. Historical replays apply "
+    "each symbol's actual return over the episode to today's holdings, with options "
+    "repriced at the underlying's realized vol over the episode and their days to "
+    "expiry reduced by the episode's length."
 )
 
 
@@ -40,8 +46,15 @@ def _run(ctx: StepContext) -> None:
         if replays
         else None
     )
+    # The options are revalued at the rate the valuation priced them with, so an unmoved
+    # scenario gives each option its market value back.
     results = stress_engine.run_all_scenarios(
-        scenarios, valued, model.betas.betas, factor_cov, prices, equity
+        scenarios,
+        valued.assign(rate_pct=valuation.rate),
+        model.betas.betas,
+        factor_cov,
+        prices,
+        equity,
     )
     ctx.store(
         "stress_test",
