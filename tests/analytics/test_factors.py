@@ -18,6 +18,7 @@ from webapp.analytics.factors import (
     FACTORS,
     FactorBetas,
     factor_betas,
+    factor_construction,
     factor_returns,
     portfolio_factor_exposures,
     risk_split,
@@ -32,20 +33,23 @@ DATES = pd.bdate_range("2024-01-01", periods=6)
 
 
 def test_eight_factors_as_designed():
-    spec = {f.name: (f.etf_symbol, f.construction) for f in FACTORS}
+    spec = {f.name: (f.etf_symbol, f.short_symbol, f.construction, f.hedge) for f in FACTORS}
+    market = ("Market",)
     assert spec == {
-        "Market": ("SPY", "raw"),
-        "Value": ("VTV", "spread"),
-        "Growth": ("VUG", "spread"),
-        "Momentum": ("MTUM", "spread"),
-        "Quality": ("QUAL", "spread"),
-        "Size": ("IWM", "spread"),
-        "Low Volatility": ("USMV", "spread"),
-        "Rates": ("TLT", "raw"),
+        "Market": ("SPY", None, "raw", ()),
+        "Value": ("VTV", "VUG", "hedged", market),
+        "Growth": ("QQQ", None, "hedged", ("Market", "Value")),
+        "Momentum": ("MTUM", None, "hedged", market),
+        "Quality": ("QUAL", None, "hedged", market),
+        "Size": ("IWM", None, "hedged", market),
+        "Low Volatility": ("USMV", None, "hedged", market),
+        "Rates": ("TLT", None, "raw", ()),
     }
-    assert FACTOR_ETFS == {"SPY", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV", "TLT"}
+    assert FACTOR_ETFS == {"SPY", "VTV", "VUG", "QQQ", "MTUM", "QUAL", "IWM", "USMV", "TLT"}
     assert FACTOR_NAMES == tuple(spec)
-    assert FACTORS[1].to_dict()["formula"] == "r(VTV) - r(SPY)"
+    assert FACTORS[1].to_dict()["formula"] == "r(VTV) - r(VUG) - h*Market"
+    assert FACTORS[2].formula == "r(QQQ) - h1*Market - h2*Value"
+    assert FACTORS[0].formula == "r(SPY)"
     json.dumps([f.to_dict() for f in FACTORS])
 
 
@@ -57,33 +61,59 @@ def _etf_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def test_factor_returns_hand_worked():
-    base = {
-        "SPY": 0.01,
-        "VTV": 0.012,
-        "VUG": 0.008,
-        "MTUM": 0.015,
-        "QUAL": 0.01,
-        "IWM": 0.02,
-        "USMV": 0.005,
-        "TLT": -0.004,
-        "AAPL": 0.3,
-    }
-    second = {**base, "SPY": -0.02, "IWM": -0.03, "TLT": 0.01}
-    third = {**base, "VUG": np.nan}  # one ETF missing: the whole date goes
-    out = factor_returns(_etf_frame([base, second, third]))
+    # Window of 4 dates, SPY x = 1, -1, 2, 0 % (x - x̄ = 0.5, -1.5, 1.5, -0.5 %, Σ(x - x̄)² =
+    # 5e-4). VTV - VUG = 0.5·x + d, d = (1, 1, -1, -1) bp: Σ(x - x̄)·d = -2e-6, so the hedge
+    # ratio is h = 0.5 - 2e-6 / 5e-4 = 0.496.
+    spy = np.array([0.01, -0.01, 0.02, 0.0])
+    noise = np.array([1e-4, 1e-4, -1e-4, -1e-4])
+    h_value = 0.5 + float(((spy - spy.mean()) * noise).sum()) / 5e-4
+    rows = []
+    for t in range(4):
+        rows.append(
+            {
+                "SPY": spy[t],
+                "VUG": 0.001,
+                "VTV": 0.001 + 0.5 * spy[t] + noise[t],
+                "QQQ": 1.3 * spy[t] + 0.002 * (t % 2),
+                "MTUM": 1.2 * spy[t] + 0.003,  # exactly 1.2 x the market + a constant
+                "QUAL": spy[t],
+                "IWM": spy[t] * 1.1,
+                "USMV": 0.005,
+                "TLT": -0.004 + 0.001 * t,
+                "AAPL": 0.3,
+            }
+        )
+    rows.append({**rows[0], "VUG": np.nan})  # one ETF missing: the whole date goes
+    built = factor_construction(_etf_frame(rows), window=4)
+    out = built.returns
     assert list(out.columns) == list(FACTOR_NAMES)
-    assert list(out.index) == list(DATES[:2])
-    first = out.iloc[0]
-    assert first["Market"] == pytest.approx(0.01)
-    assert first["Value"] == pytest.approx(0.002)
-    assert first["Growth"] == pytest.approx(-0.002)
-    assert first["Momentum"] == pytest.approx(0.005)
-    assert first["Quality"] == pytest.approx(0.0)
-    assert first["Size"] == pytest.approx(0.01)
-    assert first["Low Volatility"] == pytest.approx(-0.005)
-    assert first["Rates"] == pytest.approx(-0.004)
-    assert out.iloc[1]["Size"] == pytest.approx(-0.01)
-    assert out.iloc[1]["Value"] == pytest.approx(0.032)
+    assert list(out.index) == list(DATES[:4])
+    assert h_value == pytest.approx(0.496)
+    assert built.hedge_ratios["Value"]["Market"] == pytest.approx(h_value)
+    np.testing.assert_allclose(out["Value"], 0.5 * spy + noise - h_value * spy, atol=1e-15)
+    # A constant-plus-beta leg hedges to the constant: the style keeps its mean, not its beta.
+    assert built.hedge_ratios["Momentum"]["Market"] == pytest.approx(1.2)
+    np.testing.assert_allclose(out["Momentum"], 0.003, atol=1e-15)
+    np.testing.assert_allclose(out["Low Volatility"], 0.005, atol=1e-15)
+    np.testing.assert_allclose(out["Market"], spy)
+    np.testing.assert_allclose(out["Rates"], [-0.004, -0.003, -0.002, -0.001])
+    assert set(built.hedge_ratios["Growth"]) == {"Market", "Value"}
+    # On the window every hedged style is uncorrelated with what it is hedged against.
+    cov = out.cov()
+    for spec in FACTORS:
+        for hedge in spec.hedge:
+            assert cov.at[spec.name, hedge] == pytest.approx(0.0, abs=1e-18)
+    json.dumps(built.to_dict(), allow_nan=False)
+    assert factor_returns(_etf_frame(rows), window=4).equals(out)
+
+
+def test_hedge_ratios_are_fitted_on_the_window_only(real_returns):
+    built = factor_construction(real_returns, window=252)
+    window = built.returns.iloc[-252:]
+    assert built.observations == 252 and built.end == window.index[-1]
+    assert abs(window["Value"].corr(window["Market"])) < 1e-10
+    assert abs(window["Growth"].corr(window["Value"])) < 1e-10
+    assert abs(built.returns.iloc[:-252]["Value"].corr(built.returns.iloc[:-252]["Market"])) > 0
 
 
 def test_factor_returns_missing_etf_raises():
@@ -155,6 +185,7 @@ def _assert_matches_statsmodels(
         ours = np.r_[fb.alpha[symbol], fb.betas.loc[symbol].to_numpy()]
         np.testing.assert_allclose(ours, res.params.to_numpy(), **TOL, err_msg=symbol)
         np.testing.assert_allclose(fb.t_stats.loc[symbol].to_numpy(), res.tvalues.to_numpy(), **TOL)
+        np.testing.assert_allclose(fb.std_errors.loc[symbol].to_numpy(), res.bse.to_numpy(), **TOL)
         assert fb.r_squared[symbol] == pytest.approx(res.rsquared, abs=1e-9)
         assert fb.residual_var[symbol] == pytest.approx(res.scale, rel=1e-9)
         assert fb.nobs[symbol] == int(res.nobs)
@@ -220,12 +251,15 @@ def test_betas_to_dict_is_json_ready(real_returns, real_factors):
         "alpha",
         "betas",
         "t_stats",
+        "std_errors",
         "r_squared",
         "residual_var",
         "residual_vol_annual",
         "nobs",
     }
     assert out["symbols"][1]["t_stats"]["Market"] is None  # SPY: exact fit
+    assert out["symbols"][1]["std_errors"]["Market"] is None
+    assert set(aapl["std_errors"]) == {"alpha", *FACTOR_NAMES}
 
 
 # --- vif -----------------------------------------------------------------------------------
@@ -330,56 +364,94 @@ def test_portfolio_exposures_errors():
 
 
 def test_risk_split_hand_worked():
-    # f = 1, -1, 2, 0 %: var (ddof=1) = 5e-4 / 3. b = 100·1 + 50·0.5 = 125
-    # -> systematic = 125² · 5e-4 / 3 = 2.6041667; idiosyncratic = 100²·1e-4 + 50²·4e-4 = 2.
-    factors = pd.DataFrame({"F": [0.01, -0.01, 0.02, 0.0]}, index=DATES[:4])
+    # One factor f = 1, -1, 2, 0 % (var 5e-4 / 3). A = f + (1, -1, 1, -1) bp, B = 0.5 f exactly;
+    # betas 1 and 0.5, equity 1000, E = 100, 50 -> w = 0.1, 0.05, b = 0.125.
+    f = np.array([0.01, -0.01, 0.02, 0.0])
+    e = np.array([1e-4, -1e-4, 1e-4, -1e-4])
+    returns = pd.DataFrame({"A": f + e, "B": 0.5 * f}, index=DATES[:4])
+    factors = pd.DataFrame({"F": f}, index=DATES[:4])
     betas = pd.DataFrame({"F": [1.0, 0.5]}, index=["A", "B"])
-    resid = pd.Series({"A": 1e-4, "B": 4e-4})
-    out = risk_split(pd.Series({"A": 100.0, "B": 50.0}), betas, resid, factors, 1_000.0)
-    systematic = 125**2 * 5e-4 / 3
-    assert out.systematic_var == pytest.approx(systematic)
-    assert out.idiosyncratic_var == pytest.approx(2.0)
-    assert out.total_var == pytest.approx(systematic + 2.0)
-    assert out.systematic_share == pytest.approx(systematic / (systematic + 2.0))
-    assert out.total_vol_annual == pytest.approx(math.sqrt((systematic + 2.0) * 252))
-    assert out.total_vol_annual_of_equity == pytest.approx(
-        math.sqrt((systematic + 2.0) * 252) / 1_000
-    )
-    assert out.factor_exposures["F"] == pytest.approx(125.0)
-    # A hedged book: b = 100·1 - 200·0.5 = 0 -> no systematic risk at all.
-    hedged = risk_split(pd.Series({"A": 100.0, "B": -200.0}), betas, resid, factors, 1_000.0)
-    assert hedged.systematic_var == pytest.approx(0.0, abs=1e-15)
+    out = risk_split(pd.Series({"A": 100.0, "B": 50.0}), betas, returns, factors, 1_000.0)
+    systematic = 0.125**2 * 5e-4 / 3
+    idio = 0.1**2 * float(np.var(e, ddof=1))
+    cross = 0.125 * 0.1 * float(np.cov(f, e, ddof=1)[0, 1])
+    assert out.systematic_var == pytest.approx(systematic, rel=1e-12)
+    assert out.idiosyncratic_var == pytest.approx(idio, rel=1e-12)
+    assert out.cross_cov == pytest.approx(cross, rel=1e-12)
+    total = float(np.var(0.1 * (f + e) + 0.05 * 0.5 * f, ddof=1))
+    assert out.total_var == pytest.approx(total, rel=1e-12)
+    assert out.systematic_var + out.idiosyncratic_var + 2 * out.cross_cov == pytest.approx(total)
+    d = out.to_dict()
+    assert d["total_vol_dollars_daily"] == pytest.approx(math.sqrt(total) * 1_000)
+    assert d["total_vol_dollars_annual"] == pytest.approx(math.sqrt(total * 252) * 1_000)
+    assert d["total_vol_annual_of_equity"] == pytest.approx(math.sqrt(total * 252))
+    assert d["systematic_share"] + d["idiosyncratic_share"] + d["cross_share"] == pytest.approx(1)
+    assert d["factors"][0]["exposure_dollar"] == pytest.approx(125.0)
+    json.dumps(d, allow_nan=False)
+    # A hedged book: b = 0.1 - 0.2 * 0.5 = 0 -> no systematic risk at all.
+    hedged = risk_split(pd.Series({"A": 100.0, "B": -200.0}), betas, returns, factors, 1_000.0)
+    assert hedged.systematic_var == pytest.approx(0.0, abs=1e-20)
     assert hedged.idiosyncratic_share == pytest.approx(1.0)
-    json.dumps(out.to_dict(), allow_nan=False)
 
 
-def test_risk_split_real_data(real_returns, real_factors):
+def test_risk_split_identity_on_real_data(real_returns, real_factors):
     symbols = ["AAPL", "MSFT", "JPM", "XOM", "KO", "TLT"]
     fb = factor_betas(real_returns[symbols], real_factors)
     exposures = pd.Series(
         [50_000, 30_000, -20_000, 15_000, 25_000, 10_000], index=symbols, dtype=float
     )
-    out = risk_split(exposures, fb.betas, fb.residual_var, real_factors, 150_000.0)
-    b = (fb.betas.mul(exposures, axis=0)).sum()
-    cov = real_factors.iloc[-252:].cov()
-    assert out.systematic_var == pytest.approx(float(b @ cov @ b), rel=1e-12)
-    assert out.factor_contributions.sum() == pytest.approx(out.systematic_var, rel=1e-12)
-    assert out.idiosyncratic_var == pytest.approx(
-        float((exposures**2 * fb.residual_var).sum()), rel=1e-12
+    for lookback in (30, 90, 252):
+        out = risk_split(
+            exposures, fb.betas, real_returns, real_factors, 150_000.0, lookback_days=lookback
+        )
+        total = out.systematic_var + out.idiosyncratic_var + 2 * out.cross_cov
+        assert abs(total - out.total_var) <= 1e-9 * out.total_var
+        port = real_returns[symbols].iloc[-lookback:] @ exposures / 150_000.0
+        assert out.total_var == pytest.approx(float(port.var(ddof=1)), rel=1e-9)
+        b = fb.betas.mul(exposures, axis=0).sum() / 150_000.0
+        cov = real_factors.loc[port.index].cov()
+        assert out.systematic_var == pytest.approx(float(b @ cov @ b), rel=1e-9)
+        assert out.factor_contributions.sum() == pytest.approx(out.systematic_var, rel=1e-12)
+        assert out.observations == lookback and out.coverage == 1.0
+    # The regression window: OLS residuals are orthogonal to the factors, so the cross term is 0.
+    assert abs(out.cross_cov) <= 1e-12 * out.total_var
+    scaled = risk_split(exposures * 2, fb.betas, real_returns, real_factors, 300_000.0)
+    assert scaled.total_var == pytest.approx(out.total_var, rel=1e-12)
+    assert scaled.to_dict()["total_vol_dollars_annual"] == pytest.approx(
+        2 * out.to_dict()["total_vol_dollars_annual"]
     )
-    assert out.systematic_share + out.idiosyncratic_share == pytest.approx(1.0)
-    assert out.factor_observations == 252 and out.coverage == 1.0
-    scaled = risk_split(exposures * 2, fb.betas, fb.residual_var, real_factors, 300_000.0)
-    assert scaled.total_vol_annual == pytest.approx(2 * out.total_vol_annual)
-    assert scaled.total_vol_annual_of_equity == pytest.approx(out.total_vol_annual_of_equity)
+
+
+def test_residual_correlation_counts(real_returns, real_factors):
+    # Two banks share an industry residual the 8 factors do not explain: long both, their
+    # residual covariance adds to the idiosyncratic part (Σ E²σ²ε would miss it).
+    symbols = ["JPM", "BAC"]
+    fb = factor_betas(real_returns[symbols], real_factors)
+    exposures = pd.Series({"JPM": 50_000.0, "BAC": 50_000.0})
+    out = risk_split(exposures, fb.betas, real_returns, real_factors, 100_000.0)
+    window = real_returns[symbols].iloc[-252:]
+    resid = window - real_factors.loc[window.index] @ fb.betas.T
+    assert resid.corr().iloc[0, 1] > 0.3
+    assert out.idiosyncratic_var > 1.2 * out.idiosyncratic_var_uncorrelated
+    w = exposures / 100_000.0
+    assert out.idiosyncratic_var_uncorrelated == pytest.approx(
+        float((w**2 * resid.var(ddof=1)).sum()), rel=1e-9
+    )
+    assert out.idiosyncratic_var == pytest.approx(float((resid @ w).var(ddof=1)), rel=1e-9)
 
 
 def test_risk_split_leaves_out_symbols_without_betas():
-    factors = pd.DataFrame({"F": [0.01, -0.01, 0.02, 0.0]}, index=DATES[:4])
-    betas = pd.DataFrame({"F": [1.0, 0.5]}, index=["A", "B"])
-    resid = pd.Series({"A": 1e-4})  # B has no residual variance
-    out = risk_split(pd.Series({"A": 100.0, "B": 100.0}), betas, resid, factors, 1_000.0)
-    assert out.coverage == pytest.approx(0.5)
-    assert out.left_out == ({"symbol": "B", "exposure": 100.0, "reason": "no_factor_betas"},)
+    f = np.array([0.01, -0.01, 0.02, 0.0])
+    returns = pd.DataFrame({"A": f, "B": f, "C": np.nan}, index=DATES[:4])
+    factors = pd.DataFrame({"F": f}, index=DATES[:4])
+    betas = pd.DataFrame({"F": [1.0, np.nan, 1.0]}, index=["A", "B", "C"])
+    out = risk_split(
+        pd.Series({"A": 100.0, "B": 100.0, "C": 200.0}), betas, returns, factors, 1_000.0
+    )
+    assert out.coverage == pytest.approx(0.25)
+    assert out.left_out == (
+        {"symbol": "B", "exposure": 100.0, "reason": "no_factor_betas"},
+        {"symbol": "C", "exposure": 200.0, "reason": "no_prices"},
+    )
     with pytest.raises(InsufficientHistory):
-        risk_split(pd.Series({"A": 100.0}), betas, resid, factors.iloc[:1], 1_000.0)
+        risk_split(pd.Series({"A": 100.0}), betas, returns.iloc[:1], factors, 1_000.0)

@@ -1,8 +1,17 @@
 """Factor model: ETF-proxy factor returns, per-symbol OLS betas, portfolio exposures, risk split.
 
-Eight factors (DESIGN "Methodology"): Market = SPY's return; Value, Growth, Momentum, Quality, Size
-and Low Volatility = the return of VTV, VUG, MTUM, QUAL, IWM, USMV *minus* SPY's (spreads, which
-tame the collinearity of raw ETF returns — `vif` reports what is left); Rates = TLT's return.
+Eight factors (DESIGN "Methodology", risk model v2). Market = SPY's return and Rates = TLT's
+return are raw. The six styles are *market-hedged* long/short returns: the style leg minus its
+OLS hedge on the factors named in ``FactorSpec.hedge`` (fitted with an intercept on the
+regression window, so on that window each style is uncorrelated with what it is hedged against):
+
+* Value = r(VTV) - r(VUG) - h·Market: one value-minus-growth spread. The v1 spreads VTV - SPY and
+  VUG - SPY were near mirror images (VIF 14.6 and 10.0 on the demo window).
+* Growth = r(QQQ) - h₁·Market - h₂·Value: Nasdaq-100 growth beyond the market and the
+  value-growth tilt (VUG beyond those two is tracking noise, σ ≈ 0.08 %/day).
+* Momentum, Quality, Size, Low Volatility = r(MTUM | QUAL | IWM | USMV) - h·Market.
+
+`vif` reports what collinearity is left (all below 5 on the demo window).
 
 Conventions shared by every function here:
 
@@ -28,7 +37,6 @@ from webapp.analytics._common import (
     json_float,
 )
 from webapp.analytics.constants import (
-    BENCHMARK_SYMBOL,
     DEFAULT_FACTOR_WINDOW,
     FACTOR_NAMES,
     MIN_FACTOR_OBSERVATIONS,
@@ -39,48 +47,101 @@ from webapp.analytics.errors import InsufficientHistory, NoPrices
 
 @dataclass(frozen=True)
 class FactorSpec:
-    """One factor: its name, the ETF that proxies it and how its return is built."""
+    """One factor: its name, the ETFs that build it and how its return is built.
+
+    ``construction`` is ``"raw"`` (the ETF's return) or ``"hedged"``: the leg
+    ``r(etf_symbol) - r(short_symbol)`` (just ``r(etf_symbol)`` without a short leg) minus
+    ``Σ_j h_j f_j`` over the factors in ``hedge``, ``h`` the OLS slopes (with intercept) of the leg
+    on those factors over the regression window. The intercept is not subtracted, so a style keeps
+    its average return; only its co-movement with the hedge factors is removed.
+    """
 
     name: str
     etf_symbol: str
-    construction: str  # "raw" = the ETF's return; "spread" = the ETF's return minus SPY's
+    construction: str
     description: str
+    short_symbol: str | None = None
+    hedge: tuple[str, ...] = ()
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The ETFs whose returns the factor needs."""
+        return (self.etf_symbol,) + ((self.short_symbol,) if self.short_symbol else ())
+
+    @property
+    def formula(self) -> str:
+        """The construction as text, e.g. ``r(VTV) - r(VUG) - h*Market``."""
+        leg = f"r({self.etf_symbol})" + (f" - r({self.short_symbol})" if self.short_symbol else "")
+        if len(self.hedge) == 1:
+            return f"{leg} - h*{self.hedge[0]}"
+        hedges = " - ".join(f"h{i}*{f}" for i, f in enumerate(self.hedge, start=1))
+        return f"{leg} - {hedges}" if hedges else leg
 
     def to_dict(self) -> dict:
-        """JSON-ready ``{name, etf_symbol, construction, description, formula}``."""
-        formula = (
-            f"r({self.etf_symbol})"
-            if self.construction == "raw"
-            else f"r({self.etf_symbol}) - r({BENCHMARK_SYMBOL})"
-        )
+        """JSON-ready ``{name, etf_symbol, short_symbol, construction, hedge, formula, ...}``."""
         return {
             "name": self.name,
             "etf_symbol": self.etf_symbol,
+            "short_symbol": self.short_symbol,
             "construction": self.construction,
-            "formula": formula,
+            "hedged_against": list(self.hedge),
+            "formula": self.formula,
             "description": self.description,
         }
 
 
+_MARKET = ("Market",)
 FACTORS: tuple[FactorSpec, ...] = (
     FactorSpec("Market", "SPY", "raw", "The US large-cap equity market: SPY's daily return."),
-    FactorSpec("Value", "VTV", "spread", "Value stocks relative to the market: VTV minus SPY."),
-    FactorSpec("Growth", "VUG", "spread", "Growth stocks relative to the market: VUG minus SPY."),
     FactorSpec(
-        "Momentum", "MTUM", "spread", "Recent winners relative to the market: MTUM minus SPY."
+        "Value",
+        "VTV",
+        "hedged",
+        (
+            "Value minus growth: VTV's return minus VUG's, hedged against the market. Replaces "
+            "v1's two mirror spreads (VTV - SPY, VUG - SPY); a growth tilt is a negative Value "
+            "beta."
+        ),
+        short_symbol="VUG",
+        hedge=_MARKET,
+    ),
+    FactorSpec(
+        "Growth",
+        "QQQ",
+        "hedged",
+        (
+            "Nasdaq-100 growth beyond the market and the value-growth spread: QQQ's return "
+            "hedged against Market and Value (v1: VUG minus SPY)."
+        ),
+        hedge=("Market", "Value"),
+    ),
+    FactorSpec(
+        "Momentum",
+        "MTUM",
+        "hedged",
+        "Recent winners: MTUM's return hedged against the market.",
+        hedge=_MARKET,
     ),
     FactorSpec(
         "Quality",
         "QUAL",
-        "spread",
-        "Profitable, low-debt firms relative to the market: QUAL minus SPY.",
+        "hedged",
+        "Profitable, low-debt firms: QUAL's return hedged against the market.",
+        hedge=_MARKET,
     ),
-    FactorSpec("Size", "IWM", "spread", "Small caps relative to large caps: IWM minus SPY."),
+    FactorSpec(
+        "Size",
+        "IWM",
+        "hedged",
+        "Small caps: IWM's return hedged against the (large-cap) market.",
+        hedge=_MARKET,
+    ),
     FactorSpec(
         "Low Volatility",
         "USMV",
-        "spread",
-        "Low-volatility stocks relative to the market: USMV minus SPY.",
+        "hedged",
+        "Low-volatility stocks: USMV's return hedged against the market.",
+        hedge=_MARKET,
     ),
     FactorSpec(
         "Rates",
@@ -92,11 +153,12 @@ FACTORS: tuple[FactorSpec, ...] = (
         ),
     ),
 )
-FACTOR_ETFS: frozenset[str] = frozenset(spec.etf_symbol for spec in FACTORS)
+FACTOR_ETFS: frozenset[str] = frozenset(s for spec in FACTORS for s in spec.symbols)
 
 METHOD_BETAS = (
     "Per-symbol OLS with intercept of daily returns on the 8 factor returns over the window, "
-    "using only dates where the symbol has a return."
+    "using only dates where the symbol has a return; standard errors are the OLS ones "
+    "(sqrt of scale x diag((X'X)^-1))."
 )
 
 
@@ -105,28 +167,76 @@ METHOD_BETAS = (
 # ---------------------------------------------------------------------------------------------
 
 
-def factor_returns(etf_returns: pd.DataFrame) -> pd.DataFrame:
-    """Daily factor returns from the factor ETFs' daily simple returns.
+@dataclass(frozen=True, eq=False)
+class FactorConstruction:
+    """Factor returns and the hedge ratios they were built with.
 
-    ``f_Market = r_SPY``; ``f_Rates = r_TLT``; for the spread factors
-    ``f = r_ETF - r_SPY`` (VTV, VUG, MTUM, QUAL, IWM, USMV).
+    Attributes
+    ----------
+    returns : DataFrame (date x factor), decimal daily returns, columns ``FACTOR_NAMES``.
+    hedge_ratios : dict factor -> {hedge factor -> h} (unitless OLS slopes).
+    start, end : the dates the hedge ratios were fitted on; observations : how many.
+    """
+
+    returns: pd.DataFrame
+    hedge_ratios: dict[str, dict[str, float]]
+    start: pd.Timestamp
+    end: pd.Timestamp
+    observations: int
+
+    def to_dict(self) -> dict:
+        """JSON-ready: each factor with its formula and hedge ratios, plus the fit window."""
+        return {
+            "method": (
+                "hedged style = leg - sum_j h_j f_j, h = OLS slopes (with intercept) of the leg on "
+                "the hedge factors over the window; intercept not subtracted"
+            ),
+            "start": json_date(self.start),
+            "end": json_date(self.end),
+            "observations": self.observations,
+            "factors": [
+                {
+                    **spec.to_dict(),
+                    "hedge_ratios": {
+                        f: json_float(h) for f, h in self.hedge_ratios.get(spec.name, {}).items()
+                    },
+                }
+                for spec in FACTORS
+            ],
+        }
+
+
+def factor_construction(
+    etf_returns: pd.DataFrame, *, window: int = DEFAULT_FACTOR_WINDOW
+) -> FactorConstruction:
+    """Daily factor returns from the factor ETFs' daily simple returns, with their hedge ratios.
+
+    ``f_Market = r_SPY``; ``f_Rates = r_TLT``; a hedged style is
+    ``f = leg - Σ_j h_j f_j`` (see `FactorSpec`), factors built in ``FACTORS`` order so a hedge
+    factor (Market, then Value for Growth) exists before it is used.
 
     Parameters
     ----------
-    etf_returns : DataFrame, shape (T, >= 8)
+    etf_returns : DataFrame, shape (T, >= 9)
         Daily simple returns (decimal) with at least the columns in ``FACTOR_ETFS``; other columns
         are ignored.
+    window : int, default 252
+        The hedge ratios are fitted on the last ``window`` complete dates (the regression window,
+        so on it each style is exactly uncorrelated with its hedge factors) and applied to every
+        date.
 
     Returns
     -------
-    DataFrame, shape (T', 8)
-        Columns ``FACTOR_NAMES`` in order, decimal returns. Only rows where *every* factor ETF has
+    FactorConstruction
+        ``returns``: shape (T', 8), columns ``FACTOR_NAMES``; only rows where *every* factor ETF has
         a return are kept (T' <= T), so no factor value is ever imputed.
 
     Raises
     ------
     NoPrices
         A factor ETF column is absent, or no date has returns for all of them.
+    InsufficientHistory
+        Fewer than 4 complete dates in the window (a hedge on 2 factors needs 3 coefficients).
     """
     missing = sorted(FACTOR_ETFS - set(etf_returns.columns))
     if missing:
@@ -136,14 +246,42 @@ def factor_returns(etf_returns: pd.DataFrame) -> pd.DataFrame:
         raise NoPrices(
             "no date on which every factor ETF has a return", symbols=sorted(FACTOR_ETFS)
         )
-    market = etfs[BENCHMARK_SYMBOL]
-    columns = {
-        spec.name: etfs[spec.etf_symbol] - market
-        if spec.construction == "spread"
-        else etfs[spec.etf_symbol]
-        for spec in FACTORS
-    }
-    return pd.DataFrame(columns, index=etfs.index)[list(FACTOR_NAMES)]
+    fit_rows = slice(max(len(etfs) - window, 0), len(etfs))
+    if fit_rows.stop - fit_rows.start < 4:
+        raise InsufficientHistory(
+            "not enough factor ETF history for the hedge ratios",
+            required=4,
+            available=fit_rows.stop - fit_rows.start,
+        )
+    built: dict[str, pd.Series] = {}
+    ratios: dict[str, dict[str, float]] = {}
+    for spec in FACTORS:
+        leg = etfs[spec.etf_symbol]
+        if spec.short_symbol:
+            leg = leg - etfs[spec.short_symbol]
+        if spec.construction == "hedged":
+            H = np.column_stack([built[f].to_numpy() for f in spec.hedge])
+            X = np.column_stack([np.ones(len(H)), H])[fit_rows]
+            coef, *_ = np.linalg.lstsq(X, leg.to_numpy()[fit_rows], rcond=None)
+            ratios[spec.name] = {f: float(h) for f, h in zip(spec.hedge, coef[1:], strict=True)}
+            leg = leg - H @ coef[1:]
+        built[spec.name] = leg.rename(spec.name)
+    returns = pd.DataFrame(built, index=etfs.index)[list(FACTOR_NAMES)]
+    fitted = etfs.index[fit_rows]
+    return FactorConstruction(
+        returns=returns,
+        hedge_ratios=ratios,
+        start=fitted[0],
+        end=fitted[-1],
+        observations=len(fitted),
+    )
+
+
+def factor_returns(
+    etf_returns: pd.DataFrame, *, window: int = DEFAULT_FACTOR_WINDOW
+) -> pd.DataFrame:
+    """Daily factor returns (date x ``FACTOR_NAMES``): `factor_construction`'s ``returns``."""
+    return factor_construction(etf_returns, window=window).returns
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,6 +299,9 @@ class FactorBetas:
     alpha : Series (symbol), daily intercept (decimal return per day).
     t_stats : DataFrame (symbol x ["alpha", *factors]), coefficient / OLS standard error; NaN for
         an exact fit (R² = 1 to 12 digits, e.g. SPY on the Market factor).
+    std_errors : DataFrame (same shape), OLS standard errors ``sqrt(scale · diag((X'X)⁻¹))`` in
+        the coefficient's units (decimal return per day for alpha, unitless for betas); NaN for an
+        exact fit, like the t-stats.
     r_squared : Series (symbol), centred R².
     residual_var : Series (symbol), daily residual variance SSR / (n - k) (decimal²; k = 9).
     nobs : Series (symbol, int), dates used for each symbol.
@@ -173,6 +314,7 @@ class FactorBetas:
     betas: pd.DataFrame
     alpha: pd.Series
     t_stats: pd.DataFrame
+    std_errors: pd.DataFrame
     r_squared: pd.Series
     residual_var: pd.Series
     nobs: pd.Series
@@ -200,6 +342,10 @@ class FactorBetas:
                     "betas": {f: json_float(self.betas.at[symbol, f]) for f in self.factors},
                     "t_stats": {
                         c: json_float(self.t_stats.at[symbol, c]) for c in self.t_stats.columns
+                    },
+                    "std_errors": {
+                        c: json_float(self.std_errors.at[symbol, c])
+                        for c in self.std_errors.columns
                     },
                     "r_squared": json_float(self.r_squared[symbol]),
                     "residual_var": json_float(self.residual_var[symbol]),
@@ -249,8 +395,10 @@ def _ols_batch(X: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
         r2 = 1.0 - ssr / tss
     # An exact fit (a factor ETF regressed on its own factor) leaves only rounding noise in the
     # residuals: its t-stats would be meaningless 1e12-sized numbers, so they are NaN.
-    tvalues[:, ~(ssr > _EXACT_FIT * tss)] = np.nan
-    return {"coef": coef, "t": tvalues, "r2": r2, "scale": scale}
+    exact = ~(ssr > _EXACT_FIT * tss)
+    tvalues[:, exact] = np.nan
+    se[:, exact] = np.nan
+    return {"coef": coef, "t": tvalues, "se": se, "r2": r2, "scale": scale}
 
 
 def _group_by_pattern(mask: np.ndarray) -> list[np.ndarray]:
@@ -292,7 +440,8 @@ def factor_betas(
     Returns
     -------
     FactorBetas
-        Coefficients, t-stats, R², daily residual variance and nobs per fitted symbol.
+        Coefficients, standard errors, t-stats, R², daily residual variance and nobs per
+        fitted symbol.
 
     Notes
     -----
@@ -332,6 +481,7 @@ def factor_betas(
     m = len(fitted)
     coef = np.full((k, m), np.nan)
     tvals = np.full((k, m), np.nan)
+    ses = np.full((k, m), np.nan)
     r2 = np.full(m, np.nan)
     scale = np.full(m, np.nan)
     if m:
@@ -340,6 +490,7 @@ def factor_betas(
             out = _ols_batch(X[rows], Y[np.ix_(rows, fitted[members])])
             coef[:, members] = out["coef"]
             tvals[:, members] = out["t"]
+            ses[:, members] = out["se"]
             r2[members] = out["r2"]
             scale[members] = out["scale"]
 
@@ -358,6 +509,7 @@ def factor_betas(
         betas=pd.DataFrame(coef[1:].T, index=symbols, columns=names),
         alpha=pd.Series(coef[0], index=symbols, name="alpha"),
         t_stats=pd.DataFrame(tvals.T, index=symbols, columns=["alpha", *names]),
+        std_errors=pd.DataFrame(ses.T, index=symbols, columns=["alpha", *names]),
         r_squared=pd.Series(r2, index=symbols, name="r_squared"),
         residual_var=pd.Series(scale, index=symbols, name="residual_var"),
         nobs=pd.Series(nobs[fitted].astype(int), index=symbols, name="nobs"),
@@ -535,153 +687,217 @@ def portfolio_factor_exposures(
 
 @dataclass(frozen=True, eq=False)
 class RiskSplit:
-    """Systematic vs idiosyncratic risk of the modelled part of the portfolio.
+    """Systematic vs idiosyncratic variance of the modelled book's backcast return on one window.
 
-    Variances are daily, in dollars²; vols are annualised (×√252) in dollars and as a decimal
-    fraction of equity (0.12 = 12 %). ``factor_contributions`` splits the systematic variance by
-    factor (``b_f (Σ_F b)_f``, sums to ``systematic_var``; can be negative).
+    Variances are of the daily portfolio return (decimal², return = P&L / equity):
+    ``total = systematic + idiosyncratic + 2·cross`` to rounding (``identity_error``).
+    Shares are decimal fractions of ``total_var`` (0.6 = 60 %), and
+    ``systematic_share + idiosyncratic_share + cross_share = 1``. Volatilities are
+    ``sqrt(var) × equity`` in dollars per day and × √252 per year. ``factor_contributions``
+    splits ``systematic_var`` by factor (``b_f (Σ_F b)_f``; can be negative).
+    ``idiosyncratic_var_uncorrelated`` is ``Σ_i w_i² var(ε_i)`` (w = E / equity), what the
+    idiosyncratic part would be if residuals were uncorrelated across holdings.
     """
 
     systematic_var: float
     idiosyncratic_var: float
+    cross_cov: float
     total_var: float
+    identity_error: float
+    idiosyncratic_var_uncorrelated: float
     systematic_share: float
     idiosyncratic_share: float
-    systematic_vol_annual: float
-    idiosyncratic_vol_annual: float
-    total_vol_annual: float
-    systematic_vol_annual_of_equity: float
-    idiosyncratic_vol_annual_of_equity: float
-    total_vol_annual_of_equity: float
-    factor_exposures: pd.Series
-    factor_contributions: pd.Series
+    cross_share: float
     equity: float
+    factor_betas: pd.Series
+    factor_contributions: pd.Series
     coverage: float
     left_out: tuple[dict, ...]
-    factor_observations: int
+    lookback_days: int
+    observations: int
     start: pd.Timestamp
     end: pd.Timestamp
 
+    def vol_daily(self, var: float) -> float:
+        """Dollar volatility per day of a return variance: ``sqrt(max(var, 0)) × equity``."""
+        return math.sqrt(max(var, 0.0)) * self.equity
+
     def to_dict(self) -> dict:
-        """JSON-ready dict of every scalar, per-factor contributions, coverage and left_out."""
-        return {
+        """JSON-ready dict: variances, variance shares, dollar volatilities, factors, coverage."""
+        parts = {
+            "systematic": self.systematic_var,
+            "idiosyncratic": self.idiosyncratic_var,
+            "total": self.total_var,
+        }
+        annual = math.sqrt(TRADING_DAYS_PER_YEAR)
+        out = {
             "method": (
-                "systematic variance = b' Sigma_F b (b = dollar factor exposures, Sigma_F = sample "
-                "factor covariance, ddof=1); idiosyncratic = sum_i E_i^2 * residual variance_i; "
-                "annualised with sqrt(252)"
+                "r_t = sum_i E_i r_i,t / equity (backcast); b = sum_i E_i beta_i / equity; "
+                "systematic variance = b' Sigma_F b = var(b'f_t); idiosyncratic = var(e_t), "
+                "e_t = r_t - b'f_t (the book's own residual: residual correlations count); "
+                "total = var(r_t); total = systematic + idiosyncratic + 2 cov(b'f_t, e_t); "
+                "sample (co)variances ddof=1 on the same dates; volatility $ = sqrt(variance) x "
+                "equity, annualised x sqrt(252)"
             ),
-            "systematic_var": json_float(self.systematic_var),
-            "idiosyncratic_var": json_float(self.idiosyncratic_var),
-            "total_var": json_float(self.total_var),
-            "systematic_share": json_float(self.systematic_share),
-            "idiosyncratic_share": json_float(self.idiosyncratic_share),
-            "systematic_vol_annual": json_float(self.systematic_vol_annual),
-            "idiosyncratic_vol_annual": json_float(self.idiosyncratic_vol_annual),
-            "total_vol_annual": json_float(self.total_vol_annual),
-            "systematic_vol_annual_of_equity": json_float(self.systematic_vol_annual_of_equity),
-            "idiosyncratic_vol_annual_of_equity": json_float(
-                self.idiosyncratic_vol_annual_of_equity
-            ),
-            "total_vol_annual_of_equity": json_float(self.total_vol_annual_of_equity),
+            "units": {
+                "variance": "daily portfolio return, decimal^2",
+                "variance_share": "decimal fraction of total variance",
+                "volatility_dollars_daily": "$ per day",
+                "volatility_dollars_annual": "$ per year (x sqrt(252))",
+                "volatility_annual_of_equity": "decimal fraction of equity per year",
+            },
+            "cross_cov": json_float(self.cross_cov),
+            "cross_share": json_float(self.cross_share),
+            "identity_error": json_float(self.identity_error),
+            "idiosyncratic_var_uncorrelated": json_float(self.idiosyncratic_var_uncorrelated),
+            "equity": json_float(self.equity),
             "factors": [
                 {
                     "name": str(f),
-                    "exposure_dollar": json_float(self.factor_exposures[f]),
+                    "beta": json_float(self.factor_betas[f]),
+                    "exposure_dollar": json_float(self.factor_betas[f] * self.equity),
                     "variance_contribution": json_float(self.factor_contributions[f]),
+                    "variance_share": json_float(
+                        self.factor_contributions[f] / self.total_var
+                        if self.total_var > 0
+                        else None
+                    ),
                 }
-                for f in self.factor_exposures.index
+                for f in self.factor_betas.index
             ],
-            "equity": json_float(self.equity),
             "coverage": json_float(self.coverage),
             "left_out": [dict(x) for x in self.left_out],
-            "factor_observations": self.factor_observations,
+            "lookback_days": self.lookback_days,
+            "observations": self.observations,
             "start": json_date(self.start),
             "end": json_date(self.end),
         }
+        for name, var in parts.items():
+            daily = self.vol_daily(var)
+            out[f"{name}_var"] = json_float(var)
+            out[f"{name}_vol_dollars_daily"] = json_float(daily)
+            out[f"{name}_vol_dollars_annual"] = json_float(daily * annual)
+            out[f"{name}_vol_annual_of_equity"] = json_float(daily * annual / self.equity)
+            if name != "total":
+                out[f"{name}_share"] = json_float(getattr(self, f"{name}_share"))
+        return out
+
+
+_IDENTITY_RTOL = 1e-9  # the split is algebra: anything larger is a bug, not noise
 
 
 def risk_split(
     exposures: pd.Series,
     betas: pd.DataFrame,
-    residual_var: pd.Series,
+    returns: pd.DataFrame,
     factor_rets: pd.DataFrame,
     equity: float,
     *,
-    window: int = DEFAULT_FACTOR_WINDOW,
+    lookback_days: int = DEFAULT_FACTOR_WINDOW,
 ) -> RiskSplit:
-    """Split portfolio variance into a factor (systematic) and a residual (idiosyncratic) part.
+    """Split the backcast variance of the book into a factor and a residual part.
 
-    ``b = Σ_i E_i beta_i`` (dollar factor exposures, vector of K);
-    ``systematic = bᵀ Σ_F b`` with ``Σ_F`` the sample covariance (ddof=1) of the last ``window``
-    complete rows of ``factor_rets``; ``idiosyncratic = Σ_i E_i² σ²_ε,i`` (residuals assumed
-    uncorrelated across symbols); ``total = systematic + idiosyncratic`` (daily dollars²).
-    Shares are fractions of ``total``; annualised vols are ``sqrt(var × 252)`` in dollars and
-    divided by ``equity``.
+    On the dates where every modelled symbol and every factor has a return, within the last
+    ``lookback_days`` rows of ``returns``:
+
+    * ``r_t = Σ_i w_i r_i,t`` with ``w_i = E_i / equity`` (the backcast portfolio return);
+    * ``b = Σ_i w_i β_i`` (portfolio factor betas = dollar exposures / equity);
+    * systematic ``= bᵀ Σ_F b`` (Σ_F the sample factor covariance on those dates, ddof=1), which
+      is ``var(bᵀ f_t)``;
+    * idiosyncratic ``= var(ε_t)``, ``ε_t = r_t - bᵀ f_t`` = ``Σ_i w_i ε_i,t``: covariances
+      between holdings' residuals count (``idiosyncratic_var_uncorrelated`` gives
+      ``Σ_i w_i² var(ε_i,t)`` for comparison);
+    * total ``= var(r_t)`` ``= systematic + idiosyncratic + 2 cov(bᵀ f_t, ε_t)``.
+
+    The cross term is ~0 when the betas are OLS fits on the same dates (OLS residuals are
+    uncorrelated with the regressors in sample); on a shorter look-back than the regression
+    window it is whatever the data give, and is reported, never folded into a part.
 
     Parameters
     ----------
     exposures : Series, symbol -> signed dollars.
-    betas : DataFrame (symbol x factor), e.g. ``FactorBetas.betas``.
-    residual_var : Series (symbol), daily residual variance, e.g. ``FactorBetas.residual_var``.
+    betas : DataFrame (symbol x factor), e.g. ``FactorBetas.betas`` (fitted on any window).
+    returns : DataFrame (date x symbol), daily simple returns up to the as-of date.
     factor_rets : DataFrame (date x factor) with at least the columns of ``betas``.
     equity : float, dollars, > 0.
-    window : int, default 252 — use the regression window so Σ_F matches the betas.
+    lookback_days : int, default 252 — the window (last rows of ``returns``), as the risk page's.
 
-    Symbols lacking finite betas or residual variance are left out and listed; ``coverage`` is
-    the modelled share of gross exposure.
+    Symbols without a full row of finite betas are left out and listed (reason
+    ``no_factor_betas``), and so are symbols with no return in the window (``no_prices``);
+    ``coverage`` is the modelled share of gross exposure.
 
     Raises
     ------
     NoPositions, InsufficientHistory
-        No exposure; no exposed symbol modelled or fewer than 2 factor dates.
+        No exposure; no exposed symbol modelled, or fewer than 2 complete dates.
+    ArithmeticError
+        The identity misses by more than 1e-9 × total (cannot happen barring a bug).
     """
     exposures = clean_exposures(exposures)
     equity = check_positive_equity(equity)
-    table = betas.astype(float).copy()
-    table.loc[residual_var.reindex(table.index).isna().to_numpy()] = (
-        np.nan
-    )  # need betas and resid var
+    if lookback_days < 2:
+        raise ValueError("lookback_days must be >= 2")
+    table = betas.astype(float)
+    window = returns.sort_index().iloc[-lookback_days:]
+    priced = window.columns[window.notna().any(axis=0)]
     modelled, left_out = _split_modelled(exposures, table, {}, "no_factor_betas")
+    left_out += [
+        {"symbol": str(s), "exposure": float(exposures[s]), "reason": NoPrices.reason}
+        for s in modelled
+        if s not in priced
+    ]
+    modelled = [s for s in modelled if s in priced]
     if not modelled:
         raise InsufficientHistory("no exposed symbol has factor betas", left_out=left_out)
 
-    factors = factor_rets[list(table.columns)].astype(float).dropna(how="any").sort_index()
-    factors = factors.iloc[-window:]
-    if len(factors) < 2:
+    names = list(table.columns)
+    frame = window[modelled].join(factor_rets[names], how="inner").astype(float).dropna()
+    if len(frame) < 2:
         raise InsufficientHistory(
-            "not enough factor history for a covariance", required=2, available=len(factors)
+            "not enough complete dates for the risk split", required=2, available=len(frame)
         )
-    e = exposures[modelled].to_numpy()
-    b = e @ table.loc[modelled].to_numpy()
-    cov_f = np.atleast_2d(np.cov(factors.to_numpy(), rowvar=False, ddof=1))
+    w = exposures[modelled].to_numpy() / equity
+    B = table.loc[modelled].to_numpy()  # N x K
+    R = frame[modelled].to_numpy()  # T x N
+    F = frame[names].to_numpy()  # T x K
+    b = w @ B
+    port = R @ w
+    explained = F @ b
+    resid_i = R - F @ B.T  # each holding's residual (its intercept only shifts the mean)
+    resid = resid_i @ w  # = port - explained
+
+    cov_f = np.atleast_2d(np.cov(F, rowvar=False, ddof=1))
     contributions = b * (cov_f @ b)
     systematic = float(contributions.sum())
-    idiosyncratic = float((e**2 * residual_var[modelled].to_numpy()).sum())
-    total = systematic + idiosyncratic
+    idiosyncratic = float(np.var(resid, ddof=1))
+    cross = float(np.cov(explained, resid, ddof=1)[0, 1])
+    total = float(np.var(port, ddof=1))
+    error = systematic + idiosyncratic + 2.0 * cross - total
+    if abs(error) > _IDENTITY_RTOL * max(total, np.finfo(float).tiny):
+        raise ArithmeticError(f"risk split does not add up: off by {error:.3e}")
+    uncorrelated = float((w**2 * np.var(resid_i, axis=0, ddof=1)).sum())
 
-    def vol(var: float) -> float:
-        return math.sqrt(max(var, 0.0) * TRADING_DAYS_PER_YEAR)
+    def share(part: float) -> float:
+        return part / total if total > 0 else float("nan")
 
-    share = (lambda part: part / total) if total > 0 else (lambda part: float("nan"))
     gross = float(exposures.abs().sum())
     return RiskSplit(
         systematic_var=systematic,
         idiosyncratic_var=idiosyncratic,
+        cross_cov=cross,
         total_var=total,
+        identity_error=float(error),
+        idiosyncratic_var_uncorrelated=uncorrelated,
         systematic_share=share(systematic),
         idiosyncratic_share=share(idiosyncratic),
-        systematic_vol_annual=vol(systematic),
-        idiosyncratic_vol_annual=vol(idiosyncratic),
-        total_vol_annual=vol(total),
-        systematic_vol_annual_of_equity=vol(systematic) / equity,
-        idiosyncratic_vol_annual_of_equity=vol(idiosyncratic) / equity,
-        total_vol_annual_of_equity=vol(total) / equity,
-        factor_exposures=pd.Series(b, index=table.columns, name="exposure_dollar"),
-        factor_contributions=pd.Series(contributions, index=table.columns, name="variance"),
+        cross_share=share(2.0 * cross),
         equity=equity,
+        factor_betas=pd.Series(b, index=names, name="beta"),
+        factor_contributions=pd.Series(contributions, index=names, name="variance"),
         coverage=float(exposures[modelled].abs().sum()) / gross,
         left_out=tuple(left_out),
-        factor_observations=len(factors),
-        start=factors.index[0],
-        end=factors.index[-1],
+        lookback_days=int(lookback_days),
+        observations=len(frame),
+        start=frame.index[0],
+        end=frame.index[-1],
     )
