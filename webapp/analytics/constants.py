@@ -66,3 +66,19 @@ BLEND_WEIGHT_TOLERANCE = 1e-9
 # A day's base (V_{t-1} + F_t) and close within this fraction of the day's largest amount
 # (|V_{t-1}|, |F_t|) of zero are an empty book (rounding left by a full withdrawal), not a return.
 EMPTY_BOOK_RELATIVE = 1e-9
+
+# Stress option revaluation.
+# Default vol rule of a factor scenario without ``vol_shock``: when the scenario's Market factor
+# move m (shocked or implied) is negative, every option's implied vol rises by
+# ``-VOL_PER_MARKET_FALL * m`` (decimal vol points; 1.35 x a 10% fall = +0.135). Fitted on the
+# dataset's five replay episodes (the library's historical scenarios): SPY's realized vol over
+# the episode minus its 60-day realized vol before the start, regressed through the origin on
+# SPY's fall over the episode, gives 1.36 (non-overlapping 21-day falls of SPY 2018-2026 give
+# 1.75). An assumption, not a measurement of implied vol: the dataset has no implied vols (no
+# VIX), realized vol overshoots implied vol in crashes, and five points dominated by COVID.
+VOL_PER_MARKET_FALL = 1.35
+# Largest |vol_shock| the loader accepts (decimal vol points: 1.0 = 100 points).
+MAX_VOL_SHOCK = 1.0
+# A negative vol shock never takes an option's vol below this (decimal per year): Black-Scholes
+# needs sigma > 0, and 1% is below any listed equity option's implied vol.
+MIN_STRESSED_VOL = 0.01

@@ -27,6 +27,7 @@ from webapp.analytics._common import take_or_nan
 from webapp.analytics.constants import (
     CALL_TYPES,
     LONG_TYPES,
+    MIN_STRESSED_VOL,
     OPTION_TYPES,
     SHORT_TYPES,
     STOCK_TYPES,
@@ -41,9 +42,6 @@ REVALUATION_METHOD = (
     "pnl_delta_gamma = qty * mult * (delta dS + 0.5 gamma dS^2) is shown for comparison only."
 )
 
-#: A negative vol shock never takes an option's vol below this (decimal per year): Black-Scholes
-#: needs sigma > 0, and 1% is below any listed equity option's implied vol.
-MIN_STRESSED_VOL = 0.01
 
 #: Keys an option row of a scenario result adds to the stock rows' keys (see ``Book.split``).
 OPTION_FIELDS: tuple[str, ...] = (

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from webapp.analytics.constants import FACTOR_NAMES
+from webapp.analytics.constants import FACTOR_NAMES, MAX_VOL_SHOCK, VOL_PER_MARKET_FALL
 
 SCENARIOS_PATH = Path(__file__).with_name("scenarios.json")
 
@@ -32,18 +32,6 @@ SEVERITIES: tuple[str, ...] = ("mild", "moderate", "severe", "extreme")
 _SLUG = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
 _REQUIRED = ("id", "name", "category", "severity", "description")
 _ALLOWED_KEYS = frozenset(_REQUIRED) | {"shocks", "replay", "vol_shock"}
-
-#: Default vol rule of a factor scenario without ``vol_shock``: when the scenario's Market factor
-#: move m (shocked or implied) is negative, every option's implied vol rises by
-#: ``-VOL_PER_MARKET_FALL * m`` (decimal vol points; 1.35 x a 10% fall = +0.135). Fitted on the
-#: dataset's five replay episodes (the library's historical scenarios): SPY's realized vol over
-#: the episode minus its 60-day realized vol before the start, regressed through the origin on
-#: SPY's fall over the episode, gives 1.36 (non-overlapping 21-day falls of SPY 2018-2026 give
-#: 1.75). An assumption, not a measurement of implied vol: the dataset has no implied vols (no
-#: VIX), realized vol overshoots implied vol in crashes, and five points dominated by COVID.
-VOL_PER_MARKET_FALL = 1.35
-#: Largest |vol_shock| the loader accepts (decimal vol points: 1.0 = 100 points).
-MAX_VOL_SHOCK = 1.0
 
 
 @dataclass(frozen=True)
