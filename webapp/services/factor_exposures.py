@@ -40,12 +40,12 @@ def _fit(valuation) -> tuple[factors_engine.FactorConstruction, factors_engine.F
     return construction, fb
 
 
-def _split(valuation, fb, factor_rets, as_of, lookback_days: int) -> dict:
+def _split(valuation, betas: pd.DataFrame, factor_rets, as_of, lookback_days: int) -> dict:
     """The risk split on one look-back (the risk page's window), or why there is none."""
     try:
         split = factors_engine.risk_split(
             valuation.exposures,
-            fb.betas,
+            betas,
             returns_window(valuation.returns, as_of, lookback_days),
             factor_rets,
             valuation.equity,
@@ -105,7 +105,7 @@ def _run(ctx: StepContext) -> FactorModel:
     )
     unpriced = _unpriced(valued)
     splits = {
-        str(w): _split(valuation, fb, factor_rets, ctx.as_of, w)
+        str(w): _split(valuation, fb.betas, factor_rets, ctx.as_of, w)
         for w in sorted({*ctx.windows, DEFAULT_FACTOR_WINDOW})
     }
     model = fb.to_dict()
@@ -195,8 +195,9 @@ def risk_split_for(portfolio: Portfolio, lookback_days: int) -> dict | None:
     """The factor risk split on the risk page's look-back, or None without a factor result.
 
     Standard windows are read from the stored factor result; any other look-back is computed now
-    from the cached valuation with the stored model's 252-day betas refitted (same data, same
-    numbers). A window the data cannot split gives ``{"available": False, "reason", ...}``.
+    from the cached valuation with the stored 252-day betas: only the factor construction (seven
+    hedge regressions of ETF returns) is redone, no per-symbol regression. A window the data
+    cannot split gives ``{"available": False, "reason", ...}``.
     """
     result = factor_exposures(portfolio)
     if not result.available:
@@ -209,11 +210,19 @@ def risk_split_for(portfolio: Portfolio, lookback_days: int) -> dict | None:
     valuation = value_portfolio(portfolio, result.as_of)
     if valuation is None:
         return None
+    fits = stored(portfolio, "position_factor_exposures", PARAMS)
+    rows = fits.data.get("positions", []) if fits.available else []
+    betas = pd.DataFrame(
+        {r["underlying"]: r["betas"] for r in rows if r.get("available")}, dtype=float
+    ).T
     try:
-        construction, fb = _fit(valuation)
+        construction = factors_engine.factor_construction(
+            valuation.returns.reindex(columns=sorted(factors_engine.FACTOR_ETFS)),
+            window=DEFAULT_FACTOR_WINDOW,
+        )
     except AnalyticsError as exc:
         return {"available": False, "reason": exc.reason, "message": exc.message}
-    return _split(valuation, fb, construction.returns, result.as_of, lookback_days)
+    return _split(valuation, betas, construction.returns, result.as_of, lookback_days)
 
 
 def position_factor_exposures(

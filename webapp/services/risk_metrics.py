@@ -13,7 +13,7 @@ from webapp.analytics.constants import BENCHMARK_SYMBOL, STANDARD_WINDOWS
 from webapp.analytics.returns import returns_window
 from webapp.models import Portfolio
 from webapp.services import queries
-from webapp.services.factor_exposures import factor_exposures
+from webapp.services.factor_exposures import risk_split_for
 from webapp.services.pipeline import Step, StepContext, on_request
 from webapp.services.results import Result, stored
 
@@ -101,15 +101,14 @@ def risk_metrics(portfolio: Portfolio, *, lookback_days: int = 90) -> Result:
     """Beta, volatility, drawdown, VaR/ES, benchmark statistics and risk contributions.
 
     Standard windows are read from the batch's results, any other is computed now. The factor
-    model's systematic/idiosyncratic split (252 days, whatever the look-back) is attached from
-    the stored factor result, so the Risk page can show it without risk depending on factors.
+    model's systematic/idiosyncratic split on the same look-back is attached from the factor
+    service (stored per standard window), so the Risk page shows it without risk depending on
+    factors.
     """
     if lookback_days in STANDARD_WINDOWS:
         result = stored(portfolio, "risk_metrics", {"lookback_days": lookback_days})
     else:
         result = risk_metrics_now(portfolio, lookback_days)
     if result.available:
-        factors = factor_exposures(portfolio)
-        split = factors.data.get("risk_split") if factors.available else None
-        result.data = {**result.data, "risk_split": split}
+        result.data = {**result.data, "risk_split": risk_split_for(portfolio, lookback_days)}
     return result
