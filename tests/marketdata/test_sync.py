@@ -173,3 +173,18 @@ def test_factor_definitions_are_reference_data(ctx):
     assert {r["name"]: r["etf_symbol"] for r in rows}["Value"] == "VTV"
     assert sync_factor_definitions() == 0  # already there: nothing inserted
     assert db.session.scalar(select(func.count()).select_from(FactorDefinition)) == 8
+
+
+def test_factor_definitions_follow_the_engine_when_it_redefines_a_factor(ctx):
+    from webapp.analytics.factors import FACTORS
+    from webapp.marketdata.sync import sync_factor_definitions
+    from webapp.models import FactorDefinition
+
+    growth = db.session.scalar(select(FactorDefinition).where(FactorDefinition.name == "Growth"))
+    growth.etf_symbol, growth.construction = "VUG", "spread"  # a v1 row
+    db.session.flush()
+    assert sync_factor_definitions() == 1
+    engine = next(f for f in FACTORS if f.name == "Growth")
+    assert (growth.etf_symbol, growth.construction) == (engine.etf_symbol, engine.construction)
+    assert sync_factor_definitions() == 0
+    db.session.rollback()

@@ -202,19 +202,27 @@ def _sync_risk_free(provider: PriceProvider) -> int:
 
 
 def sync_factor_definitions() -> int:
-    """Insert the engine's factor definitions that the table lacks (reference data, insert-only)."""
-    held = set(db.session.scalars(select(FactorDefinition.name)))
-    rows = [
-        {
-            "name": f.name,
+    """Bring the factor definitions table in line with the engine's (rows inserted or updated).
+
+    Reference data, not market data: when the engine redefines a factor (risk model v2 hedged
+    the styles and moved Growth to QQQ), the stored row follows, so every reader sees one story.
+    """
+    held = {row.name: row for row in db.session.scalars(select(FactorDefinition))}
+    changed = 0
+    for i, f in enumerate(FACTORS):
+        fields = {
             "etf_symbol": f.etf_symbol,
             "construction": f.construction,
             "description": f.description,
             "sort_order": i,
         }
-        for i, f in enumerate(FACTORS)
-        if f.name not in held
-    ]
-    if rows:
-        db.session.execute(FactorDefinition.__table__.insert(), rows)
-    return len(rows)
+        row = held.get(f.name)
+        if row is None:
+            db.session.add(FactorDefinition(name=f.name, **fields))
+            changed += 1
+        elif any(getattr(row, k) != v for k, v in fields.items()):
+            for k, v in fields.items():
+                setattr(row, k, v)
+            changed += 1
+    db.session.flush()
+    return changed

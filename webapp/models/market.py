@@ -56,7 +56,7 @@ class RiskFreeRate(db.Model):
 
 
 class FactorDefinition(db.Model):
-    """One risk factor: its ETF proxy (raw or as a spread), description and display order."""
+    """One risk factor: its ETF proxy (raw or hedged), description and display order."""
 
     __tablename__ = "factor_definitions"
     __table_args__ = (NEVER_REUSE_IDS,)
@@ -64,7 +64,7 @@ class FactorDefinition(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(64), nullable=False, unique=True)
     etf_symbol = db.Column(db.String(16), nullable=False)
-    construction = db.Column(db.String(16), nullable=False)  # raw | spread
+    construction = db.Column(db.String(16), nullable=False)  # raw | hedged (the engine's FACTORS)
     description = db.Column(db.Text, nullable=False)
     sort_order = db.Column(db.Integer, nullable=False, default=0)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
