@@ -26,7 +26,9 @@ def index(portfolio_id: int):
         figure = charts.heatmap(
             result.data["symbols"],
             result.data["matrix"],
-            title=f"Correlation of daily returns, last {lookback} trading days (ordered by exposure)",
+            title=(
+                f"Correlation of daily returns, last {lookback} trading days (ordered by exposure)"
+            ),
         )
     return result_page(
         "correlations/index.html",
