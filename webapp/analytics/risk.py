@@ -26,6 +26,7 @@ from webapp.analytics.constants import (
 )
 from webapp.analytics.errors import InsufficientHistory, InsufficientOverlap, NoPrices
 from webapp.analytics.returns import window_shortfall
+from webapp.analytics.var import FULL_REVALUATION_METHOD, historical_var_es
 
 DEFAULT_CONFIDENCE = (0.95, 0.99)
 
@@ -236,8 +237,11 @@ class VaREstimate:
     """One-day loss estimates at one confidence level; positive numbers are losses.
 
     ``historical_var = -quantile(r, 1 - c)`` (numpy ``linear``); ``expected_shortfall = -mean(r |
-    r <= quantile)``; ``parametric_var = z_c · σ`` (normal, mean taken as 0). Decimal fractions
-    of equity; the ``_dollars`` twins are × equity.
+    r <= quantile)`` on the delta-only backcast (options as delta-adjusted stock);
+    ``parametric_var = z_c · σ`` (delta-normal, mean taken as 0). ``historical_full_var`` and
+    ``expected_shortfall_full`` are the same quantile and mean on the full-revaluation returns
+    (`var.full_revaluation_pnl` / equity), None when not computed. Decimal fractions of equity;
+    the ``_dollars`` twins are × equity.
     """
 
     confidence: float
@@ -248,28 +252,38 @@ class VaREstimate:
     historical_var_dollars: float
     expected_shortfall_dollars: float
     parametric_var_dollars: float
+    historical_full_var: float | None = None
+    expected_shortfall_full: float | None = None
+    historical_full_var_dollars: float | None = None
+    expected_shortfall_full_dollars: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready: ``{confidence, z, historical, expected_shortfall, parametric}``.
 
-        The last three are each ``{return, dollars}`` (decimal loss, and that × equity in $).
+        Each is ``{return, dollars}`` (decimal loss, and that × equity in $); ``historical``
+        and ``expected_shortfall`` are delta-only. With a full revaluation,
+        ``historical_full`` and ``expected_shortfall_full`` are added in the same shape.
         """
-        return {
+        out = {
             "confidence": self.confidence,
             "z": json_float(self.z),
-            "historical": {
-                "return": json_float(self.historical_var),
-                "dollars": json_float(self.historical_var_dollars),
-            },
-            "expected_shortfall": {
-                "return": json_float(self.expected_shortfall),
-                "dollars": json_float(self.expected_shortfall_dollars),
-            },
-            "parametric": {
-                "return": json_float(self.parametric_var),
-                "dollars": json_float(self.parametric_var_dollars),
-            },
+            "historical": _pair(self.historical_var, self.historical_var_dollars),
+            "expected_shortfall": _pair(self.expected_shortfall, self.expected_shortfall_dollars),
+            "parametric": _pair(self.parametric_var, self.parametric_var_dollars),
         }
+        if self.historical_full_var is not None:
+            out["historical_full"] = _pair(
+                self.historical_full_var, self.historical_full_var_dollars
+            )
+            out["expected_shortfall_full"] = _pair(
+                self.expected_shortfall_full, self.expected_shortfall_full_dollars
+            )
+        return out
+
+
+def _pair(fraction: float | None, dollars: float | None) -> dict:
+    """``{return, dollars}`` with NaN -> None."""
+    return {"return": json_float(fraction), "dollars": json_float(dollars)}
 
 
 @dataclass(frozen=True)
@@ -343,14 +357,17 @@ class RiskMetrics:
     returns: pd.Series
     value: pd.Series
     drawdown: pd.Series
+    full_nobs: int | None = None
 
     def to_dict(self, *, include_series: bool = True) -> dict:
         """JSON-ready dict; ``series`` (dates, returns, value, drawdown lists) unless excluded."""
         out = {
             "method": (
                 "volatility = std(ddof=1) x sqrt(252); max drawdown of (1+r).cumprod() from a "
-                "start of 1.0; historical VaR = -quantile(r, 1-c) (numpy linear), ES = -mean(r <= "
-                "that quantile); parametric VaR = z_c x std (mean 0); 1-day horizon"
+                "start of 1.0; historical VaR (delta-only: the backcast with options as "
+                "delta-adjusted exposure) = -quantile(r, 1-c) (numpy linear), ES = -mean(r <= "
+                "that quantile); parametric VaR (delta-normal) = z_c x std (mean 0); 1-day horizon"
+                + (f"; historical_full: {FULL_REVALUATION_METHOD}" if self.full_nobs else "")
             ),
             "equity": json_float(self.equity),
             "nobs": self.nobs,
@@ -366,6 +383,7 @@ class RiskMetrics:
             "max_drawdown_recovery_date": json_date(self.max_drawdown_recovery_date),
             "portfolio_beta": json_float(self.benchmark.beta) if self.benchmark else None,
             "var": [v.to_dict() for v in self.var],
+            "full_revaluation_nobs": self.full_nobs,
             "benchmark": self.benchmark.to_dict() if self.benchmark else None,
         }
         if include_series:
@@ -447,22 +465,35 @@ def _benchmark_stats(r: pd.Series, bench: pd.Series, min_observations: int) -> B
     )
 
 
-def _var_estimate(r: np.ndarray, confidence: float, sigma: float, equity: float) -> VaREstimate:
-    """Historical, expected-shortfall and parametric one-day VaR at ``confidence``."""
-    if not 0.5 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0.5, 1), got {confidence}")
-    q = float(np.quantile(r, 1.0 - confidence, method="linear"))
-    es = float(-r[r <= q].mean())
+def _var_estimate(
+    r: np.ndarray, confidence: float, sigma: float, equity: float, full: np.ndarray | None
+) -> VaREstimate:
+    """Historical, expected-shortfall and parametric one-day VaR at ``confidence``.
+
+    ``full`` (full-revaluation returns, decimal) adds the full-revaluation VaR/ES, by the same
+    `historical_var_es` as the delta-only figures so the two differ only by their P&L.
+    """
+    var, es = historical_var_es(r, confidence)
     z = float(norm.ppf(confidence))
+    extra = {}
+    if full is not None:
+        var_full, es_full = historical_var_es(full, confidence)
+        extra = {
+            "historical_full_var": var_full,
+            "expected_shortfall_full": es_full,
+            "historical_full_var_dollars": var_full * equity,
+            "expected_shortfall_full_dollars": es_full * equity,
+        }
     return VaREstimate(
         confidence=float(confidence),
-        historical_var=-q,
+        historical_var=var,
         expected_shortfall=es,
         parametric_var=z * sigma,
         z=z,
-        historical_var_dollars=-q * equity,
+        historical_var_dollars=var * equity,
         expected_shortfall_dollars=es * equity,
         parametric_var_dollars=z * sigma * equity,
+        **extra,
     )
 
 
@@ -473,6 +504,7 @@ def risk_metrics(
     equity: float,
     confidence: tuple[float, ...] = DEFAULT_CONFIDENCE,
     min_observations: int = MIN_RISK_OBSERVATIONS,
+    full_returns: pd.Series | None = None,
 ) -> RiskMetrics:
     """Volatility, drawdown, VaR/ES and benchmark statistics of a daily return series.
 
@@ -485,10 +517,16 @@ def risk_metrics(
     equity : float, dollars (> 0): converts every return figure to dollars.
     confidence : VaR/ES confidence levels, default (0.95, 0.99).
     min_observations : minimum returns (and common dates with the benchmark), default 20.
+    full_returns : Series (date), optional
+        Full-revaluation daily returns of the same book (`var.full_revaluation_pnl` P&L /
+        equity, decimal); adds ``historical_full_var`` and ``expected_shortfall_full`` to each
+        `VaREstimate`, by the same quantile convention. NaNs are dropped; at least
+        ``min_observations`` are needed.
 
     Formulas: ``σ = std(r, ddof=1)``, annualised ``σ·√252``; max drawdown per `drawdown_series`;
     ``VaR_c = -quantile(r, 1-c)`` (numpy ``linear``), ``ES_c = -mean(r | r <= quantile)``,
     ``parametric VaR_c = z_c·σ`` (mean assumed 0, per DESIGN); benchmark per `BenchmarkStats`.
+    The full-revaluation VaR/ES use the same quantile and mean on ``full_returns``.
 
     Raises
     ------
@@ -506,6 +544,15 @@ def risk_metrics(
             available=len(r),
         )
     values = r.to_numpy()
+    full = None
+    if full_returns is not None:
+        full = full_returns.dropna().astype(float).to_numpy()
+        if len(full) < max(min_observations, 2):
+            raise InsufficientHistory(
+                "not enough full-revaluation returns for VaR",
+                required=min_observations,
+                available=len(full),
+            )
     sigma = float(values.std(ddof=1))
     frame = drawdown_series(r)
     peak_date, trough_date, recovery_date = _drawdown_dates(frame)
@@ -525,11 +572,12 @@ def risk_metrics(
         max_drawdown_peak_date=peak_date,
         max_drawdown_trough_date=trough_date,
         max_drawdown_recovery_date=recovery_date,
-        var=tuple(_var_estimate(values, c, sigma, equity) for c in confidence),
+        var=tuple(_var_estimate(values, c, sigma, equity, full) for c in confidence),
         benchmark=bench,
         returns=r,
         value=frame["value"],
         drawdown=frame["drawdown"],
+        full_nobs=None if full is None else len(full),
     )
 
 
