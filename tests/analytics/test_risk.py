@@ -187,6 +187,9 @@ def test_metrics_to_dict_is_json_ready(metrics):
     assert len(out["series"]["returns"]) == len(out["series"]["dates"]) == 90
     assert out["series"]["dates"][-1] == "2026-08-03"
     assert "series" not in metrics.to_dict(include_series=False)
+    # Without a full revaluation the entries keep exactly their delta-only/parametric keys.
+    assert all("historical_full" not in v for v in out["var"])
+    assert out["full_revaluation_nobs"] is None and "full revaluation" not in out["method"]
 
 
 def test_scaling_exposures_scales_dollar_figures(window):

@@ -9,7 +9,9 @@ import pandas as pd
 
 from webapp.analytics import benchmarks
 from webapp.analytics import risk as risk_engine
-from webapp.analytics.constants import BENCHMARK_SYMBOL, STANDARD_WINDOWS
+from webapp.analytics import var as var_engine
+from webapp.analytics.constants import BENCHMARK_SYMBOL, MIN_RISK_OBSERVATIONS, STANDARD_WINDOWS
+from webapp.analytics.errors import InsufficientHistory, NoPositions, NoPrices
 from webapp.analytics.returns import returns_window
 from webapp.models import Portfolio
 from webapp.services import queries
@@ -39,7 +41,8 @@ def _run(ctx: StepContext) -> None:
         modelled, thin = risk_engine.modelled_exposures(exposures, window_rets)
         coverage = risk_engine.backcast_coverage(modelled, window_rets)
         port = risk_engine.backcast_returns(modelled, window_rets, equity=equity)
-        metrics = risk_engine.risk_metrics(port, bench, equity=equity)
+        full_returns, full = _full_revaluation(valuation, window_rets)
+        metrics = risk_engine.risk_metrics(port, bench, equity=equity, full_returns=full_returns)
         contributions = risk_engine.risk_contributions(modelled, window_rets)
         ctx.store(
             "risk_metrics",
@@ -51,6 +54,7 @@ def _run(ctx: StepContext) -> None:
                     window_rets, coverage, window
                 ),
                 "benchmark_symbol": spec.to_spec(),
+                "full_revaluation": full,
                 "coverage": risk_engine.exposure_coverage(modelled, exposures, unvalued_gross),
                 "coverage_method": COVERAGE_METHOD,
                 "date_coverage": coverage.to_dict(),
@@ -62,6 +66,38 @@ def _run(ctx: StepContext) -> None:
             },
             params={"lookback_days": window},
         )
+
+
+def _full_revaluation(valuation, window_rets: pd.DataFrame) -> tuple[pd.Series | None, dict]:
+    """Full-revaluation daily returns (P&L / equity) and their summary for the result.
+
+    A book the repricing cannot handle (no revaluable position, too few complete days) keeps
+    its delta-only and parametric figures: the returns are None and the summary says why.
+    """
+    try:
+        full = var_engine.full_revaluation_pnl(
+            _revalued_positions(valuation, window_rets), window_rets, rate_pct=valuation.rate
+        )
+    except (NoPositions, NoPrices, InsufficientHistory) as exc:
+        return None, {"available": False, "reason": str(exc)}
+    if len(full.pnl) < MIN_RISK_OBSERVATIONS:
+        reason = f"{len(full.pnl)} complete days, fewer than {MIN_RISK_OBSERVATIONS}"
+        return None, {**full.to_dict(), "available": False, "reason": reason}
+    return full.pnl / valuation.equity, {**full.to_dict(), "available": True}
+
+
+def _revalued_positions(valuation, window_rets: pd.DataFrame) -> pd.DataFrame:
+    """The priced positions the full revaluation reprices: those whose underlying has enough
+    returns in the window (the rule `risk.modelled_exposures` applies to the delta-only
+    backcast).
+
+    Unlike the backcast, an underlying whose positions net to zero delta stays in: a
+    delta-hedged option still has gamma risk, which only the repricing sees.
+    """
+    valued = valuation.valued
+    counts = window_rets.reindex(columns=valued["underlying"].unique()).notna().sum()
+    enough = counts.index[counts.to_numpy() >= MIN_RISK_OBSERVATIONS]
+    return valued[(valued["status"] == "ok") & valued["underlying"].isin(enough)]
 
 
 COVERAGE_METHOD = (
