@@ -1,9 +1,10 @@
 """Engine benchmarks: the SigmaSight engines against the obvious baselines on the bundled prices.
 
-Run ``.venv/bin/python bench/engines.py``. Every comparison first asserts that engine and baseline
-give the same numbers (to 1e-9), then times both (``time.perf_counter``, median of several runs
-after a warm-up) and prints one table. Each section is a function returning `Row`s, so more
-sections (e.g. batch timings) can be appended to `SECTIONS`.
+Run ``.venv/bin/python bench/engines.py`` (every section) or ``... --section stress`` (repeatable;
+``--help`` lists them). Every comparison first asserts that engine and baseline give the same
+numbers (to 1e-9), then times both (``time.perf_counter``, median of several runs after a
+warm-up) and prints one table. Each section is a function returning `Row`s, so more sections
+(e.g. batch timings) can be appended to `SECTIONS`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import argparse  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -67,12 +69,23 @@ def median_time(fn: Callable[[], object], *, repeat: int = 7) -> float:
     return statistics.median(times)
 
 
-def load_returns() -> pd.DataFrame:
-    """Daily simple returns of every symbol in the bundled dataset (wide, DatetimeIndex)."""
+def load_prices() -> pd.DataFrame:
+    """Adjusted closes of every symbol in the bundled dataset (wide, DatetimeIndex)."""
     long = pd.read_csv(DATASET, parse_dates=["date"])
     prices = long.pivot(index="date", columns="symbol", values="adj_close").sort_index()
     prices.columns.name = None
-    return simple_returns(prices)
+    return prices
+
+
+def load_returns() -> pd.DataFrame:
+    """Daily simple returns of every symbol in the bundled dataset (wide, DatetimeIndex)."""
+    return simple_returns(load_prices())
+
+
+def load_average() -> str:
+    """The 1, 5 and 15-minute load averages: how busy the shared box was during a timing."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def _close(a, b, what: str) -> None:
@@ -530,6 +543,269 @@ def bench_batch() -> bool:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# --- stress revaluation of a large option book ------------------------------------------------
+#
+# The stress step's engine call (webapp/services/stress_tests.py) on a 10,000-option book, with
+# the inputs built from the bundled data the way the service builds them but without the app:
+# the valuation's frame (`value_holdings`), the factor model's betas and 252-day covariance, the
+# replay closes over every episode, the book's equity.
+
+STRESS_OPTIONS = 10_000
+STRESS_UNDERLYINGS = 30
+STRESS_EXPIRED = 20  # expired 1-30 days ago: intrinsic value
+STRESS_EXPIRING = 20  # expiring on the as-of date: intrinsic value
+STRESS_SAMPLE = 500  # options the mibian loop revalues; its time is scaled linearly
+STRESS_TARGET_S = 0.5
+STRESS_REPEAT = 5
+RISK_FREE = ROOT / "webapp" / "data" / "risk_free.csv"
+
+
+def stress_book(prices: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame, float]:
+    """A holdings frame of ``STRESS_OPTIONS`` options (the ``queries.holdings_frame`` columns) and
+    its cash ($).
+
+    Calls and puts, long and short, on ``STRESS_UNDERLYINGS`` symbols with a close on every date
+    (so every replay prices them); strikes 70-130% of the last close, expiries 1-730 days out,
+    plus a few expired and expiring today; half with an implied vol, half on realized vol.
+    """
+    complete = [s for s in prices.columns if prices[s].notna().all() and not s.startswith("^")]
+    underlyings = sorted(rng.choice(complete, STRESS_UNDERLYINGS, replace=False).tolist())
+    as_of = prices.index[-1]
+    n = STRESS_OPTIONS
+    underlying = rng.choice(underlyings, n)
+    spot = prices[underlyings].iloc[-1].reindex(underlying).to_numpy()
+    ptype = rng.choice(["LC", "LP", "SC", "SP"], n)
+    days = rng.integers(1, 731, n)
+    days[:STRESS_EXPIRED] = rng.integers(-30, 0, STRESS_EXPIRED)
+    days[STRESS_EXPIRED : STRESS_EXPIRED + STRESS_EXPIRING] = 0
+    strike = np.round(spot * rng.uniform(0.7, 1.3, n), 2)
+    expiry = [(as_of + pd.Timedelta(days=int(d))).date() for d in days]
+    contracts = rng.integers(1, 40, n) * np.where(np.isin(ptype, ["LC", "LP"]), 1, -1)
+    implied = np.where(rng.random(n) < 0.5, np.round(rng.uniform(0.12, 0.8, n), 4), np.nan)
+    holdings = pd.DataFrame(
+        {
+            "symbol": [
+                f"{u} {e:%y%m%d}{t[1]}{k:g}"
+                for u, e, t, k in zip(underlying, expiry, ptype, strike)
+            ],
+            "underlying": underlying,
+            "position_type": ptype,
+            "quantity": contracts.astype(float),
+            "multiplier": 100.0,
+            "entry_price": np.round(rng.uniform(0.5, 20.0, n), 2),
+            "entry_date": (as_of - pd.Timedelta(days=30)).date(),
+            "strike": strike,
+            "expiry": expiry,
+            "implied_vol": implied,
+            "strategy": None,
+        },
+        index=pd.Index(range(1, n + 1), name="position_id"),
+    )
+    return holdings, 50_000_000.0
+
+
+def stress_inputs(prices: pd.DataFrame, rng: np.random.Generator) -> dict:
+    """``run_all_scenarios``' arguments as the stress step passes them (see module comment)."""
+    from webapp.analytics.constants import BENCHMARK_SYMBOL, DEFAULT_FACTOR_WINDOW
+    from webapp.analytics.exposures import exposure_summary, value_holdings
+    from webapp.analytics.factors import factor_construction
+    from webapp.analytics.stress import load_scenarios
+
+    holdings, cash = stress_book(prices, rng)
+    as_of = prices.index[-1]
+    rates = pd.read_csv(RISK_FREE, parse_dates=["date"]).set_index("date")["rate_annual_pct"]
+    rate = float(rates.loc[:as_of].iloc[-1])
+    valued = value_holdings(holdings, prices, as_of, rate)
+    returns = simple_returns(prices)
+    construction = factor_construction(
+        returns.reindex(columns=sorted(FACTOR_ETFS)), window=DEFAULT_FACTOR_WINDOW
+    )
+    exposed = sorted(set(valued["underlying"]))
+    betas = factor_betas(
+        returns.reindex(columns=exposed), construction.returns, window=DEFAULT_FACTOR_WINDOW
+    ).betas
+    scenarios = load_scenarios()
+    # The service loads each episode from 10 days before its start to its end, in one query.
+    windows = [
+        (pd.Timestamp(s.replay_start) - pd.Timedelta(days=10), pd.Timestamp(s.replay_end))
+        for s in scenarios
+        if s.kind == "historical"
+    ]
+    in_window = np.zeros(len(prices), dtype=bool)
+    for start, end in windows:
+        in_window |= (prices.index >= start) & (prices.index <= end)
+    return dict(
+        scenarios=scenarios,
+        positions=valued.assign(rate_pct=rate),
+        betas=betas,
+        factor_cov=construction.returns.iloc[-DEFAULT_FACTOR_WINDOW:].cov(),
+        prices=prices.loc[in_window, [*exposed, BENCHMARK_SYMBOL]],
+        equity=exposure_summary(valued, cash).equity,
+    )
+
+
+def _mibian_inputs(results, positions: pd.DataFrame, sample: np.ndarray) -> tuple[list, list]:
+    """Per sampled option: its inputs before (once), and after for every scenario, as tuples
+    (spot, strike, rate, vol, days, call, qty * mult), read from the engine's result rows."""
+    wanted = set(sample.tolist())
+    call = positions["position_type"].isin(["LC", "SC"])
+    qm = positions["quantity"] * positions["multiplier"]
+    before, after = {}, []
+    for res in results:
+        rows = []
+        for p in res.positions:
+            pid = p["position_id"]
+            if pid not in wanted:
+                continue
+            inputs = (p["strike"], p["rate"] / 100.0, bool(call[pid]), float(qm[pid]))
+            # A vol is None where days <= 0: intrinsic value, which never reads it.
+            before.setdefault(
+                pid, (p["spot_before"], p["vol_before"] or 0.0, p["days_before"], *inputs)
+            )
+            rows.append((p["spot_after"], p["vol_after"] or 0.0, p["days_after"], *inputs))
+        after.append(rows)
+    return [before[pid] for pid in sample.tolist() if pid in before], after
+
+
+def _mibian_loop(before: list, after: list) -> tuple[list[float], list[list[tuple]]]:
+    """Baseline: the same revaluation one option at a time, ``black_scholes_price`` (mibian).
+
+    Each option priced once before, then once per scenario after: P&L = q m (V1 - V0).
+    """
+    from webapp.analytics.options import black_scholes_price
+
+    v0 = [
+        black_scholes_price(spot, strike, rate, vol, days, call=call)
+        for spot, vol, days, strike, rate, call, _qm in before
+    ]
+    out = []
+    for rows in after:
+        out.append(
+            [
+                (v1 := black_scholes_price(spot, strike, rate, vol, days, call=call), qm * v1)
+                for spot, vol, days, strike, rate, call, qm in rows
+            ]
+        )
+    return v0, out
+
+
+def revalue_all(scenarios, positions, betas, factor_cov, prices, equity) -> list[float]:
+    """The revaluation part of ``run_all_scenarios``: each scenario's total P&L ($), no results.
+
+    The engine's own public steps in its order: ``Book`` once; per factor scenario the
+    correlated factor moves (``FactorCov``), the underlying moves (``BetaMap``), the vol rule,
+    and ``Book.revalue`` for the correlated and the direct-only moves; per replay the episode's
+    returns and realized vols (``Closes``) and ``Book.revalue`` with the episode's length. What
+    it leaves out is the result assembly (``Book.split``: a dict per position and scenario).
+    """
+    from webapp.analytics.factor_shocks import BetaMap, FactorCov
+    from webapp.analytics.replay import DEFAULT_MAX_STALE_DAYS, Closes
+    from webapp.analytics.revaluation import Book
+    from webapp.analytics.scenarios import scenario_vol_shock
+
+    book = Book(positions)
+    beta_map, cov, closes = BetaMap(betas, book), FactorCov(factor_cov), Closes(prices)
+    underlyings = sorted(set(book.underlyings[book.is_option].tolist()))
+    totals = []
+    for scenario in scenarios:
+        if scenario.kind == "historical":
+            start, end = pd.Timestamp(scenario.replay_start), pd.Timestamp(scenario.replay_end)
+            rev = book.revalue(
+                book.moves_from(closes.episode(start, end, DEFAULT_MAX_STALE_DAYS)),
+                "no_prices_in_episode",
+                vol_after=book.moves_from(closes.episode_vol(start, end, underlyings)),
+                elapsed_days=int((end - start).days),
+            )
+            totals.append(book.total(rev))
+            continue
+        moves = cov.moves(scenario.shocks)
+        market = float(moves.get("Market", 0.0))
+        vol_shock, _ = scenario_vol_shock(scenario, market if np.isfinite(market) else 0.0)
+        rev = book.revalue(beta_map.position_moves(moves), "no_factor_betas", vol_shock=vol_shock)
+        direct = moves.where(moves.index.isin(list(scenario.shocks)), 0.0)
+        book.total(
+            book.revalue(beta_map.position_moves(direct), "no_factor_betas", vol_shock=vol_shock)
+        )
+        totals.append(book.total(rev))
+    return totals
+
+
+def _verdict(seconds: float) -> str:
+    return f"target <= {STRESS_TARGET_S:g} s " + ("PASS" if seconds <= STRESS_TARGET_S else "FAIL")
+
+
+def bench_stress(prices: pd.DataFrame) -> tuple[bool, bool]:
+    """Time the stress engine on a 10,000-option book under every scenario of the library, against
+    a per-option mibian loop on a sample (scaled linearly); print the figures and the load
+    average. Returns whether the revaluation and the whole ``run_all_scenarios`` meet the target.
+    """
+    from webapp.analytics.stress import run_all_scenarios
+
+    rng = np.random.default_rng(20261126)
+    started = time.perf_counter()
+    inputs = stress_inputs(prices, rng)
+    positions, scenarios = inputs["positions"], inputs["scenarios"]
+    results = run_all_scenarios(**inputs)
+    built = time.perf_counter() - started
+    kinds = [s.kind for s in scenarios]
+    print(
+        f"\nstress: {len(positions):,} options "
+        f"({positions['underlying'].nunique()} underlyings, "
+        f"{int((positions['days_to_expiry'] < 0).sum())} expired, "
+        f"{int((positions['days_to_expiry'] == 0).sum())} expiring today) x {len(scenarios)} "
+        f"scenarios ({kinds.count('factor')} factor, {kinds.count('historical')} replays); "
+        f"inputs built in {built:.1f} s; load average {load_average()}"
+    )
+    _close(revalue_all(**inputs), [r.pnl for r in results], "revaluation totals")
+    options = positions.index[positions["status"] == "ok"].to_numpy()
+    sample = np.sort(rng.choice(options, STRESS_SAMPLE, replace=False))
+    before, after = _mibian_inputs(results, positions, sample)
+    v0, theirs = _mibian_loop(before, after)
+    wanted = set(sample.tolist())
+    first = [p for p in results[0].positions if p["position_id"] in wanted]
+    _close([p["value_before"] for p in first], v0, "V0")
+    for res, rows, base in zip(results, after, theirs):
+        ours = [p for p in res.positions if p["position_id"] in wanted]
+        assert len(ours) == len(rows) == len(base), res.scenario_id
+        _close([p["value_after"] for p in ours], [v for v, _ in base], f"V1 {res.scenario_id}")
+        _close(
+            [p["position_value_after"] for p in ours],
+            [pv for _, pv in base],
+            f"q m V1 {res.scenario_id}",
+        )
+    left_out = sum(len(r.left_out) for r in results)
+
+    full_s = median_time(lambda: run_all_scenarios(**inputs), repeat=STRESS_REPEAT)
+    reval_s = median_time(lambda: revalue_all(**inputs), repeat=STRESS_REPEAT)
+    sample_s = median_time(lambda: _mibian_loop(before, after), repeat=3)
+    scale = len(positions) / len(sample)
+    loop_s = sample_s * scale
+    calls = len(before) + sum(len(rows) for rows in after)
+    print(
+        f"  revaluation, vectorised Black-Scholes (revalue_all: Book + every scenario's moves "
+        f"and Book.revalue, totals only; median of {STRESS_REPEAT}): {reval_s:.3f} s  "
+        f"{_verdict(reval_s)}  speed-up vs mibian loop {loop_s / reval_s:.0f}x"
+    )
+    print(
+        f"  run_all_scenarios, full results ({len(positions) * len(scenarios):,} position rows; "
+        f"median of {STRESS_REPEAT}): {full_s:.3f} s  {_verdict(full_s)}  speed-up vs mibian "
+        f"loop {loop_s / full_s:.0f}x; result assembly (Book.split) ~{full_s - reval_s:.2f} s"
+    )
+    print(
+        f"  mibian loop (black_scholes_price per option): {len(sample)} options x "
+        f"{len(scenarios)} scenarios ({calls:,} calls) {sample_s:.2f} s (median of 3), "
+        f"scaled x{scale:g} to {len(positions):,} options: {loop_s:.1f} s; "
+        f"load average {load_average()}"
+    )
+    print(
+        "  - revalue_all totals equal run_all_scenarios' to 1e-9; the sample's values before and "
+        f"after and position values after every scenario equal mibian's to 1e-9; {left_out} rows "
+        "left out over all scenarios; the loop is given the engine's moved inputs (spot, vol, "
+        "days), so it times the pricing only, and scales linearly in options"
+    )
+    return reval_s <= STRESS_TARGET_S, full_s <= STRESS_TARGET_S
+
+
 # --- table -----------------------------------------------------------------------------------
 
 
@@ -563,21 +839,47 @@ def print_table(rows: list[Row]) -> None:
             print(f"  - {r.name}: {r.note}")
 
 
-def main() -> None:
-    """Load the dataset once, run every section, print one table; then the batch timings."""
-    returns = load_returns()
+# Names for --section: bench_factor_betas -> factor-betas, ...
+TABLE_SECTIONS = {f.__name__.removeprefix("bench_").replace("_", "-"): f for f in SECTIONS}
+ALL_SECTIONS = (*TABLE_SECTIONS, "batch", "stress")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Load the dataset once, run the chosen sections (default all), print one table; then the
+    batch timings and the stress revaluation."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--section",
+        action="append",
+        choices=ALL_SECTIONS,
+        help="run only this section (repeat for several); default: every section",
+    )
+    chosen = parser.parse_args(argv).section or list(ALL_SECTIONS)
+    prices = load_prices()
+    returns = simple_returns(prices)
     print(
         f"dataset: {returns.shape[1]} symbols, "
         f"{returns.index[0].date()} .. {returns.index[-1].date()}; "
         f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']} (OPENBLAS_NUM_THREADS)"
     )
-    rows = [row for section in SECTIONS for row in section(returns)]
-    print_table(rows)
-    passed = bench_batch()
-    print(
-        f"batch targets (demo <= {DEMO_TARGET_S:g} s, {LARGE_BOOK:,} positions <= "
-        f"{LARGE_TARGET_S:g} s): " + ("PASS" if passed else "FAIL")
-    )
+    sections = [TABLE_SECTIONS[name] for name in TABLE_SECTIONS if name in chosen]
+    if sections:
+        print_table([row for section in sections for row in section(returns)])
+    if "batch" in chosen:
+        passed = bench_batch()
+        print(
+            f"batch targets (demo <= {DEMO_TARGET_S:g} s, {LARGE_BOOK:,} positions <= "
+            f"{LARGE_TARGET_S:g} s): " + ("PASS" if passed else "FAIL")
+        )
+    if "stress" in chosen:
+        reval_ok, full_ok = bench_stress(prices)
+        print(
+            f"stress targets ({STRESS_OPTIONS:,} options x every scenario <= "
+            f"{STRESS_TARGET_S:g} s): revaluation "
+            + ("PASS" if reval_ok else "FAIL")
+            + ", run_all_scenarios with results "
+            + ("PASS" if full_ok else "FAIL")
+        )
 
 
 if __name__ == "__main__":
