@@ -294,7 +294,11 @@ def _factors_sheet(result: dict, definitions: list[dict]) -> _Sheet:
 
 def _risk_rows(data: dict) -> list[tuple[str, Any, str | None]]:
     rows = [
-        ("Portfolio beta (vs SPY)", data.get("portfolio_beta"), DECIMAL),
+        (
+            f"Portfolio beta (vs {data.get('benchmark_symbol') or 'SPY'})",
+            data.get("portfolio_beta"),
+            DECIMAL,
+        ),
         ("Annualized volatility", data.get("annualized_volatility"), PERCENT),
         ("Annualized volatility ($)", data.get("annualized_volatility_dollars"), DOLLARS),
         ("Max drawdown", data.get("max_drawdown"), PERCENT),
@@ -305,10 +309,14 @@ def _risk_rows(data: dict) -> list[tuple[str, Any, str | None]]:
     for v in data.get("var", []):
         level = f"{float(v.get('confidence') or 0):.0%}"
         for label, key in (
-            ("Historical VaR", "historical"),
-            ("Expected shortfall", "expected_shortfall"),
-            ("Parametric VaR", "parametric"),
+            ("Historical VaR (delta-only)", "historical"),
+            ("Expected shortfall (delta-only)", "expected_shortfall"),
+            ("Historical VaR (full revaluation)", "historical_full"),
+            ("Expected shortfall (full revaluation)", "expected_shortfall_full"),
+            ("Parametric VaR (delta-normal)", "parametric"),
         ):
+            if key not in v:  # full revaluation only where it ran
+                continue
             rows.append((f"{label} {level}, 1-day", (v.get(key) or {}).get("return"), PERCENT))
             rows.append((f"{label} {level}, 1-day ($)", (v.get(key) or {}).get("dollars"), DOLLARS))
     return rows
