@@ -497,6 +497,14 @@ def _var_estimate(
     )
 
 
+def _require_returns(available: int, min_observations: int, what: str) -> None:
+    """InsufficientHistory unless there are at least ``min_observations`` (and 2) returns."""
+    if available < max(min_observations, 2):
+        raise InsufficientHistory(
+            f"not enough {what}", required=min_observations, available=available
+        )
+
+
 def risk_metrics(
     port_returns: pd.Series,
     bench_returns: pd.Series | None,
@@ -537,22 +545,12 @@ def risk_metrics(
     """
     equity = check_positive_equity(equity)
     r = port_returns.dropna().astype(float).sort_index()
-    if len(r) < max(min_observations, 2):
-        raise InsufficientHistory(
-            "not enough portfolio returns for risk metrics",
-            required=min_observations,
-            available=len(r),
-        )
+    _require_returns(len(r), min_observations, "portfolio returns for risk metrics")
     values = r.to_numpy()
     full = None
     if full_returns is not None:
         full = full_returns.dropna().astype(float).to_numpy()
-        if len(full) < max(min_observations, 2):
-            raise InsufficientHistory(
-                "not enough full-revaluation returns for VaR",
-                required=min_observations,
-                available=len(full),
-            )
+        _require_returns(len(full), min_observations, "full-revaluation returns for VaR")
     sigma = float(values.std(ddof=1))
     frame = drawdown_series(r)
     peak_date, trough_date, recovery_date = _drawdown_dates(frame)

@@ -15,6 +15,7 @@ All functions take and return numpy/pandas objects and never read a file or a cl
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
@@ -180,13 +181,7 @@ class BlumeFit:
 
     def to_dict(self) -> dict:
         """JSON-ready ``{intercept, slope, pairs, windows, fitted}``."""
-        return {
-            "intercept": self.intercept,
-            "slope": self.slope,
-            "pairs": self.pairs,
-            "windows": self.windows,
-            "fitted": self.fitted,
-        }
+        return dataclasses.asdict(self)
 
 
 def fit_blume(

@@ -51,6 +51,7 @@ does not explain.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -957,15 +958,8 @@ class LedgerState:
     open_lots: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """JSON-ready."""
-        return {
-            "portfolio_id": self.portfolio_id,
-            "cash": self.cash,
-            "ledger_cash": self.ledger_cash,
-            "realized_pnl": self.realized_pnl,
-            "external_flows": self.external_flows,
-            "open_lots": self.open_lots,
-        }
+        """JSON-ready: every field, as declared."""
+        return dataclasses.asdict(self)
 
 
 def ledger_state(portfolio: Portfolio) -> LedgerState:
@@ -1048,13 +1042,8 @@ class TransactionPage:
 
     def to_dict(self) -> dict:
         """JSON-ready (the API's shape)."""
-        return {
-            "transactions": self.rows,
-            "count": len(self.rows),
-            "total": self.total,
-            "limit": self.limit,
-            "offset": self.offset,
-        }
+        paging = {k: getattr(self, k) for k in ("total", "limit", "offset")}
+        return {"transactions": self.rows, "count": len(self.rows), **paging}
 
 
 def transaction_dict(t: Transaction, running_cash: float | None = None) -> dict:
