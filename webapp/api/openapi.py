@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from flask import jsonify
 
+from webapp.analytics.factors import FACTORS
 from webapp.analytics.stress import CATEGORIES, load_scenarios
 from webapp.api import analytics as analytics_api
 from webapp.api import bp
@@ -569,8 +570,10 @@ def _analytics_operations() -> list[Operation]:
     definitions = fields(
         "factors!:[factor] count!:int",
         factor=fields(
-            "name!:str etf_symbol!:str construction!:construction formula:str? description!:str",
-            construction={"enum": ["raw", "spread"]},
+            "name!:str etf_symbol!:str short_symbol:str? construction!:construction",
+            "hedged_against:[str] formula:str? description!:str",
+            # The engine's FACTORS: raw ETF returns, or returns hedged on other factors (v2).
+            construction={"enum": sorted({f.construction for f in FACTORS})},
         ),
     )
 
