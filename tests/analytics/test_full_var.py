@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.analytics.stress_helpers import valued_option
 from webapp.analytics.errors import InsufficientHistory, NoPositions, NoPrices
-from webapp.analytics.options import black_scholes_price, option_greeks
+from webapp.analytics.options import black_scholes_price
 from webapp.analytics.risk import backcast_pnl, backcast_returns, risk_metrics
 from webapp.analytics.var import full_revaluation_pnl, historical_var_es
 
@@ -26,26 +27,10 @@ def spots(real_prices):
 
 def option(pid, underlying, ptype, qty, spot, strike, days, vol=0.3, symbol=None):
     """One valued option row, Greeks by mibian, as the valuation would give it."""
-    call = ptype in ("LC", "SC")
-    g = option_greeks(spot, strike, RATE_PCT, vol, days, call=call)
-    return {
-        "position_id": pid,
-        "symbol": symbol or f"{underlying} {ptype} {strike}",
-        "underlying": underlying,
-        "position_type": ptype,
-        "quantity": qty,
-        "multiplier": 100.0,
-        "price": g.price,
-        "underlying_price": spot,
-        "market_value": qty * 100.0 * g.price,
-        "exposure": g.delta * 100.0 * qty * spot,
-        "delta": g.delta,
-        "gamma": g.gamma,
-        "strike": strike,
-        "vol": vol,
-        "days_to_expiry": days,
-        "status": "ok",
-    }
+    row = valued_option(
+        underlying, ptype, strike, days, spot=spot, vol=vol, quantity=qty, rate_pct=RATE_PCT
+    )
+    return {"position_id": pid, **row, "symbol": symbol or f"{underlying} {ptype} {strike}"}
 
 
 def stock(pid, symbol, qty, spot):

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.analytics.stress_helpers import COV2, betas_market, factor_covariance, valued_option
 from webapp.analytics.constants import CALENDAR_DAYS_PER_YEAR, CALL_TYPES, OPTION_TYPES
 from webapp.analytics.factor_shocks import run_factor_scenario
 from webapp.analytics.options import black_scholes_price, option_greeks, realized_vol
@@ -30,40 +31,11 @@ from webapp.analytics.stress import run_all_scenarios
 
 DATA = Path(__file__).resolve().parents[2] / "webapp" / "data" / "prices_adjclose_extended.csv.gz"
 RATE_PCT = 4.0
-FACTOR_ETFS = {
-    "Value": "VTV",
-    "Growth": "VUG",
-    "Momentum": "MTUM",
-    "Quality": "QUAL",
-    "Size": "IWM",
-    "Low Volatility": "USMV",
-}
 
 
 def option(underlying: str, ptype: str, strike: float, days: int, **kw) -> dict:
     """An option row valued as the valuation values it (mibian, at ``RATE_PCT``)."""
-    spot = kw.pop("spot", 100.0)
-    vol = kw.pop("vol", 0.30)
-    qty = kw.pop("quantity", 1.0 if ptype in ("LC", "LP") else -1.0)
-    g = option_greeks(spot, strike, RATE_PCT, vol, days, call=ptype in CALL_TYPES)
-    return {
-        "symbol": f"{underlying} {ptype} {strike:g} {days}d",
-        "underlying": underlying,
-        "position_type": ptype,
-        "quantity": qty,
-        "multiplier": 100.0,
-        "price": g.price,
-        "underlying_price": spot,
-        "market_value": qty * 100.0 * g.price,
-        "exposure": qty * 100.0 * g.delta * spot,
-        "delta": g.delta,
-        "gamma": g.gamma,
-        "strike": strike,
-        "vol": vol,
-        "days_to_expiry": days,
-        "status": "ok",
-        **kw,
-    }
+    return valued_option(underlying, ptype, strike, days, rate_pct=RATE_PCT, **kw)
 
 
 def book(rows: list[dict]) -> pd.DataFrame:
@@ -82,29 +54,14 @@ def shock(shocks: dict, vol_shock: float | None = None, sid: str = "test") -> Sc
     )
 
 
-COV2 = pd.DataFrame(
-    [[1e-4, 0.0], [0.0, 2e-4]], index=["Market", "Rates"], columns=["Market", "Rates"]
-)
-
-
-def betas_market(**b: float) -> pd.DataFrame:
-    return pd.DataFrame({"Market": b, "Rates": {k: 0.0 for k in b}})
-
-
 @pytest.fixture(scope="module")
-def prices() -> pd.DataFrame:
-    long = pd.read_csv(DATA, parse_dates=["date"])
-    return long.pivot(index="date", columns="symbol", values="adj_close").sort_index()
+def prices(real_prices) -> pd.DataFrame:
+    return real_prices
 
 
 @pytest.fixture(scope="module")
 def factor_cov(prices) -> pd.DataFrame:
-    r = (prices / prices.shift(1) - 1.0).iloc[1:].iloc[-252:]
-    f = pd.DataFrame({"Market": r["SPY"]})
-    for name, etf in FACTOR_ETFS.items():
-        f[name] = r[etf] - r["SPY"]
-    f["Rates"] = r["TLT"]
-    return f[list(KNOWN_FACTORS)].cov()
+    return factor_covariance(prices)
 
 
 @pytest.fixture(scope="module")

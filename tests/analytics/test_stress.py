@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.analytics.stress_helpers import COV2, betas_market, factor_covariance
 from webapp.analytics.factor_shocks import (
     correlated_shocks,
     run_factor_scenario,
@@ -26,14 +27,6 @@ from webapp.analytics.scenarios import KNOWN_FACTORS, Scenario, ScenarioResult
 from webapp.analytics.stress import CATEGORIES, load_scenarios, run_all_scenarios
 
 DATA = Path(__file__).resolve().parents[2] / "webapp" / "data" / "prices_adjclose_extended.csv.gz"
-FACTOR_ETFS = {
-    "Value": "VTV",
-    "Growth": "VUG",
-    "Momentum": "MTUM",
-    "Quality": "QUAL",
-    "Size": "IWM",
-    "Low Volatility": "USMV",
-}
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -96,31 +89,14 @@ def replay(start: str, end: str, sid: str = "replay") -> Scenario:
     )
 
 
-# Two uncorrelated factors: a Market shock leaves Rates at 0, so r_i = beta_market * shock.
-COV2 = pd.DataFrame(
-    [[1e-4, 0.0], [0.0, 2e-4]], index=["Market", "Rates"], columns=["Market", "Rates"]
-)
-
-
-def betas_market(**b: float) -> pd.DataFrame:
-    return pd.DataFrame({"Market": b, "Rates": {k: 0.0 for k in b}})
-
-
 @pytest.fixture(scope="module")
-def prices() -> pd.DataFrame:
-    long = pd.read_csv(DATA, parse_dates=["date"])
-    return long.pivot(index="date", columns="symbol", values="adj_close").sort_index()
+def prices(real_prices) -> pd.DataFrame:
+    return real_prices
 
 
 @pytest.fixture(scope="module")
 def factor_cov(prices) -> pd.DataFrame:
-    """Daily covariance of the 8 factors over the last 252 returns of the dataset."""
-    r = (prices / prices.shift(1) - 1.0).iloc[1:].iloc[-252:]
-    f = pd.DataFrame({"Market": r["SPY"]})
-    for name, etf in FACTOR_ETFS.items():
-        f[name] = r[etf] - r["SPY"]
-    f["Rates"] = r["TLT"]
-    return f[list(KNOWN_FACTORS)].cov()
+    return factor_covariance(prices)
 
 
 @pytest.fixture(scope="module")
