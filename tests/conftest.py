@@ -160,3 +160,23 @@ DEMO_EMAILS = (
     "demo_hnw@sigmasight.com",
     "demo_hedgefundstyle@sigmasight.com",
 )
+
+
+@pytest.fixture(scope="module")
+def hf_book(app):
+    """The hedge-fund demo book (options long and short) with a fresh batch run; its id only
+    (tests open their own sessions)."""
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Portfolio, User
+    from webapp.services.batch import run_portfolio_batch
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == DEMO_EMAILS[2]))
+        portfolio = db.session.scalars(
+            select(Portfolio).where(Portfolio.user_id == user.id)
+        ).first()
+        run = run_portfolio_batch(portfolio.id)
+        assert run.status == "succeeded", run.steps
+        return portfolio.id

@@ -11,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.analytics.stress_helpers import factor_covariance
 from webapp.analytics.returns import simple_returns
+from webapp.analytics.scenarios import Scenario, load_scenarios
 
 DATASET = (
     Path(__file__).resolve().parents[2] / "webapp" / "data" / "prices_adjclose_extended.csv.gz"
@@ -35,3 +37,21 @@ def real_prices() -> pd.DataFrame:
 def real_returns(real_prices: pd.DataFrame) -> pd.DataFrame:
     """Daily simple returns of ``real_prices`` (first date dropped, gaps left as NaN)."""
     return simple_returns(real_prices)
+
+
+@pytest.fixture(scope="session")
+def prices(real_prices: pd.DataFrame) -> pd.DataFrame:
+    """``real_prices`` under the name the stress tests use."""
+    return real_prices
+
+
+@pytest.fixture(scope="session")
+def factor_cov(real_prices: pd.DataFrame) -> pd.DataFrame:
+    """The stress tests' 8-factor daily covariance over the dataset's last 252 returns."""
+    return factor_covariance(real_prices)
+
+
+@pytest.fixture(scope="session")
+def library() -> list[Scenario]:
+    """The shipped scenario library."""
+    return load_scenarios()

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.analytics.stress_helpers import COV2, betas_market, factor_covariance, valued_option
+from tests.analytics.stress_helpers import COV2, betas_market, valued_option
 from webapp.analytics.constants import CALENDAR_DAYS_PER_YEAR, CALL_TYPES, OPTION_TYPES
 from webapp.analytics.factor_shocks import run_factor_scenario
 from webapp.analytics.options import black_scholes_price, option_greeks, realized_vol
@@ -24,7 +24,6 @@ from webapp.analytics.scenarios import (
     KNOWN_FACTORS,
     VOL_PER_MARKET_FALL,
     Scenario,
-    load_scenarios,
     scenario_vol_shock,
 )
 from webapp.analytics.stress import run_all_scenarios
@@ -52,21 +51,6 @@ def shock(shocks: dict, vol_shock: float | None = None, sid: str = "test") -> Sc
         shocks=shocks,
         vol_shock=vol_shock,
     )
-
-
-@pytest.fixture(scope="module")
-def prices(real_prices) -> pd.DataFrame:
-    return real_prices
-
-
-@pytest.fixture(scope="module")
-def factor_cov(prices) -> pd.DataFrame:
-    return factor_covariance(prices)
-
-
-@pytest.fixture(scope="module")
-def library() -> list[Scenario]:
-    return load_scenarios()
 
 
 @pytest.fixture(scope="module")

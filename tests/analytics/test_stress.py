@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.analytics.stress_helpers import COV2, betas_market, factor_covariance
+from tests.analytics.stress_helpers import COV2, betas_market
 from webapp.analytics.factor_shocks import (
     correlated_shocks,
     run_factor_scenario,
@@ -87,21 +87,6 @@ def replay(start: str, end: str, sid: str = "replay") -> Scenario:
         replay_start=dt.date.fromisoformat(start),
         replay_end=dt.date.fromisoformat(end),
     )
-
-
-@pytest.fixture(scope="module")
-def prices(real_prices) -> pd.DataFrame:
-    return real_prices
-
-
-@pytest.fixture(scope="module")
-def factor_cov(prices) -> pd.DataFrame:
-    return factor_covariance(prices)
-
-
-@pytest.fixture(scope="module")
-def library():
-    return load_scenarios()
 
 
 def csv_close_on_or_before(symbol: str, day: str) -> float:

@@ -6,11 +6,10 @@ import json
 import re
 
 import pytest
-from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.formatting import money, pct
-from webapp.models import Portfolio, User
+from webapp.models import Portfolio
 from webapp.services import correlations as correlations_svc
 from webapp.services import factor_exposures as factors_svc
 from webapp.services import overview as overview_svc
@@ -21,19 +20,6 @@ from webapp.services.batch import run_portfolio_batch
 
 HF = "demo_hedgefundstyle@sigmasight.com"
 PAGES = ("overview", "correlations", "factors", "risk", "stress", "performance")
-
-
-@pytest.fixture(scope="module")
-def hf_book(app):
-    """The hedge-fund demo book with a fresh batch run (id only: tests open their own sessions)."""
-    with app.app_context():
-        user = db.session.scalar(select(User).where(User.email == HF))
-        portfolio = db.session.scalars(
-            select(Portfolio).where(Portfolio.user_id == user.id)
-        ).first()
-        run = run_portfolio_batch(portfolio.id)
-        assert run.status == "succeeded", run.steps
-        return portfolio.id
 
 
 @pytest.fixture()

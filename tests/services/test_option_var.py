@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import select
 
 from webapp.analytics import risk as risk_engine
 from webapp.analytics import var as var_engine
 from webapp.analytics.returns import returns_window
 from webapp.extensions import db
 from webapp.formatting import money
-from webapp.models import Portfolio, User
+from webapp.models import Portfolio
 from webapp.services import risk_metrics as risk_svc
 from webapp.services import valuation as valuation_svc
-from webapp.services.batch import run_portfolio_batch
 
 HF = "demo_hedgefundstyle@sigmasight.com"
-
-
-@pytest.fixture(scope="module")
-def hf_book(app):
-    """The hedge-fund demo book (options long and short) with a fresh batch run; its id."""
-    with app.app_context():
-        user = db.session.scalar(select(User).where(User.email == HF))
-        portfolio = db.session.scalars(
-            select(Portfolio).where(Portfolio.user_id == user.id)
-        ).first()
-        run = run_portfolio_batch(portfolio.id)
-        assert run.status == "succeeded", run.steps
-        return portfolio.id
 
 
 @pytest.mark.parametrize("lookback", [90, 252])
