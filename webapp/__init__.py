@@ -72,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.correlations import bp as correlations_bp
     from webapp.factors import bp as factors_bp
     from webapp.main import bp as main_bp
+    from webapp.methodology import bp as methodology_bp
     from webapp.onboarding import bp as imports_bp
     from webapp.overview import bp as overview_bp
     from webapp.performance import bp as performance_bp
@@ -84,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(portfolios_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(methodology_bp)
     for feature_bp in (
         overview_bp,
         correlations_bp,

@@ -73,6 +73,10 @@ class Config:
     # SQLite: how long a writer waits for another's lock before "database is locked"; long
     # enough for a 20,000-row import ahead of it (webapp/services/transactions.py).
     SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 30_000)
+    # Stress model (README "Methodology"): how factor-scenario moves are shrunk ("blume" or
+    # "none") and the weight of the stress-day factor covariance (0 = calm window only).
+    STRESS_SHRINKAGE = os.environ.get("STRESS_SHRINKAGE", "blume")
+    STRESS_COVARIANCE_BLEND = float(os.environ.get("STRESS_COVARIANCE_BLEND", "0.25"))
 
 
 class DevelopmentConfig(Config):

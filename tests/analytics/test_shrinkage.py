@@ -143,3 +143,65 @@ def test_vasicek_factor_betas_per_column():
     se = (betas / t[betas.columns]).abs()
     for f in betas:
         np.testing.assert_allclose(out[f], vasicek_beta(betas[f], se[f]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The stress engine's move shrinkage and scenario covariance
+# ---------------------------------------------------------------------------------------------
+
+
+def test_move_shrinkage_is_blume_on_the_total_beta_for_a_market_only_move():
+    from webapp.analytics.shrinkage import NO_SHRINKAGE, MoveShrinkage
+
+    beta_total = np.array([3.1, 1.0, 0.1, -0.5, np.nan])
+    m = -0.30
+    shrunk = MoveShrinkage().apply(beta_total * m, m)
+    # (1/3 + 2/3 beta) m by hand: AMD-like 3.1 -> 2.4 beta, -72% not -93%.
+    np.testing.assert_allclose(
+        shrunk[:4], [(1 / 3 + 2 / 3 * 3.1) * m, m, (1 / 3 + 2 / 3 * 0.1) * m, 0.0 * m], rtol=1e-12
+    )
+    assert shrunk[0] == pytest.approx(-0.72)
+    assert np.isnan(shrunk[4])
+    np.testing.assert_array_equal(NO_SHRINKAGE.apply(beta_total * m, m)[:4], beta_total[:4] * m)
+    assert MoveShrinkage().to_dict()["intercept"] == pytest.approx(1 / 3)
+    assert NO_SHRINKAGE.to_dict()["slope"] == 1.0
+    with pytest.raises(ValueError, match="unknown move shrinkage"):
+        MoveShrinkage(method="vasicek-ish")
+
+
+def _factor_history(n: int, crash_days: int, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    idx = pd.bdate_range("2019-01-01", periods=n)
+    f = pd.DataFrame(rng.normal(0, 0.004, (n, 3)), index=idx, columns=["Market", "Value", "Rates"])
+    crash = rng.choice(n - 300, crash_days, replace=False)  # before the calm window
+    falls = rng.uniform(-0.06, -0.025, crash_days)
+    f.iloc[crash, 0] = falls
+    f.iloc[crash, 2] = -0.4 * falls  # rates rally with the fall, on crash days only
+    return f
+
+
+def test_scenario_covariance_blends_stress_days_with_the_calm_window():
+    from webapp.analytics.shrinkage import scenario_covariance
+
+    f = _factor_history(800, 40)
+    cov = scenario_covariance(f, blend=0.25)
+    stress = f[f["Market"] <= -0.02].cov()
+    calm = f.iloc[-252:].cov()
+    pd.testing.assert_frame_equal(cov.matrix, 0.25 * stress + 0.75 * calm, rtol=1e-12)
+    assert cov.method == "blend" and cov.stress_days == 40 and cov.calm_days == 252
+    d = cov.to_dict()
+    assert d["history_start"] == f.index[0].date().isoformat() and d["note"] == ""
+    # The crash-day rates rally shows up only through the stress days.
+    assert cov.matrix.loc["Market", "Rates"] < 0 and abs(calm.loc["Market", "Rates"]) < 2e-6
+
+
+def test_scenario_covariance_falls_back_to_calm_and_says_why():
+    from webapp.analytics.shrinkage import scenario_covariance
+
+    f = _factor_history(400, 5)
+    cov = scenario_covariance(f, blend=0.25)
+    assert cov.method == "calm" and cov.blend == 0.0 and cov.stress_days == 5
+    assert "only 5 stress days" in cov.note
+    pd.testing.assert_frame_equal(cov.matrix, f.iloc[-252:].cov(), rtol=1e-12)
+    off = scenario_covariance(_factor_history(800, 40), blend=0.0)
+    assert off.method == "calm" and off.note == ""

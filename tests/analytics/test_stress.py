@@ -24,6 +24,7 @@ from webapp.analytics.options import black_scholes_price, option_greeks
 from webapp.analytics.replay import episode_returns, run_historical_replay
 from webapp.analytics.revaluation import position_pnl
 from webapp.analytics.scenarios import KNOWN_FACTORS, Scenario, ScenarioResult
+from webapp.analytics.shrinkage import MoveShrinkage
 from webapp.analytics.stress import CATEGORIES, load_scenarios, run_all_scenarios
 
 DATA = Path(__file__).resolve().parents[2] / "webapp" / "data" / "prices_adjclose_extended.csv.gz"
@@ -282,6 +283,77 @@ def test_direct_pnl_ignores_implied_moves():
     res = run_factor_scenario(shock({"Market": -0.10}), pos, betas, cov, equity=10_000.0)
     assert res.direct_pnl == pytest.approx(0.0)
     assert res.pnl == pytest.approx(10_000 * -0.025)
+
+
+def test_blume_shrinkage_by_hand_with_each_move_explained():
+    # Market -10%, Rates implied by the covariance: m_Rates = 1e-4/4e-4 x -0.10 = -0.025.
+    # AMD: raw = 3.0 x -0.10 + 0.5 x -0.025 = -0.3125; Blume: -0.10/3 + 2/3 x -0.3125 = -0.2417.
+    cov = pd.DataFrame(
+        [[4e-4, 1e-4], [1e-4, 9e-4]], index=["Market", "Rates"], columns=["Market", "Rates"]
+    )
+    pos = make_positions(
+        [
+            {"symbol": "AMD", "quantity": 100, "price": 100.0},
+            {"symbol": "BND", "quantity": 100, "price": 100.0},
+            {"symbol": "AMD", "quantity": -10, "price": 100.0, "position_type": "SHORT"},
+        ]
+    )
+    betas = pd.DataFrame({"Market": {"AMD": 3.0, "BND": 0.0}, "Rates": {"AMD": 0.5, "BND": 1.0}})
+    res = run_factor_scenario(
+        shock({"Market": -0.10}), pos, betas, cov, equity=30_000.0, shrinkage=MoveShrinkage()
+    )
+    amd = -0.10 / 3 + 2 / 3 * (3.0 * -0.10 + 0.5 * -0.025)
+    bnd = -0.10 / 3 + 2 / 3 * -0.025
+    assert res.positions[0]["move"] == pytest.approx(amd, abs=1e-12)
+    assert res.positions[1]["move"] == pytest.approx(bnd, abs=1e-12)
+    assert res.pnl == pytest.approx(10_000 * amd + 10_000 * bnd - 1_000 * amd)
+    # Only Market is shocked: the direct P&L is the Blume move of the market term alone.
+    assert res.direct_pnl == pytest.approx(
+        9_000 * (-0.10 / 3 + 2 / 3 * -0.30) + 10_000 * (-0.10 / 3)
+    )
+    explained = {r["underlying"]: r for r in res.move_explained}
+    assert list(explained) == ["AMD", "BND"]  # one row per underlying, book order
+    e = explained["AMD"]
+    assert e["terms"] == pytest.approx({"Market": -0.30, "Rates": -0.0125})
+    assert e["raw_move"] == pytest.approx(sum(e["terms"].values()))
+    assert e["raw_move"] + e["shrinkage"] == pytest.approx(e["move"]) == pytest.approx(amd)
+    assert res.shrinkage["method"] == "blume" and "Blume" in res.method
+    # Without shrinkage (the engine default) the move is the raw one.
+    raw = run_factor_scenario(shock({"Market": -0.10}), pos, betas, cov, equity=30_000.0)
+    assert raw.positions[0]["move"] == pytest.approx(-0.3125)
+    assert raw.move_explained[0]["shrinkage"] == 0.0
+
+
+def test_shrunk_long_call_is_still_fully_revalued(prices):
+    # The shrunk move is what the option is repriced at: S1 = S (1 + move).
+    pos = make_positions(
+        [
+            {
+                "symbol": "AAA 1C",
+                "underlying": "AAA",
+                "position_type": "LC",
+                "quantity": 1,
+                "underlying_price": 100.0,
+                "strike": 100.0,
+                "vol": 0.3,
+                "days_to_expiry": 60,
+            }
+        ]
+    )
+    res = run_factor_scenario(
+        shock({"Market": -0.30}),
+        pos,
+        betas_market(AAA=2.5),
+        COV2,
+        equity=10_000.0,
+        shrinkage=MoveShrinkage(),
+    )
+    row = res.positions[0]
+    move = -0.30 / 3 + 2 / 3 * 2.5 * -0.30
+    assert row["move"] == pytest.approx(move)
+    assert row["spot_after"] == pytest.approx(100.0 * (1 + move))
+    value_after = black_scholes_price(100.0 * (1 + move), 100.0, 0.0, row["vol_after"], 60)
+    assert row["pnl"] == pytest.approx(100 * value_after - row["position_value_before"], abs=1e-6)
 
 
 # ----------------------------------------------------------------------------- left-out rows

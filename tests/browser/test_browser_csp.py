@@ -124,6 +124,7 @@ def demo_pages(app, portfolio_id: int) -> tuple[list[str], int]:
         "/portfolios/new",
         "/portfolios/tags",
         "/imports/new",
+        "/methodology/validation",
         p,
         f"{p}/overview",
         f"{p}/correlations",

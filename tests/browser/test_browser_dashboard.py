@@ -411,3 +411,29 @@ def test_tablet_width_has_no_horizontal_overflow(fresh_login, live_server, demo_
         f"body is {result['scrollWidth']} px wide in an {result['innerWidth']} px viewport; "
         f"outermost overflowing elements: {result['culprits']}"
     )
+
+
+# Model validation: the episode picker swaps the scatter ------------------------------------------
+
+
+def test_model_validation_episode_picker_swaps_the_scatter(account, live_server, screenshots):
+    page = account(HNW)
+    page.goto(f"{live_server}/methodology/validation")
+    wait_for_charts(page, ["validation-chart"])
+    assert page.locator("#validation-table tbody tr").count() == 9
+    assert page.locator("#validation-table tr.highlight").count() == 2
+    first = page.evaluate("document.getElementById('validation-chart').layout.title.text")
+    assert first.startswith("Q4 2018 sell-off"), first
+    set_marker(page)
+    with page.expect_response(lambda r: "episode=covid_crash" in r.url) as resp:
+        page.select_option("#episode-picker", "covid_crash")
+    assert resp.value.request.headers.get("hx-request") == "true"
+    page.wait_for_selector("#validation-episode-reading:has-text('COVID')")
+    wait_for_charts(page, ["validation-chart"])
+    title = page.evaluate("document.getElementById('validation-chart').layout.title.text")
+    assert title.startswith("COVID-19 crash"), title
+    assert marker(page) == 1, "the page reloaded instead of swapping the scatter"
+    assert "episode=covid_crash" in page.url
+    traces = page.evaluate("document.getElementById('validation-chart').data.length")
+    assert traces == 4
+    page.screenshot(path=str(screenshots / "model-validation.png"), full_page=True)

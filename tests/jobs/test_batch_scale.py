@@ -198,7 +198,7 @@ def test_overview_equity_is_quantity_times_price_times_multiplier_plus_cash(app,
     assert left_out == dict.fromkeys(stale, "stale_price")
 
 
-def test_factor_scenario_stock_pnl_is_exposure_times_beta_weighted_moves(app, book):
+def test_factor_scenario_stock_pnl_is_exposure_times_shrunk_beta_weighted_moves(app, book):
     pid, positions, *_ = book
     fx = _result(app, pid, factors_svc.position_factor_exposures, limit=10_000)
     betas = {
@@ -213,11 +213,18 @@ def test_factor_scenario_stock_pnl_is_exposure_times_beta_weighted_moves(app, bo
         i for i, p in positions.items() if p.position_type in ("LONG", "SHORT") and i in betas
     ]
     assert len(stocks) > 200
+    # The shipped model: Blume's a/b on the raw move, a pulling toward the market's move.
+    assert scenario["shrinkage"]["method"] == "blume"
+    a, b_ = scenario["shrinkage"]["intercept"], scenario["shrinkage"]["slope"]
+    assert (a, b_) == pytest.approx((1 / 3, 2 / 3))
+
+    def move(b):
+        return a * moves["Market"] + b_ * sum(b[f] * moves[f] for f in b)
+
     for i in stocks:
         exposure, b = betas[i]
-        expected = exposure * sum(b[f] * moves[f] for f in b)
-        assert modelled[i]["pnl"] == pytest.approx(expected, rel=REL, abs=1e-6), i
-    stock_total = sum(betas[i][0] * sum(betas[i][1][f] * moves[f] for f in moves) for i in stocks)
+        assert modelled[i]["pnl"] == pytest.approx(exposure * move(b), rel=REL, abs=1e-6), i
+    stock_total = sum(betas[i][0] * move(betas[i][1]) for i in stocks)
     assert sum(modelled[i]["pnl"] for i in stocks) == pytest.approx(stock_total, rel=REL)
     assert scenario["pnl"] == pytest.approx(sum(r["pnl"] for r in scenario["positions"]), rel=REL)
     assert {r["position_id"] for r in scenario["left_out"]} == set(positions) - set(modelled)

@@ -2,10 +2,12 @@
 
 A scenario shocks one or more factors by a stated decimal move. The factors it does not shock
 move by their conditional expectation given the shocks under the factor covariance
-(``correlated_shocks``), each underlying moves by ``r_i = sum_f beta_if m_f``
-(``underlying_moves``) and each position is revalued (``revaluation.position_pnl``): options
-by full Black-Scholes at the moved spot, with implied vol moved by the scenario's vol rule
-(``scenarios.scenario_vol_shock``) and the same days to expiry (the shock is instantaneous).
+(``correlated_shocks``), each underlying's raw move is ``r_i = sum_f beta_if m_f``
+(``underlying_moves``), shrunk toward the market's move when a ``shrinkage.MoveShrinkage`` is
+given (the stress step passes Blume's), and each position is revalued
+(``revaluation.position_pnl``): options by full Black-Scholes at the moved spot, with implied
+vol moved by the scenario's vol rule (``scenarios.scenario_vol_shock``) and the same days to
+expiry (the shock is instantaneous).
 
 Units: moves are decimals (``-0.10`` = -10%); betas are dimensionless; the covariance is daily
 (its scale cancels); P&L in dollars.
@@ -21,6 +23,7 @@ import pandas as pd
 from webapp.analytics._common import check_finite_equity, take_or_nan
 from webapp.analytics.revaluation import REVALUATION_METHOD, Book
 from webapp.analytics.scenarios import Scenario, ScenarioResult, scenario_vol_shock
+from webapp.analytics.shrinkage import NO_SHRINKAGE, MoveShrinkage
 
 #: Condition number of Sigma_ss above which the solve is treated as singular (least squares).
 _SINGULAR_COND = 1e12
@@ -165,6 +168,7 @@ class BetaMap:
         found = labels[single].get_indexer(book.underlyings)
         self.row_of = rows[found] if len(rows) else found
         self.row_of[found < 0] = -1
+        self.underlyings = book.underlyings
 
     def position_moves(self, factor_moves: pd.Series) -> np.ndarray:
         """Each position's underlying move r_i = sum_f beta_if m_f (NaN without betas)."""
@@ -179,6 +183,36 @@ class BetaMap:
         r[self.nan_rows] = np.nan
         return take_or_nan(r, self.row_of)
 
+    def explain(
+        self, factor_moves: pd.Series, shrinkage: MoveShrinkage, market_move: float
+    ) -> tuple[dict, ...]:
+        """Per underlying of the book with betas: each factor's term, the raw move, the shrinkage.
+
+        ``terms[f] = beta_if m_f``; ``raw_move = sum_f terms[f]``; ``move =
+        shrinkage.apply(raw_move, market_move)``; ``shrinkage = move - raw_move`` (decimals).
+        """
+        m = factor_moves.reindex(self.columns).astype(float).to_numpy()
+        names = [str(c) for c in self.columns]
+        rows = []
+        seen: set[str] = set()
+        for underlying, row in zip(self.underlyings, self.row_of):
+            if row < 0 or self.nan_rows[row] or underlying in seen:
+                continue
+            seen.add(underlying)
+            terms = self.matrix[row] * m
+            raw = float(terms.sum())
+            move = float(shrinkage.apply(raw, market_move))
+            rows.append(
+                {
+                    "underlying": str(underlying),
+                    "terms": {f: float(t) for f, t in zip(names, terms)},
+                    "raw_move": raw,
+                    "shrinkage": move - raw,
+                    "move": move,
+                }
+            )
+        return tuple(rows)
+
 
 def run_factor_scenario(
     scenario: Scenario,
@@ -186,11 +220,15 @@ def run_factor_scenario(
     betas: pd.DataFrame,
     factor_cov: pd.DataFrame,
     equity: float,
+    *,
+    shrinkage: MoveShrinkage = NO_SHRINKAGE,
+    covariance: Mapping | None = None,
 ) -> ScenarioResult:
     """Correlated P&L of a factor scenario.
 
     m = ``correlated_shocks(scenario.shocks, factor_cov)``; per underlying
-    r_i = sum_f beta_if m_f; per position P&L by ``position_pnl`` (stocks MV * r; options fully
+    r_i = a m_Market + b sum_f beta_if m_f (``shrinkage``; a = 0, b = 1 by default); per
+    position P&L by ``position_pnl`` (stocks MV * r; options fully
     revalued by Black-Scholes at S (1 + r), vol sigma + dsigma with dsigma from
     ``scenario_vol_shock(scenario, m_Market)``, and unchanged days to expiry); portfolio P&L =
     sum over modelled positions. ``direct_pnl`` repeats the calculation with only the shocked
@@ -209,12 +247,19 @@ def run_factor_scenario(
         Factor x factor daily covariance over the factor window.
     equity : float
         Baseline equity ($) for ``pnl_pct`` and ``new_value``.
+    shrinkage : MoveShrinkage, default no shrinkage
+        How each underlying's raw factor move is pulled toward the market's move.
+    covariance : mapping, optional
+        How ``factor_cov`` was estimated (``ScenarioCovariance.to_dict``), reported as given.
 
     Returns
     -------
     ScenarioResult
     """
-    return FactorShocks(Book(positions), betas, factor_cov).run(scenario, equity)
+    shocks = FactorShocks(
+        Book(positions), betas, factor_cov, shrinkage=shrinkage, covariance=covariance
+    )
+    return shocks.run(scenario, equity)
 
 
 class FactorShocks:
@@ -226,9 +271,19 @@ class FactorShocks:
     scenarios never checks betas or a covariance it does not use.
     """
 
-    def __init__(self, book: Book, betas: pd.DataFrame, factor_cov: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        book: Book,
+        betas: pd.DataFrame,
+        factor_cov: pd.DataFrame,
+        *,
+        shrinkage: MoveShrinkage = NO_SHRINKAGE,
+        covariance: Mapping | None = None,
+    ) -> None:
         self.book = book
         self._betas, self._factor_cov = betas, factor_cov
+        self.shrinkage = shrinkage
+        self.covariance = dict(covariance or {"method": "given"})
         self._beta_map: BetaMap | None = None
         self._cov: FactorCov | None = None
 
@@ -256,14 +311,24 @@ class FactorShocks:
         betas = self.beta_map()
         market = float(moves.get("Market", 0.0))
         vol_shock, vol_rule = scenario_vol_shock(scenario, market if np.isfinite(market) else 0.0)
+        shrink = self.shrinkage
         pnl, modelled, left_out = book.split(
-            book.revalue(betas.position_moves(moves), "no_factor_betas", vol_shock=vol_shock)
+            book.revalue(
+                shrink.apply(betas.position_moves(moves), market),
+                "no_factor_betas",
+                vol_shock=vol_shock,
+            )
         )
 
         direct = moves.copy()
         direct.loc[[f for f in direct.index if f not in scenario.shocks]] = 0.0
+        direct_market = float(direct.get("Market", 0.0))
         direct_pnl = book.total(
-            book.revalue(betas.position_moves(direct), "no_factor_betas", vol_shock=vol_shock)
+            book.revalue(
+                shrink.apply(betas.position_moves(direct), direct_market),
+                "no_factor_betas",
+                vol_shock=vol_shock,
+            )
         )
 
         shocked = tuple(f for f in moves.index if f in scenario.shocks)
@@ -282,8 +347,11 @@ class FactorShocks:
             implied_factors=implied,
             method=(
                 "Shocked factors move as given; the others by their conditional expectation "
-                "Sigma_us Sigma_ss^-1 s (factor covariance over the factor window). Underlying "
-                "move r_i = sum_f beta_if m_f; "
+                "Sigma_us Sigma_ss^-1 s (factor covariance: "
+                + _covariance_words(self.covariance)
+                + "). Underlying move: raw r_i = sum_f beta_if m_f, then "
+                + shrink.describe()
+                + "; "
                 + REVALUATION_METHOD
                 + " Vol: "
                 + vol_rule
@@ -292,4 +360,22 @@ class FactorShocks:
             vol_shock=vol_shock,
             vol_rule=vol_rule,
             horizon_days=0,
+            move_explained=betas.explain(moves, shrink, market),
+            shrinkage=shrink.to_dict(),
+            covariance=self.covariance,
         )
+
+
+def _covariance_words(cov: Mapping) -> str:
+    """The covariance estimate in words, from ``ScenarioCovariance.to_dict`` (or "given")."""
+    method = cov.get("method")
+    if method == "blend":
+        return (
+            f"{cov['blend']:.0%} from the {cov['stress_days']} stress days (market down "
+            f"{cov['market_threshold']:.0%} or more) since {cov['history_start']}, "
+            f"{1 - cov['blend']:.0%} from the last {cov['calm_days']} days"
+        )
+    if method == "calm":
+        note = f"; {cov['note']}" if cov.get("note") else ""
+        return f"the last {cov['calm_days']} days{note}"
+    return "as given"

@@ -320,6 +320,15 @@ class ScenarioResult:
     horizon_days : int
         Calendar days options age in the scenario: 0 for factor scenarios (instantaneous), the
         episode's length for replays.
+    move_explained : tuple of dict
+        Factor scenarios: per underlying with betas, how its move was built:
+        ``underlying, terms {factor: beta_f m_f}, raw_move = sum of terms, shrinkage
+        (move - raw_move), move`` (decimals; ``factor_shocks.MoveShrinkage``).
+    shrinkage : dict
+        Factor scenarios: the shrinkage applied (``MoveShrinkage.to_dict``).
+    covariance : dict
+        Factor scenarios: how the factor covariance was estimated
+        (``shrinkage.ScenarioCovariance.to_dict``).
     """
 
     scenario_id: str
@@ -346,6 +355,9 @@ class ScenarioResult:
     vol_shock: float | None = None
     vol_rule: str = ""
     horizon_days: int = 0
+    move_explained: tuple[dict, ...] = ()
+    shrinkage: Mapping[str, Any] = field(default_factory=dict)
+    covariance: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready dict with the attribute names as keys, in field order.

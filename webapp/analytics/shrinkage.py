@@ -23,6 +23,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from webapp.analytics._common import json_date
 from webapp.analytics.constants import (
     DEFAULT_FACTOR_WINDOW,
     MIN_FACTOR_OBSERVATIONS,
@@ -451,3 +452,160 @@ def stressed_covariance(
             )
         cov += (1.0 - blend) * calm.cov(ddof=1)
     return cov
+
+
+#: Weight of the stress-day covariance in the scenario covariance the stress engine uses. A
+#: quarter: crashes are instantaneous shocks whose factor correlations are the stress days', but
+#: the validation (``validation.py``) shows a pure stress-day covariance hurting slow bear
+#: markets (2022) more than it helps the sharp sell-offs (2025), so the calm window keeps 3/4.
+DEFAULT_STRESS_BLEND = 0.25
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioCovariance:
+    """The factor covariance a stress run uses, and how it was estimated.
+
+    ``method`` is ``"blend"`` (``blend`` x stress days + (1 - blend) x calm window) or
+    ``"calm"`` (the calm window only: ``blend`` 0, or too few stress days, said in ``note``).
+    """
+
+    matrix: pd.DataFrame
+    method: str
+    blend: float
+    stress_days: int
+    calm_days: int
+    market_threshold: float | None
+    history_start: pd.Timestamp | None
+    history_end: pd.Timestamp | None
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        """JSON-ready description (no matrix): method, blend, day counts, threshold, dates."""
+        return {
+            "method": self.method,
+            "blend": self.blend,
+            "stress_days": self.stress_days,
+            "calm_days": self.calm_days,
+            "market_threshold": self.market_threshold,
+            "history_start": json_date(self.history_start),
+            "history_end": json_date(self.history_end),
+            "note": self.note,
+        }
+
+
+def scenario_covariance(
+    factor_returns: pd.DataFrame,
+    *,
+    blend: float = DEFAULT_STRESS_BLEND,
+    market_threshold: float | None = DEFAULT_STRESS_DAY_THRESHOLD,
+    calm_window: int = DEFAULT_FACTOR_WINDOW,
+    min_observations: int = 20,
+) -> ScenarioCovariance:
+    """``stressed_covariance`` with its provenance, falling back to the calm window.
+
+        Sigma = blend * Sigma_stress + (1 - blend) * Sigma_calm
+
+    where the stress days are every date of ``factor_returns`` (pass the whole history up to
+    the as-of date) with the market down by at least ``market_threshold``, and the calm window
+    its last ``calm_window`` dates. With fewer than ``min_observations`` stress days (a short
+    history), Sigma is the calm window's covariance and ``note`` says why.
+
+    Parameters
+    ----------
+    factor_returns : DataFrame (date x factor)
+        Daily factor returns (decimal) up to the as-of date; rows with a NaN dropped.
+    blend : float in [0, 1], default ``DEFAULT_STRESS_BLEND``
+    market_threshold : float or None, default 0.02
+    calm_window : int, default 252
+    min_observations : int, default 20
+
+    Returns
+    -------
+    ScenarioCovariance
+        ``matrix`` in daily decimal².
+
+    Raises
+    ------
+    InsufficientHistory
+        Fewer than ``min_observations`` dates in the calm window.
+    """
+    f = factor_returns.astype(float).dropna(how="any").sort_index()
+    n_stress = int(stress_days(f, market_threshold=market_threshold).sum())
+    calm_days = min(len(f), calm_window)
+    common = {
+        "stress_days": n_stress,
+        "calm_days": calm_days,
+        "market_threshold": market_threshold,
+        "history_start": f.index[0] if len(f) else None,
+        "history_end": f.index[-1] if len(f) else None,
+    }
+    if blend > 0 and n_stress >= min_observations:
+        matrix = stressed_covariance(
+            f,
+            market_threshold=market_threshold,
+            blend=blend,
+            calm_window=calm_window,
+            min_observations=min_observations,
+        )
+        return ScenarioCovariance(matrix=matrix, method="blend", blend=blend, **common)
+    matrix = stressed_covariance(
+        f, blend=0.0, calm_window=calm_window, min_observations=min_observations
+    )
+    note = (
+        f"only {n_stress} stress days in the history (fewer than {min_observations}): "
+        "calm window only"
+        if blend > 0
+        else ""
+    )
+    return ScenarioCovariance(matrix=matrix, method="calm", blend=0.0, note=note, **common)
+
+
+@dataclass(frozen=True)
+class MoveShrinkage:
+    """Blume's adjustment applied to a factor scenario's move of each underlying.
+
+        move_i = a * m_Market + b * raw_i,   raw_i = sum_f beta_if m_f
+
+    With only the market shocked, raw_i = beta_tot,i m (beta_tot the total market sensitivity
+    through the factors' conditional moves), so move_i = (a + b beta_tot,i) m: Blume's adjusted
+    beta. With other factors shocked the raw move is pulled a third of the way toward the
+    market's (shocked or implied) move, as a beta of 1 would move. ``method="none"`` is a = 0,
+    b = 1 (the raw move). Validated out of sample in ``validation.py``.
+    """
+
+    method: str = "blume"
+    intercept: float = BLUME_INTERCEPT
+    slope: float = BLUME_SLOPE
+
+    def __post_init__(self) -> None:
+        if self.method not in ("blume", "none"):
+            raise ValueError(f"unknown move shrinkage {self.method!r} (blume or none)")
+
+    @property
+    def weights(self) -> tuple[float, float]:
+        """(a, b) as applied: (0, 1) when ``method`` is ``"none"``."""
+        return (self.intercept, self.slope) if self.method == "blume" else (0.0, 1.0)
+
+    def apply(self, raw: np.ndarray | pd.Series, market_move: float) -> np.ndarray | pd.Series:
+        """a * market_move + b * raw (same type as ``raw``; NaN stays NaN)."""
+        a, b = self.weights
+        return a * market_move + b * raw
+
+    def describe(self) -> str:
+        """The rule in words, for the method text."""
+        if self.method == "none":
+            return "no shrinkage (raw factor betas)"
+        a, b = self.weights
+        return (
+            f"Blume shrinkage: move = {a:.3g} x market move + {b:.3g} x raw move "
+            "(a beta of 3 under the market's move becomes "
+            f"{a + 3 * b:.2f})"
+        )
+
+    def to_dict(self) -> dict:
+        """JSON-ready ``{method, intercept, slope, rule}`` (the applied a and b)."""
+        a, b = self.weights
+        return {"method": self.method, "intercept": a, "slope": b, "rule": self.describe()}
+
+
+NO_SHRINKAGE = MoveShrinkage(method="none")

@@ -31,7 +31,7 @@ Units: moves and returns are decimals (``-0.10`` = -10%); P&L and values in doll
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import pandas as pd
 
@@ -39,6 +39,7 @@ from webapp.analytics.factor_shocks import FactorShocks
 from webapp.analytics.replay import HistoricalReplays
 from webapp.analytics.revaluation import Book
 from webapp.analytics.scenarios import CATEGORIES, Scenario, ScenarioResult, load_scenarios
+from webapp.analytics.shrinkage import NO_SHRINKAGE, MoveShrinkage
 
 __all__ = ["CATEGORIES", "Scenario", "ScenarioResult", "load_scenarios", "run_all_scenarios"]
 
@@ -50,6 +51,9 @@ def run_all_scenarios(
     factor_cov: pd.DataFrame,
     prices: pd.DataFrame | None,
     equity: float,
+    *,
+    shrinkage: MoveShrinkage = NO_SHRINKAGE,
+    covariance: Mapping | None = None,
 ) -> list[ScenarioResult]:
     """Run every scenario (factor shocks and replays) on one book, in the given order.
 
@@ -72,6 +76,10 @@ def run_all_scenarios(
         is a replay.
     equity : float
         Baseline equity ($); finite, may be <= 0 (then ``pnl_pct`` is None).
+    shrinkage : MoveShrinkage, default no shrinkage
+        Factor scenarios: how each raw factor move is pulled toward the market's move.
+    covariance : mapping, optional
+        How ``factor_cov`` was estimated (``shrinkage.ScenarioCovariance.to_dict``).
 
     Returns
     -------
@@ -84,7 +92,9 @@ def run_all_scenarios(
         A replay without ``prices``, or any error of the single-scenario functions.
     """
     book = Book(positions)
-    factor_shocks = FactorShocks(book, betas, factor_cov)
+    factor_shocks = FactorShocks(
+        book, betas, factor_cov, shrinkage=shrinkage, covariance=covariance
+    )
     replays = HistoricalReplays(book, prices)
     results = []
     for scenario in scenarios:

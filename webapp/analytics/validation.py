@@ -19,9 +19,15 @@ Models (predicted episode return of symbol i, decimal):
   ``factors.factor_returns`` over the same window, given every factor's actual episode move;
 * ``multi_factor_vasicek``  the same with each factor's betas Vasicek-shrunk across symbols
   (``shrinkage.vasicek_factor_betas``, se = |beta / t|);
-* ``conditional_vasicek``  what the stress engine does with a market-only scenario: only SPY's
-  move is given, the other factors move by Sigma_us Sigma_ss^-1 m on the pre-episode factor
-  covariance (``factor_shocks.correlated_shocks``), with the Vasicek-shrunk factor betas.
+* ``conditional_vasicek``  only SPY's move is given, the other factors move by
+  Sigma_us Sigma_ss^-1 m on the calm pre-episode factor covariance
+  (``factor_shocks.correlated_shocks``), with the Vasicek-shrunk factor betas;
+* ``shipped``       what the stress engine does with a market-only scenario, with its default
+  settings: the other factors move by their conditional expectation on the scenario covariance
+  (``shrinkage.scenario_covariance``: stress days of the whole pre-episode history blended with
+  the calm window), raw multi-factor betas give the raw move, and ``MoveShrinkage`` (Blume)
+  pulls it toward the market's move;
+* ``shipped_all_factors``  the same model given every factor's actual move.
 
 Vasicek priors (cross-sectional mean and variance) are taken over the scored symbols only, so the
 factor ETFs (left out of the scoring) do not pull the prior.
@@ -58,10 +64,13 @@ from webapp.analytics.factors import FACTOR_ETFS, FACTORS, factor_betas, factor_
 from webapp.analytics.replay import episode_returns
 from webapp.analytics.returns import simple_returns
 from webapp.analytics.shrinkage import (
+    DEFAULT_STRESS_BLEND,
     BlumeFit,
+    MoveShrinkage,
     blume_beta,
     capm_fit,
     fit_blume,
+    scenario_covariance,
     vasicek_beta,
     vasicek_factor_betas,
 )
@@ -76,7 +85,12 @@ MODELS: tuple[str, ...] = (
     "multi_factor",
     "multi_factor_vasicek",
     "conditional_vasicek",
+    "shipped",
+    "shipped_all_factors",
 )
+#: The stress engine's model (market-only variant) and the same given every factor's move.
+SHIPPED_MODEL = "shipped"
+SHIPPED_ALL_FACTORS = "shipped_all_factors"
 #: Models given only the market's move (the others are given every factor's actual move).
 MARKET_ONLY_MODELS: tuple[str, ...] = (
     "raw_capm",
@@ -84,6 +98,7 @@ MARKET_ONLY_MODELS: tuple[str, ...] = (
     "blume_fitted",
     "vasicek",
     "conditional_vasicek",
+    "shipped",
 )
 BASELINE_MODEL = "raw_capm"
 
@@ -289,10 +304,12 @@ def _predictions(
     history: pd.DataFrame,
     market_history: pd.Series,
     factor_window: pd.DataFrame,
+    all_factors: pd.DataFrame,
     moves: pd.Series,
     *,
     window: int,
     min_observations: int,
+    stress_blend: float,
 ) -> tuple[pd.DataFrame, BlumeFit]:
     """Predicted episode return per symbol (rows) and model (columns)."""
     capm = capm_fit(fit_returns, factor_window["Market"], min_observations=min_observations)
@@ -305,6 +322,12 @@ def _predictions(
     # Sigma_us Sigma_ss^-1 m on the (calm) pre-episode factor covariance.
     conditional = correlated_shocks({"Market": m}, factor_window.cov(ddof=1))
     factor_order = list(multi.columns)
+    # The stress engine's path, with its own functions and defaults.
+    covariance = scenario_covariance(all_factors, blend=stress_blend, calm_window=window)
+    stressed = correlated_shocks({"Market": m}, covariance.matrix.loc[factor_order, factor_order])
+    shrink = MoveShrinkage()
+    shipped = shrink.apply(multi.to_numpy() @ stressed[factor_order].to_numpy(), m)
+    shipped_all = shrink.apply(multi.to_numpy() @ moves[factor_order].to_numpy(), m)
     preds = pd.DataFrame(
         {
             "raw_capm": capm.beta * m,
@@ -317,6 +340,8 @@ def _predictions(
             "multi_factor": multi.to_numpy() @ moves[factor_order].to_numpy(),
             "multi_factor_vasicek": multi_v.to_numpy() @ moves[factor_order].to_numpy(),
             "conditional_vasicek": multi_v.to_numpy() @ conditional[factor_order].to_numpy(),
+            "shipped": shipped,
+            "shipped_all_factors": shipped_all,
         },
         index=fit_returns.columns,
     )
@@ -331,6 +356,7 @@ def validate_episode(
     min_observations: int = MIN_FACTOR_OBSERVATIONS,
     exclude: Iterable[str] = FACTOR_ETFS,
     returns: pd.DataFrame | None = None,
+    stress_blend: float = DEFAULT_STRESS_BLEND,
 ) -> EpisodeValidation:
     """Fit every model before ``episode.start``, predict the episode, score against the realized.
 
@@ -352,6 +378,8 @@ def validate_episode(
         Symbols not scored.
     returns : DataFrame, optional
         ``simple_returns(prices)``, when the caller has it already.
+    stress_blend : float, default ``shrinkage.DEFAULT_STRESS_BLEND``
+        Weight of the stress-day covariance in the ``shipped`` model.
 
     Returns
     -------
@@ -384,9 +412,11 @@ def validate_episode(
         history,
         all_factors["Market"],
         factor_window,
+        all_factors,
         moves,
         window=window,
         min_observations=min_observations,
+        stress_blend=stress_blend,
     )
     has_realized = realized_all.reindex(preds.index).notna()
     scored = list(preds.index[has_realized.to_numpy() & preds.notna().all(axis=1).to_numpy()])
@@ -418,6 +448,7 @@ def validate_models(
     window: int = DEFAULT_FACTOR_WINDOW,
     min_observations: int = MIN_FACTOR_OBSERVATIONS,
     exclude: Iterable[str] = FACTOR_ETFS,
+    stress_blend: float = DEFAULT_STRESS_BLEND,
 ) -> ModelValidation:
     """``validate_episode`` on every episode (default: scenarios.json's) and the averages.
 
@@ -435,6 +466,7 @@ def validate_models(
             min_observations=min_observations,
             exclude=excl,
             returns=rets,
+            stress_blend=stress_blend,
         )
         for ep in eps
     )
@@ -485,6 +517,8 @@ __all__ = [
     "EpisodeValidation",
     "MODELS",
     "ModelValidation",
+    "SHIPPED_ALL_FACTORS",
+    "SHIPPED_MODEL",
     "episode_factor_moves",
     "format_table",
     "historical_episodes",

@@ -19,6 +19,8 @@ from webapp.services.factor_exposures import (
     factor_exposures,
     position_factor_exposures,
 )
+from webapp.services.jsonable import jsonable
+from webapp.services.model_validation import model_validation
 from webapp.services.overview import greeks, overview
 from webapp.services.performance import performance
 from webapp.services.risk_metrics import risk_metrics
@@ -204,3 +206,10 @@ def analytics_factor_definitions():
     """The factor model's factors: name, ETF proxy, construction and description."""
     factors = factor_definitions()
     return jsonify({"factors": factors, "count": len(factors)})
+
+
+@bp.get("/analytics/model-validation")
+@require_auth
+def analytics_model_validation():
+    """The stress models' out-of-sample errors per historical episode (the validation page's)."""
+    return jsonify(jsonable(model_validation()))

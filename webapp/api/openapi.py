@@ -577,6 +577,23 @@ def _analytics_operations() -> list[Operation]:
         ),
     )
 
+    # available: false answers carry reason and message instead (too little history).
+    validation = fields(
+        "available!:bool as_of:date? price_version:int reason:str? message:str?",
+        "method:str window:int models:[str] baseline:str labels:{str} market_only_models:[str]",
+        "shipped:shipped table:[row] average_rmse:{num?} average_mae:{num?}",
+        "rmse_improvement_vs_raw_capm:{num?} episodes:[episode]",
+        shipped="market_only!:str all_factors!:str improvement_market_only!:num "
+        "improvement_all_factors!:num baseline!:str",
+        row="episode!:str model!:str rmse:num? mae:num?",
+        episode=fields(
+            "id!:str name!:str start!:date end!:date fit_start!:date fit_end!:date",
+            "fit_observations!:int market_move:num? factor_moves:{num?} symbols!:int",
+            "rmse!:{num?} mae!:{num?} blume_fit:obj left_out:[str] pairs!:[pair]",
+            pair="symbol!:str realized:num? predicted!:{num?}",
+        ),
+    )
+
     def result(
         segment: str, name: str, summary: str, payload: str, query: Sequence[dict] = ()
     ) -> Operation:
@@ -620,6 +637,12 @@ def _analytics_operations() -> list[Operation]:
             "analytics_factor_definitions",
             "Factor definitions",
             response("The factors", definitions),
+        ),
+        op(
+            "get /analytics/model-validation",
+            "analytics_model_validation",
+            "Out-of-sample validation of the stress models on the stored prices",
+            response("Every model's errors per historical episode", validation),
         ),
     ]
 
