@@ -609,6 +609,7 @@ def stress_inputs(prices: pd.DataFrame, rng: np.random.Generator) -> dict:
     from webapp.analytics.constants import BENCHMARK_SYMBOL, DEFAULT_FACTOR_WINDOW
     from webapp.analytics.exposures import exposure_summary, value_holdings
     from webapp.analytics.factors import factor_construction
+    from webapp.analytics.shrinkage import MoveShrinkage, scenario_covariance
     from webapp.analytics.stress import load_scenarios
 
     holdings, cash = stress_book(prices, rng)
@@ -638,9 +639,13 @@ def stress_inputs(prices: pd.DataFrame, rng: np.random.Generator) -> dict:
         scenarios=scenarios,
         positions=valued.assign(rate_pct=rate),
         betas=betas,
-        factor_cov=construction.returns.iloc[-DEFAULT_FACTOR_WINDOW:].cov(),
+        # As the stress step: the scenario covariance over the whole history, Blume's shrinkage.
+        factor_cov=scenario_covariance(construction.returns).matrix.loc[
+            list(betas.columns), list(betas.columns)
+        ],
         prices=prices.loc[in_window, [*exposed, BENCHMARK_SYMBOL]],
         equity=exposure_summary(valued, cash).equity,
+        shrinkage=MoveShrinkage(),
     )
 
 
@@ -689,7 +694,9 @@ def _mibian_loop(before: list, after: list) -> tuple[list[float], list[list[tupl
     return v0, out
 
 
-def revalue_all(scenarios, positions, betas, factor_cov, prices, equity) -> list[float]:
+def revalue_all(
+    scenarios, positions, betas, factor_cov, prices, equity, shrinkage=None
+) -> list[float]:
     """The revaluation part of ``run_all_scenarios``: each scenario's total P&L ($), no results.
 
     The engine's own public steps in its order: ``Book`` once; per factor scenario the
@@ -702,7 +709,9 @@ def revalue_all(scenarios, positions, betas, factor_cov, prices, equity) -> list
     from webapp.analytics.replay import DEFAULT_MAX_STALE_DAYS, Closes
     from webapp.analytics.revaluation import Book
     from webapp.analytics.scenarios import scenario_vol_shock
+    from webapp.analytics.shrinkage import NO_SHRINKAGE
 
+    shrink = shrinkage or NO_SHRINKAGE
     book = Book(positions)
     beta_map, cov, closes = BetaMap(betas, book), FactorCov(factor_cov), Closes(prices)
     underlyings = sorted(set(book.underlyings[book.is_option].tolist()))
@@ -721,10 +730,18 @@ def revalue_all(scenarios, positions, betas, factor_cov, prices, equity) -> list
         moves = cov.moves(scenario.shocks)
         market = float(moves.get("Market", 0.0))
         vol_shock, _ = scenario_vol_shock(scenario, market if np.isfinite(market) else 0.0)
-        rev = book.revalue(beta_map.position_moves(moves), "no_factor_betas", vol_shock=vol_shock)
+        rev = book.revalue(
+            shrink.apply(beta_map.position_moves(moves), market),
+            "no_factor_betas",
+            vol_shock=vol_shock,
+        )
         direct = moves.where(moves.index.isin(list(scenario.shocks)), 0.0)
         book.total(
-            book.revalue(beta_map.position_moves(direct), "no_factor_betas", vol_shock=vol_shock)
+            book.revalue(
+                shrink.apply(beta_map.position_moves(direct), float(direct.get("Market", 0.0))),
+                "no_factor_betas",
+                vol_shock=vol_shock,
+            )
         )
         totals.append(book.total(rev))
     return totals

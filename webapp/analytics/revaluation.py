@@ -372,13 +372,17 @@ class Book:
         by hand: ``pnl = position_value_after - position_value_before``.
         """
         good = np.flatnonzero(rev.ok)
-        options = np.flatnonzero(rev.ok & self.is_option)
-        # Python scalars of the option rows only, each column converted once.
-        extra: dict[int, dict] = {int(i): {} for i in options}
-        for key, values in _option_values(self, rev).items():
-            for i, v in zip(options.tolist(), values[options].tolist()):
-                extra[i][key] = _json_number(key, v)
-        modelled = tuple(
+        # Column-wise: each column sliced and converted to Python scalars once, then one dict
+        # per row (a dict per position and scenario is what this step costs).
+        extras: list[dict] = [{}] * len(good)
+        at = np.flatnonzero(self.is_option[good])
+        if len(at):
+            values = _option_values(self, rev)
+            options = good[at]
+            columns = [_json_list(key, values[key][options]) for key in OPTION_FIELDS]
+            for pos, extra in zip(at.tolist(), zip(*columns)):
+                extras[pos] = dict(zip(OPTION_FIELDS, extra))
+        rows = [
             {
                 "position_id": self.ids[i],
                 "symbol": self.symbol_list[i],
@@ -388,15 +392,17 @@ class Book:
                 "move": m,
                 "pnl": p,
                 "capped": c,
-                **extra.get(i, {}),
+                **x,
             }
-            for i, m, p, c in zip(
+            for i, m, p, c, x in zip(
                 good.tolist(),
                 rev.move[good].tolist(),
                 rev.pnl[good].tolist(),
                 rev.capped[good].tolist(),
+                extras,
             )
-        )
+        ]
+        modelled = tuple(rows)
         left_out = tuple(
             {
                 "position_id": self.ids[i],
@@ -481,11 +487,16 @@ def _rate_pct(positions: pd.DataFrame, rate_pct: float | None) -> float:
     return 0.0
 
 
-def _json_number(key: str, value: float) -> float | int | None:
-    """An option field for JSON: None for NaN, whole calendar days as int."""
-    if math.isnan(value):
-        return None
-    return int(value) if key.startswith("days_") and value.is_integer() else value
+def _json_list(key: str, values: np.ndarray) -> list:
+    """An option field's values for JSON: None for NaN, whole calendar days as int."""
+    if key.startswith("days_"):
+        if np.isfinite(values).all() and (values == np.round(values)).all():
+            return values.astype(np.int64).tolist()
+        return [None if v != v else int(v) if v.is_integer() else v for v in values.tolist()]
+    out = values.tolist()
+    if np.isnan(values).any():
+        return [None if v != v else v for v in out]
+    return out
 
 
 def _column(frame: pd.DataFrame, name: str, default: Any = None) -> np.ndarray:

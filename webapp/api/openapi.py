@@ -172,11 +172,17 @@ def _schemas() -> dict[str, Schema]:
             level="confidence!:num",
         ),
         "Stress": fields(
-            "equity:num scenarios!:[scenario]",
+            "equity:num scenarios!:[scenario] covariance:covariance shrinkage:shrinkage",
             scenario=fields(
                 "scenario_id!:str name!:str category!:str severity:str impact_type:str pnl!:num",
                 "pnl_pct!:num? new_value!:num positions:[obj] left_out:[obj]",
+                "factor_moves:{num} move_explained:[moved] covariance:obj shrinkage:obj",
+                moved="underlying!:str terms!:{num} raw_move!:num shrinkage!:num move!:num",
             ),
+            # How the factor covariance of the implied moves was estimated, and the shrinkage.
+            covariance="method!:str blend!:num stress_days!:int calm_days!:int "
+            "market_threshold:num? history_start:date? history_end:date? note:str",
+            shrinkage="method!:str intercept!:num slope!:num rule!:str",
         ),
         "Greeks": fields(
             "options!:[obj] totals!:totals count!:int",
