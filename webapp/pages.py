@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from flask import (
     Blueprint,
@@ -19,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from webapp.schemas.params import ParamError, QueryParams
 from webapp.services import portfolios as portfolio_svc
 from webapp.services.management import Conflict, ValidationError
 from webapp.services.queries import latest_price_date
@@ -147,6 +149,21 @@ def form_errors(bp: Blueprint) -> None:
     bp.register_error_handler(Conflict, _conflict)
 
 
+M = TypeVar("M", bound=QueryParams)
+
+
+def page_params(model: type[M]) -> tuple[M, ParamError | None]:
+    """``request.args`` through the endpoint's parameter model, as its JSON twin reads them.
+
+    Invalid input is not silently replaced: the page gets the defaults to show *and* the
+    error (the same message the API answers with its 400), to show beside the control.
+    """
+    try:
+        return model.parse(request.args), None
+    except ParamError as exc:
+        return model.defaults(), exc
+
+
 def int_arg(name: str, default: int, lo: int, hi: int) -> int:
     """A bounded integer query parameter; out-of-range or junk values fall back to the default."""
     try:
@@ -165,6 +182,7 @@ __all__ = [
     "nav_item",
     "on_invalid",
     "owned",
+    "page_params",
     "portfolio_page",
     "result_page",
     "show_errors",

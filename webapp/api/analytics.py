@@ -12,7 +12,14 @@ from flask import jsonify, request
 
 from webapp.analytics.stress import CATEGORIES
 from webapp.api import bp
-from webapp.api.common import ApiError, int_param, owned_portfolio_or_404, require_auth
+from webapp.api.common import (
+    ApiError,
+    int_param,
+    owned_portfolio_or_404,
+    query_params,
+    require_auth,
+)
+from webapp.schemas.params import CorrelationMatrixParams, DiversificationParams, RiskParams
 from webapp.services.correlations import correlation_matrix, diversification_score
 from webapp.services.factor_exposures import (
     factor_definitions,
@@ -26,11 +33,8 @@ from webapp.services.performance import performance
 from webapp.services.risk_metrics import risk_metrics
 from webapp.services.stress_tests import stress_test
 
-# Parameter ranges (the reference backlog 3.0.3.10-3.0.3.15): (default, minimum, maximum).
-LOOKBACK = (90, 30, 365)
-MIN_OVERLAP = (30, 10, 365)
-MAX_SYMBOLS = (25, 1, 50)
-RISK_LOOKBACK = (90, 30, 252)
+# Parameter ranges (the reference backlog 3.0.3.10-3.0.3.15): (default, minimum, maximum); the
+# analytics windows are declared in webapp/schemas/params.py.
 LIMIT = (50, 1, 200)
 OFFSET = (0, 0, 1_000_000)
 MAX_LIST_ITEMS = 100  # symbols / scenario ids in one comma-separated parameter
@@ -87,25 +91,6 @@ def csv_param(
     return items
 
 
-def _window_params() -> tuple[int, int]:
-    """lookback_days and min_overlap; an overlap longer than the window could never be met."""
-    lookback_days = int_param("lookback_days", *LOOKBACK)
-    min_overlap = int_param("min_overlap", *MIN_OVERLAP)
-    if min_overlap > lookback_days:
-        raise ApiError(
-            400,
-            f"'min_overlap' must not exceed lookback_days ({lookback_days})",
-            {
-                "field": "min_overlap",
-                "value": min_overlap,
-                "min": MIN_OVERLAP[1],
-                "max": lookback_days,
-            },
-            "invalid_parameter",
-        )
-    return lookback_days, min_overlap
-
-
 def _portfolio_route(rule: str):
     """Register an authenticated GET under /analytics/portfolio/<id>/<rule>."""
 
@@ -138,22 +123,17 @@ for _rule, _read, _doc in (
 @_portfolio_route("correlation-matrix")
 def analytics_correlation_matrix(portfolio_id: int):
     """Pairwise correlations of the largest holdings."""
-    lookback_days, min_overlap = _window_params()
-    max_symbols = int_param("max_symbols", *MAX_SYMBOLS)
+    params = query_params(CorrelationMatrixParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    result = correlation_matrix(
-        portfolio, lookback_days=lookback_days, min_overlap=min_overlap, max_symbols=max_symbols
-    )
-    return jsonify(result.to_dict())
+    return jsonify(correlation_matrix(portfolio, **params.model_dump()).to_dict())
 
 
 @_portfolio_route("diversification-score")
 def analytics_diversification_score(portfolio_id: int):
     """Weighted mean absolute correlation over every modelled holding."""
-    lookback_days, min_overlap = _window_params()
+    params = query_params(DiversificationParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    result = diversification_score(portfolio, lookback_days=lookback_days, min_overlap=min_overlap)
-    return jsonify(result.to_dict())
+    return jsonify(diversification_score(portfolio, **params.model_dump()).to_dict())
 
 
 @_portfolio_route("positions/factor-exposures")
@@ -170,9 +150,9 @@ def analytics_position_factor_exposures(portfolio_id: int):
 @_portfolio_route("risk-metrics")
 def analytics_risk_metrics(portfolio_id: int):
     """Beta, volatility, drawdown, VaR/ES and risk contributions over the window."""
-    lookback_days = int_param("lookback_days", *RISK_LOOKBACK)
+    params = query_params(RiskParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    return jsonify(risk_metrics(portfolio, lookback_days=lookback_days).to_dict())
+    return jsonify(risk_metrics(portfolio, **params.model_dump()).to_dict())
 
 
 @_portfolio_route("stress-test")

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import TypeVar
 
 from flask import current_app, g, jsonify, request
 from flask_login import current_user
@@ -15,6 +16,7 @@ from webapp.errors import error_body
 from webapp.extensions import db
 from webapp.models import ApiToken, User
 from webapp.models._time import utcnow
+from webapp.schemas.params import ParamError, QueryParams
 from webapp.services.management import Conflict, ValidationError
 from webapp.services.portfolios import NotOwned, owned_portfolio
 
@@ -111,6 +113,17 @@ def require_auth(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+M = TypeVar("M", bound=QueryParams)
+
+
+def query_params(model: type[M]) -> M:
+    """``request.args`` through the endpoint's parameter model; 400 naming field and range."""
+    try:
+        return model.parse(request.args)
+    except ParamError as exc:
+        raise ApiError(400, exc.message, exc.details, "invalid_parameter") from None
 
 
 def int_param(name: str, default: int | None, lo: int, hi: int) -> int | None:

@@ -25,6 +25,12 @@ from webapp.api import bp
 from webapp.api import data as data_api
 from webapp.api import management as management_api
 from webapp.api import system as system_api
+from webapp.schemas.params import (
+    CorrelationMatrixParams,
+    DiversificationParams,
+    RiskParams,
+    query_parameters,
+)
 from webapp.services import management as mgmt
 
 Schema = dict[str, Any]
@@ -551,28 +557,16 @@ def _data_operations() -> list[Operation]:
 
 
 def _analytics_operations() -> list[Operation]:
-    window = [
-        int_query("lookback_days", analytics_api.LOOKBACK, LOOKBACK_NOTE),
-        int_query(
-            "min_overlap",
-            analytics_api.MIN_OVERLAP,
-            "Minimum overlapping return days for a pair (at most lookback_days).",
-        ),
-    ]
     page = [
         int_query("limit", analytics_api.LIMIT, "Page size."),
         int_query("offset", analytics_api.OFFSET, "Rows to skip."),
     ]
-    top_n = int_query(
-        "max_symbols", analytics_api.MAX_SYMBOLS, "Show the top N holdings by |exposure|."
-    )
     symbols = csv_query("symbols", SYMBOL_ITEM, "Only these symbols (or underlyings).")
     scenario_ids = {"type": "string", "enum": [s.id for s in load_scenarios()]}
     stress = [
         csv_query("scenarios", scenario_ids, "Scenario ids (unknown ids are a 400)."),
         _query("category", {"type": "string", "enum": list(CATEGORIES)}, None),
     ]
-    risk_window = [int_query("lookback_days", analytics_api.RISK_LOOKBACK, LOOKBACK_NOTE)]
     definitions = fields(
         "factors!:[factor] count!:int",
         factor=fields(
@@ -615,14 +609,14 @@ def _analytics_operations() -> list[Operation]:
             "correlation_matrix",
             "Correlation matrix of the largest holdings",
             "Correlation",
-            [*window, top_n],
+            query_parameters(CorrelationMatrixParams),
         ),
         result(
             "diversification-score",
             "diversification_score",
             "Diversification score",
             "Diversification",
-            window,
+            query_parameters(DiversificationParams),
         ),
         result(
             "factor-exposures", "factor_exposures", "Portfolio factor exposures", "FactorExposures"
@@ -634,7 +628,9 @@ def _analytics_operations() -> list[Operation]:
             "PositionFactor",
             [*page, symbols],
         ),
-        result("risk-metrics", "risk_metrics", "Risk metrics", "Risk", risk_window),
+        result(
+            "risk-metrics", "risk_metrics", "Risk metrics", "Risk", query_parameters(RiskParams)
+        ),
         result("stress-test", "stress_test", "Stress test results", "Stress", stress),
         result("greeks", "greeks", "Option Greeks", "Greeks"),
         result("performance", "performance", "Performance vs SPY", "Performance"),

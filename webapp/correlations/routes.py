@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from webapp import charts
 from webapp.correlations import bp
-from webapp.pages import int_arg, nav_item, owned, result_page
+from webapp.pages import nav_item, owned, page_params, result_page
+from webapp.schemas.params import CorrelationMatrixParams
 from webapp.services.correlations import correlation_matrix
 
 nav_item("correlations.index", "Correlations", 30)
@@ -15,12 +16,9 @@ LOOKBACKS = (30, 60, 90, 180, 252)
 def index(portfolio_id: int):
     """The Correlations page: the heatmap for a look-back, overlap and size, or its partial."""
     portfolio = owned(portfolio_id)
-    lookback = int_arg("lookback_days", 90, 30, 365)
-    min_overlap = min(int_arg("min_overlap", 30, 10, 365), lookback)
-    max_symbols = int_arg("max_symbols", 25, 2, 50)
-    result = correlation_matrix(
-        portfolio, lookback_days=lookback, min_overlap=min_overlap, max_symbols=max_symbols
-    )
+    params, error = page_params(CorrelationMatrixParams)
+    lookback = params.lookback_days
+    result = correlation_matrix(portfolio, **params.model_dump())
     figure = None
     if result.available and result.data["symbols"]:
         figure = charts.heatmap(
@@ -38,7 +36,9 @@ def index(portfolio_id: int):
         result,
         figure=figure,
         lookback=lookback,
-        min_overlap=min_overlap,
-        max_symbols=max_symbols,
+        min_overlap=params.min_overlap,
+        max_symbols=params.max_symbols,
         lookbacks=LOOKBACKS,
+        param_error=error,
+        bounds={n: CorrelationMatrixParams.bounds(n) for n in ("min_overlap", "max_symbols")},
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from webapp import charts
-from webapp.pages import int_arg, nav_item, owned, result_page
+from webapp.pages import nav_item, owned, page_params, result_page
 from webapp.risk import bp
+from webapp.schemas.params import RiskParams
 from webapp.services.risk_metrics import risk_metrics
 
 nav_item("risk.index", "Risk", 50)
@@ -44,7 +45,8 @@ def _figures(data: dict) -> dict:
 def index(portfolio_id: int):
     """The Risk page: beta, volatility, VaR/ES and drawdown of the portfolio, or its partial."""
     portfolio = owned(portfolio_id)
-    lookback = int_arg("lookback_days", 90, 30, 365)
+    params, error = page_params(RiskParams)
+    lookback = params.lookback_days
     result = risk_metrics(portfolio, lookback_days=lookback)
     figures = _figures(result.data) if result.available else {}
     return result_page(
@@ -56,4 +58,5 @@ def index(portfolio_id: int):
         figures=figures,
         lookback=lookback,
         lookbacks=LOOKBACKS,
+        param_error=error,
     )

@@ -1,0 +1,170 @@
+"""Query parameter models: the one definition of each analytics endpoint's parameters.
+
+A page, its HTMX partial and its JSON twin validate ``request.args`` through the same model
+(``parse``), so the same input gets the same answer: the API answers 400 with the field and
+its range, the page shows the same message beside the control. The OpenAPI document takes
+each parameter's schema from the model (``query_parameters``), so it cannot drift either.
+Ranges are the reference contract's (shared/reference/TODO3.md 3.0.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping, TypeVar
+
+import annotated_types
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+M = TypeVar("M", bound="QueryParams")
+
+
+@dataclass
+class ParamError(Exception):
+    """A query parameter that fails its model: the field, a message in words, the details."""
+
+    field: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def in_words(self, labels: Mapping[str, str]) -> str:
+        """The message for a page: the control's label instead of the parameter name."""
+        d = self.details
+        label = labels.get(self.field, self.field)
+        if "must not exceed" in self.message:
+            return f"{label} must not be more than the look-back ({d['max']} days)."
+        return f"{label} must be a whole number from {d['min']} to {d['max']}."
+
+
+class QueryParams(BaseModel):
+    """A frozen set of query parameters; unknown parameters are ignored, as browsers send extras.
+
+    ``cross_limits`` names the fields whose maximum is another field's value (documented in
+    the OpenAPI description, since JSON Schema cannot state it).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    cross_limits: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def parse(cls: type[M], args: Mapping[str, str]) -> M:
+        """Validate ``args`` (e.g. ``request.args``); ``ParamError`` for the first bad field."""
+        try:
+            return cls.model_validate({k: args[k] for k in cls.model_fields if k in args})
+        except ValidationError as exc:
+            raise cls._error(exc, args) from None
+
+    @classmethod
+    def defaults(cls: type[M]) -> M:
+        """The model with every default (what a page shows beside an error)."""
+        return cls()
+
+    @classmethod
+    def bounds(cls, name: str) -> tuple[int | None, int | None]:
+        """The declared (minimum, maximum) of a field (None where unbounded)."""
+        lo = hi = None
+        for meta in cls.model_fields[name].metadata:
+            if isinstance(meta, annotated_types.Ge):
+                lo = meta.ge
+            elif isinstance(meta, annotated_types.Le):
+                hi = meta.le
+        return lo, hi
+
+    @classmethod
+    def _error(cls, exc: ValidationError, args: Mapping[str, str]) -> ParamError:
+        err = exc.errors(include_url=False)[0]
+        name = str(err["loc"][0]) if err["loc"] else ""
+        raw = args.get(name)
+        lo, hi = cls.bounds(name)
+        if err["type"] == "cross_limit":
+            limit_field = cls.cross_limits[name]
+            hi = err["ctx"]["limit"]
+            message = f"'{name}' must not exceed {limit_field} ({hi})"
+        else:
+            message = f"'{name}' must be an integer between {lo} and {hi}"
+            if err["type"] in ("greater_than_equal", "less_than_equal"):
+                message = f"'{name}' must be between {lo} and {hi}"
+        value: Any = raw
+        try:
+            value = int(raw) if raw is not None else None
+        except ValueError:
+            pass
+        return ParamError(name, message, {"field": name, "value": value, "min": lo, "max": hi})
+
+
+LOOKBACK_NOTE = "Trading days of returns in the window."
+
+
+class CorrelationWindow(QueryParams):
+    """The correlation look-back and the fewest common days a pair needs."""
+
+    cross_limits: ClassVar[dict[str, str]] = {"min_overlap": "lookback_days"}
+
+    lookback_days: int = Field(90, ge=30, le=365, description=LOOKBACK_NOTE)
+    min_overlap: int = Field(
+        30, ge=10, le=365, description="Fewest common trading days a pair needs."
+    )
+
+    @field_validator("min_overlap")
+    @classmethod
+    def _within_window(cls, value: int, info: ValidationInfo) -> int:
+        # An overlap longer than the window could never be met: refused, not clamped.
+        lookback = info.data.get("lookback_days")
+        if lookback is not None and value > lookback:
+            raise PydanticCustomError(
+                "cross_limit", "must not exceed lookback_days", {"limit": lookback}
+            )
+        return value
+
+
+class CorrelationMatrixParams(CorrelationWindow):
+    """The heatmap: the window and how many of the largest holdings to show."""
+
+    max_symbols: int = Field(25, ge=1, le=50, description="Show the top N holdings by |exposure|.")
+
+
+class DiversificationParams(CorrelationWindow):
+    """The diversification score: the window only (every modelled holding counts)."""
+
+
+class RiskParams(QueryParams):
+    """Risk metrics: the look-back (the contract's 30-252 trading days)."""
+
+    lookback_days: int = Field(90, ge=30, le=252, description=LOOKBACK_NOTE)
+
+
+def query_parameters(model: type[QueryParams]) -> list[dict]:
+    """OpenAPI query parameter objects from a model's JSON Schema (one source for both)."""
+    schema = model.model_json_schema()
+    out = []
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        description = prop.pop("description", None)
+        prop.pop("title", None)
+        if name in model.cross_limits:
+            description = f"{description} Refused (400) above {model.cross_limits[name]}."
+        param = {"name": name, "in": "query", "required": False, "schema": prop}
+        if description:
+            param["description"] = description
+        out.append(param)
+    return out
+
+
+__all__ = [
+    "CorrelationMatrixParams",
+    "DiversificationParams",
+    "ParamError",
+    "QueryParams",
+    "RiskParams",
+    "query_parameters",
+]
