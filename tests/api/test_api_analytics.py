@@ -6,6 +6,7 @@ The values returned equal the service's.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from webapp.analytics.factors import FACTOR_NAMES
+from webapp.api.contract import shaped
 from webapp.extensions import db
 from webapp.models import Portfolio, PriceBar
 from webapp.services import correlations as correlations_svc
@@ -72,6 +74,17 @@ PLAIN = [
 ]
 
 
+# The spec's reason code for "never calculated", per endpoint (TODO3 3.0.3.10-3.0.3.15).
+SPEC_NO_RESULTS = {
+    "correlation-matrix": "no_calculation_available",
+    "diversification-score": "no_calculation_available",
+    "factor-exposures": "no_calculation_available",
+    "positions/factor-exposures": "no_calculation_available",
+    "risk-metrics": "no_snapshots",
+    "performance": "no_snapshots",
+}
+
+
 def url(portfolio_id: int, suffix: str) -> str:
     return BASE.format(id=portfolio_id) + suffix
 
@@ -110,13 +123,32 @@ def test_another_advisors_portfolio_is_404_without_its_data(client, books, stran
 
 @pytest.mark.parametrize(("suffix", "call"), ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
 @pytest.mark.parametrize("who", ["individual", "hedgefundstyle"])
-def test_response_is_the_services_to_dict(client, ctx, books, who, suffix, call):
+def test_response_is_the_services_to_dict_plus_the_contract(client, ctx, books, who, suffix, call):
     book = books[who]
     resp = client.get(url(book.portfolio_id, suffix), headers=book.headers)
     assert resp.status_code == 200
     body = resp.get_json()
-    expected = call(db.session.get(Portfolio, book.portfolio_id)).to_dict()
-    assert body == expected
+    result = call(db.session.get(Portfolio, book.portfolio_id))
+    endpoint = suffix.split("?")[0].replace("/", "_").replace("-", "_")
+    endpoint = {"positions_factor_exposures": "position_factor_exposures"}.get(endpoint, endpoint)
+    assert body == json.loads(json.dumps(shaped(endpoint, result)))
+    expected = result.to_dict()
+    # The envelope is the service's, untouched except where the contract moved a field: the
+    # correlation matrix (now {symbol: {symbol: r}}, our rows in matrix_rows) and the stress
+    # scenarios (each with id and impact added).
+    for key in ("available", "metadata"):
+        for k, v in expected[key].items() if key == "metadata" else [(None, expected[key])]:
+            assert (body[key][k] if k else body[key]) == json.loads(json.dumps(v))
+    for k, v in expected["data"].items():
+        if k == "matrix":
+            assert body["data"]["matrix_rows"] == v
+        elif k == "scenarios":
+            assert [
+                {kk: vv for kk, vv in s.items() if kk not in ("id", "impact")}
+                for s in body["data"]["scenarios"]
+            ] == json.loads(json.dumps(v))
+        else:
+            assert body["data"][k] == json.loads(json.dumps(v)), k
     assert body["available"] is True
     meta = body["metadata"]
     assert meta["portfolio_id"] == book.portfolio_id
@@ -128,7 +160,9 @@ def test_fresh_portfolio_without_a_batch_is_available_false(client, stranger, su
     resp = client.get(url(stranger.portfolio_id, suffix), headers=stranger.headers)
     assert resp.status_code == 200
     body = resp.get_json()
-    assert body["available"] is False and body["reason"] == "no_results"
+    # The spec's reason code, ours (the batch never ran) in detail.
+    assert body["available"] is False and body["detail"] == "no_results"
+    assert body["reason"] == SPEC_NO_RESULTS.get(suffix, "no_results")
     assert "data" not in body and body["message"]
     assert body["metadata"]["portfolio_id"] == stranger.portfolio_id
 
@@ -159,8 +193,18 @@ def test_correlation_matrix_is_symmetric_with_unit_diagonal_and_truncates(client
     body = client.get(
         url(book.portfolio_id, "correlation-matrix?max_symbols=4"), headers=book.headers
     ).get_json()
-    matrix = np.array(body["data"]["matrix"], dtype=float)
-    assert matrix.shape == (4, 4) and len(body["data"]["symbols"]) == 4
+    symbols = body["data"]["symbols"]
+    # The spec's {symbol: {symbol: r}}; the same numbers as our row form.
+    as_spec = body["data"]["matrix"]
+    # (JSON objects are unordered: the largest-first order is data.symbols.)
+    assert set(as_spec) == set(symbols) and all(
+        set(row) == set(symbols) for row in as_spec.values()
+    )
+    matrix = np.array([[as_spec[a][b] for b in symbols] for a in symbols], dtype=float)
+    assert np.array_equal(
+        matrix, np.array(body["data"]["matrix_rows"], dtype=float), equal_nan=True
+    )
+    assert matrix.shape == (4, 4) and len(symbols) == 4
     assert np.allclose(np.diag(matrix), 1.0) and np.allclose(matrix, matrix.T, equal_nan=True)
     meta = body["metadata"]
     assert meta["truncated"] is True and meta["total_symbols"] > 4 and meta["symbols_included"] == 4
@@ -185,8 +229,9 @@ def test_diversification_score_is_the_weighted_mean_absolute_correlation(client,
     num = den = 0.0
     for i in range(len(symbols)):
         for j in range(i + 1, len(symbols)):
-            if c[i][j] is not None:
-                num += w[i] * w[j] * abs(c[i][j])
+            r = c[symbols[i]][symbols[j]]
+            if r is not None:
+                num += w[i] * w[j] * abs(r)
                 den += w[i] * w[j]
     assert 0.0 <= score <= 1.0
     assert score == pytest.approx(num / den, rel=1e-9)

@@ -1,7 +1,8 @@
 """GET /analytics/*: the stored calculation results, exactly as the pages show them.
 
 Each route validates its parameters, checks ownership and returns the service ``Result``'s
-``to_dict()``: ``available: true`` with data, or ``available: false`` with the reason (200).
+``to_dict()`` with the reference contract's fields added (``contract.shaped``): ``available:
+true`` with data, or ``available: false`` with the spec's reason and ours in ``detail`` (200).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from webapp.api.common import (
     query_params,
     require_auth,
 )
+from webapp.api.contract import shaped
 from webapp.schemas.params import CorrelationMatrixParams, DiversificationParams, RiskParams
 from webapp.services.correlations import correlation_matrix, diversification_score
 from webapp.services.factor_exposures import (
@@ -103,10 +105,12 @@ def _portfolio_route(rule: str):
 def _stored_result_route(rule: str, read, doc: str) -> None:
     """Register ``analytics_<rule>``: the stored result ``read(portfolio)``, no parameters."""
 
-    def view(portfolio_id: int):
-        return jsonify(read(owned_portfolio_or_404(portfolio_id)).to_dict())
+    name = rule.replace("-", "_")
 
-    view.__name__ = "analytics_" + rule.replace("-", "_")
+    def view(portfolio_id: int):
+        return jsonify(shaped(name, read(owned_portfolio_or_404(portfolio_id))))
+
+    view.__name__ = "analytics_" + name
     view.__doc__ = doc
     _portfolio_route(rule)(view)
 
@@ -125,7 +129,9 @@ def analytics_correlation_matrix(portfolio_id: int):
     """Pairwise correlations of the largest holdings."""
     params = query_params(CorrelationMatrixParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    return jsonify(correlation_matrix(portfolio, **params.model_dump()).to_dict())
+    return jsonify(
+        shaped("correlation_matrix", correlation_matrix(portfolio, **params.model_dump()))
+    )
 
 
 @_portfolio_route("diversification-score")
@@ -133,7 +139,8 @@ def analytics_diversification_score(portfolio_id: int):
     """Weighted mean absolute correlation over every modelled holding."""
     params = query_params(DiversificationParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    return jsonify(diversification_score(portfolio, **params.model_dump()).to_dict())
+    result = diversification_score(portfolio, **params.model_dump())
+    return jsonify(shaped("diversification_score", result))
 
 
 @_portfolio_route("positions/factor-exposures")
@@ -144,7 +151,7 @@ def analytics_position_factor_exposures(portfolio_id: int):
     symbols = csv_param("symbols", pattern=SYMBOL_RE, upper=True)
     portfolio = owned_portfolio_or_404(portfolio_id)
     result = position_factor_exposures(portfolio, limit=limit, offset=offset, symbols=symbols)
-    return jsonify(result.to_dict())
+    return jsonify(shaped("position_factor_exposures", result))
 
 
 @_portfolio_route("risk-metrics")
@@ -152,7 +159,7 @@ def analytics_risk_metrics(portfolio_id: int):
     """Beta, volatility, drawdown, VaR/ES and risk contributions over the window."""
     params = query_params(RiskParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    return jsonify(risk_metrics(portfolio, **params.model_dump()).to_dict())
+    return jsonify(shaped("risk_metrics", risk_metrics(portfolio, **params.model_dump())))
 
 
 @_portfolio_route("stress-test")
@@ -177,7 +184,7 @@ def analytics_stress_test(portfolio_id: int):
             {"field": "scenarios", "unknown": unknown},
             "invalid_parameter",
         )
-    return jsonify(result.to_dict())
+    return jsonify(shaped("stress_test", result))
 
 
 @bp.get("/analytics/factors/definitions")

@@ -128,22 +128,70 @@ def fields(*spec: str, **local: Schema | str) -> Schema:
     return obj(tuple(required), **properties)
 
 
-def _result(data_schema: str) -> Schema:
-    """The analytics envelope: available + data, or available: false + reason."""
+def _result(data_schema: str, contract: str = "", **local: Schema | str) -> Schema:
+    """The analytics envelope: available + data, or available: false + reason.
+
+    ``contract`` lists the reference contract's fields the endpoint adds at the top level
+    (``api.contract``), beside the envelope.
+    """
     available = fields(
         "available!:yes data!:data metadata!:@ResultMetadata",
+        contract,
         yes={"const": True},
         data=ref(data_schema),
+        **local,
     )
     return {"oneOf": [available, ref("Unavailable")]}
+
+
+def _contract_result(name: str) -> Schema:
+    """``<name>Result``: the envelope of ``<name>Data`` with the contract's top-level fields."""
+    contract, local = _CONTRACT.get(name, ("", {}))
+    return _result(f"{name}Data", contract, **local)
+
+
+#: The reference contract's top-level fields per analytics payload (TODO3 3.0.3), with units.
+_CONTRACT: dict[str, tuple[str, dict]] = {
+    "Overview": (
+        "portfolio_id!:int total_value!:num cash_balance!:num exposures!:exposures pnl!:pnl "
+        "position_count!:counts last_updated!:ts?",
+        {
+            "exposures": "long_exposure!:num short_exposure!:num gross_exposure!:num "
+            "net_exposure!:num long_percentage!:num? short_percentage!:num?",
+            "pnl": "total_pnl!:num unrealized_pnl!:num realized_pnl!:num",
+            "counts": "total_positions!:int long_count!:int short_count!:int option_count!:int",
+        },
+    ),
+    "Risk": (
+        "portfolio_id!:int risk_metrics!:metrics",
+        {"metrics": "portfolio_beta!:num? annualized_volatility!:num? max_drawdown!:num?"},
+    ),
+    "FactorExposures": (
+        "portfolio_id!:int calculation_date!:date? factors!:[factor]",
+        {"factor": "name!:str beta!:num? exposure_dollar!:num?"},
+    ),
+    "PositionFactor": (
+        "portfolio_id!:int calculation_date!:date? total!:int limit!:int offset!:int "
+        "positions!:[row]",
+        {"row": "position_id!:int symbol!:str exposures:{num?}"},
+    ),
+    "Diversification": (
+        "portfolio_id!:int portfolio_correlation!:num? duration_days!:int "
+        "calculation_date!:date? symbols_included!:int",
+        {},
+    ),
+}
 
 
 def _schemas() -> dict[str, Schema]:
     """The component schemas: shared shapes, then each analytics payload and its result."""
     unavailable_reason = {
         "type": "string",
-        "description": "no_results before any batch ran; otherwise "
-        "the failing step's reason (no_positions, insufficient_history, …)",
+        "description": "the reference contract's code where it names one "
+        "(no_calculation_available, no_snapshots, insufficient_overlap, no_benchmark_data, "
+        "no_snapshot, no_results, insufficient_symbols); otherwise ours. detail: our own, more "
+        "specific code (no_results before any batch ran, or the failing step's reason: "
+        "no_positions, insufficient_history, …)",
     }
     fraction = {**nullable(NUMBER), "description": "decimal fraction (0.0123 = 1.23%)"}
     prices = fields(
@@ -156,7 +204,10 @@ def _schemas() -> dict[str, Schema]:
             row="position_id!:int symbol!:str status!:str",
         ),
         "Correlation": fields(
-            "symbols!:[str] matrix!:[[num?]] data_points!:[[int]] weights:{num?}",
+            # matrix: the contract's {symbol: {symbol: r}}; matrix_rows: the same as rows in
+            # the order of symbols (largest exposure first).
+            "symbols!:[str] matrix!:{{num?}} matrix_rows!:[[num?]] data_points!:[[int]]",
+            "weights:{num?}",
             "average_correlation:num? diversification_score:num? start:date? end:date?",
             "left_out:[obj]",
         ),
@@ -179,10 +230,15 @@ def _schemas() -> dict[str, Schema]:
         ),
         "Stress": fields(
             "equity:num scenarios!:[scenario] covariance:covariance shrinkage:shrinkage",
+            "portfolio_value!:num calculation_date!:date?",
             scenario=fields(
-                "scenario_id!:str name!:str category!:str severity:str impact_type:str pnl!:num",
-                "pnl_pct!:num? new_value!:num positions:[obj] left_out:[obj]",
+                "scenario_id!:str id!:str impact!:impact name!:str category!:str severity:str",
+                "impact_type:str pnl!:num pnl_pct!:num? new_value!:num",
+                "positions:[obj] left_out:[obj]",
                 "factor_moves:{num} move_explained:[moved] covariance:obj shrinkage:obj",
+                # The contract's impact: percentage_impact in percentage points (-10.0 = -10%);
+                # pnl_pct is the same as a decimal fraction.
+                impact="dollar_impact!:num percentage_impact!:num? new_portfolio_value!:num",
                 moved="underlying!:str terms!:{num} raw_move!:num shrinkage!:num move!:num",
             ),
             # How the factor covariance of the implied moves was estimated, and the shrinkage.
@@ -205,7 +261,7 @@ def _schemas() -> dict[str, Schema]:
             "portfolio_id!:int as_of!:date? calculated_at!:ts? parameters!:obj"
         ),
         "Unavailable": fields(
-            "available!:no reason!:reason message:str? metadata!:@ResultMetadata",
+            "available!:no reason!:reason detail:str? message:str? metadata!:@ResultMetadata",
             no={"const": False},
             reason=unavailable_reason,
         ),
@@ -263,7 +319,7 @@ def _schemas() -> dict[str, Schema]:
             "skipped_lines:[int] warnings:[obj]",
         ),
         **{f"{name}Data": payload for name, payload in payloads.items()},
-        **{f"{name}Result": _result(f"{name}Data") for name in payloads},
+        **{f"{name}Result": _contract_result(name) for name in payloads},
     }
 
 
