@@ -29,7 +29,10 @@ def _progress(index: int, total: int, step: str) -> None:
 
 
 def run_portfolio_batch(
-    portfolio_id: int, batch_run_id: int | None = None, trigger: str = "manual"
+    portfolio_id: int,
+    batch_run_id: int | None = None,
+    trigger: str = "manual",
+    only: list[str] | None = None,
 ) -> dict:
     """Run the batch for one portfolio; returns the run's id, status and per-step records.
 
@@ -39,7 +42,11 @@ def run_portfolio_batch(
     with app_context():
         try:
             run = batch.run_portfolio_batch(
-                portfolio_id, batch_run_id=batch_run_id, trigger=trigger, progress=_progress
+                portfolio_id,
+                batch_run_id=batch_run_id,
+                trigger=trigger,
+                progress=_progress,
+                only=tuple(only) if only else None,
             )
         except batch.BatchCancelled as exc:
             return {

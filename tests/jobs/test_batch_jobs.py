@@ -38,13 +38,6 @@ def run_worker_burst(app) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture()
-def clean_queue(ctx):
-    get_queue().empty()
-    yield
-    get_queue().empty()
-
-
 def _demo_book(factory):
     user = factory.user()
     return factory.portfolio(

@@ -368,7 +368,8 @@ def id_query(name: str = "portfolio_id", *, required: bool = False) -> dict:
 
 # A path parameter is a database id unless named here.
 PATH_PARAMETERS: dict[str, Schema] = {
-    "job_id": {"type": "string", "pattern": r"^batch-[0-9]{1,9}$"},
+    # batch-<run id>-<8 hex>: the run id and a random suffix (queueing.enqueue_portfolio_batch).
+    "job_id": {"type": "string", "pattern": r"^batch-[0-9]{1,9}-[0-9a-f]{8}$"},
 }
 SYMBOL_ITEM: Schema = {"type": "string", "pattern": "^" + analytics_api.SYMBOL_RE.pattern + "$"}
 LOOKBACK_NOTE = "Look-back window in trading days (return observations up to the as-of date)."
@@ -801,6 +802,8 @@ def _system_operations() -> list[Operation]:
         "enqueued_at:ts? started_at:ts? ended_at:ts?",
         progress={"type": ["integer", "number"]},
     )
+    job_run = {"allOf": [ref("BatchRun"), fields("job_id!:str")]}
+    step_runs = fields("runs!:[@BatchRun] count!:int step!:str")
     return [
         op(
             "post /system/batch/portfolio/{portfolio_id}",
@@ -821,6 +824,55 @@ def _system_operations() -> list[Operation]:
             "system_job",
             "Job status, progress, current step and result",
             response("Job", job),
+        ),
+        op(
+            "get /system/jobs/{job_id}/result",
+            "system_job_result",
+            "The finished job's run: status, steps and error (409 while it runs)",
+            response("The run", job_run),
+            errors=(409,),
+        ),
+        op(
+            "post /system/jobs/{job_id}/cancel",
+            "system_job_cancel",
+            "Cancel a queued or running job (409 once finished)",
+            response("Cancelled", job_run),
+            status=202,
+            errors=(409,),
+        ),
+        *[
+            op(
+                f"post /system/batch/{segment}",
+                "system_batch_" + segment.replace("-", "_"),
+                f"Queue the {segment} calculation (batch step {step!r} and what it needs)",
+                response("Queued", step_runs),
+                status=202,
+                query=[id_query()],
+                errors=(404,),
+            )
+            for segment, step in system_api.STEP_TRIGGERS.items()
+        ],
+        op(
+            "post /system/batch/market-data",
+            "system_batch_market_data",
+            "Queue the price sync from the configured provider",
+            response("Queued", fields("job_id!:str status!:str")),
+            status=202,
+        ),
+        op(
+            "get /system/batch/status",
+            "system_batch_status",
+            "The caller's queued and running runs, and the queue",
+            response(
+                "Status",
+                fields(
+                    "active!:[@BatchRun] active_count!:int queue!:queue",
+                    queue="available!:bool queued_jobs:int workers:int busy_workers:int "
+                    "message:str",
+                ),
+            ),
+            query=[id_query()],
+            errors=(404,),
         ),
         op(
             "get /system/batch/history",

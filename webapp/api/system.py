@@ -12,8 +12,14 @@ from webapp.models import BatchRun, Portfolio
 from webapp.models._time import isoformat_z
 from webapp.services import portfolios as svc
 from webapp.services.jsonable import jsonable
-from webapp.services.queueing import enqueue_portfolio_batch, job_status
-from webapp.services.runs import recent_runs
+from webapp.services.queueing import (
+    cancel_run,
+    enqueue_portfolio_batch,
+    enqueue_refresh_prices,
+    job_status,
+    queue_status,
+)
+from webapp.services.runs import ACTIVE_RUN_STATUSES, recent_runs
 
 HISTORY_LIMIT = (50, 1, 500)  # runs in GET /system/batch/history: (default, minimum, maximum)
 
@@ -50,13 +56,106 @@ def batch_run_all():
     return jsonify({"runs": [run_dict(r) for r in runs], "count": len(runs)}), 202
 
 
-def _job_owned(job_id: str) -> None:
+#: The reference contract's per-calculation triggers, and the batch step each one runs (with
+#: the steps it needs: ``batch.steps_for``).
+STEP_TRIGGERS = {"greeks": "valuation", "factors": "factors", "stress-tests": "stress"}
+
+
+def _job_owned(job_id: str) -> BatchRun:
     """Only the owner of the run's portfolio may read a job; found by the stored job id, so an
     id Redis still remembers from another run can never be adopted."""
     run = db.session.scalar(select(BatchRun).where(BatchRun.job_id == job_id[:64]))
     portfolio = db.session.get(Portfolio, run.portfolio_id) if run and run.portfolio_id else None
     if portfolio is None or portfolio.user_id != g.user.id:
         raise ApiError(404, "Job not found.", {"job_id": job_id})
+    return run
+
+
+def _portfolio_ids() -> list[int]:
+    """``portfolio_id`` (one of the caller's, else 404) or every portfolio of the caller."""
+    portfolio_id = int_param("portfolio_id", None, 1, 2**31 - 1)
+    if portfolio_id is not None:
+        return [owned_portfolio_or_404(portfolio_id).id]
+    return [p.id for p in svc.user_portfolios(g.user.id)]
+
+
+def _step_trigger(segment: str):
+    """POST /system/batch/<segment>: queue that calculation for one or every portfolio."""
+    step = STEP_TRIGGERS[segment]
+
+    def view():
+        runs = [
+            enqueue_portfolio_batch(pid, trigger="api", only=(step,)) for pid in _portfolio_ids()
+        ]
+        return jsonify({"runs": [run_dict(r) for r in runs], "count": len(runs), "step": step}), 202
+
+    view.__name__ = "batch_" + segment.replace("-", "_")
+    view.__doc__ = (
+        f"Queue the {segment} calculation (batch step {step!r} and what it needs) for "
+        "portfolio_id, or for every portfolio of the caller."
+    )
+    bp.post(f"/system/batch/{segment}")(require_auth(view))
+
+
+for _segment in STEP_TRIGGERS:
+    _step_trigger(_segment)
+
+
+@bp.post("/system/batch/market-data")
+@require_auth
+def batch_market_data():
+    """Queue the insert-only price sync from the configured provider (shared by every user)."""
+    job = enqueue_refresh_prices()
+    return jsonify({"job_id": job.id, "status": "queued"}), 202
+
+
+@bp.get("/system/batch/status")
+@require_auth
+def batch_status():
+    """The caller's queued and running batch runs, and whether a worker is there to run them."""
+    runs = [r for pid in _portfolio_ids() for r in recent_runs(pid, 5)]
+    active = sorted(
+        (r for r in runs if r.status in ACTIVE_RUN_STATUSES), key=lambda r: r.id, reverse=True
+    )
+    return jsonify(
+        {
+            "active": [run_dict(r) for r in active],
+            "active_count": len(active),
+            "queue": queue_status(),
+        }
+    )
+
+
+@bp.get("/system/jobs/<job_id>/result")
+@require_auth
+def job_result(job_id: str):
+    """The result of a finished job: the run's status, steps and error; 409 while it runs."""
+    run = _job_owned(job_id)
+    if run.status in ACTIVE_RUN_STATUSES:
+        raise ApiError(
+            409,
+            f"The job is still {run.status}: poll /system/jobs/{job_id} until it finishes.",
+            {"job_id": job_id, "status": run.status},
+            "job_not_finished",
+        )
+    return jsonify({"job_id": job_id, **run_dict(run)})
+
+
+@bp.post("/system/jobs/<job_id>/cancel")
+@require_auth
+def job_cancel(job_id: str):
+    """Cancel a queued or running job: a queued one never starts, a running one stops at its
+    next step (results already stored stay); 409 when it has finished."""
+    run = _job_owned(job_id)
+    if not cancel_run(run.id, "cancelled on request (API)"):
+        raise ApiError(
+            409,
+            f"The job has already finished ({run.status}).",
+            {"job_id": job_id, "status": run.status},
+            "job_finished",
+        )
+    db.session.refresh(run)
+    return jsonify({"job_id": job_id, **run_dict(run)}), 202
 
 
 @bp.get("/system/jobs/<job_id>")

@@ -57,14 +57,35 @@ def step_names() -> list[str]:
     return [step.name for step in STEPS]
 
 
+def steps_for(targets: tuple[str, ...] | None) -> list[Step]:
+    """The steps that ``targets`` (step names) need, in batch order; every step for None.
+
+    A step's ``needs`` are the outputs of earlier steps (``produces``), so asking for
+    ``stress`` also runs the valuation and the factor model it reads.
+    """
+    if not targets:
+        return list(STEPS)
+    unknown = set(targets) - set(step_names())
+    if unknown:
+        raise ValueError(f"unknown batch step(s): {', '.join(sorted(unknown))}")
+    producer = {step.produces: step.name for step in STEPS if step.produces}
+    wanted = set(targets)
+    for step in reversed(STEPS):  # a step's producers come before it
+        if step.name in wanted:
+            wanted |= {producer[n] for n in step.needs if n in producer}
+    return [step for step in STEPS if step.name in wanted]
+
+
 def run_portfolio_batch(
     portfolio_id: int,
     *,
     batch_run_id: int | None = None,
     trigger: str = "manual",
     progress: ProgressFn | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> BatchRun:
-    """Run every step for one portfolio, recording per-step status, timing and errors.
+    """Run every step (or ``only`` those and what they need, ``steps_for``) for one portfolio,
+    recording per-step status, timing and errors.
 
     Raises ``BatchCancelled`` (having written nothing more) when the portfolio is deleted or the
     run cancelled before or between steps; any other exception rolls back, marks the run failed
@@ -82,7 +103,7 @@ def run_portfolio_batch(
         run = create_run(portfolio_id, trigger)
     run_id = run.id
     try:
-        return _run_steps(portfolio, run, progress)
+        return _run_steps(portfolio, run, progress, steps_for(only))
     except BatchCancelled:
         db.session.rollback()
         raise
@@ -94,7 +115,9 @@ def run_portfolio_batch(
         raise
 
 
-def _run_steps(portfolio: Portfolio, run: BatchRun, progress: ProgressFn | None) -> BatchRun:
+def _run_steps(
+    portfolio: Portfolio, run: BatchRun, progress: ProgressFn | None, steps: list[Step]
+) -> BatchRun:
     # Plain ids: once the rows are deleted elsewhere, touching the ORM objects would raise.
     portfolio_id, run_id = portfolio.id, run.id
     run.status, run.started_at, run.finished_at, run.error = "running", utcnow(), None, None
@@ -111,7 +134,6 @@ def _run_steps(portfolio: Portfolio, run: BatchRun, progress: ProgressFn | None)
         )
 
     ctx = StepContext(portfolio=portfolio, as_of=run.as_of_date, sink=sink)
-    steps = list(STEPS)
     records = []
     cancelled = f"portfolio {portfolio_id} deleted or run {run_id} cancelled"
     for index, step in enumerate(steps):

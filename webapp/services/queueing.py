@@ -16,7 +16,7 @@ from datetime import timedelta
 from flask import current_app, g
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
+from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
@@ -163,9 +163,14 @@ def reconcile_quietly(runs: Iterable[BatchRun]) -> None:
 
 
 def enqueue_portfolio_batch(
-    portfolio_id: int, trigger: str = "manual", depends_on=None
+    portfolio_id: int,
+    trigger: str = "manual",
+    depends_on=None,
+    only: tuple[str, ...] | None = None,
 ) -> BatchRun:
     """Queue the portfolio's batch unless one is already queued or running (then return that one).
+
+    ``only`` runs just those steps and what they need (``batch.steps_for``).
 
     Idempotent: pressing "Recalculate" twice does not run the batch twice. Raises
     ``QueueUnavailable`` when Redis is down, leaving no run behind in "queued".
@@ -185,6 +190,7 @@ def enqueue_portfolio_batch(
                 portfolio_id,
                 run.id,
                 trigger,
+                list(only) if only else None,
                 # Random suffix: a job id is never shared by two runs, whatever Redis remembers.
                 job_id=f"batch-{run.id}-{secrets.token_hex(4)}",
                 job_timeout=BATCH_TIMEOUT,
@@ -211,18 +217,25 @@ def cancel_portfolio_runs(portfolio_id: int) -> int:
     deleted portfolio never gets results written after the delete. Redis being down does not
     block the delete: the database flag alone stops the job.
     """
+    condition = BatchRun.portfolio_id == portfolio_id
+    return _cancel_runs(condition, "cancelled: the portfolio was deleted")
 
+
+def cancel_run(run_id: int, reason: str = "cancelled on request") -> bool:
+    """Cancel one queued/running run (as ``cancel_portfolio_runs``); False if it was not active."""
+    return _cancel_runs(BatchRun.id == run_id, reason) > 0
+
+
+def _cancel_runs(condition, reason: str) -> int:
     def unit() -> list[str]:
         runs = list(
             db.session.scalars(
-                db.select(BatchRun).where(
-                    BatchRun.portfolio_id == portfolio_id, BatchRun.status.in_(ACTIVE_RUN_STATUSES)
-                )
+                db.select(BatchRun).where(condition, BatchRun.status.in_(ACTIVE_RUN_STATUSES))
             )
         )
         for run in runs:
             run.status, run.finished_at = "cancelled", utcnow()
-            run.error = run.error or "cancelled: the portfolio was deleted"
+            run.error = run.error or reason
         return [run.job_id for run in runs]
 
     job_ids = run_write(unit)
@@ -262,6 +275,22 @@ def enqueue_after_import(portfolio_id: int) -> BatchRun:
     """New holdings: refresh prices first, then run the portfolio's batch once they're in."""
     refresh = enqueue_refresh_prices()
     return enqueue_portfolio_batch(portfolio_id, trigger="import", depends_on=refresh)
+
+
+def queue_status() -> dict:
+    """Jobs waiting in the batch queue and the workers that have registered (or why unknown)."""
+    try:
+        with _redis_errors():
+            queue = get_queue(QUEUE)
+            workers = Worker.all(connection=get_redis())
+            return {
+                "available": True,
+                "queued_jobs": queue.count,
+                "workers": len(workers),
+                "busy_workers": sum(w.get_state() == "busy" for w in workers),
+            }
+    except QueueUnavailable as exc:
+        return {"available": False, "message": str(exc)}
 
 
 def job_status(job_id: str) -> dict | None:
