@@ -16,13 +16,16 @@ from webapp.api.common import (
     choice_param,
     int_param,
     owned_portfolio_or_404,
+    query_params,
     require_auth,
 )
 from webapp.models import Position, Tag
+from webapp.schemas.params import PortfolioListParams, PositionListParams, StrategyListParams
 from webapp.services import imports as import_svc
 from webapp.services import ledger
 from webapp.services import management as mgmt
 from webapp.services.jsonable import jsonable
+from webapp.services.portfolios import user_portfolios
 from webapp.services.positions import portfolio_dict
 from webapp.services.queueing import QueueUnavailable, enqueue_after_import
 
@@ -85,6 +88,23 @@ def _portfolio_body() -> dict:
 
 
 # ---------------------------------------------------------------- portfolios
+
+
+@bp.get("/management/portfolios")
+@require_auth
+def list_portfolios():
+    """The caller's portfolios by name, paginated: {portfolios, total, limit, offset}."""
+    params = query_params(PortfolioListParams)
+    portfolios = user_portfolios(g.user.id)
+    page = portfolios[params.offset : params.offset + params.limit]
+    return jsonify(
+        {
+            "portfolios": [portfolio_dict(p) for p in page],
+            "total": len(portfolios),
+            "limit": params.limit,
+            "offset": params.offset,
+        }
+    )
 
 
 @bp.post("/management/portfolios")
@@ -231,6 +251,11 @@ def delete_position(portfolio_id: int, position_id: int):
 def set_position_tags(portfolio_id: int, position_id: int):
     """{"tags": [names]} replaces the position's tags; unknown names become new tags."""
     position = _position(portfolio_id, position_id)
+    mgmt.set_position_tags(position, _tags_body())
+    return jsonify(position_dict(position))
+
+
+def _tags_body() -> list:
     body = _json_body()
     if "tags" not in body:
         raise ApiError(
@@ -239,8 +264,121 @@ def set_position_tags(portfolio_id: int, position_id: int):
             {"fields": {"tags": "This field is required."}},
             "validation_error",
         )
-    mgmt.set_position_tags(position, body["tags"])
+    return body["tags"]
+
+
+# ------------------------------------------------- positions across the caller's portfolios
+
+#: group_by -> the position's key(s) in that grouping.
+_GROUP_KEYS = {
+    "type": lambda p: [p["position_type"]],
+    "strategy": lambda p: [p["strategy"] or "(no strategy)"],
+    "tag": lambda p: p["tags"] or ["(no tag)"],
+}
+
+
+def _portfolio_ids(portfolio_id: int | None) -> list[int]:
+    if portfolio_id is not None:
+        return [owned_portfolio_or_404(portfolio_id).id]
+    return [p.id for p in user_portfolios(g.user.id)]
+
+
+def _user_position(position_id: int) -> Position:
+    position = mgmt.user_position(g.user.id, position_id)
+    if position is None:
+        raise ApiError(404, "Position not found.", {"position_id": position_id})
+    return position
+
+
+@bp.get("/management/positions")
+@require_auth
+def list_all_positions():
+    """The caller's positions across portfolios: filters, ``group_by``, ``limit``/``offset``."""
+    params = query_params(PositionListParams)
+    positions = mgmt.find_positions(
+        _portfolio_ids(params.portfolio_id),
+        status=params.status,
+        tag=params.tag,
+        strategy=params.strategy,
+        position_type=params.position_type,
+        symbol=params.symbol.strip().upper() if params.symbol else None,
+    )
+    rows = [position_dict(p) for p in positions[params.offset : params.offset + params.limit]]
+    body = {"positions": rows, "total": len(positions), "limit": params.limit}
+    body["offset"] = params.offset
+    if params.group_by:
+        groups: dict[str, list[int]] = {}
+        for row in rows:
+            for key in _GROUP_KEYS[params.group_by](row):
+                groups.setdefault(key, []).append(row["id"])
+        body["group_by"] = params.group_by
+        body["groups"] = [
+            {"key": k, "position_ids": ids, "count": len(ids)} for k, ids in sorted(groups.items())
+        ]
+    return jsonify(body)
+
+
+@bp.post("/management/positions")
+@require_auth
+def create_any_position():
+    """Add a position to one of the caller's portfolios: the body names ``portfolio_id`` → 201."""
+    body = _json_body()
+    portfolio_id = body.pop("portfolio_id", None)
+    if not isinstance(portfolio_id, int) or isinstance(portfolio_id, bool):
+        raise ApiError(
+            422,
+            "Send the portfolio_id of one of your portfolios.",
+            {"fields": {"portfolio_id": "This field is required (an integer)."}},
+            "validation_error",
+        )
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    position = mgmt.add_position(portfolio, body, source="api")
+    return jsonify(position_dict(position)), 201
+
+
+@bp.route("/management/positions/<int:position_id>", methods=["GET", "PUT", "PATCH", "DELETE"])
+@require_auth
+def any_position(position_id: int):
+    """One of the caller's positions: GET, PUT (every field), PATCH (fields sent), DELETE → 204."""
+    position = _user_position(position_id)
+    if request.method == "DELETE":
+        mgmt.delete_position(position)
+        return "", 204
+    if request.method in ("PUT", "PATCH"):
+        mgmt.update_position(position, _json_body(), partial=request.method == "PATCH")
     return jsonify(position_dict(position))
+
+
+@bp.put("/management/positions/<int:position_id>/tags")
+@require_auth
+def set_any_position_tags(position_id: int):
+    """{"tags": [names]} replaces the position's tags; unknown names become new tags."""
+    position = _user_position(position_id)
+    mgmt.set_position_tags(position, _tags_body())
+    return jsonify(position_dict(position))
+
+
+@bp.get("/management/strategies")
+@require_auth
+def list_strategies():
+    """Open positions grouped by strategy: count, symbols, market-value basis, portfolios."""
+    params = query_params(StrategyListParams)
+    positions = mgmt.find_positions(_portfolio_ids(params.portfolio_id), status="open")
+    groups: dict[str, list[Position]] = {}
+    for p in positions:
+        groups.setdefault(p.strategy or "(no strategy)", []).append(p)
+    strategies = [
+        {
+            "strategy": name,
+            "position_count": len(members),
+            "symbols": sorted({p.symbol for p in members}),
+            "position_ids": [p.id for p in members],
+            "portfolio_ids": sorted({p.portfolio_id for p in members}),
+            "cost_basis": sum(p.quantity * p.entry_price * (p.multiplier or 1) for p in members),
+        }
+        for name, members in sorted(groups.items())
+    ]
+    return jsonify({"strategies": strategies, "count": len(strategies)})
 
 
 # ---------------------------------------------------------------- transactions

@@ -28,7 +28,10 @@ from webapp.api import system as system_api
 from webapp.schemas.params import (
     CorrelationMatrixParams,
     DiversificationParams,
+    PortfolioListParams,
+    PositionListParams,
     RiskParams,
+    StrategyListParams,
     query_parameters,
 )
 from webapp.services import management as mgmt
@@ -924,11 +927,77 @@ def _management_operations() -> list[Operation]:
         for path, noun, answer, body in (
             (one_portfolio, "portfolio", the_portfolio, portfolio_body),
             (one_position, "position", the_position, position_body),
+            ("/management/positions/{position_id}", "any_position", the_position, position_body),
         )
         for method in ("put", "patch")
     ]
+    flat = "/management/positions/{position_id}"
+    listed = fields(
+        "positions!:[@Position] total!:int limit!:int offset!:int group_by:str groups:[group]",
+        group="key!:str position_ids!:[int] count!:int",
+    )
+    strategies = fields(
+        "strategies!:[strategy] count!:int",
+        strategy="strategy!:str position_count!:int symbols!:[str] position_ids!:[int] "
+        "portfolio_ids!:[int] cost_basis!:num",
+    )
     return [
         *updates,
+        op(
+            "get /management/portfolios",
+            "management_list_portfolios",
+            "The caller's portfolios (paginated)",
+            response(
+                "Portfolios",
+                fields("portfolios!:[@Portfolio] total!:int limit!:int offset!:int"),
+            ),
+            query=query_parameters(PortfolioListParams),
+        ),
+        op(
+            "get /management/positions",
+            "management_list_all_positions",
+            "The caller's positions across portfolios: filtered, grouped, paginated",
+            response("Positions", listed),
+            query=query_parameters(PositionListParams),
+            errors=(404,),  # the query's portfolio_id
+        ),
+        op(
+            "post /management/positions",
+            "management_create_any_position",
+            "Add a position to one of the caller's portfolios (portfolio_id in the body)",
+            the_position,
+            status=201,
+            body={"allOf": [position_body, fields("portfolio_id!:id")]},
+            errors=(404,),
+        ),
+        op(
+            f"get {flat}",
+            "management_get_any_position",
+            "One of the caller's positions",
+            the_position,
+        ),
+        op(
+            f"delete {flat}",
+            "management_delete_any_position",
+            "Delete one of the caller's positions",
+            deleted,
+            status=204,
+        ),
+        op(
+            f"put {flat}/tags",
+            "management_set_any_position_tags",
+            "Replace the position's tags (unknown names become new tags)",
+            the_position,
+            body=fields("tags!:[str]"),
+        ),
+        op(
+            "get /management/strategies",
+            "management_list_strategies",
+            "Open positions grouped by strategy",
+            response("Strategies", strategies),
+            query=query_parameters(StrategyListParams),
+            errors=(404,),
+        ),
         op(
             "post /management/portfolios",
             "management_create_portfolio",

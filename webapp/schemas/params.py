@@ -10,7 +10,7 @@ Ranges are the reference contract's (shared/reference/TODO3.md 3.0.3).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, TypeVar
+from typing import Any, ClassVar, Literal, Mapping, TypeVar
 
 import annotated_types
 from pydantic import (
@@ -86,6 +86,16 @@ class QueryParams(BaseModel):
         name = str(err["loc"][0]) if err["loc"] else ""
         raw = args.get(name)
         lo, hi = cls.bounds(name)
+        if err["type"] == "literal_error":
+            prop = _plain_optional(dict(cls.model_json_schema()["properties"][name]))
+            allowed = list(prop["enum"])
+            return ParamError(
+                name,
+                f"'{name}' must be one of: {', '.join(allowed)}",
+                {"field": name, "value": raw, "allowed": allowed},
+            )
+        if err["type"] in ("string_too_long", "string_pattern_mismatch", "string_too_short"):
+            return ParamError(name, f"'{name}' is not a valid value", {"field": name, "value": raw})
         if err["type"] == "cross_limit":
             limit_field = cls.cross_limits[name]
             hi = err["ctx"]["limit"]
@@ -143,12 +153,57 @@ class RiskParams(QueryParams):
     lookback_days: int = Field(90, ge=30, le=252, description=LOOKBACK_NOTE)
 
 
+class Page(QueryParams):
+    """``limit`` / ``offset`` paging of a list endpoint (answers carry ``total``)."""
+
+    limit: int = Field(50, ge=1, le=200, description="Page size.")
+    offset: int = Field(0, ge=0, le=2_147_483_647, description="Rows to skip.")
+
+
+class PortfolioListParams(Page):
+    """GET /management/portfolios."""
+
+
+POSITION_TYPES = ("LONG", "SHORT", "LC", "LP", "SC", "SP")
+
+
+class PositionListParams(Page):
+    """GET /management/positions: the caller's positions, filtered, grouped and paginated."""
+
+    portfolio_id: int | None = Field(
+        None, ge=1, le=2_147_483_647, description="Only this portfolio (yours, else 404)."
+    )
+    status: Literal["open", "closed", "all"] = Field("open", description="Open, closed or all.")
+    position_type: Literal[POSITION_TYPES] | None = Field(  # type: ignore[valid-type]
+        None, description="LONG, SHORT, LC, LP, SC or SP."
+    )
+    symbol: str | None = Field(
+        None,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9.\- ]*$",
+        description="The position's symbol or its underlying (case-insensitive).",
+    )
+    tag: str | None = Field(None, max_length=64, description="Only positions with this tag.")
+    strategy: str | None = Field(None, max_length=120, description="Only this strategy.")
+    group_by: Literal["type", "strategy", "tag"] | None = Field(
+        None, description="Group the page's positions by type, strategy or tag."
+    )
+
+
+class StrategyListParams(QueryParams):
+    """GET /management/strategies."""
+
+    portfolio_id: int | None = Field(
+        None, ge=1, le=2_147_483_647, description="Only this portfolio (yours, else 404)."
+    )
+
+
 def query_parameters(model: type[QueryParams]) -> list[dict]:
     """OpenAPI query parameter objects from a model's JSON Schema (one source for both)."""
     schema = model.model_json_schema()
     out = []
     for name, prop in schema["properties"].items():
-        prop = dict(prop)
+        prop = _plain_optional(dict(prop))
         description = prop.pop("description", None)
         prop.pop("title", None)
         if name in model.cross_limits:
@@ -160,9 +215,23 @@ def query_parameters(model: type[QueryParams]) -> list[dict]:
     return out
 
 
+def _plain_optional(prop: dict) -> dict:
+    """``anyOf: [T, null]`` (pydantic's Optional) as T: an absent query parameter is the None."""
+    options = prop.pop("anyOf", None)
+    if options:
+        prop.update(next(o for o in options if o.get("type") != "null"))
+    if "default" in prop and prop["default"] is None:
+        del prop["default"]
+    return prop
+
+
 __all__ = [
     "CorrelationMatrixParams",
     "DiversificationParams",
+    "Page",
+    "PortfolioListParams",
+    "PositionListParams",
+    "StrategyListParams",
     "ParamError",
     "QueryParams",
     "RiskParams",

@@ -688,6 +688,14 @@ def record_entry(portfolio: Portfolio, data: dict, *, source: str = "api") -> li
     raise ValidationError({"kind": f"Choose one of {', '.join(ENTRY_KINDS)}."})
 
 
+def user_position(user_id: int, position_id: int) -> Position | None:
+    """The position if it is in one of ``user_id``'s portfolios, else None."""
+    position = db.session.get(Position, position_id)
+    if position is None or db.session.get(Portfolio, position.portfolio_id).user_id != user_id:
+        return None
+    return position
+
+
 def owned_position(portfolio: Portfolio, position_id: int) -> Position | None:
     """The position if it belongs to ``portfolio``, else None."""
     position = db.session.get(Position, position_id)
@@ -704,7 +712,29 @@ def list_positions(
     strategy: str | None = None,
 ) -> list[Position]:
     """The portfolio's positions by status (open, closed, all), optionally one tag or strategy."""
-    query = select(Position).where(Position.portfolio_id == portfolio.id).order_by(Position.id)
+    return find_positions([portfolio.id], status=status, tag=tag, strategy=strategy)
+
+
+def find_positions(
+    portfolio_ids: list[int],
+    *,
+    status: str = "open",
+    tag: str | None = None,
+    strategy: str | None = None,
+    position_type: str | None = None,
+    symbol: str | None = None,
+) -> list[Position]:
+    """Positions of these portfolios by status, optionally one tag, strategy, type or symbol
+    (a symbol matches the position's own or its underlying), ordered by portfolio then id."""
+    query = (
+        select(Position)
+        .where(Position.portfolio_id.in_(portfolio_ids))
+        .order_by(Position.portfolio_id, Position.id)
+    )
+    if position_type:
+        query = query.where(Position.position_type == position_type)
+    if symbol:
+        query = query.where((Position.symbol == symbol) | (Position.underlying_symbol == symbol))
     if status == "open":
         query = query.where(Position.exit_date.is_(None))
     elif status == "closed":
