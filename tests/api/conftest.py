@@ -25,6 +25,9 @@ def login_token(client, email: str, password: str) -> str:
     """POST /auth/login and return the access token."""
     resp = client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert resp.status_code == 200, resp.get_json()
+    # A bearer-token client: drop the auth_token cookie the login also set, so a request
+    # without the header is unauthenticated (test_api_cookie_auth.py covers the cookie).
+    client.delete_cookie("auth_token", path="/api/")
     return resp.get_json()["access_token"]
 
 

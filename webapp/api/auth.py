@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from webapp.api import bp
-from webapp.api.common import ApiError, issue_token, require_auth, token_row
+from webapp.api.common import (
+    ApiError,
+    clear_auth_cookie,
+    csrf_for,
+    issue_token,
+    require_auth,
+    set_auth_cookie,
+    token_row,
+)
 from webapp.auth.limits import login_budget
 from webapp.extensions import db
 from webapp.models._time import isoformat_z, utcnow
@@ -13,13 +21,18 @@ from webapp.services.login_guard import AccountLocked, authenticate_guarded
 
 
 def _token_response(token: str, row, status: int = 200):
+    """The token in the body and in the HttpOnly ``auth_token`` cookie, with the CSRF value
+    cookie-authenticated writes must send back."""
     body = {
         "access_token": token,
         "token_type": "bearer",
         "expires_at": isoformat_z(row.expires_at),
         "expires_in": int((row.expires_at - utcnow()).total_seconds()),
+        "csrf_token": csrf_for(token),
     }
-    return jsonify(body), status
+    response = jsonify(body)
+    set_auth_cookie(response, token)
+    return response, status
 
 
 @bp.post("/auth/login")
@@ -61,7 +74,7 @@ def refresh():
     """Swap a valid token for a new one; the old one is revoked."""
     old = token_row()
     if old is None:
-        raise ApiError(401, "Refreshing needs a bearer token.")
+        raise ApiError(401, "Refreshing needs a token (bearer or the auth_token cookie).")
     old.revoked_at = utcnow()
     token, row = issue_token(g.user)
     return _token_response(token, row)
@@ -70,9 +83,11 @@ def refresh():
 @bp.post("/auth/logout")
 @require_auth
 def logout():
-    """Revoke this request's bearer token and say whether there was one."""
+    """Revoke this request's token (bearer or cookie), clear the cookie, say whether one was."""
     row = token_row()
     if row is not None:
         row.revoked_at = utcnow()
         db.session.commit()
-    return jsonify({"revoked": row is not None})
+    response = jsonify({"revoked": row is not None})
+    clear_auth_cookie(response)
+    return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 from typing import TypeVar
@@ -63,16 +64,66 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     return token, row
 
 
+#: The reference contract's cookie (TODO3 4.0.1): the bearer token, HttpOnly, for clients that
+#: cannot send headers (EventSource); writes with it need ``CSRF_HEADER``.
+AUTH_COOKIE = "auth_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def csrf_for(token: str) -> str:
+    """The CSRF value that goes with a cookie token: HMAC of its digest under the app secret.
+
+    Returned in the login body (a script of the app's own origin can read it; another site
+    cannot), so no server-side state is needed and it dies with the token.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, digest(token).encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def set_auth_cookie(response, token: str) -> None:
+    """Put the token in the HttpOnly, SameSite=Lax ``auth_token`` cookie (Secure in production)."""
+    response.set_cookie(
+        AUTH_COOKIE,
+        token,
+        max_age=int(TOKEN_TTL.total_seconds()),
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        path="/api/",
+    )
+
+
+def clear_auth_cookie(response) -> None:
+    """Expire the ``auth_token`` cookie (logout)."""
+    response.delete_cookie(
+        AUTH_COOKIE,
+        path="/api/",
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+
+
+def _request_token() -> tuple[str | None, str | None]:
+    """(token, source): the bearer header first, else the ``auth_token`` cookie."""
+    bearer = _bearer()
+    if bearer:
+        return bearer, "bearer"
+    cookie = request.cookies.get(AUTH_COOKIE)
+    return (cookie, "cookie") if cookie else (None, None)
+
+
 def token_row() -> ApiToken | None:
     """The valid (unexpired, unrevoked) token row of this request, if any."""
     if "api_token" not in g:
-        token = _bearer()
+        token, g.api_auth = _request_token()
         row = None
         if token:
             row = db.session.scalar(select(ApiToken).where(ApiToken.token_digest == digest(token)))
@@ -82,10 +133,22 @@ def token_row() -> ApiToken | None:
     return g.api_token
 
 
+def _cookie_write_refused() -> bool:
+    """A write authenticated by the cookie alone without the matching CSRF header."""
+    if g.get("api_auth") != "cookie" or request.method in SAFE_METHODS:
+        return False
+    sent = request.headers.get(CSRF_HEADER, "")
+    token = request.cookies.get(AUTH_COOKIE, "")
+    return not hmac.compare_digest(sent, csrf_for(token))
+
+
 def api_user() -> User | None:
-    """The authenticated user: bearer token, or (for safe methods) the browser session."""
+    """The authenticated user: bearer token, the ``auth_token`` cookie (writes with the CSRF
+    header), or (for safe methods) the browser session."""
     row = token_row()
     if row is not None and row.user.is_active:
+        if _cookie_write_refused():
+            return None
         return row.user
     if request.method in ("GET", "HEAD") and current_user.is_authenticated:
         return current_user._get_current_object()
@@ -105,9 +168,22 @@ def require_auth(view):
     def wrapped(*args, **kwargs):
         user = api_user()
         if user is None:
-            message = "Authentication required: send 'Authorization: Bearer <token>'."
-            if _bearer():
-                message = "The bearer token is invalid, expired or revoked."
+            if token_row() is not None and _cookie_write_refused():
+                raise ApiError(
+                    403,
+                    f"A write authenticated by the auth_token cookie needs the {CSRF_HEADER} "
+                    "header (the csrf_token of the login response).",
+                    {"header": CSRF_HEADER},
+                    "csrf_required",
+                )
+            message = (
+                "Authentication required: send 'Authorization: Bearer <token>' "
+                "or the auth_token cookie."
+            )
+            token, source = _request_token()
+            if token:
+                what = "bearer token" if source == "bearer" else "auth_token cookie"
+                message = f"The {what} is invalid, expired or revoked."
             raise ApiError(401, message)
         g.user = user
         return view(*args, **kwargs)

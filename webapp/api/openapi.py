@@ -270,6 +270,7 @@ def _schemas() -> dict[str, Schema]:
         ),
         "Token": fields(
             "access_token!:str token_type!:bearer expires_at!:ts expires_in!:int",
+            "csrf_token!:str",
             bearer={"const": "bearer"},
         ),
         "Totals": fields(
@@ -384,6 +385,7 @@ LOOKBACK_NOTE = "Look-back window in trading days (return observations up to the
 ERRORS = {
     400: "Invalid parameter (details name the field and the allowed range)",
     401: "Missing, invalid, expired or revoked credentials",
+    403: "A write authenticated by the auth_token cookie without the X-CSRF-Token header",
     404: "No such portfolio (or not yours: another advisor's portfolio is never revealed)",
     409: "Conflict with the current state",
     422: "Validation failed (details.fields maps field to message)",
@@ -395,8 +397,11 @@ RATE_LIMITED_HEADERS = {
         "schema": STRING,
     }
 }
-READ = [{"bearerAuth": []}, {"sessionCookie": []}]  # GETs: token or the browser session
-WRITE = [{"bearerAuth": []}]  # writes: a token only (no cookie-borne authority, no CSRF)
+# GETs: the token (header or auth_token cookie) or the browser session.
+READ = [{"bearerAuth": []}, {"authCookie": []}, {"sessionCookie": []}]
+# Writes: the bearer token, or the auth_token cookie together with the CSRF header (never the
+# browser session: a cookie-borne write needs proof it came from the app's own script).
+WRITE = [{"bearerAuth": []}, {"authCookie": [], "csrfHeader": []}]
 PREFIX = "/api/v1"
 
 
@@ -417,6 +422,7 @@ class Operation(NamedTuple):
 
 
 def _error_statuses(
+    method: str,
     path_params: Sequence[dict],
     query: Sequence[dict],
     body: Schema | None,
@@ -429,6 +435,7 @@ def _error_statuses(
     implied = {
         400: bool(query) or body is not None,
         401: not public,
+        403: not public and method != "get",  # a cookie-authenticated write without CSRF
         404: bool(path_params),
         422: body is not None,
     }
@@ -460,7 +467,7 @@ def op(
         {"name": n, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(n, ID)}
         for n in re.findall(r"{(\w+)}", path)
     ]
-    statuses = _error_statuses(path_params, query, body, public, errors)
+    statuses = _error_statuses(method, path_params, query, body, public, errors)
     spec: dict = {
         "summary": summary,
         "tags": [tag or path.split("/")[1]],
@@ -1167,6 +1174,20 @@ def document() -> dict:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "Token from POST /api/v1/auth/login (24 h).",
+                },
+                "authCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "auth_token",
+                    "description": "HttpOnly cookie set by POST /api/v1/auth/login and /refresh "
+                    "(the same token); cleared by /logout. Writes with it also need csrfHeader.",
+                },
+                "csrfHeader": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-CSRF-Token",
+                    "description": "The csrf_token of the login response; required for writes "
+                    "authenticated by the auth_token cookie (else 403 csrf_required).",
                 },
                 "sessionCookie": {
                     "type": "apiKey",
