@@ -73,6 +73,18 @@ class Config:
     # SQLite: how long a writer waits for another's lock before "database is locked"; long
     # enough for a 20,000-row import ahead of it (webapp/services/transactions.py).
     SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 30_000)
+    # Responses compressed when the client accepts it (brotli, else gzip): HTML pages and
+    # partials, JSON (the /data payloads), CSS/JS; images and downloads are left as they are.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/csv",
+        "application/json",
+        "application/javascript",
+        "text/javascript",
+    ]
+    COMPRESS_MIN_SIZE = 1024
     # Stress model (README "Methodology"): how factor-scenario moves are shrunk ("blume" or
     # "none") and the weight of the stress-day factor covariance (0 = calm window only).
     STRESS_SHRINKAGE = os.environ.get("STRESS_SHRINKAGE", "blume")

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound here and initialised in the app factory."""
 
 from flask import current_app, has_app_context
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -24,6 +25,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+compress = Compress()
 
 
 def _busy_timeout_ms() -> int:

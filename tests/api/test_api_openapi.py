@@ -167,12 +167,15 @@ def test_get_operations_conform_to_the_document(case, app, books):
     case.operation.schema.app = app  # also for schemathesis' own probe requests
     book = books["hedgefundstyle"]
     excluded = _excluded_checks(case)
+    # The WSGI transport does not undo Content-Encoding as an HTTP client does: ask for none
+    # (compression has its own test, tests/api/test_api_payload_bounds.py).
+    headers = {**book.headers, "Accept-Encoding": "identity"}
     # As generated (ids mostly unknown: 404) ...
-    case.call_and_validate(app=app, headers=book.headers, excluded_checks=excluded)
+    case.call_and_validate(app=app, headers=headers, excluded_checks=excluded)
     if _positive(case):
         # ... and, for valid input, against a portfolio the caller owns: the happy path.
         _owned(case, book)
-        case.call_and_validate(app=app, headers=book.headers, excluded_checks=excluded)
+        case.call_and_validate(app=app, headers=headers, excluded_checks=excluded)
 
 
 def test_405_lists_allowed_methods(client):

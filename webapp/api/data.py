@@ -68,11 +68,13 @@ def portfolio_data_quality(portfolio_id: int):
 @bp.get("/data/prices/historical/<int:portfolio_id>")
 @require_auth
 def prices_historical(portfolio_id: int):
-    """Aligned daily prices of the portfolio's symbols (largest first, optionally truncated)."""
+    """Aligned daily prices of the portfolio's symbols, largest first: at most max_symbols and
+    ``MAX_PAYLOAD_BYTES`` of JSON per page, the next page at ``metadata.next_cursor``."""
     lookback_days = int_param("lookback_days", *HISTORY_LOOKBACK)
     max_symbols = int_param("max_symbols", 0, *MAX_SYMBOLS) or None  # absent (0): every symbol
     date_format = choice_param("date_format", "iso", ("iso", "unix"))
     include_etfs = choice_param("include_factor_etfs", "false", ("true", "false")) == "true"
+    cursor = int_param("cursor", 0, 0, 100_000)
     portfolio = owned_portfolio_or_404(portfolio_id)
     return jsonify(
         market_views.historical_prices(
@@ -81,6 +83,7 @@ def prices_historical(portfolio_id: int):
             max_symbols=max_symbols,
             date_format=date_format,
             include_factor_etfs=include_etfs,
+            cursor=cursor,
         )
     )
 

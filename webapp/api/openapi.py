@@ -35,6 +35,7 @@ from webapp.schemas.params import (
     query_parameters,
 )
 from webapp.services import management as mgmt
+from webapp.services.market_views import MAX_PAYLOAD_BYTES
 
 Schema = dict[str, Any]
 
@@ -592,6 +593,12 @@ def _data_operations() -> list[Operation]:
                     ("true", "false"),
                     "false",
                     "Add the factor ETFs' prices under factor_etfs.",
+                ),
+                int_query(
+                    "cursor",
+                    (0, 0, 100_000),
+                    "Start at this index of the largest-first symbol order: the previous page's "
+                    f"metadata.next_cursor. A page holds at most {MAX_PAYLOAD_BYTES:,} bytes.",
                 ),
             ],
         ),

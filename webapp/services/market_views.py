@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable
 
@@ -308,6 +309,16 @@ def _series(symbols: list[str], dates: list[dt.date]) -> dict[str, dict[str, lis
     return out
 
 
+#: The most a /data payload carries, in bytes of compact JSON: about 150k tokens for an LLM
+#: client (4 bytes a token), the reference contract's bound. Larger answers are cut between
+#: symbols, say so in metadata, and give the cursor of the next page.
+MAX_PAYLOAD_BYTES = 600_000
+
+
+def _json_size(value) -> int:
+    return len(json.dumps(value, separators=(",", ":")))
+
+
 def historical_prices(
     portfolio: Portfolio,
     *,
@@ -315,13 +326,36 @@ def historical_prices(
     max_symbols: int | None = None,
     date_format: str = "iso",
     include_factor_etfs: bool = False,
+    cursor: int = 0,
+    max_bytes: int = MAX_PAYLOAD_BYTES,
 ) -> dict:
-    """Daily prices of the portfolio's symbols on one aligned date axis (the trading calendar)."""
+    """Daily prices of the portfolio's symbols on one aligned date axis (the trading calendar).
+
+    Symbols come largest first from ``cursor`` (their index in that order), at most
+    ``max_symbols``, and no more than fit ``max_bytes`` of JSON (always at least one):
+    ``metadata.next_cursor`` is where the next page starts (None on the last page).
+    """
     view = positions_view(portfolio)
     ranked = _ranked_symbols(view)
-    chosen = ranked[:max_symbols] if max_symbols else ranked
+    window = ranked[cursor:]
+    wanted = window[:max_symbols] if max_symbols else window
     dates = trading_calendar(view.as_of, lookback_days)
-    series = _series(chosen, dates)
+    series = _series(wanted, dates)
+    # The factor ETFs come with the first page only (they are the same on every page).
+    with_etfs = include_factor_etfs and cursor == 0
+    etfs = _series(sorted({f.etf_symbol for f in FACTORS}), dates) if with_etfs else {}
+    # What is not symbol series: the dates, the ETFs and ~2 KB of metadata (omitted symbols).
+    used = _json_size([d.isoformat() for d in dates]) + _json_size(etfs) + 2_000
+    used += _json_size(ranked)
+    chosen = []
+    for symbol in wanted:
+        size = _json_size(series[symbol]) + len(symbol) + 4
+        if chosen and used + size > max_bytes:
+            break
+        chosen.append(symbol)
+        used += size
+    series = {s: series[s] for s in chosen}
+    following = cursor + len(chosen)
     missing = [s for s in chosen if all(v is None for v in series[s]["adj_close"])]
     body = {
         "portfolio_id": portfolio.id,
@@ -342,12 +376,16 @@ def historical_prices(
             "total_symbols": len(ranked),
             "symbols_returned": len(chosen),
             "truncated": len(chosen) < len(ranked),
-            "omitted_symbols": ranked[len(chosen) :],
+            "omitted_symbols": [s for s in ranked if s not in series],
             "missing_symbols": missing,
+            "cursor": cursor,
+            "max_bytes": max_bytes,
+            "truncated_by_size": len(chosen) < len(wanted),
+            "next_cursor": following if following < len(ranked) else None,
         },
     }
-    if include_factor_etfs:
-        body["factor_etfs"] = _series(sorted({f.etf_symbol for f in FACTORS}), dates)
+    if with_etfs:
+        body["factor_etfs"] = etfs
     return body
 
 
