@@ -38,7 +38,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the database, migrations, CSRF, rate limiter and login manager to ``app``."""
-    from webapp import models  # noqa: F401  (tables must be known to Alembic)
+    from webapp import (
+        models,  # noqa: F401  (tables must be known to Alembic)
+        static_assets,
+    )
     from webapp.extensions import compress, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -52,6 +55,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     compress.init_app(app)
+    static_assets.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."

@@ -76,6 +76,7 @@ class Config:
     # Responses compressed when the client accepts it (brotli, else gzip): HTML pages and
     # partials, JSON (the /data payloads), CSS/JS; images and downloads are left as they are.
     COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_ALGORITHM_STREAMING = ["br", "gzip"]  # static files and streamed CSV downloads
     COMPRESS_MIMETYPES = [
         "text/html",
         "text/css",
