@@ -191,6 +191,20 @@ def require_auth(view):
     return wrapped
 
 
+def body_portfolio(payload: dict):
+    """The caller's portfolio named by the body's ``portfolio_id`` (422 if not an integer, 404
+    if not the caller's)."""
+    portfolio_id = payload.get("portfolio_id")
+    if isinstance(portfolio_id, bool) or not isinstance(portfolio_id, int):
+        raise ApiError(
+            422,
+            "Validation failed: portfolio_id: an integer is required.",
+            {"fields": {"portfolio_id": "An integer is required."}},
+            "validation_error",
+        )
+    return owned_portfolio_or_404(portfolio_id)
+
+
 M = TypeVar("M", bound=QueryParams)
 
 

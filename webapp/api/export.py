@@ -7,7 +7,13 @@ import json
 from flask import Response, jsonify, request
 
 from webapp.api import bp
-from webapp.api.common import ApiError, choice_param, owned_portfolio_or_404, require_auth
+from webapp.api.common import (
+    ApiError,
+    body_portfolio,
+    choice_param,
+    owned_portfolio_or_404,
+    require_auth,
+)
 from webapp.services import exports, trades
 from webapp.services.jsonable import jsonable
 from webapp.services.market_views import export_filename
@@ -57,15 +63,7 @@ def export_trades():
         raise ApiError(
             400, 'Send a JSON object body: {"portfolio_id": …, "target" or "trades": […]}.'
         )
-    portfolio_id = payload.get("portfolio_id")
-    if isinstance(portfolio_id, bool) or not isinstance(portfolio_id, int):
-        raise ApiError(
-            422,
-            "Validation failed: portfolio_id: an integer is required.",
-            {"fields": {"portfolio_id": "An integer is required."}},
-            "validation_error",
-        )
-    portfolio = owned_portfolio_or_404(portfolio_id)
+    portfolio = body_portfolio(payload)
     rows = trades.trade_list(portfolio, payload)
     if fmt == "csv":
         return attachment(

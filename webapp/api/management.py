@@ -13,6 +13,7 @@ from flask import g, jsonify, request
 from webapp.api import bp
 from webapp.api.common import (
     ApiError,
+    body_portfolio,
     choice_param,
     int_param,
     owned_portfolio_or_404,
@@ -323,15 +324,8 @@ def list_all_positions():
 def create_any_position():
     """Add a position to one of the caller's portfolios: the body names ``portfolio_id`` → 201."""
     body = _json_body()
-    portfolio_id = body.pop("portfolio_id", None)
-    if not isinstance(portfolio_id, int) or isinstance(portfolio_id, bool):
-        raise ApiError(
-            422,
-            "Send the portfolio_id of one of your portfolios.",
-            {"fields": {"portfolio_id": "This field is required (an integer)."}},
-            "validation_error",
-        )
-    portfolio = owned_portfolio_or_404(portfolio_id)
+    portfolio = body_portfolio(body)
+    del body["portfolio_id"]
     position = mgmt.add_position(portfolio, body, source="api")
     return jsonify(position_dict(position)), 201
 
