@@ -33,6 +33,23 @@ CASES = [
 ]
 
 
+def test_stress_category_is_refused_alike(client, hf_book, api_headers):
+    api = client.get(
+        f"/api/v1/analytics/portfolio/{hf_book}/stress-test?category=weather", headers=api_headers
+    )
+    assert api.status_code == 400
+    details = api.get_json()["error"]["details"]
+    assert details["field"] == "category" and "historical" in details["allowed"]
+    client.post("/login", data={"email": HF, "password": "demo12345"})
+    for headers in ({}, {"HX-Request": "true", "HX-Target": "stress-scenarios"}):
+        html = client.get(f"/portfolios/{hf_book}/stress?category=weather", headers=headers)
+        text = html.get_data(as_text=True)
+        assert html.status_code == 200
+        assert 'id="param-error" role="alert" data-field="category"' in text
+        assert "Category must be one of: market, factor rotation, rates, historical." in text
+        assert len(re.findall(r"<tr data-scenario=", text)) == 21  # the defaults: every scenario
+
+
 @pytest.fixture()
 def api_headers(client, hf_book):
     return bearer(login_token(client, HF, "demo12345"))

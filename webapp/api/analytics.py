@@ -11,7 +11,6 @@ import re
 
 from flask import jsonify, request
 
-from webapp.analytics.stress import CATEGORIES
 from webapp.api import bp
 from webapp.api.common import (
     ApiError,
@@ -21,7 +20,12 @@ from webapp.api.common import (
     require_auth,
 )
 from webapp.api.contract import shaped
-from webapp.schemas.params import CorrelationMatrixParams, DiversificationParams, RiskParams
+from webapp.schemas.params import (
+    CorrelationMatrixParams,
+    DiversificationParams,
+    RiskParams,
+    StressParams,
+)
 from webapp.services.correlations import correlation_matrix, diversification_score
 from webapp.services.factor_exposures import (
     factor_definitions,
@@ -165,15 +169,8 @@ def analytics_risk_metrics(portfolio_id: int):
 @_portfolio_route("stress-test")
 def analytics_stress_test(portfolio_id: int):
     """Scenario P&L, optionally some scenario ids or one category; unknown ids are a 400."""
-    scenario_ids = csv_param("scenarios")
-    category = request.args.get("category")
-    if category is not None and category not in CATEGORIES:
-        raise ApiError(
-            400,
-            f"'category' must be one of: {', '.join(CATEGORIES)}",
-            {"field": "category", "value": category, "allowed": list(CATEGORIES)},
-            "invalid_parameter",
-        )
+    params = query_params(StressParams)
+    category, scenario_ids = params.category, params.scenario_ids
     portfolio = owned_portfolio_or_404(portfolio_id)
     result = stress_test(portfolio, category=category, scenario_ids=scenario_ids)
     unknown = result.metadata.get("unknown_scenarios")

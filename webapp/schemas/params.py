@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from webapp.analytics.scenarios import CATEGORIES
+
 M = TypeVar("M", bound="QueryParams")
 
 
@@ -43,6 +45,9 @@ class ParamError(Exception):
         label = labels.get(self.field, self.field)
         if "must not exceed" in self.message:
             return f"{label} must not be more than the look-back ({d['max']} days)."
+        if "allowed" in d:
+            allowed = ", ".join(str(a).replace("_", " ") for a in d["allowed"])
+            return f"{label} must be one of: {allowed}."
         return f"{label} must be a whole number from {d['min']} to {d['max']}."
 
 
@@ -153,6 +158,25 @@ class RiskParams(QueryParams):
     lookback_days: int = Field(90, ge=30, le=252, description=LOOKBACK_NOTE)
 
 
+class StressParams(QueryParams):
+    """Stress tests: one category of the library, or some scenario ids (unknown ids: 400)."""
+
+    category: Literal[CATEGORIES] | None = Field(  # type: ignore[valid-type]
+        None, description="Only this category of the scenario library."
+    )
+    scenarios: str | None = Field(
+        None,
+        max_length=2_000,
+        pattern=r"^[a-z0-9_]+(,[a-z0-9_]+)*$",
+        description="Comma-separated scenario ids (unknown ids are a 400).",
+    )
+
+    @property
+    def scenario_ids(self) -> list[str] | None:
+        """The ids asked for, in order, without repeats (None: every scenario)."""
+        return list(dict.fromkeys(self.scenarios.split(","))) if self.scenarios else None
+
+
 class Page(QueryParams):
     """``limit`` / ``offset`` paging of a list endpoint (answers carry ``total``)."""
 
@@ -232,6 +256,7 @@ __all__ = [
     "PortfolioListParams",
     "PositionListParams",
     "StrategyListParams",
+    "StressParams",
     "ParamError",
     "QueryParams",
     "RiskParams",

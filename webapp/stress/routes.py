@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import request
 
 from webapp import charts
-from webapp.pages import nav_item, owned, result_page
+from webapp.pages import nav_item, owned, page_params, result_page
+from webapp.schemas.params import StressParams
 from webapp.services.stress_tests import stress_test
 from webapp.stress import bp
 
@@ -30,7 +31,8 @@ def _figure(scenarios: list[dict]):
 def index(portfolio_id: int):
     """The Stress tests page: every scenario's P&L; HTMX gets the list or one scenario's detail."""
     portfolio = owned(portfolio_id)
-    category = request.args.get("category") or None
+    params, error = page_params(StressParams)
+    category = params.category
     result = stress_test(portfolio, category=category)
     selected = None
     if result.available:
@@ -51,4 +53,5 @@ def index(portfolio_id: int):
         category=category,
         selected=selected,
         figure=figure,
+        param_error=error,
     )
