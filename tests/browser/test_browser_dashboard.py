@@ -437,3 +437,43 @@ def test_model_validation_episode_picker_swaps_the_scatter(account, live_server,
     traces = page.evaluate("document.getElementById('validation-chart').data.length")
     assert traces == 4
     page.screenshot(path=str(screenshots / "model-validation.png"), full_page=True)
+
+
+# Static assets: the second page load fetches no plotly.js ----------------------------------------
+
+
+def test_second_page_load_transfers_no_plotly(fresh_login, live_server, demo_books):
+    page = fresh_login(HNW)
+    pid = demo_books[HNW]
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    loads: dict[str, dict] = {}
+
+    def sent(event):
+        if "/static/" in event["request"]["url"]:
+            loads[event["requestId"]] = {"url": event["request"]["url"], "network": None}
+
+    def from_cache(event):
+        if event["requestId"] in loads:
+            loads[event["requestId"]]["network"] = False
+
+    def received(event):
+        # A response served from the cache is also reported here (fromDiskCache false for the
+        # memory cache): only a response not already known to be cached came over the network.
+        load = loads.get(event["requestId"])
+        if load is not None and load["network"] is None:
+            r = event["response"]
+            load["network"] = not (r.get("fromDiskCache") or r.get("fromMemoryCache"))
+
+    cdp.on("Network.requestWillBeSent", sent)
+    cdp.on("Network.requestServedFromCache", from_cache)
+    cdp.on("Network.responseReceived", received)
+    page.goto(f"{live_server}/portfolios/{pid}/risk")
+    wait_for_charts(page, ["drawdown-chart"])
+    plotly = [x for x in loads.values() if "plotly" in x["url"]]
+    assert [x["network"] for x in plotly] == [True], plotly  # the first page fetches it
+    assert re.search(r"plotly-3\.7\.0\.min\.[0-9a-f]{12}\.js$", plotly[0]["url"])
+    loads.clear()
+    page.goto(f"{live_server}/portfolios/{pid}/stress")
+    wait_for_charts(page, ["stress-chart"])
+    assert loads and all(x["network"] is False for x in loads.values()), loads
