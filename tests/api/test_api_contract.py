@@ -174,3 +174,37 @@ def test_empty_portfolio_answers_with_the_spec_reason_and_ours(client, empty_boo
 def test_windowed_unavailable_answers_say_the_window(client, empty_book):
     body = get(client, empty_book, "correlation-matrix?lookback_days=60&min_overlap=30")
     assert body["metadata"]["duration_days"] == 60
+
+
+# ----------------------------------------------------- the page shows the JSON's numbers
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_pages_show_the_numbers_a_spec_client_reads(client, books, who):
+    from webapp.formatting import money, number, pct
+
+    book = books[who]
+    overview = get(client, book, "overview")
+    risk = get(client, book, "risk-metrics?lookback_days=90")
+    stress = get(client, book, "stress-test")
+    client.post("/login", data={"email": book.email, "password": "demo12345"})
+    base = f"/portfolios/{book.portfolio_id}"
+    page = client.get(f"{base}/overview").get_data(as_text=True)
+    for value in (
+        overview["total_value"],
+        overview["cash_balance"],
+        overview["exposures"]["long_exposure"],
+        overview["exposures"]["gross_exposure"],
+        overview["pnl"]["total_pnl"],
+    ):
+        assert money(value) in page, value
+    page = client.get(f"{base}/risk?lookback_days=90").get_data(as_text=True)
+    assert number(risk["risk_metrics"]["portfolio_beta"], 2) in page
+    assert pct(risk["risk_metrics"]["annualized_volatility"]) in page
+    page = client.get(f"{base}/stress").get_data(as_text=True)
+    for s in stress["data"]["scenarios"]:
+        row = page.split(f'data-scenario="{s["id"]}"', 1)[1].split("</tr>", 1)[0]
+        # The page's "% of equity" is the contract's percentage_impact in points.
+        assert pct(s["impact"]["percentage_impact"] / 100) in row, s["id"]
+        assert money(s["impact"]["dollar_impact"]) in row
+        assert money(s["impact"]["new_portfolio_value"]) in row
