@@ -6,13 +6,8 @@ from flask import g, jsonify, request
 
 from webapp.api import bp
 from webapp.api.analytics import SYMBOL_RE, csv_param
-from webapp.api.common import (
-    ApiError,
-    choice_param,
-    int_param,
-    owned_portfolio_or_404,
-    require_auth,
-)
+from webapp.api.common import ApiError, owned_portfolio_or_404, query_params, require_auth
+from webapp.schemas.params import DataQualityParams, EtfPricesParams, HistoricalPricesParams
 from webapp.services import market_views
 from webapp.services import portfolios as svc
 from webapp.services.positions import portfolio_dict, positions_view
@@ -41,11 +36,6 @@ def positions_details():
     return jsonify(positions_view(portfolio).to_dict())
 
 
-# Ranges for the raw-data parameters: (default, minimum, maximum); lookbacks are trading days.
-HISTORY_LOOKBACK = (90, 1, 1260)
-QUALITY_LOOKBACK = (252, 20, 1260)
-ETF_LOOKBACK = (30, 1, 252)
-MAX_SYMBOLS = (1, 500)  # no default: all symbols unless asked to truncate
 MAX_QUOTES = 100
 
 
@@ -60,9 +50,9 @@ def portfolio_complete(portfolio_id: int):
 @require_auth
 def portfolio_data_quality(portfolio_id: int):
     """Per-symbol price coverage over the look-back and which engines it permits."""
-    lookback_days = int_param("lookback_days", *QUALITY_LOOKBACK)
+    params = query_params(DataQualityParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    return jsonify(market_views.data_quality(portfolio, lookback_days=lookback_days))
+    return jsonify(market_views.data_quality(portfolio, lookback_days=params.lookback_days))
 
 
 @bp.get("/data/prices/historical/<int:portfolio_id>")
@@ -70,20 +60,16 @@ def portfolio_data_quality(portfolio_id: int):
 def prices_historical(portfolio_id: int):
     """Aligned daily prices of the portfolio's symbols, largest first: at most max_symbols and
     ``MAX_PAYLOAD_BYTES`` of JSON per page, the next page at ``metadata.next_cursor``."""
-    lookback_days = int_param("lookback_days", *HISTORY_LOOKBACK)
-    max_symbols = int_param("max_symbols", 0, *MAX_SYMBOLS) or None  # absent (0): every symbol
-    date_format = choice_param("date_format", "iso", ("iso", "unix"))
-    include_etfs = choice_param("include_factor_etfs", "false", ("true", "false")) == "true"
-    cursor = int_param("cursor", 0, 0, 100_000)
+    params = query_params(HistoricalPricesParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
     return jsonify(
         market_views.historical_prices(
             portfolio,
-            lookback_days=lookback_days,
-            max_symbols=max_symbols,
-            date_format=date_format,
-            include_factor_etfs=include_etfs,
-            cursor=cursor,
+            lookback_days=params.lookback_days,
+            max_symbols=params.max_symbols,
+            date_format=params.date_format,
+            include_factor_etfs=params.include_factor_etfs == "true",
+            cursor=params.cursor,
         )
     )
 
@@ -102,5 +88,5 @@ def prices_quotes():
 @require_auth
 def factor_etf_prices():
     """The factor ETFs' last prices and recent daily series."""
-    lookback_days = int_param("lookback_days", *ETF_LOOKBACK)
-    return jsonify(market_views.factor_etf_prices(lookback_days=lookback_days))
+    params = query_params(EtfPricesParams)
+    return jsonify(market_views.factor_etf_prices(lookback_days=params.lookback_days))

@@ -27,7 +27,10 @@ from webapp.api import management as management_api
 from webapp.api import system as system_api
 from webapp.schemas.params import (
     CorrelationMatrixParams,
+    DataQualityParams,
     DiversificationParams,
+    EtfPricesParams,
+    HistoricalPricesParams,
     PortfolioListParams,
     PositionListParams,
     RiskParams,
@@ -35,7 +38,6 @@ from webapp.schemas.params import (
     query_parameters,
 )
 from webapp.services import management as mgmt
-from webapp.services.market_views import MAX_PAYLOAD_BYTES
 
 Schema = dict[str, Any]
 
@@ -573,34 +575,14 @@ def _data_operations() -> list[Operation]:
             "data_portfolio_data_quality",
             "Price coverage per symbol over the look-back",
             response("Coverage", coverage),
-            query=[int_query("lookback_days", data_api.QUALITY_LOOKBACK, LOOKBACK_NOTE)],
+            query=query_parameters(DataQualityParams),
         ),
         op(
             "get /data/prices/historical/{portfolio_id}",
             "data_prices_historical",
             "Daily prices of the portfolio's symbols on one date axis",
             response("Aligned prices", aligned),
-            query=[
-                int_query("lookback_days", data_api.HISTORY_LOOKBACK, LOOKBACK_NOTE),
-                int_query(
-                    "max_symbols",
-                    (None, *data_api.MAX_SYMBOLS),  # no default: every symbol
-                    "Keep the N largest holdings (metadata says what was cut).",
-                ),
-                enum_query("date_format", ("iso", "unix"), "iso", "How dates are written."),
-                enum_query(
-                    "include_factor_etfs",
-                    ("true", "false"),
-                    "false",
-                    "Add the factor ETFs' prices under factor_etfs.",
-                ),
-                int_query(
-                    "cursor",
-                    (0, 0, 100_000),
-                    "Start at this index of the largest-first symbol order: the previous page's "
-                    f"metadata.next_cursor. A page holds at most {MAX_PAYLOAD_BYTES:,} bytes.",
-                ),
-            ],
+            query=query_parameters(HistoricalPricesParams),
         ),
         op(
             "get /data/prices/quotes",
@@ -625,7 +607,7 @@ def _data_operations() -> list[Operation]:
             "data_factor_etf_prices",
             "The factor ETFs' recent prices",
             response("Factor ETF prices", etf_prices),
-            query=[int_query("lookback_days", data_api.ETF_LOOKBACK, LOOKBACK_NOTE)],
+            query=query_parameters(EtfPricesParams),
         ),
     ]
 

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from webapp.analytics.scenarios import CATEGORIES
+from webapp.services.market_views import MAX_PAYLOAD_BYTES
 
 M = TypeVar("M", bound="QueryParams")
 
@@ -177,6 +178,38 @@ class StressParams(QueryParams):
         return list(dict.fromkeys(self.scenarios.split(","))) if self.scenarios else None
 
 
+class HistoricalPricesParams(QueryParams):
+    """GET /data/prices/historical/{id}: the window, truncation, format and page cursor."""
+
+    lookback_days: int = Field(90, ge=1, le=1260, description=LOOKBACK_NOTE)
+    max_symbols: int | None = Field(
+        None, ge=1, le=500, description="Keep the N largest holdings (metadata says what was cut)."
+    )
+    date_format: Literal["iso", "unix"] = Field("iso", description="How dates are written.")
+    include_factor_etfs: Literal["true", "false"] = Field(
+        "false", description="Add the factor ETFs' prices under factor_etfs (first page)."
+    )
+    cursor: int = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description="Start at this index of the largest-first symbol order: the previous "
+        f"page's metadata.next_cursor (a page holds at most {MAX_PAYLOAD_BYTES:,} bytes).",
+    )
+
+
+class DataQualityParams(QueryParams):
+    """GET /data/portfolio/{id}/data-quality."""
+
+    lookback_days: int = Field(252, ge=20, le=1260, description=LOOKBACK_NOTE)
+
+
+class EtfPricesParams(QueryParams):
+    """GET /data/factors/etf-prices."""
+
+    lookback_days: int = Field(30, ge=1, le=252, description=LOOKBACK_NOTE)
+
+
 class Page(QueryParams):
     """``limit`` / ``offset`` paging of a list endpoint (answers carry ``total``)."""
 
@@ -251,7 +284,10 @@ def _plain_optional(prop: dict) -> dict:
 
 __all__ = [
     "CorrelationMatrixParams",
+    "DataQualityParams",
     "DiversificationParams",
+    "EtfPricesParams",
+    "HistoricalPricesParams",
     "Page",
     "PortfolioListParams",
     "PositionListParams",
