@@ -208,3 +208,27 @@ def test_pages_show_the_numbers_a_spec_client_reads(client, books, who):
         assert pct(s["impact"]["percentage_impact"] / 100) in row, s["id"]
         assert money(s["impact"]["dollar_impact"]) in row
         assert money(s["impact"]["new_portfolio_value"]) in row
+
+
+@pytest.mark.parametrize("who", WHO)
+@pytest.mark.parametrize(
+    ("suffix", "model_name"),
+    [
+        ("overview", "OverviewContract"),
+        ("risk-metrics", "RiskContract"),
+        ("factor-exposures", "FactorExposuresContract"),
+        ("positions/factor-exposures?limit=5", "PositionFactorContract"),
+        ("diversification-score", "DiversificationContract"),
+    ],
+)
+def test_responses_validate_against_the_declared_contract_models(
+    client, books, who, suffix, model_name
+):
+    from webapp.schemas import contract
+
+    model = getattr(contract, model_name)
+    body = get(client, books[who], suffix)
+    block = model.model_validate({k: body[k] for k in model.model_fields})  # strict: no extras
+    assert block.portfolio_id == books[who].portfolio_id
+    for s in get(client, books[who], "stress-test")["data"]["scenarios"]:
+        contract.StressImpact.model_validate(s["impact"])

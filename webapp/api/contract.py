@@ -15,6 +15,20 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from webapp.schemas.contract import (
+    DiversificationContract,
+    Exposures,
+    FactorExposuresContract,
+    FactorItem,
+    OverviewContract,
+    PnL,
+    PositionCount,
+    PositionFactorContract,
+    PositionFactorItem,
+    RiskContract,
+    RiskMetrics,
+    StressImpact,
+)
 from webapp.services.results import Result
 
 #: Per endpoint: the spec's reason codes, and the code a reason of ours maps to.
@@ -66,43 +80,44 @@ def overview(body: dict, result: Result) -> dict:
     def share(value: float) -> float | None:
         return 100.0 * abs(value) / equity if equity > 0 else None
 
-    body.update(
+    block = OverviewContract(
         portfolio_id=result.portfolio_id,
         total_value=equity,
         cash_balance=s["cash"],
-        exposures={
-            "long_exposure": s["long_exposure"],
-            "short_exposure": s["short_exposure"],
-            "gross_exposure": s["gross_exposure"],
-            "net_exposure": s["net_exposure"],
-            "long_percentage": share(s["long_exposure"]),
-            "short_percentage": share(s["short_exposure"]),
-        },
-        pnl={
-            "total_pnl": pnl["total_pnl"],
-            "unrealized_pnl": pnl["unrealized_pnl"],
-            "realized_pnl": pnl["realized_pnl"],
-        },
-        position_count={
-            "total_positions": s["position_count"],
-            "long_count": counts.get("LONG", 0) + counts.get("LC", 0) + counts.get("LP", 0),
-            "short_count": counts.get("SHORT", 0) + counts.get("SC", 0) + counts.get("SP", 0),
-            "option_count": sum(counts.get(t, 0) for t in ("LC", "LP", "SC", "SP")),
-        },
+        exposures=Exposures(
+            long_exposure=s["long_exposure"],
+            short_exposure=s["short_exposure"],
+            gross_exposure=s["gross_exposure"],
+            net_exposure=s["net_exposure"],
+            long_percentage=share(s["long_exposure"]),
+            short_percentage=share(s["short_exposure"]),
+        ),
+        pnl=PnL(
+            total_pnl=pnl["total_pnl"],
+            unrealized_pnl=pnl["unrealized_pnl"],
+            realized_pnl=pnl["realized_pnl"],
+        ),
+        position_count=PositionCount(
+            total_positions=s["position_count"],
+            long_count=counts.get("LONG", 0) + counts.get("LC", 0) + counts.get("LP", 0),
+            short_count=counts.get("SHORT", 0) + counts.get("SC", 0) + counts.get("SP", 0),
+            option_count=sum(counts.get(t, 0) for t in ("LC", "LP", "SC", "SP")),
+        ),
         last_updated=body["metadata"]["calculated_at"],
     )
+    body.update(block.model_dump())
     return body
 
 
 def risk_metrics(body: dict, result: Result) -> dict:
     """``risk_metrics{portfolio_beta, annualized_volatility, max_drawdown}`` and the metadata."""
     d = body["data"]
-    body["portfolio_id"] = result.portfolio_id
-    body["risk_metrics"] = {
-        "portfolio_beta": d["portfolio_beta"],
-        "annualized_volatility": d["annualized_volatility"],
-        "max_drawdown": d["max_drawdown"],
-    }
+    metrics = RiskMetrics(
+        portfolio_beta=d["portfolio_beta"],
+        annualized_volatility=d["annualized_volatility"],
+        max_drawdown=d["max_drawdown"],
+    )
+    body.update(RiskContract(portfolio_id=result.portfolio_id, risk_metrics=metrics).model_dump())
     body["metadata"].update(
         lookback_days=d["lookback_days"],
         date_range={"start": d["start"], "end": d["end"]},
@@ -114,14 +129,15 @@ def risk_metrics(body: dict, result: Result) -> dict:
 def factor_exposures(body: dict, result: Result) -> dict:
     """Top-level ``calculation_date`` and ``factors[{name, beta, exposure_dollar}]``."""
     d = body["data"]
-    body.update(
+    block = FactorExposuresContract(
         portfolio_id=result.portfolio_id,
         calculation_date=body["metadata"]["as_of"],
         factors=[
-            {"name": f["name"], "beta": f["beta"], "exposure_dollar": f["exposure_dollar"]}
+            FactorItem(name=f["name"], beta=f["beta"], exposure_dollar=f["exposure_dollar"])
             for f in d["factors"]
         ],
     )
+    body.update(block.model_dump())
     body["metadata"].update(
         factor_model=f"{len(d['factors'])}-factor",
         calculation_method="ETF-proxy regression",
@@ -132,17 +148,20 @@ def factor_exposures(body: dict, result: Result) -> dict:
 def position_factor_exposures(body: dict, result: Result) -> dict:
     """Top-level ``total, limit, offset`` and ``positions[{position_id, symbol, exposures}]``."""
     meta = body["metadata"]
-    body.update(
+    block = PositionFactorContract(
         portfolio_id=result.portfolio_id,
         calculation_date=meta["as_of"],
         total=meta["total"],
         limit=meta["limit"],
         offset=meta["offset"],
         positions=[
-            {"position_id": p["position_id"], "symbol": p["symbol"], "exposures": p["betas"]}
+            PositionFactorItem(
+                position_id=p["position_id"], symbol=p["symbol"], exposures=p["betas"] or {}
+            )
             for p in body["data"]["positions"]
         ],
     )
+    body.update(block.model_dump())
     return body
 
 
@@ -159,13 +178,14 @@ def correlation_matrix(body: dict, result: Result) -> dict:
 def diversification_score(body: dict, result: Result) -> dict:
     """Top-level ``portfolio_correlation, duration_days, calculation_date, symbols_included``."""
     d = body["data"]
-    body.update(
+    block = DiversificationContract(
         portfolio_id=result.portfolio_id,
         portfolio_correlation=d["portfolio_correlation"],
         duration_days=result.parameters.get("lookback_days"),
         calculation_date=body["metadata"]["as_of"],
         symbols_included=d["symbols_included"],
     )
+    body.update(block.model_dump())
     return body
 
 
@@ -177,11 +197,11 @@ def stress_test(body: dict, result: Result) -> dict:
         {
             **s,
             "id": s["scenario_id"],
-            "impact": {
-                "dollar_impact": s["pnl"],
-                "percentage_impact": _pp(s["pnl_pct"]),
-                "new_portfolio_value": s["new_value"],
-            },
+            "impact": StressImpact(
+                dollar_impact=s["pnl"],
+                percentage_impact=_pp(s["pnl_pct"]),
+                new_portfolio_value=s["new_value"],
+            ).model_dump(),
         }
         for s in d["scenarios"]
     ]

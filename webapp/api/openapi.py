@@ -25,6 +25,7 @@ from webapp.api import bp
 from webapp.api import data as data_api
 from webapp.api import management as management_api
 from webapp.api import system as system_api
+from webapp.schemas.contract import TOP_LEVEL, StressImpact
 from webapp.schemas.params import (
     CorrelationMatrixParams,
     DataQualityParams,
@@ -134,59 +135,34 @@ def fields(*spec: str, **local: Schema | str) -> Schema:
     return obj(tuple(required), **properties)
 
 
-def _result(data_schema: str, contract: str = "", **local: Schema | str) -> Schema:
-    """The analytics envelope: available + data, or available: false + reason.
-
-    ``contract`` lists the reference contract's fields the endpoint adds at the top level
-    (``api.contract``), beside the envelope.
-    """
+def _result(data_schema: str) -> Schema:
+    """The analytics envelope: available + data, or available: false + reason."""
     available = fields(
         "available!:yes data!:data metadata!:@ResultMetadata",
-        contract,
         yes={"const": True},
         data=ref(data_schema),
-        **local,
     )
     return {"oneOf": [available, ref("Unavailable")]}
 
 
-def _contract_result(name: str) -> Schema:
-    """``<name>Result``: the envelope of ``<name>Data`` with the contract's top-level fields."""
-    contract, local = _CONTRACT.get(name, ("", {}))
-    return _result(f"{name}Data", contract, **local)
+def model_schema(model: type) -> tuple[Schema, dict[str, Schema]]:
+    """A pydantic model's JSON Schema with refs into components, and the models it refers to."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    return schema, schema.pop("$defs", {})
 
 
-#: The reference contract's top-level fields per analytics payload (TODO3 3.0.3), with units.
-_CONTRACT: dict[str, tuple[str, dict]] = {
-    "Overview": (
-        "portfolio_id!:int total_value!:num cash_balance!:num exposures!:exposures pnl!:pnl "
-        "position_count!:counts last_updated!:ts?",
-        {
-            "exposures": "long_exposure!:num short_exposure!:num gross_exposure!:num "
-            "net_exposure!:num long_percentage!:num? short_percentage!:num?",
-            "pnl": "total_pnl!:num unrealized_pnl!:num realized_pnl!:num",
-            "counts": "total_positions!:int long_count!:int short_count!:int option_count!:int",
-        },
-    ),
-    "Risk": (
-        "portfolio_id!:int risk_metrics!:metrics",
-        {"metrics": "portfolio_beta!:num? annualized_volatility!:num? max_drawdown!:num?"},
-    ),
-    "FactorExposures": (
-        "portfolio_id!:int calculation_date!:date? factors!:[factor]",
-        {"factor": "name!:str beta!:num? exposure_dollar!:num?"},
-    ),
-    "PositionFactor": (
-        "portfolio_id!:int calculation_date!:date? total!:int limit!:int offset!:int "
-        "positions!:[row]",
-        {"row": "position_id!:int symbol!:str exposures:{num?}"},
-    ),
-    "Diversification": (
-        "portfolio_id!:int portfolio_correlation!:num? duration_days!:int "
-        "calculation_date!:date? symbols_included!:int",
-        {},
-    ),
-}
+def _contract_result(name: str) -> tuple[Schema, dict[str, Schema]]:
+    """``<name>Result``: the envelope of ``<name>Data`` plus the contract block's fields
+    (``schemas.contract.TOP_LEVEL``), and the component schemas the block uses."""
+    model = TOP_LEVEL.get(name)
+    result = _result(f"{name}Data")
+    if model is None:
+        return result, {}
+    block, defs = model_schema(model)
+    available = result["oneOf"][0]
+    available["properties"].update(block["properties"])
+    available["required"] += block.get("required", [])
+    return result, defs
 
 
 def _schemas() -> dict[str, Schema]:
@@ -244,7 +220,7 @@ def _schemas() -> dict[str, Schema]:
                 "factor_moves:{num} move_explained:[moved] covariance:obj shrinkage:obj",
                 # The contract's impact: percentage_impact in percentage points (-10.0 = -10%);
                 # pnl_pct is the same as a decimal fraction.
-                impact="dollar_impact!:num percentage_impact!:num? new_portfolio_value!:num",
+                impact=ref("StressImpact"),
                 moved="underlying!:str terms!:{num} raw_move!:num shrinkage!:num move!:num",
             ),
             # How the factor covariance of the implied moves was estimated, and the shrinkage.
@@ -261,6 +237,12 @@ def _schemas() -> dict[str, Schema]:
             history="dates!:[date] equity!:[num]",
         ),
     }
+    results, contract_defs = {}, {}
+    for name in payloads:
+        results[f"{name}Result"], defs = _contract_result(name)
+        contract_defs.update(defs)
+    impact, defs = model_schema(StressImpact)
+    contract_defs.update(defs, StressImpact=impact)
     return {
         "Error": fields("error!:error", error="code!:str message!:str details!:obj"),
         "ResultMetadata": fields(
@@ -326,7 +308,8 @@ def _schemas() -> dict[str, Schema]:
             "skipped_lines:[int] warnings:[obj]",
         ),
         **{f"{name}Data": payload for name, payload in payloads.items()},
-        **{f"{name}Result": _contract_result(name) for name in payloads},
+        **results,
+        **contract_defs,
     }
 
 
