@@ -132,3 +132,13 @@ def test_strategies_group_open_positions(api, books):
     assert core["position_count"] == 2 and core["symbols"] == ["AAPL", "MSFT"]
     assert core["cost_basis"] == pytest.approx(10 * 150 + 5 * 300)
     assert by_name["(no strategy)"]["cost_basis"] == pytest.approx(-20 * 100)
+
+
+@pytest.mark.parametrize("value", [[None, None], 5, {"a": 1}, True])
+def test_a_name_must_be_text(api, value):
+    # Found by fuzzing the writes: str([None, None]) used to become a portfolio's name.
+    for path in ("/management/portfolios", "/management/tags"):
+        resp = api.post(path, json={"name": value})
+        assert resp.status_code == 422, (path, resp.get_json())
+        assert resp.get_json()["error"]["details"]["fields"]["name"] == "Must be text."
+    assert api.get("/management/portfolios").get_json()["total"] == 0

@@ -195,6 +195,8 @@ def body_portfolio(payload: dict):
     """The caller's portfolio named by the body's ``portfolio_id`` (422 if not an integer, 404
     if not the caller's)."""
     portfolio_id = payload.get("portfolio_id")
+    if isinstance(portfolio_id, float) and portfolio_id.is_integer():
+        portfolio_id = int(portfolio_id)  # JSON Schema's integer: 277.0 is 277
     if isinstance(portfolio_id, bool) or not isinstance(portfolio_id, int):
         raise ApiError(
             422,

@@ -874,7 +874,11 @@ def _management_operations() -> list[Operation]:
     the_portfolio = response("The portfolio", ref("Portfolio"))
     the_position = response("The position", ref("Position"))
     deleted = {"description": "Deleted"}
-    portfolio_body = fields("name!:str description:str cash:amount benchmark:str")
+    # A name is some non-blank text, at most the column's length.
+    portfolio_body = fields(
+        "name!:name description:str cash:amount benchmark:str",
+        name={"type": "string", "pattern": r"\S", "maxLength": mgmt.MAX_NAME},
+    )
     position_body = fields(
         "symbol!:str quantity!:amount entry_price!:amount entry_date:str position_type:str",
         "tags:any strategy:str notes:str funding:funding fees:amount",
@@ -1077,7 +1081,15 @@ def _management_operations() -> list[Operation]:
             "Create a tag",
             response("The tag", fields("id!:int name!:str color:str")),
             status=201,
-            body=fields("name!:str color:str"),
+            body=fields(
+                "name!:name color:color",
+                name={
+                    "type": "string",
+                    "pattern": r"^[^\x00-\x1f\x7f,;]*\S",
+                    "maxLength": mgmt.MAX_TAG,
+                },
+                color={"type": "string", "pattern": mgmt.COLOR_RE.pattern},
+            ),
             errors=(409,),  # the name is taken
         ),
         op(

@@ -129,9 +129,18 @@ def _date(data: dict, field: str, errors: dict, *, required: bool = True) -> dt.
         return None
 
 
-def _text(data: dict, field: str, errors: dict, limit: int | None = None) -> str:
-    """Trimmed free text, neutralized so a spreadsheet never runs it as a formula (CWE-1236)."""
-    text = neutralize(str(data.get(field) or "").strip())
+def _text(
+    data: dict, field: str, errors: dict, limit: int | None = None, *, neutral: bool = True
+) -> str:
+    """Trimmed free text ("" when absent), neutralized so a spreadsheet never runs it as a
+    formula (CWE-1236) unless ``neutral`` is False. A list, number or object is an error."""
+    value = data.get(field)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors[field] = "Must be text."
+        return ""
+    text = neutralize(value.strip()) if neutral else value.strip()
     if limit is not None and len(text) > limit:
         errors[field] = f"At most {limit} characters."
     return text
@@ -159,8 +168,10 @@ def parse_benchmark(raw: Any) -> tuple[str | None, str | None]:
 def validate_portfolio(data: dict, user_id: int, *, existing: Portfolio | None = None) -> dict:
     """Clean name/description/cash/benchmark, or ValidationError (names are unique per advisor)."""
     errors: dict[str, str] = {}
-    name = str(data.get("name") or "").strip()
-    if not name:
+    name = _text(data, "name", errors, neutral=False)
+    if "name" in errors:
+        name = ""
+    elif not name:
         errors["name"] = "Give the portfolio a name."
     elif len(name) > MAX_NAME:
         errors["name"] = f"At most {MAX_NAME} characters."
@@ -171,7 +182,7 @@ def validate_portfolio(data: dict, user_id: int, *, existing: Portfolio | None =
         if clash is not None and (existing is None or clash != existing.id):
             errors["name"] = f"You already have a portfolio called '{name}'."
     cash = _number(data, "cash", errors, required=False, minimum=0.0)
-    description = str(data.get("description") or "").strip()
+    description = _text(data, "description", errors, neutral=False)
     if len(description) > MAX_DESCRIPTION:
         errors["description"] = f"At most {MAX_DESCRIPTION} characters."
     benchmark, message = parse_benchmark(data.get("benchmark"))
@@ -763,9 +774,11 @@ def owned_tag(user_id: int, tag_id: int) -> Tag | None:
 def create_tag(user_id: int, data: dict) -> Tag:
     """A new tag; the name is unique per advisor."""
     errors: dict[str, str] = {}
-    name = neutralize(str(data.get("name") or "").strip())
-    color = str(data.get("color") or "#4c78a8").strip()
-    if not name:
+    name = _text(data, "name", errors)
+    color = _text(data, "color", errors, neutral=False) or "#4c78a8"
+    if "name" in errors:
+        name = ""
+    elif not name:
         errors["name"] = "Give the tag a name."
     elif (message := _tag_errors((name,))) is not None:
         errors["name"] = message
