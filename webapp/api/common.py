@@ -64,7 +64,7 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     return token, row
 
 
-#: The reference contract's cookie (TODO3 4.0.1): the bearer token, HttpOnly, for clients that
+#: The reference contract's cookie (reference §4.0.1): the bearer token, HttpOnly, for clients that
 #: cannot send headers (EventSource); writes with it need ``CSRF_HEADER``.
 AUTH_COOKIE = "auth_token"
 CSRF_HEADER = "X-CSRF-Token"

@@ -1,4 +1,4 @@
-"""The reference contract's shapes (shared/reference/TODO3.md 3.0.3) on top of our envelope.
+"""The reference contract's shapes (the reference backlog, section 3.0.3) on top of our envelope.
 
 Every analytics response keeps the envelope pages and exports share (``available``, ``data``,
 ``metadata`` from ``Result.to_dict``) and adds the fields a client written against the spec

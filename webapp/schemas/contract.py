@@ -1,4 +1,4 @@
-"""The reference contract's response fields, as declared models (TODO3 3.0.3 and its drafts).
+"""The reference contract's response fields as declared models (reference §3.0.3, its drafts).
 
 ``api.contract`` fills these from the service results and adds them beside the envelope; the
 OpenAPI document takes their JSON Schema. Units are the contract's: ``*_percentage`` and
@@ -45,7 +45,7 @@ class PositionCount(Contract):
 
 
 class OverviewContract(Contract):
-    """GET /analytics/portfolio/{id}/overview (TODO3 3.0.3.1)."""
+    """GET /analytics/portfolio/{id}/overview (reference §3.0.3.1)."""
 
     portfolio_id: int
     total_value: float
@@ -65,7 +65,7 @@ class RiskMetrics(Contract):
 
 
 class RiskContract(Contract):
-    """GET /analytics/portfolio/{id}/risk-metrics (TODO3 3.0.3.13); the window is in metadata."""
+    """GET /analytics/portfolio/{id}/risk-metrics (reference §3.0.3.13); window in metadata."""
 
     portfolio_id: int
     risk_metrics: RiskMetrics
@@ -80,7 +80,7 @@ class FactorItem(Contract):
 
 
 class FactorExposuresContract(Contract):
-    """GET /analytics/portfolio/{id}/factor-exposures (TODO3 3.0.3.12)."""
+    """GET /analytics/portfolio/{id}/factor-exposures (reference §3.0.3.12)."""
 
     portfolio_id: int
     calculation_date: str | None
@@ -96,7 +96,7 @@ class PositionFactorItem(Contract):
 
 
 class PositionFactorContract(Contract):
-    """GET /analytics/portfolio/{id}/positions/factor-exposures (TODO3 3.0.3.15)."""
+    """GET /analytics/portfolio/{id}/positions/factor-exposures (reference §3.0.3.15)."""
 
     portfolio_id: int
     calculation_date: str | None
@@ -107,7 +107,7 @@ class PositionFactorContract(Contract):
 
 
 class DiversificationContract(Contract):
-    """GET /analytics/portfolio/{id}/diversification-score (TODO3 3.0.3.11)."""
+    """GET /analytics/portfolio/{id}/diversification-score (reference §3.0.3.11)."""
 
     portfolio_id: int
     portfolio_correlation: float | None
@@ -117,7 +117,7 @@ class DiversificationContract(Contract):
 
 
 class StressImpact(Contract):
-    """A scenario's impact (TODO3 3.0.3.14's StressImpact draft)."""
+    """A scenario's impact (reference §3.0.3.14's StressImpact draft)."""
 
     dollar_impact: float
     percentage_impact: float | None = Field(

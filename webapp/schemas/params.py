@@ -4,13 +4,13 @@ A page, its HTMX partial and its JSON twin validate ``request.args`` through the
 (``parse``), so the same input gets the same answer: the API answers 400 with the field and
 its range, the page shows the same message beside the control. The OpenAPI document takes
 each parameter's schema from the model (``query_parameters``), so it cannot drift either.
-Ranges are the reference contract's (shared/reference/TODO3.md 3.0.3).
+Ranges are the reference contract's (the reference backlog, section 3.0.3).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Mapping, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Mapping, TypeVar
 
 import annotated_types
 from pydantic import (
@@ -222,14 +222,16 @@ class PortfolioListParams(Page):
 
 
 POSITION_TYPES = ("LONG", "SHORT", "LC", "LP", "SC", "SP")
+#: An optional ``portfolio_id`` filter: one of the caller's portfolios (else 404).
+OwnPortfolioId = Annotated[
+    int | None, Field(ge=1, le=2_147_483_647, description="Only this portfolio (yours, else 404).")
+]
 
 
 class PositionListParams(Page):
     """GET /management/positions: the caller's positions, filtered, grouped and paginated."""
 
-    portfolio_id: int | None = Field(
-        None, ge=1, le=2_147_483_647, description="Only this portfolio (yours, else 404)."
-    )
+    portfolio_id: OwnPortfolioId = None
     status: Literal["open", "closed", "all"] = Field("open", description="Open, closed or all.")
     position_type: Literal[POSITION_TYPES] | None = Field(  # type: ignore[valid-type]
         None, description="LONG, SHORT, LC, LP, SC or SP."
@@ -250,9 +252,7 @@ class PositionListParams(Page):
 class StrategyListParams(QueryParams):
     """GET /management/strategies."""
 
-    portfolio_id: int | None = Field(
-        None, ge=1, le=2_147_483_647, description="Only this portfolio (yours, else 404)."
-    )
+    portfolio_id: OwnPortfolioId = None
 
 
 def query_parameters(model: type[QueryParams]) -> list[dict]:
