@@ -32,6 +32,12 @@ def test_market_shock_uses_the_stressed_covariance_and_blume(scenario):
     assert "stress days" in scenario["method"] and "Blume" in scenario["method"]
 
 
+def test_the_method_text_states_the_configured_shrinkage(ctx, hf_book):
+    data = stress_svc.stress_test(db.session.get(Portfolio, hf_book)).data
+    assert data["shrinkage"]["rule"] in data["method"]
+    assert "{shrinkage}" not in data["method"]
+
+
 def test_each_move_is_its_terms_plus_shrinkage_and_is_what_positions_use(ctx, hf_book, scenario):
     portfolio = db.session.get(Portfolio, hf_book)
     betas = {

@@ -20,10 +20,9 @@ METHOD = (
     "Factor scenarios shock some factors; the others move by their conditional "
     "expectation Σ_us Σ_ss⁻¹ s, with the factor covariance a blend of the stress days' "
     "(market down 2% or more, over the whole price history) and the last 252 days'. "
-    "Raw underlying move r = Σ_f β_f × factor move, then Blume's shrinkage pulls it a "
-    "third of the way toward the market's move (a + b r with a = 1/3 of the market move, "
-    "b = 2/3: a beta of 3 becomes 2.33), validated out of sample on the dataset's "
-    "episodes; stock P&L = market value × move. Options: full Black–Scholes revaluation "
+    "Raw underlying move r = Σ_f β_f × factor move, then {shrinkage} (the configured "
+    "shrinkage; Blume's is the one validated out of sample on the dataset's episodes); "
+    "stock P&L = market value × move. Options: full Black–Scholes revaluation "
     "at the moved underlying S(1 + r), with implied vol moved by the scenario's vol rule "
     "(its vol_shock in vol points, else +1.35 × the market's fall when the market falls, "
     "else unchanged; never below 1%) and the same days to expiry (instantaneous); "
@@ -66,6 +65,7 @@ def _run(ctx: StepContext) -> None:
     equity = valuation.equity
     scenarios = stress_engine.load_scenarios()
     covariance = factor_covariance(ctx.as_of)
+    shrinkage = stress_shrinkage()
     factor_cov = covariance.matrix.loc[model.betas.betas.columns, model.betas.betas.columns]
     underlyings = set(valued["underlying"]) | {BENCHMARK_SYMBOL}
     replays = [s for s in scenarios if s.kind == "historical"]
@@ -88,7 +88,7 @@ def _run(ctx: StepContext) -> None:
         factor_cov,
         prices,
         equity,
-        shrinkage=stress_shrinkage(),
+        shrinkage=shrinkage,
         covariance=covariance.to_dict(),
     )
     ctx.store(
@@ -98,8 +98,8 @@ def _run(ctx: StepContext) -> None:
             "equity": equity,
             "factor_window": DEFAULT_FACTOR_WINDOW,
             "covariance": covariance.to_dict(),
-            "shrinkage": stress_shrinkage().to_dict(),
-            "method": METHOD,
+            "shrinkage": shrinkage.to_dict(),
+            "method": METHOD.format(shrinkage=shrinkage.describe()),
         },
     )
 
