@@ -37,10 +37,19 @@ LEDGER_OFFSET = (0, 0, 2_147_483_647)
 
 
 def _json_body() -> dict:
-    """The request's JSON object, or 400."""
+    """The request's JSON object, or 400; a field sent as null is a 422.
+
+    Null is refused rather than read as "not given": on PATCH a null cash would otherwise
+    become 0 and book the whole balance as a withdrawal. Leaving a field out keeps its value.
+    """
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "Send a JSON object body.")
+    nulls = {
+        key: "Leave the field out instead of sending null." for key, v in data.items() if v is None
+    }
+    if nulls:
+        raise mgmt.ValidationError(nulls)
     return data
 
 

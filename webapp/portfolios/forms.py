@@ -9,6 +9,8 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import ColorInput, DateInput
 
+from webapp.services.management import DEFAULT_TAG_COLOR
+
 FUNDINGS = [
     SelectChoice("transfer", "Transferred in (a deposit of its cost; cash unchanged)"),
     SelectChoice("cash", "Bought with the portfolio's cash (cash decreases)"),
@@ -89,5 +91,5 @@ class TagForm(FlaskForm):
     """Name and colour of a new tag."""
 
     name = StringField("Tag name")
-    color = StringField("Colour", default="#4c78a8", widget=ColorInput())
+    color = StringField("Colour", default=DEFAULT_TAG_COLOR, widget=ColorInput())
     submit = SubmitField("Create tag")

@@ -53,6 +53,7 @@ MAX_STRIKE = 100_000  # the OSI strike field holds 8 digits of thousandths
 # Any printable text except the separators a tag list is split on.
 TAG_RE = re.compile(r"^[^\x00-\x1f\x7f,;]+$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+DEFAULT_TAG_COLOR = "#4c78a8"
 OPTION_ROOT_RE = re.compile(r"^[A-Z][A-Z0-9]{0,5}$")
 OPTION_KINDS = ("call", "put")
 # (option_type or "", long?) -> position type: the form's call/put choice plus the quantity's sign.
@@ -152,7 +153,9 @@ def _text(
 def parse_benchmark(raw: Any) -> tuple[str | None, str | None]:
     """(normalized spec, None) or (None, message): a symbol ("SPY") or a fixed-weight blend
     ("SPY:0.6,AGG:0.4"), parsed by the engine that prices it, every symbol in the dataset."""
-    spec = re.sub(r"\s+", "", str(raw or "")).upper() or BENCHMARK_SYMBOL
+    if raw is not None and not isinstance(raw, str):
+        return None, "Must be text: a symbol or a blend like SPY:0.6,AGG:0.4."
+    spec = re.sub(r"\s+", "", raw or "").upper() or BENCHMARK_SYMBOL
     if len(spec) > MAX_BENCHMARK:
         return None, f"At most {MAX_BENCHMARK} characters."
     try:
@@ -775,7 +778,8 @@ def create_tag(user_id: int, data: dict) -> Tag:
     """A new tag; the name is unique per advisor."""
     errors: dict[str, str] = {}
     name = _text(data, "name", errors)
-    color = _text(data, "color", errors, neutral=False) or "#4c78a8"
+    # Only a missing colour takes the default; an empty one is a mistake to point out.
+    color = _text(data, "color", errors, neutral=False) if "color" in data else DEFAULT_TAG_COLOR
     if "name" in errors:
         name = ""
     elif not name:
