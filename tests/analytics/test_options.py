@@ -6,10 +6,13 @@ import mibian
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
 from webapp.analytics.errors import InsufficientHistory
 from webapp.analytics.options import (
+    black_scholes_greeks,
     black_scholes_price,
     black_scholes_vector,
     intrinsic_value,
@@ -94,3 +97,60 @@ def test_black_scholes_vector_equals_mibian_on_a_grid(call, vol):
     expired = d_grid <= 0
     intrinsic = np.maximum(s_grid - 100.0, 0) if call else np.maximum(100.0 - s_grid, 0)
     assert (vec[expired] == intrinsic[expired]).all()
+
+
+def _mibian_row(s, k, rate_pct, vol, days, call):
+    """Price and Greeks of one option by mibian (intrinsic rules at or past expiry)."""
+    g = option_greeks(s, k, rate_pct, vol, days, call=call)
+    return [g.price, g.delta, g.gamma, g.theta, g.vega, g.rho]
+
+
+def test_black_scholes_greeks_equal_mibian_for_mixed_books():
+    # Calls and puts, each with its own strike, vol and expiry, in one call: ITM/OTM, far OTM,
+    # one day, expiring today, expired and two years out, so the masks cannot misalign.
+    rng = np.random.default_rng(11)
+    n = 400
+    spot = rng.uniform(20, 400, n)
+    strike = spot * rng.choice([0.3, 0.8, 0.97, 1.0, 1.03, 1.25, 3.0], n)
+    vol = rng.uniform(0.05, 1.5, n)
+    days = rng.choice([-30, -1, 0, 1, 2, 7, 45, 180, 730], n).astype(float)
+    call = rng.random(n) < 0.5
+    got = black_scholes_greeks(spot, strike, 0.045, vol, days, call)
+    expected = np.array(
+        [
+            _mibian_row(s, k, 4.5, v, d, c)
+            for s, k, v, d, c in zip(spot, strike, vol, days, call, strict=True)
+        ]
+    )
+    for j, name in enumerate(("price", "delta", "gamma", "theta", "vega", "rho")):
+        np.testing.assert_allclose(getattr(got, name), expected[:, j], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        black_scholes_vector(spot, strike, 0.045, vol, days, call), got.price, rtol=0, atol=1e-12
+    )
+
+
+def test_black_scholes_greeks_refuse_a_missing_vol_only_while_live():
+    got = black_scholes_greeks(
+        [100.0, 100.0, 100.0], 90.0, 0.04, [np.nan, 0.0, np.nan], [30.0, 30.0, 0.0], True
+    )
+    assert np.isnan(got.price[:2]).all() and np.isnan(got.delta[:2]).all()
+    assert got.price[2] == 10.0 and got.delta[2] == 1.0 and got.gamma[2] == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    s=st.floats(1.0, 1_000.0),
+    k=st.floats(1.0, 1_000.0),
+    vol=st.floats(0.01, 3.0),
+    days=st.integers(1, 1_000),
+    scale=st.floats(0.01, 100.0),
+)
+def test_black_scholes_parity_and_scaling(s, k, vol, days, scale):
+    # Put-call parity C − P = S − K e^(−rt) and Δc − Δp = 1; homogeneity of degree one in (S, K).
+    r, t = 0.045, days / 365.0
+    c, p = (black_scholes_greeks(s, k, r, vol, days, call) for call in (True, False))
+    assert float(c.price - p.price) == pytest.approx(s - k * math.exp(-r * t), abs=1e-9 * (s + k))
+    assert float(c.delta - p.delta) == pytest.approx(1.0, abs=1e-9)
+    assert float(c.gamma) == pytest.approx(float(p.gamma), rel=1e-9, abs=1e-300)
+    scaled = black_scholes_vector(s * scale, k * scale, r, vol, days, True)
+    assert float(scaled) == pytest.approx(scale * float(c.price), rel=1e-7, abs=1e-9 * scale * s)

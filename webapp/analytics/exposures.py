@@ -10,7 +10,6 @@ positions not ``ok`` are excluded from totals and listed, never counted as zero.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -23,7 +22,7 @@ from webapp.analytics.constants import (
     REALIZED_VOL_WINDOW,
 )
 from webapp.analytics.errors import InsufficientHistory
-from webapp.analytics.options import days_to_expiry, option_greeks, realized_vol
+from webapp.analytics.options import black_scholes_greeks, realized_vol
 
 VALUED_COLUMNS = [
     "price",
@@ -72,58 +71,35 @@ def _last_closes(prices: pd.DataFrame, symbols, as_of: pd.Timestamp) -> dict:
     }
 
 
-def _option_values(
-    position_type,
-    strike,
-    expiry,
-    implied_vol,
-    spot: float,
-    underlying,
+def _option_vols(
+    implied: np.ndarray,
+    underlying: np.ndarray,
     prices: pd.DataFrame,
     as_of: pd.Timestamp,
-    rate_pct: float,
     vol_window: int,
-    vols: dict,
-) -> dict:
-    """One option's fields: Black-Scholes value and Greeks per share at ``spot``.
-
-    Implied vol when given (> 0), else the underlying's realized vol over ``vol_window`` returns
-    (computed once per underlying through ``vols``). Returns ``status`` other than ``ok`` when
-    that history is too short.
-    """
-    days = days_to_expiry(expiry, as_of)
-    out: dict = {"days_to_expiry": days}
-    vol = implied_vol
-    if vol is not None and not (isinstance(vol, float) and math.isnan(vol)) and vol > 0:
-        out["vol_source"] = "implied"
-    else:
-        if underlying not in vols:
+) -> tuple[np.ndarray, list, list]:
+    """Each option's vol (decimal per year), its source, and the history error where there is
+    none: the implied vol when given (> 0), else the underlying's realized vol over
+    ``vol_window`` returns, computed once per underlying."""
+    with np.errstate(invalid="ignore"):
+        given = np.isfinite(implied) & (implied > 0)
+    vol = np.where(given, implied, np.nan)
+    source: list = ["implied" if g else f"realized_{vol_window}d" for g in given.tolist()]
+    errors: list = [None] * len(vol)
+    realized: dict = {}
+    for i in np.flatnonzero(~given).tolist():
+        sym = underlying[i]
+        if sym not in realized:
             try:
-                vols[underlying] = realized_vol(prices[underlying].loc[:as_of], vol_window)
+                realized[sym] = realized_vol(prices[sym].loc[:as_of], vol_window)
             except InsufficientHistory as exc:
-                vols[underlying] = exc
-        vol = vols[underlying]
-        if isinstance(vol, InsufficientHistory):
-            out.update(status=vol.reason, reason_detail=f"{underlying}: {vol.message}")
-            return out
-        out["vol_source"] = f"realized_{vol_window}d"
-    out["vol"] = float(vol)
-    greeks = option_greeks(
-        spot, float(strike), rate_pct, float(vol), days, call=position_type in CALL_TYPES
-    )
-    out.update(
-        price=greeks.price,
-        delta=greeks.delta,
-        gamma=greeks.gamma,
-        theta=greeks.theta,
-        vega=greeks.vega,
-        rho=greeks.rho,
-    )
-    if days <= 0:
-        out["reason_detail"] = (
-            f"expired on {pd.Timestamp(expiry).date().isoformat()}; valued at intrinsic value"
-        )
-    return out
+                realized[sym] = exc
+        got = realized[sym]
+        if isinstance(got, InsufficientHistory):
+            errors[i] = got
+        else:
+            vol[i] = got
+    return vol, source, errors
 
 
 def _current_prices(
@@ -166,7 +142,8 @@ def value_holdings(
     Market value = quantity × price × multiplier; cost basis = quantity × entry price ×
     multiplier; unrealized P&L = market value − cost basis, and as a fraction of |cost basis|;
     exposure = delta × multiplier × quantity × underlying price (stock delta = 1). Stocks are
-    valued as arrays over all positions; options one by one (Black–Scholes via mibian).
+    valued as arrays over all positions, options too (``options.black_scholes_greeks``, tested
+    equal to mibian).
 
     Parameters
     ----------
@@ -203,37 +180,38 @@ def value_holdings(
     for greek in ("gamma", "theta", "vega", "rho"):
         floats[greek][stock] = 0.0
 
-    if (reached & is_option).any():
+    rows = np.flatnonzero(reached & is_option)
+    if len(rows):
         implied = (
-            holdings["implied_vol"].to_numpy(dtype=object)
+            pd.to_numeric(holdings["implied_vol"].iloc[rows], errors="coerce").to_numpy(float)
             if "implied_vol" in holdings
-            else np.full(n, None, dtype=object)
+            else np.full(len(rows), np.nan)
         )
-        strike = holdings["strike"].to_numpy(dtype=object)
-        expiry = holdings["expiry"].to_numpy(dtype=object)
-        vols: dict = {}
-        for i in np.flatnonzero(reached & is_option):
-            out = _option_values(
-                ptype[i],
-                strike[i],
-                expiry[i],
-                implied[i],
-                floats["underlying_price"][i],
-                underlying[i],
-                prices,
-                as_of,
-                rate_pct,
-                realized_vol_window,
-                vols,
-            )
-            days[i] = out["days_to_expiry"]
-            vol_source[i] = out.get("vol_source")
-            detail[i] = out.get("reason_detail")
-            if "status" in out:
-                status[i], reached[i] = out["status"], False
-                continue
-            for key in ("vol", "price", "delta", "gamma", "theta", "vega", "rho"):
-                floats[key][i] = out[key]
+        expiry = pd.to_datetime(holdings["expiry"].iloc[rows])
+        left = (expiry - as_of).dt.days.to_numpy()
+        vol, source, errors = _option_vols(
+            implied, underlying[rows], prices, as_of, realized_vol_window
+        )
+        for j, i in enumerate(rows.tolist()):
+            days[i], vol_source[i] = int(left[j]), source[j]
+            if errors[j] is not None:
+                status[i], reached[i] = errors[j].reason, False
+                detail[i] = f"{underlying[i]}: {errors[j].message}"
+            elif left[j] <= 0:
+                when = expiry.iloc[j].date().isoformat()
+                detail[i] = f"expired on {when}; valued at intrinsic value"
+        greeks = black_scholes_greeks(
+            floats["underlying_price"][rows],
+            pd.to_numeric(holdings["strike"].iloc[rows]).to_numpy(float),
+            rate_pct / 100.0,
+            vol,
+            left.astype(float),
+            np.isin(ptype[rows], CALL_TYPES),
+        )
+        valued = reached[rows]
+        for key in ("price", "delta", "gamma", "theta", "vega", "rho"):
+            floats[key][rows[valued]] = getattr(greeks, key)[valued]
+        floats["vol"][rows[valued]] = vol[valued]
 
     ok = np.flatnonzero(reached)
     if len(ok):

@@ -1,10 +1,11 @@
 """Option values and Greeks (Black–Scholes) and the realized vol that feeds them.
 
-The one Black–Scholes module: one option's value and Greeks come from mibian
-(``option_greeks``, ``black_scholes_price``); a whole path of values from the same closed form
-on numpy arrays (``black_scholes_vector``, for the value history), tested equal to mibian; the
-implied vol that reproduces a traded premium by root-finding on that closed form
-(``implied_vol``), tested equal to mibian's ``impliedVolatility``.
+The one Black–Scholes module. Every engine (valuation and Greeks, the value history, stress and
+VaR revaluation, implied vol) evaluates the closed form on numpy arrays: ``black_scholes_vector``
+(premiums) and ``black_scholes_greeks`` (premiums and Greeks), tested equal to mibian. mibian
+stays the reference and the single-option calculator (``option_greeks``,
+``black_scholes_price``). ``implied_vol`` root-finds a traded premium on the same closed form,
+tested equal to mibian's ``impliedVolatility``.
 
 Conventions: spot and strike in dollars per share, ``rate_pct`` the annual risk-free rate in
 percent (mibian's unit), ``vol`` a decimal annual volatility (0.25 = 25%), ``days`` calendar days
@@ -23,7 +24,7 @@ import mibian
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from webapp.analytics.constants import (
     CALENDAR_DAYS_PER_YEAR,
@@ -172,15 +173,44 @@ def black_scholes_price(
     return option_greeks(spot, strike, rate * 100.0, vol, days, call=call).price
 
 
+@dataclass(frozen=True)
+class GreekArrays:
+    """Per-share value and sensitivities of many options, one array element per option.
+
+    Units as in ``Greeks``: price $ per share; delta $ per $1 of underlying; gamma delta per $1;
+    theta $ per calendar day; vega $ per vol point (1%); rho $ per rate point (1%).
+    """
+
+    price: np.ndarray
+    delta: np.ndarray
+    gamma: np.ndarray
+    theta: np.ndarray
+    vega: np.ndarray
+    rho: np.ndarray
+
+
+def _inputs(spot, strike, rate, vol, days, call) -> tuple[np.ndarray, ...]:
+    """The arguments broadcast to one shape, as float arrays (``call`` as bool)."""
+    arrays = np.broadcast_arrays(
+        np.asarray(spot, dtype=float),
+        np.asarray(strike, dtype=float),
+        np.asarray(rate, dtype=float),
+        np.asarray(vol, dtype=float),
+        np.asarray(days, dtype=float),
+        np.asarray(call, dtype=bool),
+    )
+    return tuple(np.array(a, dtype=a.dtype).ravel() for a in arrays)
+
+
 def black_scholes_vector(
-    spot: np.ndarray,
-    strike: float,
-    rate: float,
-    vol: float,
-    days: np.ndarray,
-    call: bool,
+    spot: np.ndarray | float,
+    strike: np.ndarray | float,
+    rate: np.ndarray | float,
+    vol: np.ndarray | float,
+    days: np.ndarray | float,
+    call: np.ndarray | bool,
 ) -> np.ndarray:
-    """Black–Scholes premium of one option along a path of spots and days, on whole arrays.
+    """Black–Scholes premium of many options at once ($ per share), on whole arrays.
 
     The closed form mibian evaluates (no dividends), element by element::
 
@@ -189,47 +219,112 @@ def black_scholes_vector(
         call = S N(d1) − K e^(−r t) N(d2)
         put  = K e^(−r t) N(−d2) − S N(−d1)
 
-    with N the standard normal CDF. Where ``days <= 0`` (at or past expiry) the value is
-    intrinsic, max(S − K, 0) for a call and max(K − S, 0) for a put.
+    with N the standard normal CDF (``scipy.special.ndtr``). Where ``days <= 0`` (at or past
+    expiry) the value is intrinsic, max(S − K, 0) for a call and max(K − S, 0) for a put.
+    The premium alone skips the Greeks' extra terms (history and stress need only values);
+    ``black_scholes_greeks`` gives both from the same d1/d2.
 
     Parameters
     ----------
-    spot : array_like of float, shape (n,)
-        Underlying price S, $ per share; NaN gives NaN.
-    strike : float
-        Strike K, $ per share.
-    rate : float
+    spot, strike : array_like of float
+        Underlying price S and strike K, $ per share; NaN gives NaN.
+    rate : array_like of float
         Risk-free rate r, a decimal per year (0.045 = 4.5%; mibian and ``option_greeks`` take
         percent).
-    vol : float
-        Volatility, a decimal per year (0.25 = 25%); must be > 0 where ``days > 0``.
-    days : array_like of float, shape (n,)
-        Calendar days to expiry of each element (mibian's convention: t = days / 365).
-    call : bool
+    vol : array_like of float
+        Volatility, a decimal per year (0.25 = 25%); where ``days > 0`` a vol that is not > 0
+        gives NaN.
+    days : array_like of float
+        Calendar days to expiry (mibian's convention: t = days / 365).
+    call : array_like of bool
         True for a call, False for a put.
 
     Returns
     -------
-    ndarray of float, shape (n,)
-        Premium in $ per share (times quantity and multiplier for a position's value).
+    ndarray of float
+        Premium in $ per share (times quantity and multiplier for a position's value), the
+        arguments' broadcast shape.
     """
-    spot = np.asarray(spot, dtype=float)
-    t = np.asarray(days, dtype=float) / CALENDAR_DAYS_PER_YEAR
-    intrinsic = np.maximum(spot - strike, 0.0) if call else np.maximum(strike - spot, 0.0)
-    live = t > 0
-    out = intrinsic.copy()
-    if live.any():
-        s, tt = spot[live], t[live]
-        a = vol * np.sqrt(tt)
-        d1 = (np.log(s / strike) + (rate + vol**2 / 2) * tt) / a
-        d2 = d1 - a
-        disc = strike * np.exp(-rate * tt)
-        out[live] = (
-            (s * norm.cdf(d1) - disc * norm.cdf(d2))
-            if call
-            else (disc * norm.cdf(-d2) - s * norm.cdf(-d1))
-        )
-    return out
+    shape = np.broadcast_shapes(*(np.shape(a) for a in (spot, strike, rate, vol, days, call)))
+    s, k, r, v, d, c = _inputs(spot, strike, rate, vol, days, call)
+    out = _intrinsic(s, k, c)
+    live, t, d1, d2, disc = _d1_d2(s, k, r, v, d)
+    sl, dl, cl = s[live], disc, c[live]
+    n1 = ndtr(np.where(cl, d1, -d1))
+    n2 = ndtr(np.where(cl, d2, -d2))
+    out[live] = np.where(cl, sl * n1 - dl * n2, dl * n2 - sl * n1)
+    out[(d > 0) & ~(v > 0)] = np.nan
+    return out.reshape(shape)
+
+
+def black_scholes_greeks(
+    spot: np.ndarray | float,
+    strike: np.ndarray | float,
+    rate: np.ndarray | float,
+    vol: np.ndarray | float,
+    days: np.ndarray | float,
+    call: np.ndarray | bool,
+) -> GreekArrays:
+    """Black–Scholes value and Greeks of many options at once, per share (mibian's formulas).
+
+    With t, d1, d2 and N as in ``black_scholes_vector``, φ the standard normal density and
+    D = K e^(−r t)::
+
+        delta = N(d1) (call),  N(d1) − 1 (put)
+        gamma = φ(d1) / (S vol √t)
+        theta = (−S φ(d1) vol / (2 √t) − r D N(d2)) / 365  (call)
+                (−S φ(d1) vol / (2 √t) + r D N(−d2)) / 365 (put)   — $ per calendar day
+        vega  = S φ(d1) √t / 100                                  — $ per vol point
+        rho   = t D N(d2) / 100 (call),  −t D N(−d2) / 100 (put)   — $ per rate point
+
+    At or past expiry (``days <= 0``) the value is intrinsic, delta is 1 (call) / −1 (put) in
+    the money and 0 otherwise, and the other Greeks are 0 — as ``option_greeks``. Where
+    ``days > 0`` and the vol is not > 0 every field is NaN. Arguments as
+    ``black_scholes_vector``; the result's arrays have their broadcast shape.
+    """
+    shape = np.broadcast_shapes(*(np.shape(a) for a in (spot, strike, rate, vol, days, call)))
+    s, k, r, v, d, c = _inputs(spot, strike, rate, vol, days, call)
+    n = len(s)
+    price = _intrinsic(s, k, c)
+    itm = np.where(c, s > k, s < k)
+    delta = np.where(itm, np.where(c, 1.0, -1.0), 0.0)
+    gamma, theta, vega, rho = (np.zeros(n) for _ in range(4))
+    live, t, d1, d2, disc = _d1_d2(s, k, r, v, d)
+    sl, vl, rl, dl, cl = s[live], v[live], r[live], disc, c[live]
+    sign = np.where(cl, 1.0, -1.0)
+    n1 = ndtr(sign * d1)
+    n2 = ndtr(sign * d2)
+    pdf = np.exp(-0.5 * d1 * d1) / math.sqrt(2.0 * math.pi)
+    root_t = np.sqrt(t)
+    price[live] = sign * (sl * n1 - dl * n2)
+    delta[live] = sign * n1
+    gamma[live] = pdf / (sl * vl * root_t)
+    theta[live] = (-sl * pdf * vl / (2.0 * root_t) - sign * rl * dl * n2) / CALENDAR_DAYS_PER_YEAR
+    vega[live] = sl * pdf * root_t / 100.0
+    rho[live] = sign * t * dl * n2 / 100.0
+    fields = [price, delta, gamma, theta, vega, rho]
+    bad = (d > 0) & ~(v > 0)
+    for f in fields:
+        f[bad] = np.nan
+    return GreekArrays(*(f.reshape(shape) for f in fields))
+
+
+def _intrinsic(s: np.ndarray, k: np.ndarray, call: np.ndarray) -> np.ndarray:
+    """max(S − K, 0) for calls, max(K − S, 0) for puts, $ per share."""
+    return np.maximum(np.where(call, s - k, k - s), 0.0)
+
+
+def _d1_d2(
+    s: np.ndarray, k: np.ndarray, r: np.ndarray, v: np.ndarray, days: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The live elements (days > 0, vol > 0) and their t, d1, d2 and K e^(−r t)."""
+    live = (days > 0) & (v > 0)
+    t = days[live] / CALENDAR_DAYS_PER_YEAR
+    vl, kl, rl = v[live], k[live], r[live]
+    a = vl * np.sqrt(t)
+    with np.errstate(divide="ignore", invalid="ignore"):  # S or K <= 0 gives NaN, not a warning
+        d1 = (np.log(s[live] / kl) + (rl + vl * vl / 2.0) * t) / a
+    return live, t, d1, d1 - a, kl * np.exp(-rl * t)
 
 
 # The implied-vol bracket (decimal per year): 0.01% .. 500%. A premium outside the values these
@@ -368,7 +463,9 @@ def days_to_expiry(
 
 
 __all__ = [
+    "GreekArrays",
     "Greeks",
+    "black_scholes_greeks",
     "black_scholes_price",
     "black_scholes_vector",
     "days_to_expiry",

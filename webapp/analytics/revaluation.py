@@ -263,7 +263,7 @@ class Book:
         # The option values before the scenario do not depend on it: priced once.
         self.value_before = np.full(n, np.nan)
         priced = is_option & self.before_ok & self.after_ok
-        self.value_before[priced] = _black_scholes(
+        self.value_before[priced] = black_scholes_vector(
             self.spot[priced],
             self.strike[priced],
             self.rate_pct / 100.0,
@@ -330,7 +330,7 @@ class Book:
             spot1 = self.spot * (1.0 + r)
             opt = ok & self.is_option
             value1 = np.full(n, np.nan)
-            value1[opt] = _black_scholes(
+            value1[opt] = black_scholes_vector(
                 spot1[opt],
                 self.strike[opt],
                 self.rate_pct / 100.0,
@@ -438,39 +438,6 @@ def _option_columns(book: Book, rev: Revalued) -> dict[str, np.ndarray]:
     """``OPTION_FIELDS`` for every position: NaN except on modelled option rows."""
     keep = rev.ok & book.is_option
     return {k: np.where(keep, v, np.nan) for k, v in _option_values(book, rev).items()}
-
-
-def _black_scholes(
-    spot: np.ndarray,
-    strike: np.ndarray,
-    rate: float,
-    vol: np.ndarray,
-    days: np.ndarray,
-    call: np.ndarray,
-) -> np.ndarray:
-    """Black-Scholes value ($/share) of many options at once, by ``black_scholes_vector``.
-
-    ``black_scholes_vector`` evaluates the closed form element by element, so arrays of
-    strikes and vols broadcast through it as long as every element it is given is on the same
-    side of expiry (it selects the live ones and would then misalign per-option vols): the
-    options are therefore passed in at most four groups, calls/puts x live/expired. Expired
-    elements (days <= 0) are intrinsic and never read their vol.
-    """
-    out = np.full(len(spot), np.nan)
-    live = days > 0
-    for is_call in (True, False):
-        for alive in (True, False):
-            group = (call == is_call) & (live == alive)
-            if group.any():
-                out[group] = black_scholes_vector(
-                    spot[group],
-                    strike[group],  # type: ignore[arg-type]  # arrays broadcast element-wise
-                    rate,
-                    vol[group],  # type: ignore[arg-type]
-                    days[group],
-                    is_call,
-                )
-    return out
 
 
 def _rate_pct(positions: pd.DataFrame, rate_pct: float | None) -> float:

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from webapp.analytics.errors import InsufficientHistory, NoPositions, NoPrices
-from webapp.analytics.revaluation import Book, _black_scholes
+from webapp.analytics.options import black_scholes_vector
+from webapp.analytics.revaluation import Book
 
 #: The full-revaluation rule in words, for result ``method`` texts.
 FULL_REVALUATION_METHOD = (
@@ -195,23 +196,18 @@ def _underlying_moves(underlyings: np.ndarray, returns: pd.DataFrame) -> pd.Data
 
 def _option_pnl(book: Book, rows: np.ndarray, moves: np.ndarray) -> np.ndarray:
     """(days x options) P&L ($): qty x mult x (BS at S (1 + r) - BS at S), same vol and days."""
-    n_days, n_opt = moves.shape
     spot1 = book.spot[rows] * (1.0 + moves)  # (days x options), $/share
-
-    def tile(values: np.ndarray) -> np.ndarray:
-        # Row-major flattening of (days x options): the option's inputs repeat once per day.
-        return np.tile(values[rows], n_days)
-
-    # divide: a -100% day puts S at 0, where ln(S / K) = -inf gives the right limits.
+    # divide: a -100% day puts S at 0, where ln(S / K) = -inf gives the right limits. The
+    # options' inputs (one row) broadcast against the days.
     with np.errstate(divide="ignore"):
-        value1 = _black_scholes(
-            spot1.ravel(),
-            tile(book.strike),
+        value1 = black_scholes_vector(
+            spot1,
+            book.strike[rows],
             book.rate_pct / 100.0,
-            tile(book.vol),
-            tile(book.days),
-            tile(book.is_call),
-        ).reshape(n_days, n_opt)
+            book.vol[rows],
+            book.days[rows],
+            book.is_call[rows],
+        )
     return book.qm[rows] * (value1 - book.value_before[rows])
 
 
