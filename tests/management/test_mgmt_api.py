@@ -220,6 +220,22 @@ def test_rename_and_delete_portfolio(api, book):
     assert db.session.scalar(select(Position.id).where(Position.portfolio_id == book.id)) is None
 
 
+def test_null_fields_are_refused_and_change_nothing(api, book):
+    # A PATCH with cash: null once read as "no cash" and booked the balance as a withdrawal.
+    api.patch(f"/management/portfolios/{book.id}", json={"cash_balance": 2500})
+    resp = api.patch(f"/management/portfolios/{book.id}", json={"cash": None, "name": "X"})
+    err = error(resp, 422, "validation_error")
+    assert set(err["details"]["fields"]) == {"cash"}
+    db.session.expire_all()
+    assert db.session.get(Portfolio, book.id).cash == 2500.0
+    assert db.session.get(Portfolio, book.id).name == "API book"
+    resp = api.post("/management/portfolios", json={"name": "B", "benchmark": False})
+    assert set(error(resp, 422, "validation_error")["details"]["fields"]) == {"benchmark"}
+    resp = api.post("/management/tags", json={"name": "hedges", "color": ""})
+    assert set(error(resp, 422, "validation_error")["details"]["fields"]) == {"color"}
+    assert api.post("/management/tags", json={"name": "hedges"}).get_json()["color"] == "#4c78a8"
+
+
 # ---------------------------------------------------------------- upload
 
 
