@@ -37,19 +37,10 @@ LEDGER_OFFSET = (0, 0, 2_147_483_647)
 
 
 def _json_body() -> dict:
-    """The request's JSON object, or 400; a field sent as null is a 422.
-
-    Null is refused rather than read as "not given": on PATCH a null cash would otherwise
-    become 0 and book the whole balance as a withdrawal. Leaving a field out keeps its value.
-    """
+    """The request's JSON object, or 400."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "Send a JSON object body.")
-    nulls = {
-        key: "Leave the field out instead of sending null." for key, v in data.items() if v is None
-    }
-    if nulls:
-        raise mgmt.ValidationError(nulls)
     return data
 
 
@@ -92,6 +83,13 @@ def tag_dict(t: Tag) -> dict:
 def _portfolio_body() -> dict:
     """The JSON body, with ``cash_balance`` (what GET returns) accepted as ``cash``."""
     data = _json_body()
+    # Null is refused rather than read as "not given": on PATCH a null cash would otherwise
+    # become 0 and book the whole balance as a withdrawal. Leaving a field out keeps its value.
+    nulls = {
+        key: "Leave the field out instead of sending null." for key, v in data.items() if v is None
+    }
+    if nulls:
+        raise mgmt.ValidationError(nulls)
     if "cash_balance" in data and "cash" not in data:
         data["cash"] = data.pop("cash_balance")
     return data
