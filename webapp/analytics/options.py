@@ -189,17 +189,42 @@ class GreekArrays:
     rho: np.ndarray
 
 
-def _inputs(spot, strike, rate, vol, days, call) -> tuple[np.ndarray, ...]:
-    """The arguments broadcast to one shape, as float arrays (``call`` as bool)."""
-    arrays = np.broadcast_arrays(
-        np.asarray(spot, dtype=float),
-        np.asarray(strike, dtype=float),
-        np.asarray(rate, dtype=float),
-        np.asarray(vol, dtype=float),
-        np.asarray(days, dtype=float),
-        np.asarray(call, dtype=bool),
-    )
-    return tuple(np.array(a, dtype=a.dtype).ravel() for a in arrays)
+class _ClosedForm:
+    """The closed form's shared terms over broadcast inputs: the live elements (days > 0 and
+    vol > 0) get t, d1, D = K e^(−r t), the sign s (+1 call, −1 put), N(s d1), N(s d2) and the
+    premium s (S N(s d1) − D N(s d2)); the others their intrinsic value. Elements with
+    days > 0 but no positive vol (``bad``) are NaN in every output."""
+
+    def __init__(self, spot, strike, rate, vol, days, call) -> None:
+        arrays = np.broadcast_arrays(
+            np.asarray(spot, dtype=float),
+            np.asarray(strike, dtype=float),
+            np.asarray(rate, dtype=float),
+            np.asarray(vol, dtype=float),
+            np.asarray(days, dtype=float),
+            np.asarray(call, dtype=bool),
+        )
+        self.shape = arrays[0].shape
+        s, k, r, v, d, c = (np.array(a, dtype=a.dtype).ravel() for a in arrays)
+        self.s, self.k, self.c = s, k, c
+        self.live = live = (d > 0) & (v > 0)
+        self.bad = (d > 0) & ~(v > 0)
+        self.t = t = d[live] / CALENDAR_DAYS_PER_YEAR
+        self.v, self.r = v[live], r[live]
+        a = self.v * np.sqrt(t)
+        with np.errstate(divide="ignore", invalid="ignore"):  # S or K <= 0: NaN, not a warning
+            self.d1 = (np.log(s[live] / k[live]) + (self.r + self.v * self.v / 2.0) * t) / a
+        self.disc = k[live] * np.exp(-self.r * t)
+        self.sign = np.where(c[live], 1.0, -1.0)
+        self.n1 = ndtr(self.sign * self.d1)
+        self.n2 = ndtr(self.sign * (self.d1 - a))
+        self.price = np.maximum(np.where(c, s - k, k - s), 0.0)
+        self.price[live] = self.sign * (s[live] * self.n1 - self.disc * self.n2)
+
+    def out(self, values: np.ndarray) -> np.ndarray:
+        """``values`` with the ``bad`` elements NaN, in the inputs' broadcast shape."""
+        values[self.bad] = np.nan
+        return values.reshape(self.shape)
 
 
 def black_scholes_vector(
@@ -245,16 +270,8 @@ def black_scholes_vector(
         Premium in $ per share (times quantity and multiplier for a position's value), the
         arguments' broadcast shape.
     """
-    shape = np.broadcast_shapes(*(np.shape(a) for a in (spot, strike, rate, vol, days, call)))
-    s, k, r, v, d, c = _inputs(spot, strike, rate, vol, days, call)
-    out = _intrinsic(s, k, c)
-    live, t, d1, d2, disc = _d1_d2(s, k, r, v, d)
-    sl, dl, cl = s[live], disc, c[live]
-    n1 = ndtr(np.where(cl, d1, -d1))
-    n2 = ndtr(np.where(cl, d2, -d2))
-    out[live] = np.where(cl, sl * n1 - dl * n2, dl * n2 - sl * n1)
-    out[(d > 0) & ~(v > 0)] = np.nan
-    return out.reshape(shape)
+    bs = _ClosedForm(spot, strike, rate, vol, days, call)
+    return bs.out(bs.price)
 
 
 def black_scholes_greeks(
@@ -282,49 +299,21 @@ def black_scholes_greeks(
     ``days > 0`` and the vol is not > 0 every field is NaN. Arguments as
     ``black_scholes_vector``; the result's arrays have their broadcast shape.
     """
-    shape = np.broadcast_shapes(*(np.shape(a) for a in (spot, strike, rate, vol, days, call)))
-    s, k, r, v, d, c = _inputs(spot, strike, rate, vol, days, call)
-    n = len(s)
-    price = _intrinsic(s, k, c)
-    itm = np.where(c, s > k, s < k)
-    delta = np.where(itm, np.where(c, 1.0, -1.0), 0.0)
-    gamma, theta, vega, rho = (np.zeros(n) for _ in range(4))
-    live, t, d1, d2, disc = _d1_d2(s, k, r, v, d)
-    sl, vl, rl, dl, cl = s[live], v[live], r[live], disc, c[live]
-    sign = np.where(cl, 1.0, -1.0)
-    n1 = ndtr(sign * d1)
-    n2 = ndtr(sign * d2)
-    pdf = np.exp(-0.5 * d1 * d1) / math.sqrt(2.0 * math.pi)
-    root_t = np.sqrt(t)
-    price[live] = sign * (sl * n1 - dl * n2)
-    delta[live] = sign * n1
-    gamma[live] = pdf / (sl * vl * root_t)
-    theta[live] = (-sl * pdf * vl / (2.0 * root_t) - sign * rl * dl * n2) / CALENDAR_DAYS_PER_YEAR
+    bs = _ClosedForm(spot, strike, rate, vol, days, call)
+    live, sl = bs.live, bs.s[bs.live]
+    itm = np.where(bs.c, bs.s > bs.k, bs.s < bs.k)
+    delta = np.where(itm, np.where(bs.c, 1.0, -1.0), 0.0)
+    gamma, theta, vega, rho = (np.zeros(len(bs.s)) for _ in range(4))
+    pdf = np.exp(-0.5 * bs.d1 * bs.d1) / math.sqrt(2.0 * math.pi)
+    root_t = np.sqrt(bs.t)
+    delta[live] = bs.sign * bs.n1
+    gamma[live] = pdf / (sl * bs.v * root_t)
+    theta[live] = (
+        -sl * pdf * bs.v / (2.0 * root_t) - bs.sign * bs.r * bs.disc * bs.n2
+    ) / CALENDAR_DAYS_PER_YEAR
     vega[live] = sl * pdf * root_t / 100.0
-    rho[live] = sign * t * dl * n2 / 100.0
-    fields = [price, delta, gamma, theta, vega, rho]
-    bad = (d > 0) & ~(v > 0)
-    for f in fields:
-        f[bad] = np.nan
-    return GreekArrays(*(f.reshape(shape) for f in fields))
-
-
-def _intrinsic(s: np.ndarray, k: np.ndarray, call: np.ndarray) -> np.ndarray:
-    """max(S − K, 0) for calls, max(K − S, 0) for puts, $ per share."""
-    return np.maximum(np.where(call, s - k, k - s), 0.0)
-
-
-def _d1_d2(
-    s: np.ndarray, k: np.ndarray, r: np.ndarray, v: np.ndarray, days: np.ndarray
-) -> tuple[np.ndarray, ...]:
-    """The live elements (days > 0, vol > 0) and their t, d1, d2 and K e^(−r t)."""
-    live = (days > 0) & (v > 0)
-    t = days[live] / CALENDAR_DAYS_PER_YEAR
-    vl, kl, rl = v[live], k[live], r[live]
-    a = vl * np.sqrt(t)
-    with np.errstate(divide="ignore", invalid="ignore"):  # S or K <= 0 gives NaN, not a warning
-        d1 = (np.log(s[live] / kl) + (rl + vl * vl / 2.0) * t) / a
-    return live, t, d1, d1 - a, kl * np.exp(-rl * t)
+    rho[live] = bs.sign * bs.t * bs.disc * bs.n2 / 100.0
+    return GreekArrays(*(bs.out(f) for f in (bs.price, delta, gamma, theta, vega, rho)))
 
 
 # The implied-vol bracket (decimal per year): 0.01% .. 500%. A premium outside the values these
