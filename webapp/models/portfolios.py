@@ -119,6 +119,9 @@ class Position(db.Model):
         return f"<Position {self.id} {self.position_type} {self.quantity} {self.symbol}>"
 
 
+DEFAULT_TAG_COLOR = "#4c78a8"
+
+
 class Tag(NamedPerUser, db.Model):
     """One label an advisor puts on positions, with its display colour."""
 
@@ -126,6 +129,6 @@ class Tag(NamedPerUser, db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(60), nullable=False)
-    color = db.Column(db.String(7), nullable=False, default="#4c78a8")
+    color = db.Column(db.String(7), nullable=False, default=DEFAULT_TAG_COLOR)
 
     positions = db.relationship("Position", secondary=position_tags, back_populates="tags")

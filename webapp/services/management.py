@@ -37,7 +37,7 @@ from webapp.models import (
     Transaction,
 )
 from webapp.models.ledger import CASH_KINDS, OPENING_KINDS, TRANSACTION_KINDS
-from webapp.models.portfolios import position_tags
+from webapp.models.portfolios import DEFAULT_TAG_COLOR, position_tags
 from webapp.services import ledger
 from webapp.services.ledger import Conflict, ValidationError
 from webapp.services.queries import known_symbols, latest_price_date
@@ -53,7 +53,6 @@ MAX_STRIKE = 100_000  # the OSI strike field holds 8 digits of thousandths
 # Any printable text except the separators a tag list is split on.
 TAG_RE = re.compile(r"^[^\x00-\x1f\x7f,;]+$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-DEFAULT_TAG_COLOR = "#4c78a8"
 OPTION_ROOT_RE = re.compile(r"^[A-Z][A-Z0-9]{0,5}$")
 OPTION_KINDS = ("call", "put")
 # (option_type or "", long?) -> position type: the form's call/put choice plus the quantity's sign.
