@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from webapp import json_codec
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
@@ -36,7 +38,12 @@ class Config:
     """Settings shared by every run mode."""
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # orjson for JSON columns: stored results are encoded in one native pass (NaN as null).
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "json_serializer": json_codec.dumps,
+        "json_deserializer": json_codec.loads,
+    }
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from webapp import json_codec
 from webapp.analytics.constants import STANDARD_WINDOWS
 from webapp.analytics.errors import AnalyticsError
 from webapp.analytics.factors import FactorBetas
 from webapp.models import Portfolio
 from webapp.models._time import utcnow
 from webapp.services import queries
-from webapp.services.jsonable import jsonable
 from webapp.services.results import Result
 from webapp.services.valuation import Valuation, value_portfolio
 
@@ -86,6 +86,11 @@ class Step:
             setattr(ctx, self.produces, output)
 
 
+def _as_stored(payload: dict) -> dict:
+    """``payload`` exactly as storing and reading it back would give it."""
+    return json_codec.loads(json_codec.dumps_bytes(payload))
+
+
 def on_request(portfolio: Portfolio, step: Step, kind: str, window: int) -> Result:
     """Run ``step`` alone for a look-back the batch does not store, on the cached valuation.
 
@@ -101,7 +106,7 @@ def on_request(portfolio: Portfolio, step: Step, kind: str, window: int) -> Resu
         ctx = StepContext(
             portfolio=portfolio,
             as_of=as_of,
-            sink=lambda k, payload, _params: captured.__setitem__(k, jsonable(payload)),
+            sink=lambda k, payload, _params: captured.__setitem__(k, _as_stored(payload)),
             windows=(window,),
             valuation=value_portfolio(portfolio, as_of),
         )

@@ -141,7 +141,11 @@ def store_result(
     params: dict | None = None,
     batch_run_id: int | None = None,
 ) -> AnalyticsResult:
-    """Add a result row (committed with the batch step). Payload must be JSON-ready."""
+    """Add a result row (committed with the batch step).
+
+    ``payload`` is stored as the engines return it: the JSON column's encoder
+    (``webapp.json_codec``) writes NaN as null, dates as ISO strings and numpy values as numbers.
+    """
     row = AnalyticsResult(
         portfolio_id=portfolio_id,
         batch_run_id=batch_run_id,
@@ -149,7 +153,7 @@ def store_result(
         params=params or {},
         params_key=params_key(params),
         as_of_date=as_of,
-        payload=jsonable(payload),
+        payload=payload,
     )
     db.session.add(row)
     return row
