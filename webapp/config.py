@@ -38,6 +38,8 @@ class Config:
     """Settings shared by every run mode."""
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # Threads per process for BLAS/OpenMP (numpy, scipy): processes are the unit of parallelism.
+    BLAS_THREADS = int(os.environ.get("BLAS_THREADS", "1"))
     # orjson for JSON columns: stored results are encoded in one native pass (NaN as null).
     SQLALCHEMY_ENGINE_OPTIONS = {
         "pool_pre_ping": True,
