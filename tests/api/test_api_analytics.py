@@ -55,7 +55,9 @@ ENDPOINTS = [
     ("stress-test", lambda p: stress_svc.stress_test(p)),
     (
         "stress-test?scenarios=market_down_10,rates_up",
-        lambda p: stress_svc.stress_test(p, scenario_ids=["market_down_10", "rates_up"]),
+        lambda p: stress_svc.stress_test(
+            p, scenario_ids=["market_down_10", "rates_up"], positions=True
+        ),
     ),
     ("stress-test?category=historical", lambda p: stress_svc.stress_test(p, category="historical")),
     ("greeks", lambda p: overview_svc.greeks(p)),
@@ -288,10 +290,15 @@ def test_stress_test_filters_and_rejects_unknown_scenarios(client, books):
     assert {s["scenario_id"] for s in scenarios} == {"market_down_10", "rates_up"}
     for s in scenarios:
         assert s["new_value"] == pytest.approx(s["equity"] + s["pnl"])
+        # A named scenario carries its position detail, which adds up to its P&L.
+        assert s["positions"] and s["move_explained"]
+        assert sum(p["pnl"] for p in s["positions"]) == pytest.approx(s["pnl"], rel=1e-9)
     market = client.get(
         url(book.portfolio_id, "stress-test?category=market"), headers=book.headers
     ).get_json()["data"]["scenarios"]
     assert market and {s["category"] for s in market} == {"market"}
+    # The library list is the contract's aggregate: no per-position rows.
+    assert not any("positions" in s or "move_explained" in s for s in market)
     resp = client.get(
         url(book.portfolio_id, "stress-test?scenarios=market_down_10,martian_invasion"),
         headers=book.headers,

@@ -106,7 +106,10 @@ def test_json_package_holds_every_stored_result(client, ctx, books):
     assert len(package["positions"]) == len(portfolio.positions)
     assert package["analytics"]["overview"] == overview_svc.overview(portfolio).to_dict()
     assert package["analytics"]["risk_metrics"] == risk_svc.risk_metrics(portfolio).to_dict()
-    assert package["analytics"]["stress_test"] == stress_svc.stress_test(portfolio).to_dict()
+    assert (
+        package["analytics"]["stress_test"]
+        == stress_svc.stress_test(portfolio, positions=True).to_dict()
+    )
     assert (
         package["analytics"]["correlation_matrix"]
         == correlations_svc.correlation_matrix(portfolio).to_dict()

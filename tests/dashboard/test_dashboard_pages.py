@@ -134,7 +134,7 @@ def test_stress_category_filter_and_scenario_detail(ctx, hf_client, hf_book):
     portfolio = db.session.get(Portfolio, hf_book)
     covid = next(
         s
-        for s in stress_svc.stress_test(portfolio).data["scenarios"]
+        for s in stress_svc.stress_test(portfolio, positions=True).data["scenarios"]
         if s["scenario_id"] == "covid_crash"
     )
     assert detail.lstrip().startswith('<section class="card" id="scenario-detail">')

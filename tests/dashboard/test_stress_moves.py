@@ -18,7 +18,9 @@ HF = "demo_hedgefundstyle@sigmasight.com"
 @pytest.fixture()
 def scenario(ctx, hf_book):
     portfolio = db.session.get(Portfolio, hf_book)
-    (s,) = stress_svc.stress_test(portfolio, scenario_ids=["market_down_30"]).data["scenarios"]
+    (s,) = stress_svc.stress_test(portfolio, scenario_ids=["market_down_30"], positions=True).data[
+        "scenarios"
+    ]
     return s
 
 

@@ -196,7 +196,9 @@ def test_factor_scenario_stock_pnl_is_exposure_times_shrunk_beta_weighted_moves(
     betas = {
         r["position_id"]: (r["exposure"], r["betas"]) for r in fx["positions"] if r["available"]
     }
-    stress = _result(app, pid, stress_svc.stress_test, scenario_ids=["market_down_10"])
+    stress = _result(
+        app, pid, stress_svc.stress_test, scenario_ids=["market_down_10"], positions=True
+    )
     (scenario,) = stress["scenarios"]
     moves = scenario["factor_moves"]
     assert moves["Market"] == -0.10 and len(moves) == 8
@@ -224,7 +226,7 @@ def test_factor_scenario_stock_pnl_is_exposure_times_shrunk_beta_weighted_moves(
 
 def test_historical_replay_stock_pnl_is_value_times_episode_return(app, book):
     pid, positions, closes, *_ = book
-    stress = _result(app, pid, stress_svc.stress_test, scenario_ids=["covid_crash"])
+    stress = _result(app, pid, stress_svc.stress_test, scenario_ids=["covid_crash"], positions=True)
     (scenario,) = stress["scenarios"]
     start = dt.date.fromisoformat(scenario["episode_start"])
     end = dt.date.fromisoformat(scenario["episode_end"])

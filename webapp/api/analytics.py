@@ -172,7 +172,11 @@ def analytics_stress_test(portfolio_id: int):
     params = query_params(StressParams)
     category, scenario_ids = params.category, params.scenario_ids
     portfolio = owned_portfolio_or_404(portfolio_id)
-    result = stress_test(portfolio, category=category, scenario_ids=scenario_ids)
+    # Named scenarios come with their position detail (the page's drill-down); the whole
+    # library is the contract's aggregate list.
+    result = stress_test(
+        portfolio, category=category, scenario_ids=scenario_ids, positions=bool(scenario_ids)
+    )
     unknown = result.metadata.get("unknown_scenarios")
     if unknown:
         raise ApiError(

@@ -603,7 +603,12 @@ def _analytics_operations() -> list[Operation]:
     symbols = csv_query("symbols", SYMBOL_ITEM, "Only these symbols (or underlyings).")
     scenario_ids = {"type": "string", "enum": [s.id for s in load_scenarios()]}
     stress = [
-        csv_query("scenarios", scenario_ids, "Scenario ids (unknown ids are a 400)."),
+        csv_query(
+            "scenarios",
+            scenario_ids,
+            "Scenario ids (unknown ids are a 400); each named scenario carries its positions "
+            "and move_explained rows.",
+        ),
         _query("category", {"type": "string", "enum": list(CATEGORIES)}, None),
     ]
     definitions = fields(

@@ -52,7 +52,7 @@ def analytics_results(portfolio: Portfolio) -> dict[str, dict]:
             portfolio, limit=len(portfolio.positions) or 1
         ).to_dict(),
         "risk_metrics": risk_metrics(portfolio).to_dict(),
-        "stress_test": stress_test(portfolio).to_dict(),
+        "stress_test": stress_test(portfolio, positions=True).to_dict(),
         "greeks": greeks(portfolio).to_dict(),
         "performance": performance(portfolio).to_dict(),
     }

@@ -32,6 +32,7 @@ STEP_OF_KIND = {
     "correlations": "correlations",
     "risk_metrics": "risk",
     "stress_test": "stress",
+    "stress_positions": "stress",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from flask import current_app
 
@@ -12,9 +13,15 @@ from webapp.analytics.constants import BENCHMARK_SYMBOL, DEFAULT_FACTOR_WINDOW
 from webapp.analytics.returns import simple_returns
 from webapp.analytics.shrinkage import MoveShrinkage, ScenarioCovariance, scenario_covariance
 from webapp.models import Portfolio
-from webapp.services import queries
+from webapp.services import columnar, queries
 from webapp.services.pipeline import Step, StepContext
 from webapp.services.results import Result, stored
+
+# Each scenario's per-position rows and per-underlying move terms are stored apart from the
+# scenario list, one row per scenario, column-wise: the list page reads none of them and a
+# scenario's detail reads only its own (at 10,000 positions the list was 49 MB stored as rows).
+DETAIL_KIND = "stress_positions"
+DETAIL_FIELDS = ("positions", "move_explained")
 
 METHOD = (
     "Factor scenarios shock some factors; the others move by their conditional "
@@ -91,10 +98,18 @@ def _run(ctx: StepContext) -> None:
         shrinkage=shrinkage,
         covariance=covariance.to_dict(),
     )
+    scenarios = []
+    for r in results:
+        # Packed from the engine's rows directly: to_dict would copy 10,000 dicts first.
+        detail = {name: columnar.pack(getattr(r, name)) for name in DETAIL_FIELDS}
+        ctx.store(DETAIL_KIND, detail, params={"scenario": r.scenario_id})
+        scenarios.append(replace(r, **{name: () for name in DETAIL_FIELDS}).to_dict())
+        for name in DETAIL_FIELDS:
+            del scenarios[-1][name]
     ctx.store(
         "stress_test",
         {
-            "scenarios": [r.to_dict() for r in results],
+            "scenarios": scenarios,
             "equity": equity,
             "factor_window": DEFAULT_FACTOR_WINDOW,
             "covariance": covariance.to_dict(),
@@ -104,14 +119,33 @@ def _run(ctx: StepContext) -> None:
     )
 
 
-STEP = Step("stress", _run, needs=("valuation", "factor_model"), kinds=("stress_test",))
+STEP = Step("stress", _run, needs=("valuation", "factor_model"), kinds=("stress_test", DETAIL_KIND))
+
+
+def with_detail(portfolio: Portfolio, result: Result, scenario: dict) -> dict:
+    """``scenario`` (from ``result``) with its ``positions`` and ``move_explained`` rows.
+
+    The detail is read from the same day's stored row; a result stored before the detail was
+    split off already carries it.
+    """
+    if all(name in scenario for name in DETAIL_FIELDS):
+        return scenario
+    detail = stored(portfolio, DETAIL_KIND, {"scenario": scenario["scenario_id"]})
+    if not detail.available or detail.as_of != result.as_of:
+        return {**scenario, **{name: [] for name in DETAIL_FIELDS}}
+    return {**scenario, **{name: columnar.unpack(detail.data[name]) for name in DETAIL_FIELDS}}
 
 
 def stress_test(
-    portfolio: Portfolio, *, category: str | None = None, scenario_ids: list[str] | None = None
+    portfolio: Portfolio,
+    *,
+    category: str | None = None,
+    scenario_ids: list[str] | None = None,
+    positions: bool = False,
 ) -> Result:
     """Stored scenario results, optionally one category or a list of scenario ids.
 
+    ``positions`` adds each returned scenario's position rows and move terms (``with_detail``).
     Unknown scenario ids are reported in ``metadata.unknown_scenarios`` (the API answers 400).
     """
     result = stored(portfolio, "stress_test")
@@ -125,6 +159,8 @@ def stress_test(
         scenarios = [s for s in scenarios if s["scenario_id"] in scenario_ids]
     if category:
         scenarios = [s for s in scenarios if s["category"] == category]
+    if positions:
+        scenarios = [with_detail(portfolio, result, s) for s in scenarios]
     result.data = {**result.data, "scenarios": scenarios}
     result.parameters = {**result.parameters, "category": category, "scenarios": scenario_ids}
     return result
