@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -373,10 +373,31 @@ def _ledger_calendar(
     return calendar
 
 
-def _first_valid(rows: pd.DataFrame, column: str, default: object = None) -> object:
-    """The first non-null value of ``column`` among an instrument's rows, else ``default``."""
-    valid = rows[column].dropna()
-    return valid.iloc[0] if len(valid) else default
+# An instrument's terms, each the first non-null value among its rows (``groupby.first``).
+_TERMS = ("position_type", "strike", "expiry", "multiplier", "underlying")
+
+
+def _term(terms: dict, column: str, default: object = None) -> object:
+    """``terms[column]`` (one instrument's first non-null value), else ``default``."""
+    value = terms.get(column)
+    return default if value is None or pd.isna(value) else value
+
+
+class _Trade(NamedTuple):
+    """One ledger row of an option instrument, as the lot replay reads it."""
+
+    day: int
+    quantity_delta: float
+    implied_vol: float
+    price: float
+    underlying: str
+    instrument: str
+
+
+def _trades(rows: pd.DataFrame) -> list[_Trade]:
+    """``rows`` as ``_Trade`` tuples, column-wise (``itertuples`` builds a class per call)."""
+    columns = [rows[name].to_numpy() for name in _Trade._fields]
+    return [_Trade._make(values) for values in zip(*columns, strict=True)]
 
 
 def _quantity_path(days: np.ndarray, deltas: np.ndarray, n: int) -> np.ndarray:
@@ -387,7 +408,7 @@ def _quantity_path(days: np.ndarray, deltas: np.ndarray, n: int) -> np.ndarray:
 
 
 def _lot_vol(
-    row: Any,
+    row: _Trade,
     closes: _Closes,
     rate_pct: float,
     strike: float,
@@ -420,7 +441,7 @@ def _lot_vol(
         ) from exc
 
 
-def _replay_lots(rows: pd.DataFrame, new_vol: Callable[[Any], tuple[float, str]]) -> list[_Lot]:
+def _replay_lots(rows: pd.DataFrame, new_vol: Callable[[_Trade], tuple[float, str]]) -> list[_Lot]:
     """Option lots after replaying an instrument's rows: opposite trades close lots FIFO first.
 
     A change against the held direction shrinks the oldest lots; what is left of it (or a change
@@ -428,7 +449,7 @@ def _replay_lots(rows: pd.DataFrame, new_vol: Callable[[Any], tuple[float, str]]
     """
     lots: list[_Lot] = []
     open_lots: list[_Lot] = []
-    for row in rows.itertuples(index=False):
+    for row in _trades(rows):
         delta = float(row.quantity_delta)
         for lot in open_lots:
             if abs(delta) <= _FLAT or np.sign(lot.quantity) == np.sign(delta):
@@ -447,7 +468,7 @@ def _replay_lots(rows: pd.DataFrame, new_vol: Callable[[Any], tuple[float, str]]
 
 
 def _option_values(
-    rows: pd.DataFrame, closes: _Closes, rate_pct: float
+    rows: pd.DataFrame, terms: dict, closes: _Closes, rate_pct: float
 ) -> tuple[np.ndarray, np.ndarray, list[_Lot]]:
     """Signed market value ($) and quantity per day of one option instrument, and its lots.
 
@@ -456,11 +477,11 @@ def _option_values(
     standing for the expiry date (the option's value was fixed then).
     """
     calendar = closes.calendar
-    call = str(_first_valid(rows, "position_type")) in CALL_TYPES
-    strike = float(_first_valid(rows, "strike"))
-    expiry = pd.Timestamp(_first_valid(rows, "expiry")).normalize()
-    multiplier = float(_first_valid(rows, "multiplier", OPTION_MULTIPLIER))
-    underlying = str(_first_valid(rows, "underlying"))
+    call = str(_term(terms, "position_type")) in CALL_TYPES
+    strike = float(_term(terms, "strike"))
+    expiry = pd.Timestamp(_term(terms, "expiry")).normalize()
+    multiplier = float(_term(terms, "multiplier", OPTION_MULTIPLIER))
+    underlying = str(_term(terms, "underlying"))
     lots = _replay_lots(rows, lambda r: _lot_vol(r, closes, rate_pct, strike, expiry, call))
     n = len(calendar)
     quantity = _quantity_path(rows["day"].to_numpy(), rows["quantity_delta"].to_numpy(), n)
@@ -481,13 +502,15 @@ def _option_values(
     return mv, quantity, lots
 
 
-def _stock_values(rows: pd.DataFrame, closes: _Closes) -> tuple[np.ndarray, np.ndarray]:
+def _stock_values(
+    rows: pd.DataFrame, terms: dict, closes: _Closes
+) -> tuple[np.ndarray, np.ndarray]:
     """Signed market value ($) and quantity per day of one stock: q_t × multiplier × close_t."""
     n = len(closes.calendar)
     quantity = _quantity_path(rows["day"].to_numpy(), rows["quantity_delta"].to_numpy(), n)
     held = quantity != 0
-    spot = closes.path(str(_first_valid(rows, "underlying", rows["instrument"].iloc[0])), held)
-    multiplier = float(_first_valid(rows, "multiplier", 1.0))
+    spot = closes.path(str(_term(terms, "underlying", rows["instrument"].iloc[0])), held)
+    multiplier = float(_term(terms, "multiplier", 1.0))
     return np.where(held, quantity * multiplier * spot, 0.0), quantity
 
 
@@ -595,12 +618,16 @@ def ledger_history(
     held = np.zeros(n, dtype=int)
     records: list[tuple[str, _Lot]] = []
     moves = ledger[ledger["quantity_delta"].abs() > _FLAT]
-    for instrument, rows in moves.groupby("instrument", sort=False):
-        if str(_first_valid(rows, "position_type")) in OPTION_TYPES:
-            mv, quantity, lots = _option_values(rows, closes, rate_pct)
+    by_instrument = moves.groupby("instrument", sort=False)
+    # One grouped pass for every instrument's terms instead of a dropna per column and row set.
+    all_terms = by_instrument[list(_TERMS)].first().to_dict("index")
+    for instrument, rows in by_instrument:
+        terms = all_terms[instrument]
+        if str(_term(terms, "position_type")) in OPTION_TYPES:
+            mv, quantity, lots = _option_values(rows, terms, closes, rate_pct)
             records += [(instrument, lot) for lot in lots]
         else:
-            mv, quantity = _stock_values(rows, closes)
+            mv, quantity = _stock_values(rows, terms, closes)
         values[instrument] = mv
         held += quantity != 0
     market_values = pd.DataFrame(values, index=calendar, columns=list(values), dtype=float)

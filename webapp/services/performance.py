@@ -46,6 +46,24 @@ _STOCK_DELTA = {"buy": 1.0, "sell": -1.0, "short": -1.0, "cover": 1.0}
 _OPTION_DELTA = {"option_open": 1.0, "option_close": -1.0, "option_expire": -1.0}
 
 
+# The Transaction columns ``transactions_frame`` reads.
+_LEDGER_READ = (
+    "trade_date",
+    "kind",
+    "symbol",
+    "underlying_symbol",
+    "position_type",
+    "position_id",
+    "quantity",
+    "multiplier",
+    "amount",
+    "is_flow",
+    "price",
+    "strike_price",
+    "expiration_date",
+)
+
+
 def _quantity_delta(t: Transaction) -> float:
     qty = float(t.quantity or 0.0)
     if t.kind in _STOCK_DELTA:
@@ -65,14 +83,17 @@ def transactions_frame(
     unknown symbols) keep their cash but move no instrument, so the history values them as the
     overview does: not at all, instead of at a price that no longer exists.
     """
+    # The columns read, not ORM objects: loading 10,000 Transaction instances cost seconds.
+    columns = [getattr(Transaction, name) for name in _LEDGER_READ]
     rows = db.session.execute(
-        select(Transaction, Position.implied_vol)
+        select(*columns, Position.implied_vol)
         .outerjoin(Position, Position.id == Transaction.position_id)
         .where(Transaction.portfolio_id == portfolio.id)
         .order_by(Transaction.trade_date, Transaction.id)
     ).all()
     records = []
-    for t, implied_vol in rows:
+    for t in rows:
+        implied_vol = t.implied_vol
         option = t.position_type in OPTION_TYPES
         held = t.position_type is not None and t.position_id not in left_out
         records.append(
