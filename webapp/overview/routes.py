@@ -6,24 +6,18 @@ from flask import request
 
 from webapp import charts
 from webapp.overview import bp
-from webapp.pages import int_arg, is_htmx, nav_item, owned, portfolio_page
+from webapp.pages import is_htmx, nav_item, owned, portfolio_page
+from webapp.schemas.positions import PositionsTableParams, page_error, table_params
 from webapp.services import positions
 from webapp.services.overview import overview
 
 nav_item("overview.index", "Overview", 10)
 
 
-def _table(portfolio):
-    return positions.positions_page(
-        portfolio,
-        sort=request.args.get("sort", "weight"),
-        direction=request.args.get("dir", "desc"),
-        position_type=request.args.get("type") or None,
-        tag=request.args.get("tag") or None,
-        strategy=request.args.get("strategy") or None,
-        page=int_arg("page", 1, 1, 10_000),
-        per_page=int_arg("per_page", 15, 5, 200),
-    )
+def _table(portfolio) -> tuple:
+    """The table's page and the parameter error to show beside its controls (or None)."""
+    params, error = table_params(PositionsTableParams, request.args)
+    return positions.positions_page(portfolio, **params.service_args()), page_error(error)
 
 
 def _figures(result) -> dict:
@@ -60,10 +54,15 @@ def _figures(result) -> dict:
 def index(portfolio_id: int):
     """The Overview page: equity, exposures, P&L and sectors, or the positions table for HTMX."""
     portfolio = owned(portfolio_id)
-    table = _table(portfolio)
+    table, table_error = _table(portfolio)
     if is_htmx() and request.headers.get("HX-Target") == "positions-table":
         return portfolio_page(
-            "overview/index.html", "overview/_positions.html", portfolio, "Overview", table=table
+            "overview/index.html",
+            "overview/_positions.html",
+            portfolio,
+            "Overview",
+            table=table,
+            table_error=table_error,
         )
     result = overview(portfolio)
     return portfolio_page(
@@ -73,6 +72,7 @@ def index(portfolio_id: int):
         "Overview",
         result=result,
         table=table,
+        table_error=table_error,
         figures=_figures(result),
         as_of=result.as_of or table.as_of,
     )

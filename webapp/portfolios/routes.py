@@ -10,8 +10,9 @@ from webapp.extensions import db
 from webapp.models import BatchRun
 from webapp.pages import nav_item, owned, portfolio_page
 from webapp.portfolios import bp
+from webapp.schemas.positions import PositionsPageParams, page_error, table_params
 from webapp.services import portfolios as svc
-from webapp.services.positions import positions_view
+from webapp.services.positions import positions_page
 from webapp.services.queries import latest_price_date
 from webapp.services.queueing import (
     ACTIVE_RUN_STATUSES,
@@ -49,16 +50,18 @@ def switch():
 
 @bp.get("/<int:portfolio_id>")
 def detail(portfolio_id: int):
-    """The Positions page: the valued positions table, or only the table for HTMX."""
+    """The Positions page: one sorted page of the valued positions, or only the table for HTMX."""
     portfolio = owned(portfolio_id)
-    view = positions_view(portfolio)
+    params, error = table_params(PositionsPageParams, request.args)
+    table = positions_page(portfolio, **params.service_args())
     return portfolio_page(
         "portfolios/detail.html",
         "portfolios/_positions_table.html",
         portfolio,
         "Positions",
-        view=view,
-        as_of=view.as_of,
+        table=table,
+        table_error=page_error(error),
+        as_of=table.as_of,
     )
 
 

@@ -1,14 +1,20 @@
 """Positions: the valued positions table, its filtered/sorted pages and one position's detail.
 
-All three read the one valuation (``services.valuation``) the batch uses.
+All three read the one valuation (``services.valuation``) the batch uses. The table's rows are
+built from the valued frame column by column, once per book version (`valuation.book_key`), and
+kept in the valuation's cache; a page is then a numpy filter, sort and slice, so a request for
+15 rows of a 2,000-position book copies 15 rows, not 2,000.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from webapp.analytics.constants import OPTION_TYPES
 from webapp.models import Portfolio
@@ -19,7 +25,7 @@ from webapp.services.factor_exposures import position_factors
 from webapp.services.jsonable import jsonable
 from webapp.services.overview import option_greeks
 from webapp.services.portfolios import NotOwned
-from webapp.services.valuation import value_positions
+from webapp.services.valuation import book_key, memo, value_positions
 
 
 def portfolio_dict(portfolio: Portfolio, view: PositionsView | None = None) -> dict:
@@ -53,28 +59,8 @@ class PositionsView:
     rows: list[dict] = field(default_factory=list)
     totals: dict = field(default_factory=dict)
     left_out: list[dict] = field(default_factory=list)
-
-    @property
-    def strategies(self) -> list[dict]:
-        """Subtotals per strategy (positions without one grouped as "Unassigned"), largest first."""
-        groups: dict[str, dict] = {}
-        for r in self.rows:
-            name = r.get("strategy") or "Unassigned"
-            g = groups.setdefault(
-                name,
-                {
-                    "strategy": name,
-                    "positions": 0,
-                    "market_value": 0.0,
-                    "unrealized_pnl": 0.0,
-                    "exposure": 0.0,
-                },
-            )
-            g["positions"] += 1
-            if r.get("status") == "ok":
-                for key in ("market_value", "unrealized_pnl", "exposure"):
-                    g[key] += r.get(key) or 0.0
-        return sorted(groups.values(), key=lambda g: -abs(g["market_value"]))
+    # Subtotals per strategy (positions without one grouped as "Unassigned"), largest first.
+    strategies: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The API shape: positions, totals, strategy subtotals and the holdings left out."""
@@ -89,50 +75,8 @@ class PositionsView:
 
 
 ROW_FIELDS = (*HOLDING_FIELDS, *VALUE_FIELDS, "strike", "expiry", "status", "reason_detail")
-
-
-def positions_view(portfolio: Portfolio) -> PositionsView:
-    """Every open position with name, last price, market value, P&L and weight, plus totals."""
-    positions = queries.open_positions(portfolio.id)
-    valuation = value_positions(positions, portfolio.cash) if positions else None
-    view = PositionsView(
-        portfolio_id=portfolio.id,
-        as_of=valuation.as_of if valuation else queries.latest_price_date(),
-    )
-    if valuation is None:
-        view.totals = {"cash": portfolio.cash, "equity": portfolio.cash, "position_count": 0}
-        return view
-    valued = valuation.valued
-    info = queries.security_info(valued["underlying"].unique())
-    by_id = {p.id: p for p in positions}
-    gross = float(valued["market_value"].abs().sum(skipna=True))
-    # Plain dicts, not iterrows(): a Series per row and a pandas lookup per field cost ~1 s for a
-    # 20,000-position book (the XLSX export and every page of it build this view).
-    for pid, rec in valued.to_dict("index").items():
-        row = {k: jsonable(rec.get(k)) for k in ROW_FIELDS}
-        security = info.get(rec["underlying"])
-        row["id"] = int(pid)
-        row["name"] = security.name if security else None
-        row["sector"] = security.sector if security else None
-        row["strategy"] = by_id[pid].strategy
-        row["tags"] = [t.name for t in by_id[pid].tags]
-        mv = row["market_value"]
-        # Signed share of gross market value: shorts negative, the |weights| sum to 1.
-        row["weight"] = (mv / gross) if (mv is not None and gross) else None
-        view.rows.append(row)
-        if rec["status"] != "ok":
-            view.left_out.append(
-                {
-                    "id": int(pid),
-                    "symbol": rec["symbol"],
-                    "reason": rec["status"],
-                    "detail": jsonable(rec.get("reason_detail")),
-                }
-            )
-    view.totals = valuation.summary.to_dict()
-    return view
-
-
+# A row's keys in the order the API has always written them.
+ROW_KEYS = (*ROW_FIELDS, "id", "name", "sector", "strategy", "tags", "weight")
 SORTABLE = (
     "symbol",
     "name",
@@ -144,13 +88,193 @@ SORTABLE = (
     "weight",
     "exposure",
 )
+_TEXT_SORTS = ("symbol", "name", "position_type")
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Every row of a book's positions table, built once per `valuation.book_key`.
+
+    ``rows`` are JSON-ready dicts in position-id order, shared by every request for the same
+    key (readers copy the ones they hand out). ``sort_keys`` hold one float per row and
+    sortable column (text as its rank; NaN where the row has no value), ``position_type`` and
+    ``strategy`` the filter columns and ``tagged`` each tag's rows, so a page is a numpy mask,
+    a stable argsort and a slice.
+    """
+
+    portfolio_id: int
+    as_of: dt.date | None
+    rows: tuple[dict, ...]
+    totals: dict
+    left_out: tuple[dict, ...] = ()
+    strategies: tuple[dict, ...] = ()
+    choices: dict = field(default_factory=dict)
+    sort_keys: dict = field(default_factory=dict)
+    position_type: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    strategy: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    tagged: dict = field(default_factory=dict)
+    index_of: dict = field(default_factory=dict)
+
+    def row(self, i: int) -> dict:
+        """A caller's own copy of row ``i`` (its tag list included)."""
+        r = self.rows[i]
+        return {**r, "tags": list(r["tags"])}
+
+    def mask(self, position_type: str | None, tag: str | None, strategy: str | None):
+        """Rows passing the filters (a boolean array)."""
+        keep = np.ones(len(self.rows), dtype=bool)
+        if position_type:
+            keep &= self.position_type == position_type
+        if tag:
+            keep &= self.tagged.get(tag, np.zeros(len(self.rows), dtype=bool))
+        if strategy:
+            keep &= self.strategy == strategy
+        return keep
+
+    def order(self, keep: np.ndarray, sort: str, descending: bool) -> np.ndarray:
+        """Row indices of ``keep`` sorted by ``sort``: missing values last, ties in id order."""
+        idx = np.flatnonzero(keep)
+        key = self.sort_keys[sort][idx]
+        present = ~np.isnan(key)
+        ranked = idx[present]
+        # Stable on the negated key: equal values keep id order, as sorted(reverse=True) does.
+        ranked = ranked[np.argsort(-key[present] if descending else key[present], kind="stable")]
+        return np.concatenate([ranked, idx[~present]])
+
+
+def _table(portfolio: Portfolio) -> _Table:
+    """The book's table, from the cache while its positions, cash and prices are unchanged."""
+    return memo(("positions_table", *book_key(portfolio)), lambda: _build_table(portfolio))
+
+
+def _build_table(portfolio: Portfolio) -> _Table:
+    positions = queries.open_positions(portfolio.id)
+    valuation = value_positions(positions, portfolio.cash) if positions else None
+    if valuation is None:
+        totals = {"cash": portfolio.cash, "equity": portfolio.cash, "position_count": 0}
+        return _Table(portfolio.id, queries.latest_price_date(), (), totals)
+    valued = valuation.valued
+    rows = _rows(valued, {p.id: p for p in positions})
+    left_out = tuple(
+        {"id": r["id"], "symbol": r["symbol"], "reason": r["status"], "detail": r["reason_detail"]}
+        for r in rows
+        if r["status"] != "ok"
+    )
+    tags = sorted({t for r in rows for t in r["tags"]})
+    types = np.array([r["position_type"] for r in rows], dtype=object)
+    strategies = np.array([r["strategy"] for r in rows], dtype=object)
+    return _Table(
+        portfolio_id=portfolio.id,
+        as_of=valuation.as_of,
+        rows=tuple(rows),
+        totals=valuation.summary.to_dict(),
+        left_out=left_out,
+        strategies=tuple(_strategy_totals(rows)),
+        choices={
+            "position_type": sorted(set(types)),
+            "tag": tags,
+            "strategy": sorted({s for s in strategies if s}),
+        },
+        sort_keys={name: _sort_key(rows, name) for name in SORTABLE},
+        position_type=types,
+        strategy=strategies,
+        tagged={t: np.array([t in r["tags"] for r in rows], dtype=bool) for t in tags},
+        index_of={r["id"]: i for i, r in enumerate(rows)},
+    )
+
+
+def _json_column(values: np.ndarray) -> list:
+    """A frame column as JSON-ready Python values (what ``jsonable`` makes of each)."""
+    if values.dtype.kind == "f":
+        out = values.astype(object)  # Python floats
+        out[~np.isfinite(values)] = None
+        return out.tolist()
+    if values.dtype.kind in "iub":
+        return values.tolist()
+    return [jsonable(v) for v in values.tolist()]
+
+
+def _rows(valued, by_id: dict) -> list[dict]:
+    """The table's rows from the valued frame, column by column (no pandas access per row)."""
+    n = len(valued)
+    columns = {
+        k: _json_column(valued[k].to_numpy()) if k in valued.columns else [None] * n
+        for k in ROW_FIELDS
+    }
+    info = queries.security_info(valued["underlying"].unique())
+    securities = [info.get(u) for u in valued["underlying"].tolist()]
+    positions = [by_id[pid] for pid in valued.index.tolist()]
+    market_value = valued["market_value"].to_numpy(dtype=float)
+    gross = float(np.nansum(np.abs(market_value)))
+    # Signed share of gross market value: shorts negative, the |weights| sum to 1.
+    weight = _json_column(market_value / gross) if gross else [None] * n
+    columns.update(
+        id=[int(pid) for pid in valued.index],
+        name=[s.name if s else None for s in securities],
+        sector=[s.sector if s else None for s in securities],
+        strategy=[p.strategy for p in positions],
+        tags=[tuple(t.name for t in p.tags) for p in positions],
+        weight=weight,
+    )
+    return [dict(zip(ROW_KEYS, values)) for values in zip(*(columns[k] for k in ROW_KEYS))]
+
+
+def _sort_key(rows: list[dict], name: str) -> np.ndarray:
+    """One float per row to sort ``name`` by: text as its rank, |weight|, NaN when missing."""
+    values = [r[name] for r in rows]
+    has = np.array([v is not None for v in values], dtype=bool)
+    key = np.full(len(values), np.nan)
+    if not has.any():
+        return key
+    present = np.array([v for v in values if v is not None], dtype=object)
+    if name in _TEXT_SORTS:
+        key[has] = np.unique(present, return_inverse=True)[1]
+    else:
+        key[has] = present.astype(float)
+    return np.abs(key) if name == "weight" else key
+
+
+def _strategy_totals(rows: list[dict]) -> list[dict]:
+    """Subtotals per strategy (positions without one grouped as "Unassigned"), largest first."""
+    groups: dict[str, dict] = {}
+    for r in rows:
+        name = r.get("strategy") or "Unassigned"
+        g = groups.setdefault(
+            name,
+            {
+                "strategy": name,
+                "positions": 0,
+                "market_value": 0.0,
+                "unrealized_pnl": 0.0,
+                "exposure": 0.0,
+            },
+        )
+        g["positions"] += 1
+        if r.get("status") == "ok":
+            for key in ("market_value", "unrealized_pnl", "exposure"):
+                g[key] += r.get(key) or 0.0
+    return sorted(groups.values(), key=lambda g: -abs(g["market_value"]))
+
+
+def positions_view(portfolio: Portfolio) -> PositionsView:
+    """Every open position with name, last price, market value, P&L and weight, plus totals."""
+    table = _table(portfolio)
+    return PositionsView(
+        portfolio_id=portfolio.id,
+        as_of=table.as_of,
+        rows=[table.row(i) for i in range(len(table.rows))],
+        totals=copy.deepcopy(table.totals),
+        left_out=[dict(x) for x in table.left_out],
+        strategies=[dict(g) for g in table.strategies],
+    )
 
 
 @dataclass
 class PositionsPage:
     """One page of the positions table after filtering and sorting.
 
-    Also carries the choices to filter by.
+    Also carries the choices to filter by, the book's totals, its strategy subtotals and the
+    positions left out of the valuation (those of the whole book, not only of this page).
     """
 
     portfolio_id: int
@@ -164,11 +288,19 @@ class PositionsPage:
     filters: dict
     choices: dict
     totals: dict
+    left_out: list[dict] = field(default_factory=list)
+    strategies: list[dict] = field(default_factory=list)
+    position_count: int = 0
 
     @property
     def pages(self) -> int:
         """Number of pages, at least one."""
         return max(1, math.ceil(self.total_rows / self.per_page))
+
+    @property
+    def first_row(self) -> int:
+        """1-based number of the page's first row (0 when the page is empty)."""
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
 
     def to_dict(self) -> dict:
         """The API shape: the page's rows, pagination, sort, filters and totals."""
@@ -199,41 +331,37 @@ def positions_page(
     page: int = 1,
     per_page: int = 25,
 ) -> PositionsPage:
-    """Filter (type, tag, strategy), sort (missing values last) and paginate the positions table."""
-    view = positions_view(portfolio)
-    rows = view.rows
-    choices = {
-        "position_type": sorted({r["position_type"] for r in rows}),
-        "tag": sorted({t for r in rows for t in r["tags"]}),
-        "strategy": sorted({r["strategy"] for r in rows if r["strategy"]}),
-    }
-    if position_type:
-        rows = [r for r in rows if r["position_type"] == position_type]
-    if tag:
-        rows = [r for r in rows if tag in r["tags"]]
-    if strategy:
-        rows = [r for r in rows if r["strategy"] == strategy]
+    """Filter (type, tag, strategy), sort (missing values last, ties in id order) and paginate.
+
+    Only the page's rows are copied out of the cached table; a page past the end shows the last.
+    """
+    table = _table(portfolio)
     sort = sort if sort in SORTABLE else "weight"
-    reverse = direction != "asc"
-    present = [r for r in rows if r.get(sort) is not None]
-    absent = [r for r in rows if r.get(sort) is None]
-    key = (lambda r: abs(r[sort])) if sort == "weight" else (lambda r: r[sort])
-    rows = sorted(present, key=key, reverse=reverse) + absent
-    total = len(rows)
+    descending = direction != "asc"
+    per_page = max(1, per_page)
+    order = (
+        table.order(table.mask(position_type, tag, strategy), sort, descending)
+        if table.rows
+        else np.array([], dtype=int)
+    )
+    total = len(order)
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     return PositionsPage(
         portfolio_id=portfolio.id,
-        as_of=view.as_of,
-        rows=rows[(page - 1) * per_page : page * per_page],
+        as_of=table.as_of,
+        rows=[table.row(i) for i in order[(page - 1) * per_page : page * per_page].tolist()],
         total_rows=total,
         page=page,
         per_page=per_page,
         sort=sort,
-        direction="desc" if reverse else "asc",
+        direction="desc" if descending else "asc",
         filters={"position_type": position_type, "tag": tag, "strategy": strategy},
-        choices=choices,
-        totals=view.totals,
+        choices=copy.deepcopy(table.choices),
+        totals=copy.deepcopy(table.totals),
+        left_out=[dict(x) for x in table.left_out],
+        strategies=[dict(g) for g in table.strategies],
+        position_count=len(table.rows),
     )
 
 
@@ -255,13 +383,15 @@ class PositionDetail:
 
 def position_detail(portfolio: Portfolio, position_id: int) -> PositionDetail:
     """The position's detail, read from the valuation and the latest stored factor/Greek results."""
-    view = positions_view(portfolio)
-    row = next((r for r in view.rows if r["id"] == position_id), None)
-    if row is None:
+    table = _table(portfolio)
+    index = table.index_of.get(position_id)
+    if index is None:
         raise NotOwned("No such open position in this portfolio.")
+    row = table.row(index)
+    as_of = table.as_of
     symbol = row["underlying"] or row["symbol"]
-    start = view.as_of - dt.timedelta(days=365) if view.as_of else None
-    series = queries.load_prices([symbol], start, view.as_of)
+    start = as_of - dt.timedelta(days=365) if as_of else None
+    series = queries.load_prices([symbol], start, as_of)
     prices = {"symbol": symbol, "dates": [], "adj_close": []}
     if symbol in series.columns:
         clean = series[symbol].dropna()
@@ -272,4 +402,4 @@ def position_detail(portfolio: Portfolio, position_id: int) -> PositionDetail:
         }
     factors = position_factors(portfolio, position_id)
     greeks = option_greeks(portfolio, position_id) if row["position_type"] in OPTION_TYPES else None
-    return PositionDetail(portfolio.id, view.as_of, row, prices, factors, greeks)
+    return PositionDetail(portfolio.id, as_of, row, prices, factors, greeks)

@@ -15,7 +15,7 @@ from functools import cached_property
 
 import pandas as pd
 from cachetools import LRUCache
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, cast, func, select
 
 from webapp.analytics import exposures as exposures_engine
 from webapp.analytics.constants import (
@@ -29,7 +29,7 @@ from webapp.analytics.factors import FACTOR_ETFS
 from webapp.analytics.returns import simple_returns
 from webapp.extensions import db
 from webapp.marketdata.sync import CALENDAR_SYMBOL
-from webapp.models import Portfolio, Position, PriceBar
+from webapp.models import Portfolio, Position, PriceBar, RiskFreeRate, Tag, position_tags
 from webapp.services import queries
 
 # The longest look-back any page or API route accepts (trading days of returns: the risk and
@@ -143,23 +143,119 @@ def _valuation_key(holdings: pd.DataFrame, as_of: dt.date, rate: float) -> tuple
 
 
 # Pages and partials revalue the same book on every click, and the inputs rarely change between
-# clicks. gunicorn serves requests from several threads, so the cache is used under a lock.
-_CACHE: LRUCache = LRUCache(maxsize=64)
+# clicks. gunicorn serves requests from several threads, so the cache is used under a lock. It
+# also holds what pages derive from a valuation (the positions table, on-request windows), keyed
+# by `book_key`, so clearing it makes every reading of every book cold again.
+_CACHE: LRUCache = LRUCache(maxsize=128)
 _LOCK = threading.Lock()
+# One lock per key being computed: eight clients asking for the same cold window wait for one
+# calculation instead of running eight (on two cores that made each of them eight times slower).
+_COMPUTING: dict = {}
+_MISSING = object()
+
+
+def memo(key: tuple, compute):
+    """``compute()``, remembered under ``key`` in the bounded LRU shared by every thread.
+
+    Callers must treat the value as read-only: the next caller gets the same object.
+    """
+    with _LOCK:
+        hit = _CACHE.get(key, _MISSING)
+        if hit is not _MISSING:
+            return hit
+        computing = _COMPUTING.setdefault(key, threading.Lock())
+    try:
+        with computing:
+            with _LOCK:
+                hit = _CACHE.get(key, _MISSING)
+            if hit is not _MISSING:  # another thread computed it while this one waited
+                return hit
+            # Computed outside the cache lock: one slow book must not hold up other threads.
+            value = compute()
+            with _LOCK:
+                _CACHE[key] = value
+            return value
+    finally:
+        with _LOCK:
+            if _COMPUTING.get(key) is computing and not computing.locked():
+                del _COMPUTING[key]
 
 
 def _value(holdings: pd.DataFrame, as_of: dt.date, rate: float) -> tuple[pd.DataFrame, ...]:
     """(valued frame, price history), from the cache when the inputs are the same."""
-    key = _valuation_key(holdings, as_of, rate)
-    with _LOCK:
-        hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
-    # Computed outside the lock: one slow book must not hold up other threads' cache hits.
-    out = _compute(holdings, as_of, rate)
-    with _LOCK:
-        _CACHE[key] = out
-    return out
+    return memo(_valuation_key(holdings, as_of, rate), lambda: _compute(holdings, as_of, rate))
+
+
+def _book_stamp_query():
+    """One statement for everything `book_key` reads, built once (per call only bound).
+
+    The as-of date, its risk-free rate and the price version as ``queries`` defines them, and
+    every position's id and last update with every tag on the book's positions. SQLAlchemy sets
+    ``updated_at`` on every UPDATE of a position (ORM or Core), ids are never re-used, and a
+    closed or deleted position changes the list, so any write to the book's positions changes
+    it; tags live in their own table, so they are listed too.
+    """
+    bars, rates = PriceBar.__table__, RiskFreeRate.__table__
+    positions, tags = Position.__table__, Tag.__table__
+    as_of = select(func.max(bars.c.date)).scalar_subquery()
+    rate = (
+        select(rates.c.rate_annual_pct)
+        .where(rates.c.date <= as_of)
+        .order_by(rates.c.date.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    of_book = positions.c.portfolio_id == bindparam("portfolio_id")
+    updates = select(
+        func.aggregate_strings(
+            cast(positions.c.id, String) + ":" + cast(positions.c.updated_at, String), ","
+        )
+    ).where(of_book)
+    tagged = (
+        select(
+            func.aggregate_strings(
+                cast(position_tags.c.position_id, String) + ":" + tags.c.name, ","
+            )
+        )
+        .join(tags, tags.c.id == position_tags.c.tag_id)
+        .join(positions, positions.c.id == position_tags.c.position_id)
+        .where(of_book)
+    )
+    return select(
+        as_of,
+        rate,
+        select(func.max(bars.c.id)).scalar_subquery(),
+        updates.scalar_subquery(),
+        tagged.scalar_subquery(),
+    )
+
+
+_BOOK_STAMP = _book_stamp_query()
+
+
+def book_key(portfolio: Portfolio) -> tuple:
+    """What every reading of the book depends on, read in one query: the cache key of the
+    positions table and of on-request windows.
+
+    The portfolio (id, cash, benchmark), the as-of date, its risk-free rate, the price version
+    (bars are insert-only; securities are added by the same sync) and a stamp of every position
+    and tag (`_book_stamp_query`). An edit, a trade, an import or a new price gives a new key,
+    so a stale entry is never read; the LRU drops the old one. The stamps are hashed in this
+    process: keys are not meant to leave it.
+    """
+    as_of, rate, version, updates, tagged = db.session.execute(
+        _BOOK_STAMP, {"portfolio_id": portfolio.id}
+    ).one()
+    return (
+        portfolio.id,
+        float(portfolio.cash),
+        portfolio.benchmark,
+        as_of,
+        rate,
+        version or 0,
+        hash(updates),
+        hash(tagged),
+    )
 
 
 def history_start(as_of: dt.date) -> dt.date:
