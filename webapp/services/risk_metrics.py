@@ -5,6 +5,8 @@ Risk needs only the valuation: a failed factor regression no longer takes beta v
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from webapp.analytics import benchmarks
@@ -15,9 +17,10 @@ from webapp.analytics.errors import InsufficientHistory, NoPositions, NoPrices
 from webapp.analytics.returns import returns_window
 from webapp.models import Portfolio
 from webapp.services import queries
-from webapp.services.factor_exposures import risk_split_for
+from webapp.services.factor_exposures import factor_exposures, risk_split_for
 from webapp.services.pipeline import Step, StepContext, on_request
 from webapp.services.results import Result, stored
+from webapp.services.valuation import book_key, memo
 
 
 def _run(ctx: StepContext) -> None:
@@ -128,23 +131,51 @@ def _benchmark_returns(spec: benchmarks.BenchmarkSpec, valuation) -> pd.Series:
 STEP = Step("risk", _run, needs=("valuation",), kinds=("risk_metrics",))
 
 
-def risk_metrics_now(portfolio: Portfolio, lookback_days: int) -> Result:
-    """Risk metrics computed now, from the cached valuation (no factor model is fitted)."""
-    return on_request(portfolio, STEP, "risk_metrics", lookback_days)
+def risk_metrics_now(portfolio: Portfolio, lookback_days: int, book: tuple | None = None) -> Result:
+    """Risk metrics computed now, from the cached valuation (no factor model is fitted).
+
+    Remembered per book version (``book``, default `valuation.book_key`: positions, cash,
+    benchmark, prices) and look-back, so the next click on the same window reads the numbers
+    instead of re-valuing the book; callers get their own ``Result`` (the values inside its
+    payload are shared, read-only).
+    """
+    key = ("risk_metrics", lookback_days, *(book or book_key(portfolio)))
+    result = memo(key, lambda: on_request(portfolio, STEP, "risk_metrics", lookback_days))
+    # Its own top-level dicts: callers set parameters and replace data keys on what they get.
+    return dataclasses.replace(
+        result,
+        data=dict(result.data),
+        parameters=dict(result.parameters),
+        metadata=dict(result.metadata),
+    )
 
 
 def risk_metrics(portfolio: Portfolio, *, lookback_days: int = 90) -> Result:
     """Beta, volatility, drawdown, VaR/ES, benchmark statistics and risk contributions.
 
-    Standard windows are read from the batch's results, any other is computed now. The factor
-    model's systematic/idiosyncratic split on the same look-back is attached from the factor
-    service (stored per standard window), so the Risk page shows it without risk depending on
-    factors.
+    Standard windows are read from the batch's results, any other is computed now (and
+    remembered per book version). The factor model's systematic/idiosyncratic split on the same
+    look-back is attached from the factor service (stored per standard window), so the Risk page
+    shows it without risk depending on factors.
     """
     if lookback_days in STANDARD_WINDOWS:
         result = stored(portfolio, "risk_metrics", {"lookback_days": lookback_days})
+        split = lambda: risk_split_for(portfolio, lookback_days)  # noqa: E731
     else:
-        result = risk_metrics_now(portfolio, lookback_days)
+        book = book_key(portfolio)
+        result = risk_metrics_now(portfolio, lookback_days, book)
+        split = lambda: _risk_split(portfolio, lookback_days, book)  # noqa: E731
     if result.available:
-        result.data = {**result.data, "risk_split": risk_split_for(portfolio, lookback_days)}
+        result.data = {**result.data, "risk_split": split()}
     return result
+
+
+def _risk_split(portfolio: Portfolio, lookback_days: int, book: tuple) -> dict | None:
+    """The factor split of a look-back the batch does not store, remembered like its metrics.
+
+    It is computed from the book's valuation and the stored factor fit, so it is keyed by the
+    book version and the stored fit's calculation time: a new batch run gives a new key.
+    """
+    fit = factor_exposures(portfolio)
+    key = ("risk_split", lookback_days, fit.calculated_at, fit.as_of, *book)
+    return memo(key, lambda: risk_split_for(portfolio, lookback_days))
