@@ -291,6 +291,15 @@ class _Closes:
         self.prices = prices
         self.calendar = calendar
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._valid: dict[str, tuple[pd.DatetimeIndex, np.ndarray]] = {}
+
+    def _closes(self, symbol: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
+        """The symbol's dates with a close and those closes (once per symbol: one per option
+        lot's ``on`` was a dropna of the whole history each time)."""
+        if symbol not in self._valid:
+            series = self.prices[symbol].dropna()
+            self._valid[symbol] = (series.index, series.to_numpy(dtype=float))
+        return self._valid[symbol]
 
     def _carried(self, symbol: str, dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
         """The last close on or before each date and its age in calendar days (inf: none)."""
@@ -298,11 +307,11 @@ class _Closes:
         age = np.full(len(dates), np.inf)
         if symbol not in self.prices.columns:
             return values, age
-        series = self.prices[symbol].dropna()
-        where = series.index.searchsorted(dates, side="right") - 1
+        index, closes = self._closes(symbol)
+        where = index.searchsorted(dates, side="right") - 1
         has = where >= 0
-        values[has] = series.to_numpy(dtype=float)[where[has]]
-        age[has] = (dates[has] - series.index[where[has]]).days
+        values[has] = closes[where[has]]
+        age[has] = (dates[has] - index[where[has]]).days
         return values, age
 
     def _check(
