@@ -94,6 +94,55 @@ def _close(a, b, what: str) -> None:
     )
 
 
+# --- option Greeks ----------------------------------------------------------------------------
+
+GREEK_OPTIONS = 10_000
+GREEK_SAMPLE = 500  # options the per-option loop values; its time is scaled linearly
+GREEK_TARGET_S = 0.010
+
+
+def bench_greeks(returns: pd.DataFrame) -> list[Row]:
+    """10,000 mixed options valued with Greeks at once vs ``option_greeks`` (mibian) per option."""
+    from webapp.analytics.options import black_scholes_greeks, option_greeks
+
+    del returns  # synthetic options: spot, strike, vol and expiry drawn per option
+    rng = np.random.default_rng(14)
+    n = GREEK_OPTIONS
+    spot = rng.uniform(20, 400, n)
+    strike = spot * rng.uniform(0.7, 1.3, n)
+    vol = rng.uniform(0.1, 0.9, n)
+    days = rng.choice([-5, 0, 1, 7, 30, 90, 365, 730], n).astype(float)
+    call = rng.random(n) < 0.5
+    names = ("price", "delta", "gamma", "theta", "vega", "rho")
+
+    def loop(idx):
+        return [
+            [
+                getattr(option_greeks(spot[i], strike[i], 4.5, vol[i], days[i], call=call[i]), g)
+                for g in names
+            ]
+            for i in idx
+        ]
+
+    sample = np.arange(GREEK_SAMPLE)
+    ours = black_scholes_greeks(spot, strike, 0.045, vol, days, call)
+    expected = np.array(loop(sample))
+    for j, g in enumerate(names):
+        _close(getattr(ours, g)[sample], expected[:, j], f"greek {g}")
+    engine_s = median_time(lambda: black_scholes_greeks(spot, strike, 0.045, vol, days, call))
+    loop_s = median_time(lambda: loop(sample), repeat=3) * n / GREEK_SAMPLE
+    verdict = "PASS" if engine_s <= GREEK_TARGET_S else "FAIL"
+    return [
+        Row(
+            f"Greeks: {n:,} mixed options (expired, expiring, 1 day - 2 years), 6 outputs",
+            engine_s,
+            f"mibian per option ({GREEK_SAMPLE} timed, scaled)",
+            loop_s,
+            note=f"equal to 1e-9; target <= {GREEK_TARGET_S * 1000:g} ms {verdict}",
+        )
+    ]
+
+
 # --- factor betas ----------------------------------------------------------------------------
 
 
@@ -851,6 +900,7 @@ def bench_stress(prices: pd.DataFrame) -> tuple[bool, bool]:
 
 
 SECTIONS: list[Callable[[pd.DataFrame], list[Row]]] = [
+    bench_greeks,
     bench_factor_betas,
     bench_correlations,
     bench_risk_metrics,
