@@ -98,3 +98,16 @@ def test_the_overview_renders_only_its_page_of_rows(client, big_book):
     html = client.get(f"/portfolios/{big_book.id}/overview?per_page=5").get_data(as_text=True)
     assert len(re.findall(r"<tr data-symbol=", html)) == 5
     assert "Page 1 of 12 · 60 positions" in html
+
+
+def test_the_portfolio_list_counts_open_positions_without_loading_them(client, big_book):
+    import datetime as dt
+
+    from webapp.extensions import db
+
+    big_book.positions[0].exit_date = dt.date(2026, 8, 3)
+    big_book.positions[0].exit_price = 1.0
+    db.session.commit()
+    html = client.get("/portfolios/").get_data(as_text=True)
+    row = html[html.index(big_book.name) :]
+    assert re.search(r'<td class="num">(\d+)</td>', row).group(1) == "59"

@@ -12,7 +12,7 @@ from webapp.pages import nav_item, owned, portfolio_page
 from webapp.portfolios import bp
 from webapp.schemas.positions import PositionsPageParams, page_error, table_params
 from webapp.services import portfolios as svc
-from webapp.services.positions import positions_page
+from webapp.services.positions import open_position_counts, positions_page
 from webapp.services.queries import latest_price_date
 from webapp.services.queueing import (
     ACTIVE_RUN_STATUSES,
@@ -30,9 +30,11 @@ nav_item("portfolios.jobs", "Jobs", 90)
 @bp.get("/")
 def index():
     """The logged-in advisor's portfolio list."""
+    portfolios = svc.user_portfolios(current_user.id)
     return render_template(
         "portfolios/index.html",
-        portfolios=svc.user_portfolios(current_user.id),
+        portfolios=portfolios,
+        open_counts=open_position_counts([p.id for p in portfolios]),
         as_of=latest_price_date(),
     )
 

@@ -15,9 +15,11 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from sqlalchemy import func, select
 
 from webapp.analytics.constants import OPTION_TYPES
-from webapp.models import Portfolio
+from webapp.extensions import db
+from webapp.models import Portfolio, Position
 from webapp.models._time import isoformat_z
 from webapp.services import queries
 from webapp.services._frames import HOLDING_FIELDS, VALUE_FIELDS
@@ -48,6 +50,18 @@ def portfolio_dict(portfolio: Portfolio, view: PositionsView | None = None) -> d
         out["position_count"] = len(view.rows)
         out["as_of"] = jsonable(view.as_of)
     return out
+
+
+def open_position_counts(portfolio_ids: list[int]) -> dict[int, int]:
+    """Open positions per portfolio, in one query (portfolios without any are absent)."""
+    if not portfolio_ids:
+        return {}
+    rows = db.session.execute(
+        select(Position.portfolio_id, func.count())
+        .where(Position.portfolio_id.in_(portfolio_ids), Position.exit_date.is_(None))
+        .group_by(Position.portfolio_id)
+    )
+    return {pid: count for pid, count in rows}
 
 
 @dataclass
