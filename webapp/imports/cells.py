@@ -15,6 +15,10 @@ _MAX_ABS = Decimal("1e15")
 _NUMBER_RE = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
 _SIGNS_RE = re.compile(r"^([+-]?)\$?([+-]?)(.*)$")
 _GROUPED_RE = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+# The common cell, matched on the raw text: an optional minus and plain digits. Such a cell has
+# nothing to clean, no placeholder, currency, grouping or exponent: the general path of
+# parse_decimal would only confirm it (same Decimal, same sign handling).
+_PLAIN_NUMBER_RE = re.compile(r"(-?)((?:\d+(?:\.\d*)?|\.\d+))")
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -23,11 +27,17 @@ _MONTHS = {
     )
 }
 _ISO_RE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
+# The template's own date, matched on the raw text (so nothing to clean and no time suffix).
+_PLAIN_ISO_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _US_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$")
 _MON_D_Y_RE = re.compile(r"^([A-Za-z]{3})-(\d{1,2})-(\d{4})$")
 _D_MON_Y_RE = re.compile(r"^(\d{1,2})-([A-Za-z]{3})-(\d{4}|\d{2})$")
 # Excel and pandas often append a midnight time to dates; the time carries no meaning here.
 _TIME_SUFFIX_RE = re.compile(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?$")
+
+# What norm_header drops: everything str.isalnum() rejects (\W is "neither alphanumeric nor _",
+# by the same Unicode test), and "_".
+_NOT_ALNUM_RE = re.compile(r"[\W_]+")
 
 
 class CellError(ValueError):
@@ -59,6 +69,9 @@ def _not_a_number(raw: str) -> str:
 
 def parse_decimal(text: str | None) -> Decimal | None:
     """A number cell as Decimal; None when missing; CellError('invalid_number') otherwise."""
+    plain = _PLAIN_NUMBER_RE.fullmatch(text) if text else None
+    if plain is not None:  # "100", "-25", "185.25": most cells of most files
+        return _signed(plain[2], text, negative=bool(plain[1]))
     raw = clean(text)
     if raw.lower() in _MISSING:
         return None
@@ -80,9 +93,14 @@ def parse_decimal(text: str | None) -> Decimal | None:
         s = s.replace(",", "")
     if not _NUMBER_RE.match(s):
         raise CellError("invalid_number", _not_a_number(raw))
+    return _signed(s, raw, negative=negative)
+
+
+def _signed(literal: str, raw: str, *, negative: bool) -> Decimal:
+    """The unsigned number ``literal`` (already checked) with its sign, within the sanity bound."""
     try:
-        value = Decimal(s)
-    except InvalidOperation:  # pragma: no cover - the regex admits only valid literals
+        value = Decimal(literal)
+    except InvalidOperation:  # pragma: no cover - the regexes admit only valid literals
         raise CellError("invalid_number", _not_a_number(raw)) from None
     if abs(value) > _MAX_ABS:
         raise CellError("invalid_number", f"'{raw}' is out of range.")
@@ -106,6 +124,9 @@ def _two_digit_year(yy: int) -> int:
 
 def parse_date(text: str | None) -> dt.date | None:
     """A date cell; None when missing; CellError('invalid_date') when unreadable."""
+    plain = _PLAIN_ISO_RE.fullmatch(text) if text else None
+    if plain is not None:
+        return _make_date(text, int(plain[1]), int(plain[2]), int(plain[3]))
     raw = clean(text)
     if raw.lower() in _MISSING:
         return None
@@ -149,7 +170,10 @@ def month_number(name: str) -> int | None:
 
 def norm_header(text: str) -> str:
     """Header key: lower case with everything but letters and digits removed."""
-    return "".join(ch for ch in clean(text).lower() if ch.isalnum())
+    low = text.lower()
+    if low.isalnum():  # "Symbol", "AAPL": nothing to trim or remove
+        return low
+    return _NOT_ALNUM_RE.sub("", clean(text).lower())
 
 
 _FORMULA_START = frozenset("=+-@")
@@ -170,7 +194,10 @@ def neutralize(text: str) -> str:
         return text
     if text[0] in "\t\r\n":
         return "'" + text
-    first = text[_LEAD_RE.match(text).end() :][:1]
-    if first and unicodedata.normalize("NFKC", first)[:1] in _FORMULA_START:
+    start = _LEAD_RE.match(text).end()
+    first = text[start : start + 1]
+    if not first.isascii():  # NFKC leaves ASCII as it is
+        first = unicodedata.normalize("NFKC", first)[:1]
+    if first and first in _FORMULA_START:
         return "'" + text
     return text

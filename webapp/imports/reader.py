@@ -49,7 +49,10 @@ class Record:
     @property
     def blank(self) -> bool:
         """True when every cell is empty or whitespace."""
-        return not any(clean(c) for c in self.cells)
+        for cell in self.cells:  # a loop, not any(genexpr): called for every record
+            if cell and clean(cell):
+                return False
+        return True
 
     @property
     def lines(self) -> range:

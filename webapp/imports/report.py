@@ -15,7 +15,7 @@ def warning(code: str, message: str) -> dict[str, str]:
     return {"code": code, "message": message}
 
 
-@dataclass
+@dataclass(slots=True)  # one per accepted line: 20,000 in a full file
 class AcceptedRow:
     """A position ready to store; ``quantity`` is signed (negative = short)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cache
 from typing import Any, TypeVar
 
 from webapp.imports.asof import AsOf
@@ -49,13 +50,21 @@ class _Errors(list[dict[str, Any]]):
         return value
 
 
-def _instrument(c: Candidate, errors: _Errors) -> tuple[str | None, ParsedOption | None]:
-    raw = clean(c.ticker)
+Instrument = tuple[str | None, ParsedOption | None]
+
+
+def _instrument(c: Candidate, errors: _Errors) -> Instrument:
     if c.unsupported:
-        errors.add("ticker", "unsupported_security", c.unsupported, raw)
+        errors.add("ticker", "unsupported_security", c.unsupported, clean(c.ticker))
         return None, None
     if c.option is not None:
         return c.option.osi, c.option
+    return _ticker(c.ticker, errors)
+
+
+def _ticker(text: str, errors: _Errors) -> Instrument:
+    """The symbol (and option) a ticker cell names, or its error."""
+    raw = clean(text)
     if is_missing(raw):
         errors.add("ticker", "missing_value", "The ticker is empty.", raw)
         return None, None
@@ -91,8 +100,8 @@ def _instrument(c: Candidate, errors: _Errors) -> tuple[str | None, ParsedOption
     return None, None
 
 
-def _quantity(c: Candidate, option: ParsedOption | None, errors: _Errors) -> Decimal | None:
-    value = errors.parsed("quantity", parse_decimal, c.quantity, "The quantity is empty.")
+def _quantity(text: str, is_option: bool, errors: _Errors) -> Decimal | None:
+    value = errors.parsed("quantity", parse_decimal, text, "The quantity is empty.")
     if value is None:
         return None
     if value == 0:
@@ -100,37 +109,46 @@ def _quantity(c: Candidate, option: ParsedOption | None, errors: _Errors) -> Dec
             "quantity",
             "zero_quantity",
             "The quantity is zero; only open positions can be imported.",
-            c.quantity,
+            text,
         )
         return None
-    if option is not None and value != value.to_integral_value():
+    if is_option and value != value.to_integral_value():
         errors.add(
             "quantity",
             "invalid_number",
             "An option quantity is a whole number of contracts.",
-            c.quantity,
+            text,
         )
         return None
     return value
 
 
-def _price(
-    c: Candidate, quantity: Decimal | None, option: ParsedOption | None, errors: _Errors
-) -> Decimal | None:
-    missing = f"{c.price_label} is empty or N/A; an entry price is never guessed."
-    value = errors.parsed("entry_price", parse_decimal, c.price, missing)
-    if value is None:
-        return None
-    if c.price_is_total:
-        # Schwab's Cost Basis is the position's total (signed like the quantity for shorts).
-        if quantity is None:
-            return None
-        per_share = abs(value) / abs(quantity) / (100 if option is not None else 1)
-        return per_share.quantize(_PRICE_STEP)  # a derived price: six decimals, not float noise
-    if value < 0:
-        errors.add("entry_price", "negative_price", "The entry price cannot be negative.", c.price)
+@cache
+def _missing_price(label: str) -> str:
+    return f"{label} is empty or N/A; an entry price is never guessed."
+
+
+def _price_cell(text: str | None, label: str, errors: _Errors) -> Decimal | None:
+    return errors.parsed("entry_price", parse_decimal, text, _missing_price(label))
+
+
+def _per_share_price(text: str | None, label: str, errors: _Errors) -> Decimal | None:
+    value = _price_cell(text, label, errors)
+    if value is not None and value < 0:
+        errors.add("entry_price", "negative_price", "The entry price cannot be negative.", text)
         return None
     return value
+
+
+def _total_price(
+    c: Candidate, quantity: Decimal | None, option: ParsedOption | None, errors: _Errors
+) -> Decimal | None:
+    # Schwab's Cost Basis is the position's total (signed like the quantity for shorts).
+    value = _price_cell(c.price, c.price_label, errors)
+    if value is None or quantity is None:
+        return None
+    per_share = abs(value) / abs(quantity) / (100 if option is not None else 1)
+    return per_share.quantize(_PRICE_STEP)  # a derived price: six decimals, not float noise
 
 
 def _future_date_message(value: dt.date, as_of: AsOf) -> str:
@@ -144,33 +162,35 @@ def _future_date_message(value: dt.date, as_of: AsOf) -> str:
     )
 
 
-def _entry_date(
+def _default_date(
     c: Candidate, as_of: AsOf, errors: _Errors, notes: list[dict[str, str]]
 ) -> dt.date | None:
-    if c.date is None:  # the layout has no acquisition date: statement or as-of date, warned
-        if c.default_date_warning:
-            notes.append(c.default_date_warning)
-        value = c.default_date
-        if value is None:
-            errors.add("entry_date", "missing_value", "The entry date is empty.", "")
-            return None
-    else:
-        value = errors.parsed("entry_date", parse_date, c.date, "The entry date is empty.")
-        if value is None:
-            return None
-    if value is not None and value > as_of.date:
+    """The entry date of a layout without acquisition dates: statement or as-of date, warned."""
+    if c.default_date_warning:
+        notes.append(c.default_date_warning)
+    value = c.default_date
+    if value is None:
+        errors.add("entry_date", "missing_value", "The entry date is empty.", "")
+        return None
+    if value > as_of.date:
         errors.add(
-            "entry_date",
-            "future_date",
-            _future_date_message(value, as_of),
-            c.date if c.date is not None else value.isoformat(),
+            "entry_date", "future_date", _future_date_message(value, as_of), value.isoformat()
         )
         return None
     return value
 
 
-def _implied_vol(c: Candidate, errors: _Errors) -> float | None:
-    raw = clean(c.implied_vol)
+def _entry_date(text: str, as_of: AsOf, errors: _Errors) -> dt.date | None:
+    """A row's own entry date cell."""
+    value = errors.parsed("entry_date", parse_date, text, "The entry date is empty.")
+    if value is not None and value > as_of.date:
+        errors.add("entry_date", "future_date", _future_date_message(value, as_of), text)
+        return None
+    return value
+
+
+def _implied_vol(text: str, errors: _Errors) -> float | None:
+    raw = clean(text)
     if is_missing(raw):
         return None
     message = "Give implied volatility as a decimal (0.25 = 25%) above 0 and at most 5."
@@ -205,49 +225,110 @@ def _tags(raw: str, notes: list[dict[str, str]]) -> list[str]:
     return tags
 
 
-def check_candidate(
-    c: Candidate, as_of: AsOf
-) -> tuple[AcceptedRow | None, list[dict[str, Any]], DuplicateKey | None]:
-    """The accepted row, or every field error of the line; plus the row's duplicate key.
+_Found = tuple[dict[str, Any], ...]  # the errors or warnings a field check added
 
-    Dates are judged by ``as_of`` (the last stored price date, or today without prices): an
-    entry after it is rejected, an option expiring before it is accepted as expired.
+
+class _Memo(dict[Any, tuple[Any, _Found]]):
+    """Cell text -> (value, errors or warnings found) of one field check, run once per text."""
+
+    def __init__(self, check: Callable[[Any, list[dict[str, Any]]], Any]):
+        super().__init__()
+        self.check = check
+
+    def __missing__(self, key: Any) -> tuple[Any, _Found]:
+        found = _Errors()
+        hit = self[key] = (self.check(key, found), tuple(found))
+        return hit
+
+
+def _take(hit: tuple[_T, _Found], out: list[dict[str, Any]]) -> _T:
+    """A memoised field's value; copies of what its check found are added to ``out``."""
+    value, found = hit
+    if found:
+        out.extend([dict(entry) for entry in found])
+    return value
+
+
+class RowChecker:
+    """``check`` for the candidates of one file, in order.
+
+    A holdings file repeats its cells: a few dozen tickers, dates and tag lists over thousands of
+    lines. Each distinct ticker, date, implied vol, tag list and strategy text is checked once per
+    file and its outcome (the value and the field's errors or warnings) reused, so a repeated cell
+    costs a lookup instead of a parse. The memos live as long as the checker (one validation);
+    the errors and warnings a row gets from them are its own copies.
     """
-    errors = _Errors()
-    notes: list[dict[str, str]] = list(c.warnings)
-    symbol, option = _instrument(c, errors)
-    quantity = _quantity(c, option, errors)
-    price = _price(c, quantity, option, errors)
-    entry_date = _entry_date(c, as_of, errors, notes)
-    iv = _implied_vol(c, errors)
-    if c.price_warning:
-        notes.append(c.price_warning)
-    if errors or symbol is None or quantity is None or price is None or entry_date is None:
-        return None, errors, None
-    if option is not None and option.expiry < as_of.date:
-        notes.append(
-            warning("option_expired", f"This option expired on {option.expiry.isoformat()}.")
+
+    def __init__(self, as_of: AsOf):
+        self.as_of = as_of
+        self._tickers = _Memo(_ticker)
+        self._dates = _Memo(lambda text, found: _entry_date(text, as_of, found))
+        self._ivs = _Memo(_implied_vol)
+        self._tags = _Memo(_tags)
+        self._strategies = _Memo(lambda text, found: _text(text, MAX_STRATEGY, "strategy", found))
+
+    def check(
+        self, c: Candidate
+    ) -> tuple[AcceptedRow | None, list[dict[str, Any]], DuplicateKey | None]:
+        """The accepted row, or every field error of the line; plus the row's duplicate key.
+
+        Dates are judged by ``as_of`` (the last stored price date, or today without prices): an
+        entry after it is rejected, an option expiring before it is accepted as expired.
+        """
+        as_of = self.as_of
+        errors = _Errors()
+        notes: list[dict[str, str]] = list(c.warnings)
+        if c.unsupported or c.option is not None:
+            symbol, option = _instrument(c, errors)
+        else:
+            symbol, option = _take(self._tickers[c.ticker], errors)
+        # Quantities and prices are rarely repeated: parsed per row (parse_decimal's fast path).
+        quantity = _quantity(c.quantity, option is not None, errors)
+        if c.price_is_total:
+            price = _total_price(c, quantity, option, errors)
+        else:
+            price = _per_share_price(c.price, c.price_label, errors)
+        if c.date is None:
+            entry_date = _default_date(c, as_of, errors, notes)
+        else:
+            entry_date = _take(self._dates[c.date], errors)
+        iv = _take(self._ivs[c.implied_vol], errors)
+        if c.price_warning:
+            notes.append(c.price_warning)
+        if errors or symbol is None or quantity is None or price is None or entry_date is None:
+            return None, errors, None
+        long = quantity > 0
+        if option is None:
+            position_type = "LONG" if long else "SHORT"
+            underlying = expiry = option_type = strike = None
+        else:
+            if option.expiry < as_of.date:
+                notes.append(
+                    warning(
+                        "option_expired", f"This option expired on {option.expiry.isoformat()}."
+                    )
+                )
+            position_type = _OPTION_TYPES[(option.option_type, long)]
+            underlying, expiry, option_type = option.underlying, option.expiry, option.option_type
+            strike = float(option.strike)
+        row = AcceptedRow(
+            line=c.line,
+            symbol=symbol,
+            asset_type="option" if option else "stock",
+            position_type=position_type,
+            quantity=float(quantity),
+            entry_price=float(price),
+            entry_date=entry_date,
+            # tags, strategy, then notes: their warnings (cut to length) come in this order
+            tags=list(_take(self._tags[c.tags], notes)),
+            underlying=underlying,
+            expiry=expiry,
+            option_type=option_type,
+            strike=strike,
+            strategy=_take(self._strategies[c.strategy], notes) or None,
+            notes=_text(c.notes, None, "notes", notes),  # free text: rarely repeated
+            iv=iv,
+            warnings=notes,
+            market_value=float(c.market_value) if c.market_value is not None else None,
         )
-    long = quantity > 0
-    row = AcceptedRow(
-        line=c.line,
-        symbol=symbol,
-        asset_type="option" if option else "stock",
-        position_type=_OPTION_TYPES[(option.option_type, long)]
-        if option
-        else ("LONG" if long else "SHORT"),
-        quantity=float(quantity),
-        entry_price=float(price),
-        entry_date=entry_date,
-        tags=_tags(c.tags, notes),
-        underlying=option.underlying if option else None,
-        expiry=option.expiry if option else None,
-        option_type=option.option_type if option else None,
-        strike=float(option.strike) if option else None,
-        strategy=_text(c.strategy, MAX_STRATEGY, "strategy", notes) or None,
-        notes=_text(c.notes, None, "notes", notes),
-        iv=iv,
-        warnings=notes,
-        market_value=float(c.market_value) if c.market_value is not None else None,
-    )
-    return row, errors, (c.account, symbol, quantity, price, entry_date)
+        return row, errors, (c.account, symbol, quantity, price, entry_date)

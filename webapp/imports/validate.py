@@ -9,7 +9,7 @@ from webapp.imports.asof import AsOf, dollars
 from webapp.imports.layouts import Parsed, parse_layout
 from webapp.imports.reader import FileRefused, check_bytes, decode, quote_warning, read_records
 from webapp.imports.report import ImportReport, RejectedRow, file_error, warning
-from webapp.imports.rows import DuplicateKey, check_candidate
+from webapp.imports.rows import DuplicateKey, RowChecker
 
 _LABELS = {
     "canonical": "file",
@@ -48,14 +48,7 @@ def validate_holdings_file(
     judge = AsOf.resolve(as_of, today or dt.date.today())
     report = ImportReport(as_of=judge.date, as_of_source=judge.source)
     try:
-        check_bytes(data, max_bytes)
-        text, notes = decode(data)
-        report.warnings.extend(notes)
-        records = read_records(text)
-        if all(record.blank for record in records):
-            raise FileRefused("empty_file", "The file has no content (only empty lines or cells).")
-        report.warnings.extend(quote_warning(text, records))
-        parsed = parse_layout(records, judge)
+        parsed = _parse(data, max_bytes, judge, report)
     except FileRefused as exc:
         report.detected_format = exc.detected_format
         report.file_error = file_error(exc.code, exc.message, exc.columns)
@@ -88,10 +81,23 @@ def validate_holdings_file(
     return report
 
 
+def _parse(data: bytes, max_bytes: int, judge: AsOf, report: ImportReport) -> Parsed:
+    """The file's layout and candidate rows (its records are dropped once read: less to hold)."""
+    check_bytes(data, max_bytes)
+    text, notes = decode(data)
+    report.warnings.extend(notes)
+    records = read_records(text)
+    if all(record.blank for record in records):
+        raise FileRefused("empty_file", "The file has no content (only empty lines or cells).")
+    report.warnings.extend(quote_warning(text, records))
+    return parse_layout(records, judge)
+
+
 def _check_rows(report: ImportReport, parsed: Parsed, as_of: AsOf) -> None:
     first_seen: dict[DuplicateKey, int] = {}
+    check = RowChecker(as_of).check
     for candidate in parsed.candidates:
-        row, errors, key = check_candidate(candidate, as_of)
+        row, errors, key = check(candidate)
         if row is None:
             report.rejected.append(RejectedRow(candidate.line, errors))
         elif key in first_seen:
@@ -120,16 +126,16 @@ def _check_rows(report: ImportReport, parsed: Parsed, as_of: AsOf) -> None:
 
 def _flag_market_data(report: ImportReport, known: frozenset[str]) -> None:
     # Rows without stored prices are kept (prices may arrive with the next sync), but flagged.
-    missing: list[str] = []
+    missing: dict[str, None] = {}  # in the order first seen
     for row in report.accepted:
         row.has_market_data = row.price_symbol in known
-        if not row.has_market_data and row.price_symbol not in missing:
-            missing.append(row.price_symbol)
+        if not row.has_market_data:
+            missing.setdefault(row.price_symbol)
     if missing:
         report.warnings.append(
             warning(
                 "no_market_data",
-                f"No stored prices for {_listing(missing)}: "
+                f"No stored prices for {_listing(list(missing))}: "
                 "these rows will be imported but not valued until prices are synced.",
             )
         )

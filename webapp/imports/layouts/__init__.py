@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
 
 from webapp.imports.asof import AsOf
 from webapp.imports.cells import clean
@@ -57,7 +58,7 @@ def parse_layout(records: list[Record], as_of: AsOf) -> Parsed:
     Raises ``FileRefused`` when nothing can be imported; its ``detected_format`` names the layout
     when one was recognised ("unknown" otherwise).
     """
-    head = [(i, r) for i, r in enumerate(records) if not r.blank][:_SCAN]
+    head = list(islice(((i, r) for i, r in enumerate(records) if not r.blank), _SCAN))
     for _, record in head:
         keys = header_keys(record)
         if keys & _TRANSACTION_KEYS:

@@ -40,7 +40,7 @@ class Candidate:
     strategy: str = ""
     notes: str = ""
     implied_vol: str = ""
-    warnings: list[dict[str, str]] = field(default_factory=list)
+    warnings: tuple[dict[str, str], ...] = ()  # the layout's notes on this row
     # The statement's own value of the position (signed, whole position, x100 for options);
     # None when the file states none. Only the equity estimate uses it.
     market_value: Decimal | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from webapp.imports.asof import AsOf
 from webapp.imports.cells import clean, norm_header
 from webapp.imports.layouts.base import Candidate, Columns, Parsed, header_keys, recognisable
@@ -37,6 +39,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "implied_vol": ("implied_vol", "iv", "implied volatility"),
 }
 REQUIRED = ("ticker", "quantity", "entry_price", "entry_date")
+_ROW_FIELDS = (*REQUIRED, "tags", "strategy", "notes", "implied_vol")  # a row's cells, in order
 _TICKER_KEYS = frozenset(norm_header(a) for a in FIELDS["ticker"])
 
 
@@ -77,6 +80,8 @@ def _columns(header: Record) -> tuple[dict[str, int], list[dict[str, str]]]:
 
 def _is_note(record: Record) -> bool:
     # A lone first cell of free text ("Prepared for J. Smith", a disclaimer) is not a position.
+    if not record.cells or " " not in record.cells[0]:  # cheap: most rows have no such cell
+        return False
     filled = [c for c in record.cells if clean(c)]
     return (
         len(filled) == 1
@@ -84,6 +89,25 @@ def _is_note(record: Record) -> bool:
         and " " in clean(record.cells[0])
         and not recognisable(record.cells[0])
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Ticker:
+    """What a ticker cell alone says about its row (the same for every row that repeats it)."""
+
+    filled: bool  # not empty: the row is not blank
+    total: bool  # a total/subtotal label
+    header: bool  # names the ticker column: the row may be a repeated header
+    cash: bool  # an explicit cash marker
+
+    @classmethod
+    def of(cls, text: str) -> _Ticker:
+        return cls(
+            bool(clean(text)),
+            is_total_row(text),
+            norm_header(text) in _TICKER_KEYS,
+            is_cash_row(text),
+        )
 
 
 def parse(records: list[Record], header_at: int, as_of: AsOf) -> Parsed:
@@ -99,18 +123,26 @@ def parse(records: list[Record], header_at: int, as_of: AsOf) -> Parsed:
     out.warnings.extend(notes)
     header_set = header_keys(header)
     width = len(header.cells)
+    at = [index.get(name) for name in _ROW_FIELDS]
+    tickers: dict[str, _Ticker] = {}  # a file repeats its tickers: each is classified once
     for record in records[: header_at + 1]:
         out.skip(record)  # preamble lines and the header itself
     for record in records[header_at + 1 :]:
-        ticker = record.cell(index["ticker"])
-        quantity = record.cell(index["quantity"])
+        ticker, quantity, price, date, tags, strategy, note, iv = map(record.cell, at)
+        kind = tickers.get(ticker)
+        if kind is None:
+            kind = tickers[ticker] = _Ticker.of(ticker)
         # Only rows that are plainly not positions are skipped; a broken position row is rejected
         # (so the broker layouts' "no quantity and no ticker" rule does not apply here).
-        repeated_header = norm_header(ticker) in _TICKER_KEYS and header_keys(record) == header_set
-        if record.blank or is_total_row(ticker) or _is_note(record) or repeated_header:
+        if (
+            (not kind.filled and record.blank)
+            or kind.total
+            or _is_note(record)
+            or (kind.header and header_keys(record) == header_set)
+        ):
             out.skip(record)
             continue
-        if is_cash_row(ticker):
+        if kind.cash:
             out.skip(record)
             out.cash_lines.append(record.line)
             continue
@@ -118,20 +150,20 @@ def parse(records: list[Record], header_at: int, as_of: AsOf) -> Parsed:
             line=record.line,
             ticker=ticker,
             quantity=quantity,
-            price=record.cell(index["entry_price"]),
-            date=record.cell(index["entry_date"]),
-            tags=record.cell(index.get("tags")),
-            strategy=record.cell(index.get("strategy")),
-            notes=record.cell(index.get("notes")),
-            implied_vol=record.cell(index.get("implied_vol")),
+            price=price,
+            date=date,
+            tags=tags,
+            strategy=strategy,
+            notes=note,
+            implied_vol=iv,
         )
-        if any(clean(c) for c in record.cells[width:]):
-            candidate.warnings.append(
+        if len(record.cells) > width and any(clean(c) for c in record.cells[width:]):
+            candidate.warnings += (
                 warning(
                     "extra_cells_ignored",
                     "This line has more cells than the header; the extra cells were ignored "
                     "(an unquoted comma inside a value, e.g. 1,000, shifts the columns).",
-                )
+                ),
             )
         out.candidates.append(candidate)
     return out

@@ -110,10 +110,10 @@ def _candidate(record: Record, index: ColumnIndex, default: DatedDefault) -> Can
             )
     currency = clean(record.cell(index["currency"])).upper()
     if currency and currency != "USD" and not is_missing(currency):
-        candidate.warnings.append(
+        candidate.warnings += (
             warning(
                 "non_usd_currency",
                 f"Prices in this row are in {currency}; SigmaSight values positions in USD.",
-            )
+            ),
         )
     return candidate

@@ -10,6 +10,7 @@ from webapp.imports.cells import clean, lenient_date
 from webapp.imports.layouts.base import (
     ColumnIndex,
     Columns,
+    DatedDefault,
     Parsed,
     default_date,
     header_keys,
@@ -79,6 +80,8 @@ def parse(records: list[Record], as_of: AsOf) -> Parsed:
     statement: dt.date | None = None
     index: ColumnIndex | None = None
     account: str | None = None
+    default: DatedDefault | None = None  # the entry date (and warning) of the rows so far
+    default_for: dt.date | None = None  # ... and the statement date it was made from
     for record in records:
         first = clean(record.cells[0]) if record.cells else ""
         if first.lower().startswith("positions for"):
@@ -95,8 +98,7 @@ def parse(records: list[Record], as_of: AsOf) -> Parsed:
             }
             out.skip(record)
             continue
-        filled = [c for c in record.cells if clean(c)]
-        if len(filled) == 1 and first:
+        if first and not any(clean(c) for c in record.cells[1:]):
             # A lone first cell: the All-Accounts title ("Individual    ****-1234") opening an
             # account.
             account = first
@@ -109,12 +111,14 @@ def parse(records: list[Record], as_of: AsOf) -> Parsed:
         security_type = clean(record.cell(index.get("type"))).lower()
         if _skip_cash(out, record, index, security_type) or skip_row(out, record, symbol, quantity):
             continue
+        if default is None or default_for != statement:  # one warning for the rows it dates
+            default, default_for = default_date(statement, as_of, "statement"), statement
         candidate = row_candidate(
             record,
             index,
             price_label="Cost Basis",
             price_is_total=True,
-            default=default_date(statement, as_of, "statement"),
+            default=default,
             account=account,
         )
         if security_type == "fixed income":
