@@ -30,7 +30,10 @@ def latest_price_date() -> dt.date | None:
 
 
 def holdings_frame(positions: Iterable[Position]) -> pd.DataFrame:
-    """The engines' holdings contract: one row per position, index = position id."""
+    """The engines' holdings contract: one row per position, index = position id.
+
+    ``positions`` may be Position objects or rows with the same attribute names.
+    """
     rows = []
     for p in positions:
         is_option = p.position_type in OPTION_TYPES
@@ -52,6 +55,33 @@ def holdings_frame(positions: Iterable[Position]) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows, columns=["position_id", *HOLDINGS_COLUMNS])
     return frame.set_index("position_id")
+
+
+# The Position columns ``holdings_frame`` reads.
+_HOLDING_READ = (
+    "id",
+    "symbol",
+    "underlying_symbol",
+    "position_type",
+    "quantity",
+    "multiplier",
+    "entry_price",
+    "entry_date",
+    "strike_price",
+    "expiration_date",
+    "implied_vol",
+    "strategy",
+)
+
+
+def open_holdings(portfolio_id: int) -> pd.DataFrame:
+    """``holdings_frame`` of the open positions, read as columns (no ORM objects, no tags)."""
+    rows = db.session.execute(
+        select(*(getattr(Position, name) for name in _HOLDING_READ))
+        .where(Position.portfolio_id == portfolio_id, Position.exit_date.is_(None))
+        .order_by(Position.id)
+    ).all()
+    return holdings_frame(rows)
 
 
 def open_positions(portfolio_id: int) -> list[Position]:

@@ -293,10 +293,16 @@ def value_positions(
     positions: list[Position], cash: float, as_of: dt.date | None = None
 ) -> Valuation | None:
     """The positions valued at ``as_of`` (default: the latest price date); None without prices."""
+    return value_holdings(queries.holdings_frame(positions), cash, as_of)
+
+
+def value_holdings(
+    holdings: pd.DataFrame, cash: float, as_of: dt.date | None = None
+) -> Valuation | None:
+    """A ``holdings_frame`` valued at ``as_of`` (default: the latest price date)."""
     as_of = as_of or queries.latest_price_date()
     if as_of is None:
         return None
-    holdings = queries.holdings_frame(positions)
     rate = queries.risk_free_on(as_of) or 0.0
     valued, prices = _value(holdings, as_of, rate)
     # Copies: the cached frames are shared with other requests and must never be changed.
@@ -307,4 +313,4 @@ def value_positions(
 
 def value_portfolio(portfolio: Portfolio, as_of: dt.date | None = None) -> Valuation | None:
     """The portfolio's open positions valued at ``as_of``; None when no price is stored."""
-    return value_positions(queries.open_positions(portfolio.id), portfolio.cash, as_of)
+    return value_holdings(queries.open_holdings(portfolio.id), portfolio.cash, as_of)
