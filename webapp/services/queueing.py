@@ -182,14 +182,23 @@ def enqueue_portfolio_batch(
         reconcile_runs([active])
         if active.status in ACTIVE_RUN_STATUSES:
             return active
-    run = create_run(portfolio_id, trigger)
+    return enqueue_run(create_run(portfolio_id, trigger), depends_on=depends_on, only=only)
+
+
+def enqueue_run(run: BatchRun, depends_on=None, only: tuple[str, ...] | None = None) -> BatchRun:
+    """Queue the job of a new queued ``run`` (no check for another active run of its book).
+
+    ``enqueue_portfolio_batch`` checks first, but two triggers can pass that check at the same
+    moment (a nightly fan-out and a button press): both runs are then queued, and the per-book
+    lock (``services.locks``, taken by the job) runs them one after the other.
+    """
     try:
         with _redis_errors():
             job = get_queue(QUEUE).enqueue(
                 "jobs.batch.run_portfolio_batch",
-                portfolio_id,
+                run.portfolio_id,
                 run.id,
-                trigger,
+                run.trigger,
                 list(only) if only else None,
                 # Random suffix: a job id is never shared by two runs, whatever Redis remembers.
                 job_id=f"batch-{run.id}-{secrets.token_hex(4)}",
@@ -197,7 +206,7 @@ def enqueue_portfolio_batch(
                 retry=RETRY,
                 result_ttl=7 * 24 * 3600,
                 failure_ttl=7 * 24 * 3600,
-                description=f"batch for portfolio {portfolio_id}",
+                description=f"batch for portfolio {run.portfolio_id}",
                 depends_on=depends_on,
             )
     except QueueUnavailable:

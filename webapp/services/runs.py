@@ -50,6 +50,24 @@ def still_wanted(portfolio_id: int, run_id: int) -> bool:
     return status is not None and status != "cancelled"
 
 
+def run_status(run_id: int) -> str | None:
+    """The run's status as the database has it now (another process may have changed it)."""
+    return db.session.scalar(select(BatchRun.status).where(BatchRun.id == run_id))
+
+
+def note_waiting(run_id: int, message: str) -> None:
+    """Say on a queued run why it has not started yet (the batch clears it when it starts)."""
+
+    def unit() -> None:
+        db.session.execute(
+            update(BatchRun)
+            .where(BatchRun.id == run_id, BatchRun.status == "queued")
+            .values(error=message[:500])
+        )
+
+    run_write(unit)
+
+
 def mark_failed(run_id: int, error: str) -> bool:
     """Close a still-active run as failed with ``error``; False if the database refused."""
     try:
