@@ -13,7 +13,9 @@ import pytest
 
 from webapp.analytics.errors import NoPrices
 from webapp.analytics.options import (
+    black_scholes_greeks,
     black_scholes_price,
+    black_scholes_vector,
     implied_vol,
     option_greeks,
     realized_vol,
@@ -97,6 +99,30 @@ def test_implied_vol_round_trips_and_vectorises():
 def test_implied_vol_without_root_is_nan(price, spot, strike, days, kind):
     out = implied_vol(price, spot, strike, days, 4.5, kind)
     assert isinstance(out, float) and math.isnan(out)
+
+
+def test_implied_vol_of_many_options_at_once_equals_one_at_a_time():
+    # The bisection runs on whole arrays; each element must be the root it would be alone.
+    rng = np.random.default_rng(5)
+    n = 60
+    spot = rng.uniform(20, 300, n)
+    strike = spot * rng.uniform(0.7, 1.3, n)
+    days = rng.choice([1, 7, 45, 365, 900], n).astype(float)
+    vol = rng.uniform(0.08, 1.2, n)
+    calls = rng.random(n) < 0.5
+    premium = black_scholes_vector(spot, strike, 0.045, vol, days, calls)
+    kind = np.where(calls, "call", "put")
+    together = implied_vol(premium, spot, strike, days, 4.5, kind)
+    alone = [
+        implied_vol(p, s, k, d, 4.5, c)
+        for p, s, k, d, c in zip(premium, spot, strike, days, kind, strict=True)
+    ]
+    np.testing.assert_array_equal(together, alone)
+    # Where the premium moves with vol (vega of a cent per vol point or more) it gives vol back;
+    # deep in the money a day from expiry the premium is intrinsic and any low vol fits.
+    vega = black_scholes_greeks(spot, strike, 0.045, vol, days, calls).vega
+    assert (vega > 0.01).sum() > 40
+    np.testing.assert_allclose(together[vega > 0.01], vol[vega > 0.01], atol=1e-9)
 
 
 def test_implied_vol_rejects_unknown_kind():

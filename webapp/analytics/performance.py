@@ -395,6 +395,7 @@ def _term(terms: dict, column: str, default: object = None) -> object:
 class _Trade(NamedTuple):
     """One ledger row of an option instrument, as the lot replay reads it."""
 
+    row: int  # the row's label in the ledger
     day: int
     quantity_delta: float
     implied_vol: float
@@ -405,7 +406,7 @@ class _Trade(NamedTuple):
 
 def _trades(rows: pd.DataFrame) -> list[_Trade]:
     """``rows`` as ``_Trade`` tuples, column-wise (``itertuples`` builds a class per call)."""
-    columns = [rows[name].to_numpy() for name in _Trade._fields]
+    columns = [rows.index.to_numpy(), *(rows[name].to_numpy() for name in _Trade._fields[1:])]
     return [_Trade._make(values) for values in zip(*columns, strict=True)]
 
 
@@ -416,6 +417,47 @@ def _quantity_path(days: np.ndarray, deltas: np.ndarray, n: int) -> np.ndarray:
     return q
 
 
+def _entry_vols(
+    moves: pd.DataFrame, all_terms: dict[str, dict], closes: _Closes, rate_pct: float
+) -> dict[int, float]:
+    """The vol each option row's premium implies at its trade date's close, all solved at once.
+
+    Keyed by ledger row label; only rows ``_lot_vol`` would solve (no stored vol, not expired)
+    whose underlying has a fresh close that day — the others take ``_lot_vol``'s own path, which
+    raises NoPrices for a stale close. NaN where the premium has no root.
+    """
+    terms = {i: t for i, t in all_terms.items() if str(_term(t, "position_type")) in OPTION_TYPES}
+    rows = moves[moves["instrument"].isin(list(terms))]
+    stored = pd.to_numeric(rows["implied_vol"], errors="coerce").to_numpy(dtype=float)
+    rows = rows[~(stored > 0)]
+    if rows.empty:
+        return {}
+    instrument = rows["instrument"].to_numpy()
+    strike = np.array([float(_term(terms[i], "strike")) for i in instrument])
+    expiry = pd.DatetimeIndex([pd.Timestamp(_term(terms[i], "expiry")) for i in instrument])
+    call = np.array([str(_term(terms[i], "position_type")) in CALL_TYPES for i in instrument])
+    trade_day = closes.calendar[rows["day"].to_numpy()]
+    days = (expiry.normalize() - trade_day).days.to_numpy()
+    spot = np.full(len(rows), np.nan)
+    fresh = np.zeros(len(rows), dtype=bool)
+    underlying = rows["underlying"].to_numpy()
+    for symbol in pd.unique(underlying):
+        at = np.flatnonzero(underlying == symbol)
+        values, age = closes._carried(str(symbol), trade_day[at])
+        spot[at], fresh[at] = values, age <= MAX_PRICE_AGE_DAYS
+    solve = fresh & (days > 0)
+    premium = pd.to_numeric(rows["price"], errors="coerce").to_numpy(dtype=float)
+    vols = implied_vol(
+        premium[solve],
+        spot[solve],
+        strike[solve],
+        days[solve],
+        rate_pct,
+        np.where(call[solve], "call", "put"),
+    )
+    return dict(zip(rows.index[solve].tolist(), np.atleast_1d(vols).tolist(), strict=True))
+
+
 def _lot_vol(
     row: _Trade,
     closes: _Closes,
@@ -423,8 +465,12 @@ def _lot_vol(
     strike: float,
     expiry: pd.Timestamp,
     call: bool,
+    entry_vols: dict[int, float],
 ) -> tuple[float, str]:
-    """(vol, source) held constant over a new lot's life: stored, else implied, else realized."""
+    """(vol, source) held constant over a new lot's life: stored, else implied, else realized.
+
+    ``entry_vols`` holds the implied vols already solved (``_entry_vols``).
+    """
     stored = float(row.implied_vol) if pd.notna(row.implied_vol) else np.nan
     if stored > 0:
         return stored, VOL_STORED
@@ -433,9 +479,11 @@ def _lot_vol(
     if days <= 0:
         return np.nan, VOL_EXPIRED
     # The trade happens at the close, so the premium is solved against that close.
-    spot = closes.on(row.underlying, trade_day)
-    premium = float(row.price) if pd.notna(row.price) else np.nan
-    iv = implied_vol(premium, spot, strike, days, rate_pct, "call" if call else "put")
+    iv = entry_vols.get(row.row)
+    if iv is None:
+        spot = closes.on(row.underlying, trade_day)
+        premium = float(row.price) if pd.notna(row.price) else np.nan
+        iv = implied_vol(premium, spot, strike, days, rate_pct, "call" if call else "put")
     if np.isfinite(iv):
         return iv, VOL_PREMIUM
     history = closes.prices[row.underlying].loc[:trade_day]
@@ -477,7 +525,11 @@ def _replay_lots(rows: pd.DataFrame, new_vol: Callable[[_Trade], tuple[float, st
 
 
 def _option_values(
-    rows: pd.DataFrame, terms: dict, closes: _Closes, rate_pct: float
+    rows: pd.DataFrame,
+    terms: dict,
+    closes: _Closes,
+    rate_pct: float,
+    entry_vols: dict[int, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[_Lot]]:
     """Signed market value ($) and quantity per day of one option instrument, and its lots.
 
@@ -491,7 +543,8 @@ def _option_values(
     expiry = pd.Timestamp(_term(terms, "expiry")).normalize()
     multiplier = float(_term(terms, "multiplier", OPTION_MULTIPLIER))
     underlying = str(_term(terms, "underlying"))
-    lots = _replay_lots(rows, lambda r: _lot_vol(r, closes, rate_pct, strike, expiry, call))
+    solved = entry_vols or {}
+    lots = _replay_lots(rows, lambda r: _lot_vol(r, closes, rate_pct, strike, expiry, call, solved))
     n = len(calendar)
     quantity = _quantity_path(rows["day"].to_numpy(), rows["quantity_delta"].to_numpy(), n)
     held = quantity != 0
@@ -630,10 +683,11 @@ def ledger_history(
     by_instrument = moves.groupby("instrument", sort=False)
     # One grouped pass for every instrument's terms instead of a dropna per column and row set.
     all_terms = by_instrument[list(_TERMS)].first().to_dict("index")
+    entry_vols = _entry_vols(moves, all_terms, closes, rate_pct)
     for instrument, rows in by_instrument:
         terms = all_terms[instrument]
         if str(_term(terms, "position_type")) in OPTION_TYPES:
-            mv, quantity, lots = _option_values(rows, terms, closes, rate_pct)
+            mv, quantity, lots = _option_values(rows, terms, closes, rate_pct, entry_vols)
             records += [(instrument, lot) for lot in lots]
         else:
             mv, quantity = _stock_values(rows, terms, closes)
