@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 
 from webapp.imports.asof import AsOf
 from webapp.imports.cells import clean, norm_header
@@ -123,12 +124,18 @@ def parse(records: list[Record], header_at: int, as_of: AsOf) -> Parsed:
     out.warnings.extend(notes)
     header_set = header_keys(header)
     width = len(header.cells)
+    # A row's cells in _ROW_FIELDS order: an absent optional column reads the "" appended to
+    # every row (index -1); a row too short for the getter falls back to Record.cell ("").
     at = [index.get(name) for name in _ROW_FIELDS]
+    fields = itemgetter(*(-1 if i is None else i for i in at))
     tickers: dict[str, _Ticker] = {}  # a file repeats its tickers: each is classified once
     for record in records[: header_at + 1]:
         out.skip(record)  # preamble lines and the header itself
     for record in records[header_at + 1 :]:
-        ticker, quantity, price, date, tags, strategy, note, iv = map(record.cell, at)
+        try:
+            ticker, quantity, price, date, tags, strategy, note, iv = fields([*record.cells, ""])
+        except IndexError:
+            ticker, quantity, price, date, tags, strategy, note, iv = map(record.cell, at)
         kind = tickers.get(ticker)
         if kind is None:
             kind = tickers[ticker] = _Ticker.of(ticker)
