@@ -324,6 +324,8 @@ def report(recorder: Recorder, order: list[str], elapsed: float, target: float) 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads per gunicorn worker")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=20, help="measured rounds per client (max)")
     parser.add_argument(
@@ -368,7 +370,12 @@ def main() -> int:
 
         port = free_port()
         gunicorn = start_gunicorn(
-            ROOT, port, dict(os.environ), workdir / "gunicorn.log", workers=WORKERS, threads=THREADS
+            ROOT,
+            port,
+            dict(os.environ),
+            workdir / "gunicorn.log",
+            workers=args.workers,
+            threads=args.threads,
         )
         base = f"http://127.0.0.1:{port}"
         sessions, books = [], {}
@@ -382,7 +389,7 @@ def main() -> int:
         order = [r.name for r in routes_for(next(iter(books.values())), only)]
         print("config:")
         print(
-            f"  gunicorn {WORKERS} workers × {THREADS} threads on {base} "
+            f"  gunicorn {args.workers} workers × {args.threads} threads on {base} "
             "(SIGMASIGHT_ENV=development)"
         )
         print(f"  database SQLite {workdir / 'bench.db'}; Redis embedded on 127.0.0.1:{redis_port}")
