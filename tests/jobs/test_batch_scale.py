@@ -263,3 +263,26 @@ def test_snapshots_cover_every_trading_day_since_the_first_entry(app, book):
     assert snaps[-1].position_count == overview["summary"]["valued_count"]
     for s in snaps[1:]:
         assert s.gross_exposure == pytest.approx(s.long_exposure - s.short_exposure, rel=REL)
+
+
+def test_the_stress_detail_page_shows_the_largest_rows_and_says_how_many_there_are(app, book):
+    pid, *_ = book
+    client = app.test_client()
+    client.post("/login", data={"email": "scale-300@example.com", "password": "correct-horse-9"})
+    html = client.get(
+        f"/portfolios/{pid}/stress?scenario=market_down_10",
+        headers={"HX-Request": "true", "HX-Target": "scenario-detail"},
+    ).get_data(as_text=True)
+    every = _result(
+        app, pid, stress_svc.stress_test, scenario_ids=["market_down_10"], positions=True
+    )["scenarios"][0]["positions"]
+    assert len(every) > 200
+    table = html.split('id="scenario-positions"')[1].split("</table>")[0]
+    shown = table.count("<tr>") - 1  # the header row
+    assert shown == stress_svc.PAGE_DETAIL_ROWS
+    assert f"of {len(every)}; every row is in the JSON API" in html
+    # The rows shown are those of largest |P&L|: the smallest shown beats every one left out.
+    ranked = sorted((abs(p["pnl"]) for p in every), reverse=True)
+    assert ranked[stress_svc.PAGE_DETAIL_ROWS - 1] >= ranked[stress_svc.PAGE_DETAIL_ROWS]
+    biggest = max(every, key=lambda p: abs(p["pnl"]))
+    assert f'<td class="sym">{biggest["symbol"]}</td>' in table

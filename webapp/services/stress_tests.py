@@ -164,3 +164,33 @@ def stress_test(
     result.data = {**result.data, "scenarios": scenarios}
     result.parameters = {**result.parameters, "category": category, "scenarios": scenario_ids}
     return result
+
+
+# Rows of each detail table a page shows: the largest by |P&L| (|move| for the move terms).
+PAGE_DETAIL_ROWS = 50
+
+
+def page_detail(scenario: dict, limit: int = PAGE_DETAIL_ROWS) -> dict:
+    """``scenario`` (with its detail) as the page shows it: the ``limit`` largest rows of each
+    table, sorted by P&L (move), and how many there are in all.
+
+    ``positions`` and ``options`` keep the rows of largest |P&L|, ``move_explained`` those of
+    largest |move|; ``*_total`` count every row (the JSON API and the exports carry them all).
+    """
+
+    def largest(rows: list[dict], key: str) -> list[dict]:
+        top = sorted(rows, key=lambda r: abs(r[key] or 0.0), reverse=True)[:limit]
+        return sorted(top, key=lambda r: r[key] if r[key] is not None else 0.0)
+
+    positions = scenario.get("positions", [])
+    options = [p for p in positions if "strike" in p]
+    moves = scenario.get("move_explained", [])
+    return {
+        **scenario,
+        "positions": largest(positions, "pnl"),
+        "options": largest(options, "pnl"),
+        "move_explained": largest(moves, "move"),
+        "positions_total": len(positions),
+        "options_total": len(options),
+        "moves_total": len(moves),
+    }

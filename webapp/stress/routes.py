@@ -7,7 +7,7 @@ from flask import request
 from webapp import charts
 from webapp.pages import nav_item, owned, page_params, result_page
 from webapp.schemas.params import StressParams
-from webapp.services.stress_tests import stress_test, with_detail
+from webapp.services.stress_tests import page_detail, stress_test, with_detail
 from webapp.stress import bp
 
 nav_item("stress.index", "Stress tests", 60)
@@ -39,7 +39,7 @@ def index(portfolio_id: int):
         wanted = request.args.get("scenario")
         selected = next((s for s in result.data["scenarios"] if s["scenario_id"] == wanted), None)
         if selected is not None:
-            selected = with_detail(portfolio, result, selected)
+            selected = page_detail(with_detail(portfolio, result, selected))
     figure = _figure(result.data.get("scenarios", [])) if result.available else None
     partial = (
         "stress/_position_detail.html"
