@@ -56,6 +56,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete, exists, func, select
@@ -211,7 +212,11 @@ def _refuse(errors: dict[str, str]) -> None:
 # ---------------------------------------------------------------- row builders
 
 
-def _trade_row(
+def _trade_row(*args: Any, **extra: Any) -> Transaction:
+    return Transaction(**_trade_values(*args, **extra))
+
+
+def _trade_values(
     portfolio_id: int,
     inst: Instrument,
     kind: str,
@@ -220,8 +225,8 @@ def _trade_row(
     price: float,
     amount: float,
     **extra: Any,
-) -> Transaction:
-    return Transaction(
+) -> dict[str, Any]:
+    return dict(
         portfolio_id=portfolio_id,
         trade_date=trade_date,
         kind=kind,
@@ -238,10 +243,14 @@ def _trade_row(
     )
 
 
-def _flow_row(
+def _flow_row(*args: Any, **extra: Any) -> Transaction:
+    return Transaction(**_flow_values(*args, **extra))
+
+
+def _flow_values(
     portfolio_id: int, trade_date: dt.date, amount: float, source: str, **extra: Any
-) -> Transaction:
-    return Transaction(
+) -> dict[str, Any]:
+    return dict(
         portfolio_id=portfolio_id,
         trade_date=trade_date,
         kind="deposit" if amount >= 0 else "withdrawal",
@@ -252,22 +261,22 @@ def _flow_row(
     )
 
 
-def opening_rows(
+def opening_values(
     portfolio_id: int,
-    lot: Position,
+    lot: Any,
     *,
     fees: float = 0.0,
     funding: str = "transfer",
     source: str = "manual",
     notes: str = "",
-) -> list[Transaction]:
-    """A lot's opening transaction, plus its funding flow when it was transferred in."""
+) -> list[dict[str, Any]]:
+    """A lot's opening transaction, plus its funding flow when it was transferred in (values)."""
     inst = Instrument.of(lot)
     amount = trade_amount(
         lot.position_type, lot.quantity, lot.entry_price, inst.multiplier, fees, opening=True
     )
     rows = [
-        _trade_row(
+        _trade_values(
             portfolio_id,
             inst,
             opening_kind(lot.position_type),
@@ -283,7 +292,7 @@ def opening_rows(
     ]
     if funding == "transfer":
         rows.append(
-            _flow_row(
+            _flow_values(
                 portfolio_id,
                 lot.entry_date,
                 -amount,
@@ -295,7 +304,12 @@ def opening_rows(
     return rows
 
 
-def _closing_rows_of_closed(portfolio_id: int, lot: Position, source: str) -> list[Transaction]:
+def opening_rows(portfolio_id: int, lot: Position, **kwargs: Any) -> list[Transaction]:
+    """``opening_values`` as Transaction rows."""
+    return [Transaction(**values) for values in opening_values(portfolio_id, lot, **kwargs)]
+
+
+def _closing_values_of_closed(portfolio_id: int, lot: Any, source: str) -> list[dict[str, Any]]:
     """The closing transaction of a lot closed before the ledger, with its paid-out proceeds."""
     inst = Instrument.of(lot)
     amount = trade_amount(
@@ -305,7 +319,7 @@ def _closing_rows_of_closed(portfolio_id: int, lot: Position, source: str) -> li
         lot.position_type, lot.quantity, lot.entry_price, lot.exit_price or 0.0, inst.multiplier, 0
     )
     return [
-        _trade_row(
+        _trade_values(
             portfolio_id,
             inst,
             closing_kind(lot.position_type),
@@ -317,7 +331,7 @@ def _closing_rows_of_closed(portfolio_id: int, lot: Position, source: str) -> li
             position_id=lot.id,
             source=source,
         ),
-        _flow_row(
+        _flow_values(
             portfolio_id,
             lot.exit_date,
             -amount,
@@ -332,29 +346,36 @@ def backfill_rows(
     portfolio_id: int, lots: Iterable[Position], cash: float, start: dt.date, source: str
 ) -> list[Transaction]:
     """The 0003 migration's rule for lots without transactions (see the module docstring)."""
+    values = _backfill_values(portfolio_id, lots, cash, start, source)
+    return [Transaction(**row) for row in values]
+
+
+def _backfill_values(
+    portfolio_id: int, lots: Iterable[Any], cash: float, start: dt.date, source: str
+) -> list[dict[str, Any]]:
     rows = []
     if abs(cash) > TOLERANCE:
-        rows.append(_flow_row(portfolio_id, start, cash, source, notes="opening cash"))
+        rows.append(_flow_values(portfolio_id, start, cash, source, notes="opening cash"))
     for lot in lots:
-        rows.extend(opening_rows(portfolio_id, lot, source=source))
+        rows.extend(opening_values(portfolio_id, lot, source=source))
         if lot.exit_date is not None:
-            rows.extend(_closing_rows_of_closed(portfolio_id, lot, source))
+            rows.extend(_closing_values_of_closed(portfolio_id, lot, source))
     return rows
 
 
 def backfill_values(portfolio_id: int, lots: list[dict], cash: float, source: str) -> list[dict]:
     """``backfill_rows`` for lots given as ``positions`` column dicts with their ids, as column
-    dicts for one Core insert (a 20,000-row import builds no ORM rows it does not need)."""
+    dicts for one Core insert (a 20,000-row import builds no ORM objects)."""
     start = min((lot["entry_date"] for lot in lots), default=None) or _as_of()
-    built = backfill_rows(portfolio_id, [Position(**lot) for lot in lots], cash, start, source)
+    closed = {"exit_date": None, "exit_price": None}  # columns a dict may leave out
+    plain = [SimpleNamespace(**(closed | lot)) for lot in lots]  # read like Position rows
     now = utcnow()
     defaults = {"fees": 0.0, "is_flow": False, "notes": "", "created_at": now}
-    names = [c.name for c in Transaction.__table__.columns if c.name != "id"]
+    empty = dict.fromkeys(c.name for c in Transaction.__table__.columns if c.name != "id")
     # Every dict has every column: an executemany takes its parameter names from the first row.
     return [
-        {name: getattr(row, name) for name in names}
-        | {k: v for k, v in defaults.items() if getattr(row, k) is None}
-        for row in built
+        empty | row | {k: v for k, v in defaults.items() if row.get(k) is None}
+        for row in _backfill_values(portfolio_id, plain, cash, start, source)
     ]
 
 
