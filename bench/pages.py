@@ -6,7 +6,8 @@ books, or ``... --book-size 2000`` for one synthetic book of that many positions
 
 It builds its own SQLite database in a temp dir (migrations, bundled prices, the demo books or
 the synthetic book, one batch per book, all through the app's own services), starts an embedded
-Redis and gunicorn (SIGMASIGHT_ENV=development, 2 workers × 4 threads) on free loopback ports,
+Redis and gunicorn (SIGMASIGHT_ENV=development, 2 workers × 8 threads by default) on free
+loopback ports,
 logs each client in through the login form (CSRF token from the form), then drives every page
 and every HTMX partial (``HX-Request: true`` + ``HX-Target``) of its book — positions pages and
 sorts, overview pages, look-backs the batch stores and look-backs it does not — for a bounded
@@ -45,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-WORKERS, THREADS = 2, 4
+WORKERS, THREADS = 2, 8  # what `make run` starts (webapp/devserver.py)
 AS_OF = "2026-08-03"
 # The targets (p95, ms): demo books at up to 8 clients, demo books above, a large book.
 DEMO_TARGET_MS, DEMO_BUSY_TARGET_MS, LARGE_TARGET_MS = 50.0, 150.0, 150.0

@@ -18,6 +18,11 @@ from webapp.embedded_redis import free_port, start_redis, stop
 from webapp.services.demo import DEMO_BOOKS, DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
+# gunicorn: one worker per core (BLAS pinned to one thread each) and 8 threads per worker.
+# Measured with bench/pages.py, 8 clients on the demo books, 2 cores: 2 x 8 gave 81-103 req/s
+# (p95 125-212 ms) against 53-63 req/s for 2 x 4, 48 for 3 x 2, 41 for 4 x 1 and 82 for 2 x 16:
+# requests wait on SQLite and Redis, so threads beyond 4 keep the cores busy.
+WEB_THREADS = 8
 MAX_RESTARTS_PER_MINUTE = 5
 BIN = Path(sys.executable).parent
 
@@ -72,7 +77,7 @@ def main() -> int:
                     "--workers",
                     os.environ.get("WEB_CONCURRENCY", "2"),
                     "--threads",
-                    "4",
+                    os.environ.get("WEB_THREADS", str(WEB_THREADS)),
                     "--access-logfile",
                     "-",
                     "wsgi:app",
