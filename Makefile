@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(PY) bench/imports.py
 	$(PY) bench/pages.py
 	$(PY) bench/concurrent_imports.py
+	$(PY) bench/workers.py
 	$(PY) bench/exports.py
 
 clean:
