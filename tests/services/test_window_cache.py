@@ -9,7 +9,7 @@ import pytest
 
 from tests.factories import PositionFactory
 from webapp.extensions import db
-from webapp.services import correlations, management, risk_metrics
+from webapp.services import correlations, management, pipeline, risk_metrics
 
 AS_OF = dt.date(2026, 8, 3)
 
@@ -18,18 +18,13 @@ AS_OF = dt.date(2026, 8, 3)
 def window_calls(monkeypatch):
     """How many times each on-request step ran."""
     calls = {"risk_metrics": 0, "correlations": 0}
+    real = pipeline.on_request
 
-    def counting(module, kind):
-        real = module.on_request
+    def run(portfolio, step, kind, window):
+        calls[kind] += 1
+        return real(portfolio, step, kind, window)
 
-        def run(*args, **kwargs):
-            calls[kind] += 1
-            return real(*args, **kwargs)
-
-        monkeypatch.setattr(module, "on_request", run)
-
-    counting(risk_metrics, "risk_metrics")
-    counting(correlations, "correlations")
+    monkeypatch.setattr(pipeline, "on_request", run)
     return calls
 
 
@@ -68,7 +63,7 @@ def test_a_position_edit_recomputes_the_window(factory, window_calls):
     after = risk_metrics.risk_metrics(book, lookback_days=120).data
     assert window_calls["risk_metrics"] == 2
     assert after["var"] != before["var"]
-    fresh = risk_metrics.on_request(book, risk_metrics.STEP, "risk_metrics", 120).data
+    fresh = pipeline.on_request(book, risk_metrics.STEP, "risk_metrics", 120).data
     assert {k: v for k, v in after.items() if k != "risk_split"} == fresh
 
 

@@ -11,9 +11,8 @@ from webapp.analytics.constants import STANDARD_WINDOWS
 from webapp.analytics.errors import AnalyticsError, InsufficientHistory
 from webapp.analytics.returns import returns_window
 from webapp.models import Portfolio
-from webapp.services.pipeline import Step, StepContext, on_request
+from webapp.services.pipeline import Step, StepContext, on_request_cached
 from webapp.services.results import Result, stored
-from webapp.services.valuation import book_key, memo
 
 # Correlations are stored with the loosest overlap a reader may ask for; reads filter upwards.
 STORED_MIN_OVERLAP = 10
@@ -68,15 +67,7 @@ def correlations_now(portfolio: Portfolio, lookback_days: int) -> Result:
     filter the same matrix. Callers get their own ``Result``; the values inside its payload are
     shared, read-only.
     """
-    key = ("correlations", lookback_days, *book_key(portfolio))
-    result = memo(key, lambda: on_request(portfolio, STEP, "correlations", lookback_days))
-    # Its own top-level dicts: callers set parameters and replace data keys on what they get.
-    return dataclasses.replace(
-        result,
-        data=dict(result.data),
-        parameters=dict(result.parameters),
-        metadata=dict(result.metadata),
-    )
+    return on_request_cached(portfolio, STEP, "correlations", lookback_days)
 
 
 def _full_matrix(portfolio: Portfolio, lookback_days: int) -> Result:

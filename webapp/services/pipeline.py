@@ -9,6 +9,7 @@ parameters the batch does not store (results captured), so both paths compute al
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from webapp.models import Portfolio
 from webapp.models._time import utcnow
 from webapp.services import queries
 from webapp.services.results import Result
-from webapp.services.valuation import Valuation, value_portfolio
+from webapp.services.valuation import Valuation, book_key, memo, value_portfolio
 
 Sink = Callable[[str, dict, "dict | None"], None]
 
@@ -124,4 +125,24 @@ def on_request(portfolio: Portfolio, step: Step, kind: str, window: int) -> Resu
         calculated_at=utcnow(),
         parameters=params,
         metadata={"computed": "on_request"},
+    )
+
+
+def on_request_cached(
+    portfolio: Portfolio, step: Step, kind: str, window: int, book: tuple | None = None
+) -> Result:
+    """``on_request``, remembered per book version (``book``, default ``valuation.book_key``:
+    positions, cash, benchmark, prices) and window in the valuation's bounded LRU.
+
+    The next click on the same window reads the numbers instead of re-valuing the book. Callers
+    get their own ``Result`` with its own top-level dicts (they set parameters and replace data
+    keys); the values inside its payload are shared, read-only.
+    """
+    key = (kind, window, *(book or book_key(portfolio)))
+    result = memo(key, lambda: on_request(portfolio, step, kind, window))
+    return dataclasses.replace(
+        result,
+        data=dict(result.data),
+        parameters=dict(result.parameters),
+        metadata=dict(result.metadata),
     )

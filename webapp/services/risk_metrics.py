@@ -5,8 +5,6 @@ Risk needs only the valuation: a failed factor regression no longer takes beta v
 
 from __future__ import annotations
 
-import dataclasses
-
 import pandas as pd
 
 from webapp.analytics import benchmarks
@@ -18,7 +16,7 @@ from webapp.analytics.returns import returns_window
 from webapp.models import Portfolio
 from webapp.services import queries
 from webapp.services.factor_exposures import factor_exposures, risk_split_for
-from webapp.services.pipeline import Step, StepContext, on_request
+from webapp.services.pipeline import Step, StepContext, on_request_cached
 from webapp.services.results import Result, stored
 from webapp.services.valuation import book_key, memo
 
@@ -139,15 +137,7 @@ def risk_metrics_now(portfolio: Portfolio, lookback_days: int, book: tuple | Non
     instead of re-valuing the book; callers get their own ``Result`` (the values inside its
     payload are shared, read-only).
     """
-    key = ("risk_metrics", lookback_days, *(book or book_key(portfolio)))
-    result = memo(key, lambda: on_request(portfolio, STEP, "risk_metrics", lookback_days))
-    # Its own top-level dicts: callers set parameters and replace data keys on what they get.
-    return dataclasses.replace(
-        result,
-        data=dict(result.data),
-        parameters=dict(result.parameters),
-        metadata=dict(result.metadata),
-    )
+    return on_request_cached(portfolio, STEP, "risk_metrics", lookback_days, book)
 
 
 def risk_metrics(portfolio: Portfolio, *, lookback_days: int = 90) -> Result:
