@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.security.conftest import subprocess_env
 from webapp.services.queueing import get_queue
 
 
@@ -34,17 +35,7 @@ def start_worker(app, tmp_path):
 
     def start(*args: str, **env: str) -> subprocess.Popen:
         log_path = tmp_path / f"worker-{len(procs) + 1}.log"
-        environment = dict(
-            os.environ,
-            SIGMASIGHT_ENV="testing",
-            TEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-            TEST_REDIS_URL=app.config["REDIS_URL"],
-            PYTHONUNBUFFERED="1",
-            OPENBLAS_NUM_THREADS="1",
-            OMP_NUM_THREADS="1",
-            MKL_NUM_THREADS="1",
-            **env,
-        )
+        environment = subprocess_env(app, **env)  # BLAS is pinned by the app itself
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 [str(flask), "--app", "wsgi", "worker", "--burst", *args],
