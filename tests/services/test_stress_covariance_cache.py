@@ -6,12 +6,12 @@ import datetime as dt
 
 import numpy as np
 
-from webapp.services import queries, stress_tests
+from webapp.services import queries, stress_tests, valuation
 
 
 def test_one_covariance_per_price_version_and_a_new_one_after_a_new_close(app, new_bar):
     as_of = queries.latest_price_date()
-    stress_tests._COVARIANCES.clear()
+    valuation._CACHE.clear()
     first = stress_tests.factor_covariance(as_of)
     assert stress_tests.factor_covariance(as_of) is first  # the second book reuses it
     # Equal to a fresh computation from the stored closes.
@@ -30,4 +30,4 @@ def test_one_covariance_per_price_version_and_a_new_one_after_a_new_close(app, n
             app.config.pop("STRESS_COVARIANCE_BLEND")
         else:
             app.config["STRESS_COVARIANCE_BLEND"] = before
-        stress_tests._COVARIANCES.clear()
+        valuation._CACHE.clear()

@@ -529,7 +529,7 @@ def _option_values(
     terms: dict,
     closes: _Closes,
     rate_pct: float,
-    entry_vols: dict[int, float] | None = None,
+    entry_vols: dict[int, float],
 ) -> tuple[np.ndarray, np.ndarray, list[_Lot]]:
     """Signed market value ($) and quantity per day of one option instrument, and its lots.
 
@@ -543,8 +543,9 @@ def _option_values(
     expiry = pd.Timestamp(_term(terms, "expiry")).normalize()
     multiplier = float(_term(terms, "multiplier", OPTION_MULTIPLIER))
     underlying = str(_term(terms, "underlying"))
-    solved = entry_vols or {}
-    lots = _replay_lots(rows, lambda r: _lot_vol(r, closes, rate_pct, strike, expiry, call, solved))
+    lots = _replay_lots(
+        rows, lambda r: _lot_vol(r, closes, rate_pct, strike, expiry, call, entry_vols)
+    )
     n = len(calendar)
     quantity = _quantity_path(rows["day"].to_numpy(), rows["quantity_delta"].to_numpy(), n)
     held = quantity != 0

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import replace
 
-from cachetools import LRUCache
 from flask import current_app
 
 from webapp.analytics import factors as factors_engine
@@ -18,6 +16,7 @@ from webapp.models import Portfolio
 from webapp.services import columnar, queries
 from webapp.services.pipeline import Step, StepContext
 from webapp.services.results import Result, stored
+from webapp.services.valuation import memo
 
 # Each scenario's per-position rows and per-underlying move terms are stored apart from the
 # scenario list, one row per scenario, column-wise: the list page reads none of them and a
@@ -48,13 +47,6 @@ def stress_shrinkage() -> MoveShrinkage:
     return MoveShrinkage(method=current_app.config.get("STRESS_SHRINKAGE", "blume"))
 
 
-# The scenario covariance depends on the market data only, not on the book: every batch of a
-# worker reused it, yet each reloaded ~9 years of factor-ETF closes (0.3-0.4 s of a demo book's
-# batch). Keyed by the price version (bars are insert-only), so a new close gives a new entry.
-_COVARIANCES: LRUCache = LRUCache(maxsize=8)
-_COVARIANCE_LOCK = threading.Lock()
-
-
 def factor_covariance(as_of: dt.date) -> ScenarioCovariance:
     """The scenario factor covariance from every factor-ETF close up to ``as_of``.
 
@@ -62,14 +54,11 @@ def factor_covariance(as_of: dt.date) -> ScenarioCovariance:
     complete dates), over the whole history so the stress days of past sell-offs count.
     """
     blend = float(current_app.config.get("STRESS_COVARIANCE_BLEND", 0.25))
-    key = (as_of, blend, queries.price_version())
-    with _COVARIANCE_LOCK:
-        hit = _COVARIANCES.get(key)
-    if hit is None:
-        hit = _factor_covariance(as_of, blend)
-        with _COVARIANCE_LOCK:
-            _COVARIANCES[key] = hit
-    return hit
+    # It depends on the market data only, not on the book, yet every batch reloaded ~9 years of
+    # factor-ETF closes (0.3-0.4 s of a demo book's batch): kept in the valuation's LRU, keyed by
+    # the price version (bars are insert-only), so a new close gives a new entry.
+    key = ("scenario_covariance", as_of, blend, queries.price_version())
+    return memo(key, lambda: _factor_covariance(as_of, blend))
 
 
 def _factor_covariance(as_of: dt.date, blend: float) -> ScenarioCovariance:
