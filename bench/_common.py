@@ -1,11 +1,19 @@
-"""What the bench scripts share: a migrated throwaway database and a gunicorn to measure."""
+"""What the bench scripts share: a migrated throwaway database, a gunicorn to measure and the
+load average every figure is printed with."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+
+def load_average() -> str:
+    """The 1, 5 and 15-minute load averages: how busy the shared box was during a timing."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def migrated_app(db_url: str, **overrides):

@@ -35,7 +35,13 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from _common import browser_login, csrf_token, migrated_app, start_gunicorn  # noqa: E402
+from _common import (  # noqa: E402
+    browser_login,
+    csrf_token,
+    load_average,
+    migrated_app,
+    start_gunicorn,
+)
 
 HERE = Path(__file__).resolve().parent
 # The tree whose app is measured: this checkout, or an exported revision (--rev).
@@ -49,11 +55,6 @@ TICKERS = ("AAPL", "MSFT", "SPY", "QQQ", "NVDA", "JPM", "XOM", "GOOGL", "AMZN", 
 CONFIRM_FIELD = re.compile(
     r'<input id="\w+" name="(token|name|description|cash)" type="hidden" value="([^"]*)">'
 )
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def holdings_csv(rows: int, client: int) -> bytes:

@@ -27,6 +27,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _common import load_average  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -80,12 +81,6 @@ def load_prices() -> pd.DataFrame:
 def load_returns() -> pd.DataFrame:
     """Daily simple returns of every symbol in the bundled dataset (wide, DatetimeIndex)."""
     return simple_returns(load_prices())
-
-
-def load_average() -> str:
-    """The 1, 5 and 15-minute load averages: how busy the shared box was during a timing."""
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def _close(a, b, what: str) -> None:

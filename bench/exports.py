@@ -33,7 +33,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from _common import migrated_app  # noqa: E402
+from _common import load_average, migrated_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -42,11 +42,6 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 OPTION_UNDERLYINGS = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA", "JPM", "XOM")
 EXPIRIES = (dt.date(2026, 9, 18), dt.date(2026, 12, 18), dt.date(2027, 1, 15))
 STRATEGIES = ("Core", "Income", "Hedges", '=HYPERLINK("x")', None)  # one formula-looking text
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def book_rows(n: int, seed: int) -> list[dict]:

@@ -35,8 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere without installing
     sys.path.insert(0, str(ROOT))
 
-from _common import migrated_app  # noqa: E402
-from concurrent_imports import load_average  # noqa: E402
+from _common import load_average, migrated_app  # noqa: E402
 
 from webapp.imports import validate_holdings_file  # noqa: E402
 

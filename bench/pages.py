@@ -40,7 +40,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import requests  # noqa: E402
-from _common import browser_login, migrated_app, start_gunicorn  # noqa: E402
+from _common import browser_login, load_average, migrated_app, start_gunicorn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -59,11 +59,6 @@ def target_ms(clients: int, book_size: int) -> float:
     if book_size:
         return LARGE_TARGET_MS
     return DEMO_TARGET_MS if clients <= DEMO_TARGET_CLIENTS else DEMO_BUSY_TARGET_MS
-
-
-def load_average() -> str:
-    """The 1, 5 and 15-minute load averages: how busy the shared box was."""
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 @dataclass(frozen=True)

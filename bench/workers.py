@@ -37,8 +37,8 @@ import time  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from _common import migrated_app  # noqa: E402
-from engines import ROOT, add_synthetic_book, build_batch_app, load_average  # noqa: E402
+from _common import load_average, migrated_app  # noqa: E402
+from engines import ROOT, add_synthetic_book, build_batch_app  # noqa: E402
 
 WORKER_TIMEOUT_S = 600
 
