@@ -98,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.performance import bp as performance_bp
     from webapp.portfolios import bp as portfolios_bp
     from webapp.positions import bp as positions_bp
+    from webapp.prices import bp as prices_bp
     from webapp.risk import bp as risk_bp
     from webapp.stress import bp as stress_bp
 
@@ -106,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(portfolios_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(methodology_bp)
+    app.register_blueprint(prices_bp)
     for feature_bp in (
         overview_bp,
         correlations_bp,
@@ -144,8 +146,11 @@ def register_security_headers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     """Install the Jinja filters that format numbers and dates."""
     from webapp.formatting import register
+    from webapp.services.freshness import price_freshness
 
     register(app)
+    # A callable, so only pages that render the banner pay for the query.
+    app.jinja_env.globals["price_freshness"] = price_freshness
 
 
 def register_commands(app: Flask) -> None:

@@ -73,6 +73,8 @@ class Config:
     MARKETDATA_PROVIDER = os.environ.get("MARKETDATA_PROVIDER", "bundled")
     FMP_API_KEY = os.environ.get("FMP_API_KEY")
     POLYGON_API_KEY = os.environ.get("POLYGON_API_KEY")
+    # The banner says the prices are old once the newest bar is this many weekdays behind today.
+    PRICES_STALE_AFTER_TRADING_DAYS = _env_int("PRICES_STALE_AFTER_TRADING_DAYS", 3)
     IMPORT_MAX_BYTES = 5 * 1024 * 1024  # holdings files above this are refused with a clear message
     IMPORT_MAX_ROWS = 20_000
     MAX_CONTENT_LENGTH = (

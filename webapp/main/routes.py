@@ -54,6 +54,13 @@ def _workers() -> dict:
     return result
 
 
+@bp.get("/favicon.ico")
+@limiter.exempt
+def favicon():
+    """The icon at the path browsers try by themselves (a JSON or PDF response links none)."""
+    return redirect(url_for("static", filename="icons/favicon.ico"))
+
+
 @bp.get("/health")
 @limiter.exempt
 @csrf.exempt
