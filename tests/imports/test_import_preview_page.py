@@ -6,6 +6,7 @@ Unlike the other import tests this one needs the app: it renders templates/impor
 from __future__ import annotations
 
 import io
+import re
 
 from tests.imports.helpers_import import FIXTURES
 from tests.management.conftest import advisor  # noqa: F401  (a fixture, used by name)
@@ -33,3 +34,35 @@ def test_preview_warns_about_a_book_worth_nothing(client, advisor):  # noqa: F81
     assert 'data-code="non_positive_equity"' in warnings
     assert 'id="estimated-equity" class="neg">-$1,680.00<' in html
     assert 'id="statement-cash"' not in html  # the template states no cash
+
+
+def _visible(html: str) -> str:
+    """The page's text as read: tags and attribute values removed."""
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_preview_names_the_layout_and_gives_reasons_in_words(client, advisor):  # noqa: F811
+    data = (FIXTURES / "schwab_positions_2025.csv").read_bytes()
+    html = _preview(client, data + b'"ZZZ","bad row","abc","1.00"\n')
+    assert 'data-format="schwab_positions">Layout detected: Schwab positions export<' in html
+    text = _visible(html)
+    assert "schwab_positions" not in text
+    rejected = html[html.index('id="rejected"') :]
+    codes = set(re.findall(r'<tr data-line="\d+" data-code="([a-z_]+)"', rejected))
+    assert codes, "the malformed row is rejected"
+    for code in codes:
+        assert code not in _visible(rejected), code  # the code is data, the reason is words
+
+
+def test_refused_file_is_headed_in_words(client, advisor):  # noqa: F811
+    form = {
+        "file": (io.BytesIO(b"symbol,price\nAAPL,1\n"), "h.csv"),
+        "name": "Refused",
+        "description": "",
+        "cash": "",
+    }
+    resp = client.post("/imports/new", data=form, content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert 'id="file-error" data-code="missing_required_column"' in html
+    assert '<h2 class="neg">A required column is missing</h2>' in html
+    assert "missing_required_column" not in _visible(html)

@@ -152,6 +152,40 @@ class ImportReport:
         }
 
 
+#: A layout's name as the advisor knows it (``detected_format`` stays the API's code).
+FORMAT_NAMES = {
+    "canonical": "SigmaSight template",
+    "schwab_positions": "Schwab positions export",
+    "fidelity_positions": "Fidelity positions export",
+    "vanguard_positions": "Vanguard holdings export",
+    "ibkr_activity": "Interactive Brokers statement (Open Positions section)",
+    "etrade_positions": "E*TRADE portfolio export",
+    "thinkorswim_positions": "thinkorswim position statement",
+    "unknown": "not recognised",
+}
+
+#: What a file-level refusal is, in a heading's words (the message says why and what to do).
+FILE_ERROR_TITLES = {
+    "empty_file": "The file is empty",
+    "invalid_file": "The file cannot be read as a CSV",
+    "unsupported_format": "This kind of export is not supported",
+    "missing_required_column": "A required column is missing",
+    "no_data_rows": "The file has no holdings rows",
+    "file_too_large": "The file is too large",
+    "too_many_rows": "The file has too many rows",
+}
+
+
+def format_name(code: str) -> str:
+    """The layout's name in words; an unmapped code reads as itself rather than vanishing."""
+    return FORMAT_NAMES.get(code, code)
+
+
+def file_error_title(code: str) -> str:
+    """The heading for a refused file."""
+    return FILE_ERROR_TITLES.get(code, "The file was refused")
+
+
 def file_error(code: str, message: str, columns: list[str] | None = None) -> dict[str, Any]:
     """A file-level error entry."""
     return {"code": code, "message": message, "columns": list(columns or [])}

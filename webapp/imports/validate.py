@@ -8,18 +8,9 @@ from collections.abc import Collection
 from webapp.imports.asof import AsOf, dollars
 from webapp.imports.layouts import Parsed, parse_layout
 from webapp.imports.reader import FileRefused, check_bytes, decode, quote_warning, read_records
-from webapp.imports.report import ImportReport, RejectedRow, file_error, warning
+from webapp.imports.report import ImportReport, RejectedRow, file_error, format_name, warning
 from webapp.imports.rows import DuplicateKey, RowChecker
 
-_LABELS = {
-    "canonical": "file",
-    "schwab_positions": "Schwab positions export",
-    "fidelity_positions": "Fidelity positions export",
-    "vanguard_positions": "Vanguard holdings export",
-    "ibkr_activity": "Interactive Brokers statement (Open Positions section)",
-    "etrade_positions": "E*TRADE portfolio export",
-    "thinkorswim_positions": "thinkorswim position statement",
-}
 _LIST_AT_MOST = 20
 
 
@@ -67,7 +58,9 @@ def validate_holdings_file(
         return report
     report.skipped_lines = sorted(set(parsed.skipped))
     if count == 0:
-        label = _LABELS.get(parsed.detected_format, "file")
+        label = (
+            "file" if parsed.detected_format == "canonical" else format_name(parsed.detected_format)
+        )
         report.file_error = file_error(
             "no_data_rows",
             f"No position rows were found in '{filename}' ({label}): only headers, "

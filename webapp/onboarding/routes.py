@@ -7,11 +7,18 @@ from flask_login import current_user
 
 from webapp.imports import TEMPLATE_CSV
 from webapp.imports.layouts.canonical import FIELDS, REQUIRED
+from webapp.imports.report import file_error_title, format_name
 from webapp.onboarding import bp
 from webapp.onboarding.forms import ConfirmImportForm, UploadForm
 from webapp.services import imports as svc
 from webapp.services import management as mgmt
 from webapp.services.queueing import QueueUnavailable, enqueue_after_import
+
+
+@bp.context_processor
+def _wording() -> dict:
+    """The import pages name layouts and refusals in words; the codes stay in data- attributes."""
+    return {"format_name": format_name, "file_error_title": file_error_title}
 
 
 @bp.errorhandler(mgmt.ValidationError)

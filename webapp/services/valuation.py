@@ -126,7 +126,8 @@ class Valuation:
         equity = float(self.summary.equity)
         if equity <= 0:
             raise NonPositiveEquity(
-                f"equity is {equity:,.0f} $; returns relative to equity are undefined",
+                f"equity is {'-' if equity < 0 else ''}${abs(equity):,.0f}; "
+                "returns relative to equity are undefined",
                 equity=equity,
             )
         return equity
