@@ -1,5 +1,6 @@
 """Risk-adjusted statistics: hand-worked cases, and numpy/statsmodels on bundled real data."""
 
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -7,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webapp.analytics.errors import NoPrices
 from webapp.analytics.risk_adjusted import (
@@ -222,3 +225,46 @@ def test_all_statistics_together_are_json_ready(real_returns, real_prices, t_bil
     for s in stats["statistics"].values():
         assert s["available"] and s["formula"] and isinstance(s["value"], float)
     assert stats["start"] == "2021-01-04" and stats["end"] == "2023-12-29"
+
+
+def _months_by_loop(r: pd.Series, calendar: pd.DatetimeIndex | None) -> list[str]:
+    """The rule, month by month, as the docstring states it (the reference for the vector form)."""
+    known = calendar is not None
+    cal = calendar if known else r.index
+    out = []
+    for month in sorted(set(r.index.to_period("M"))):
+        start, end = month.start_time, month.end_time.normalize()
+        days = cal[(cal >= start) & (cal <= end)]
+        if len(days) == 0 or not days.isin(r.index).all():
+            continue
+        if (not known or cal[0] >= start) and days[0] != pd.bdate_range(start, end)[0]:
+            continue
+        if cal[-1] >= end or len(pd.bdate_range(cal[-1] + pd.Timedelta(days=1), end)) == 0:
+            out.append(str(month))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    first=st.dates(dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
+    length=st.integers(1, 400),
+    holes=st.lists(st.integers(0, 399), max_size=6),
+    cal_lead=st.integers(0, 40),
+    cal_tail=st.integers(-5, 40),
+    use_calendar=st.booleans(),
+)
+def test_complete_months_match_the_month_by_month_rule(
+    first, length, holes, cal_lead, cal_tail, use_calendar
+):
+    calendar = pd.bdate_range(
+        pd.Timestamp(first) - pd.offsets.BDay(cal_lead), periods=length + cal_lead + 40
+    )
+    dates = calendar[cal_lead : cal_lead + length]
+    dates = dates.delete(sorted({h for h in holes if h < len(dates)})) if len(dates) > 1 else dates
+    calendar = calendar[: max(cal_lead + length + cal_tail, 1)]
+    dates = dates[dates <= calendar[-1]]
+    if dates.empty:
+        return
+    r = pd.Series(0.001, index=dates)
+    cal = calendar if use_calendar else None
+    assert [str(m) for m in monthly_returns(r, cal).index] == _months_by_loop(r, cal)

@@ -368,21 +368,36 @@ def calmar_ratio(returns: pd.Series, *, min_observations: int = MIN_RISK_OBSERVA
 # ---------------------------------------------------------------------------------------------
 
 
-def _month_is_complete(
-    month: pd.Period, dates: pd.DatetimeIndex, calendar: pd.DatetimeIndex, known: bool
-) -> bool:
-    """Every trading day of ``month`` has a return, and the month is over."""
-    start, end = month.start_time, month.end_time.normalize()
-    days = calendar[(calendar >= start) & (calendar <= end)]
-    if len(days) == 0 or not days.isin(dates).all():
-        return False
+def _complete_months(
+    months: pd.PeriodIndex, dates: pd.DatetimeIndex, calendar: pd.DatetimeIndex, known: bool
+) -> np.ndarray:
+    """Mask of ``months`` whose every trading day has a return and which are over.
+
+    All months at once (a loop over months cost ~1.5 ms each): per month, the calendar's days,
+    how many of them carry a return, and the first of them.
+    """
+    cal_months = calendar.to_period("M")
+    per_month = pd.DataFrame({"covered": calendar.isin(dates), "day": calendar}).groupby(cal_months)
+    days = per_month["covered"].size().reindex(months, fill_value=0).to_numpy()
+    covered = per_month["covered"].sum().reindex(months, fill_value=0).to_numpy()
+    first_day = per_month["day"].min().reindex(months)
+    starts = months.start_time
+    ends = months.end_time.normalize()
+    ok = (days > 0) & (covered == days)
     # Whether the calendar shows the month's first trading day: when it starts inside the month
     # (or is the series' own dates), its first weekday must be the first return.
-    if not known or calendar[0] >= start:
-        if days[0] != pd.bdate_range(start, end)[0]:
-            return False
+    check_first = np.full(len(months), True) if not known else calendar[0] >= starts
+    first_weekday = np.busday_offset(starts.values.astype("datetime64[D]"), 0, roll="forward")
+    first_ok = first_day.to_numpy().astype("datetime64[D]") == first_weekday
+    ok &= ~check_first | first_ok
     # Ended: the calendar goes past it, or no weekday of the month is left after its last day.
-    return calendar[-1] >= end or len(pd.bdate_range(calendar[-1] + pd.Timedelta(days=1), end)) == 0
+    last = np.datetime64(calendar[-1].date(), "D")
+    remaining = np.busday_count(
+        np.minimum(last + 1, ends.values.astype("datetime64[D]") + 1),
+        ends.values.astype("datetime64[D]") + 1,
+    )
+    ok &= (calendar[-1] >= ends) | (remaining == 0)
+    return np.asarray(ok, dtype=bool)
 
 
 def monthly_returns(returns: pd.Series, calendar: pd.DatetimeIndex | None = None) -> pd.Series:
@@ -413,8 +428,8 @@ def monthly_returns(returns: pd.Series, calendar: pd.DatetimeIndex | None = None
     cal = pd.DatetimeIndex(calendar).sort_values() if known else r.index
     months = r.index.to_period("M")
     compounded = (1.0 + r).groupby(months).prod() - 1.0
-    keep = [m for m in compounded.index if _month_is_complete(m, r.index, cal, known)]
-    return compounded.loc[keep].rename("month_return")
+    keep = _complete_months(pd.PeriodIndex(compounded.index), r.index, cal, known)
+    return compounded[keep].rename("month_return")
 
 
 def best_worst_month(
