@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from webapp import readings
 from webapp.schemas.params import ParamError, QueryParams
 from webapp.services import portfolios as portfolio_svc
 from webapp.services.management import Conflict, ValidationError
@@ -51,6 +52,7 @@ def advisor_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint
     """A feature blueprint whose every route belongs to a logged-in advisor."""
     bp = Blueprint(name, import_name, url_prefix=url_prefix)
     bp.before_request(_require_login)
+    bp.record_once(lambda state: readings.register(state.app))
     return bp
 
 
@@ -155,13 +157,22 @@ M = TypeVar("M", bound=QueryParams)
 def page_params(model: type[M]) -> tuple[M, ParamError | None]:
     """``request.args`` through the endpoint's parameter model, as its JSON twin reads them.
 
-    Invalid input is not silently replaced: the page gets the defaults to show *and* the
-    error (the same message the API answers with its 400), to show beside the control.
+    Invalid input is not silently replaced: the page gets the error (the same refusal the API
+    answers with its 400) to show beside the control, and the parameters it computes instead:
+    the valid ones as given, each refused one at its default.
     """
     try:
         return model.parse(request.args), None
     except ParamError as exc:
-        return model.defaults(), exc
+        first = error = exc
+    args = {k: request.args[k] for k in model.model_fields if k in request.args}
+    while error.field in args:
+        del args[error.field]
+        try:
+            return model.parse(args), first
+        except ParamError as exc:
+            error = exc
+    return model.defaults(), first
 
 
 def int_arg(name: str, default: int, lo: int, hi: int) -> int:

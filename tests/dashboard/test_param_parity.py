@@ -82,7 +82,12 @@ def test_invalid_input_is_refused_alike(
         )
         assert notice, (page, query, headers)
         assert notice.group(1) == field
-        assert f"{hi}" in notice.group(2) and "Showing the defaults" in notice.group(2)
+        assert f"{hi}" in notice.group(2) and "instead." in notice.group(2)
+        # ...and beside the control itself, with the range the API states.
+        inline = re.search(
+            rf'<div class="field-error" id="[a-z-]+-error" data-field="{field}">(.*?)</div>', html
+        )
+        assert inline and f"from {lo} to {hi}" in inline.group(1), (page, query, headers)
 
 
 @pytest.mark.parametrize(

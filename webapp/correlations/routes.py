@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from webapp import charts
+from webapp.analytics.constants import STANDARD_WINDOWS
 from webapp.correlations import bp
 from webapp.pages import nav_item, owned, page_params, result_page
 from webapp.schemas.params import CorrelationMatrixParams
 from webapp.services.correlations import correlation_matrix
 
 nav_item("correlations.index", "Correlations", 30)
-LOOKBACKS = (30, 60, 90, 180, 252)
+LOOKBACKS = STANDARD_WINDOWS  # the windows the batch stores
 
 
 @bp.get("/correlations")
@@ -40,5 +41,8 @@ def index(portfolio_id: int):
         max_symbols=params.max_symbols,
         lookbacks=LOOKBACKS,
         param_error=error,
-        bounds={n: CorrelationMatrixParams.bounds(n) for n in ("min_overlap", "max_symbols")},
+        bounds={
+            n: CorrelationMatrixParams.bounds(n)
+            for n in ("lookback_days", "min_overlap", "max_symbols")
+        },
     )

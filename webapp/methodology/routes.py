@@ -64,14 +64,21 @@ def validation():
     result = model_validation()
     episode = None
     figure = None
+    episode_error = None
     if result["available"]:
         wanted = request.args.get("episode")
         episodes = result["episodes"]
-        episode = next((e for e in episodes if e["id"] == wanted), episodes[0])
+        episode = next((e for e in episodes if e["id"] == wanted), None)
+        if episode is None:
+            # An unknown episode is said aloud beside the picker, not silently replaced.
+            episode_error = wanted if wanted else None
+            episode = episodes[0]
         figure = _scatter(episode, result["labels"])
     template = (
         "methodology/_scatter.html"
         if is_htmx() and request.headers.get("HX-Target") == "validation-scatter"
         else "methodology/validation.html"
     )
-    return render_template(template, result=result, episode=episode, figure=figure)
+    return render_template(
+        template, result=result, episode=episode, figure=figure, episode_error=episode_error
+    )

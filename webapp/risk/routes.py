@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from webapp import charts
+from webapp.analytics.constants import STANDARD_WINDOWS
 from webapp.pages import nav_item, owned, page_params, result_page
 from webapp.risk import bp
 from webapp.schemas.params import RiskParams
 from webapp.services.risk_metrics import risk_metrics
 
 nav_item("risk.index", "Risk", 50)
-LOOKBACKS = (30, 60, 90, 180, 252)
+LOOKBACKS = STANDARD_WINDOWS  # the windows the batch stores
 
 
 def _figures(data: dict) -> dict:
@@ -59,4 +60,5 @@ def index(portfolio_id: int):
         lookback=lookback,
         lookbacks=LOOKBACKS,
         param_error=error,
+        bounds={"lookback_days": RiskParams.bounds("lookback_days")},
     )

@@ -45,7 +45,10 @@ class ParamError(Exception):
         d = self.details
         label = labels.get(self.field, self.field)
         if "must not exceed" in self.message:
-            return f"{label} must not be more than the look-back ({d['max']} days)."
+            return (
+                f"{label} must be a whole number from {d['min']} to {d['max']}: "
+                f"no more than the look-back ({d['max']} days)."
+            )
         if "allowed" in d:
             allowed = ", ".join(str(a).replace("_", " ") for a in d["allowed"])
             return f"{label} must be one of: {allowed}."

@@ -108,8 +108,8 @@ def _thin_symbols(data: dict, min_overlap: int) -> list[dict]:
                     "symbol": symbol,
                     "exposure": exposure,
                     "reason": InsufficientHistory.reason,
-                    "detail": f"{n} returns for {symbol} in the window, fewer than "
-                    f"min_overlap={min_overlap}",
+                    "detail": f"{n} returns for {symbol} in the window, fewer than the "
+                    f"minimum overlap of {min_overlap} days",
                     "nobs": n,
                     "gross_exposure": abs(exposure) if exposure is not None else None,
                 }
@@ -165,7 +165,9 @@ def correlation_matrix(
         "left_out": [*base.data.get("left_out", []), *_thin_symbols(base.data, min_overlap)],
         "method": base.data.get("method"),
     }
-    result = dataclasses.replace(base, data=data, parameters=params, metadata={})
+    # Whether the matrix was computed on request (a look-back the batch does not store) stays.
+    kept_meta = {k: v for k, v in base.metadata.items() if k == "computed"}
+    result = dataclasses.replace(base, data=data, parameters=params, metadata=kept_meta)
     result.metadata.update(
         truncated=len(symbols) > max_symbols,
         total_symbols=len(symbols),

@@ -146,7 +146,8 @@ def risk_metrics(portfolio: Portfolio, *, lookback_days: int = 90) -> Result:
     Standard windows are read from the batch's results, any other is computed now (and
     remembered per book version). The factor model's systematic/idiosyncratic split on the same
     look-back is attached from the factor service (stored per standard window), so the Risk page
-    shows it without risk depending on factors.
+    shows it without risk depending on factors; so is the factor model's Market beta
+    (``factor_market_beta``), which the page reconciles with beta vs SPY.
     """
     if lookback_days in STANDARD_WINDOWS:
         result = stored(portfolio, "risk_metrics", {"lookback_days": lookback_days})
@@ -156,8 +157,39 @@ def risk_metrics(portfolio: Portfolio, *, lookback_days: int = 90) -> Result:
         result = risk_metrics_now(portfolio, lookback_days, book)
         split = lambda: _risk_split(portfolio, lookback_days, book)  # noqa: E731
     if result.available:
-        result.data = {**result.data, "risk_split": split()}
+        result.data = {
+            **result.data,
+            "risk_split": split(),
+            "factor_market_beta": _factor_market_beta(portfolio),
+        }
     return result
+
+
+def _factor_market_beta(portfolio: Portfolio) -> dict | None:
+    """The Factors page's Market beta and its fit window, to reconcile with beta vs SPY.
+
+    That beta is Σ E_i β_i,Market / equity from each holding's regression on every factor at
+    once (over the factor model's own window), not the slope of the book's backcast on SPY alone.
+    None without a stored factor result.
+    """
+    fit = factor_exposures(portfolio)
+    if not fit.available:
+        return None
+    beta = next((f["beta"] for f in fit.data.get("factors", []) if f["name"] == "Market"), None)
+    model = fit.data.get("model") or {}
+    window = model.get("window")
+    same = stored(portfolio, "risk_metrics", {"lookback_days": window}) if window else None
+    return {
+        "beta": beta,
+        "window": window,
+        "start": model.get("start"),
+        "end": model.get("end"),
+        "factors": len(model.get("factors") or []),
+        # Beta vs SPY over the factor model's window: the window's share of the difference.
+        "spy_beta_same_window": same.data.get("portfolio_beta")
+        if same is not None and same.available
+        else None,
+    }
 
 
 def _risk_split(portfolio: Portfolio, lookback_days: int, book: tuple) -> dict | None:
