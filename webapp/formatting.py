@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import Decimal
 
 from flask import Flask
 from jinja2 import Undefined
 from markupsafe import Markup
+
+from webapp.services.option_labels import (
+    days_left_words,
+    position_name,
+    type_words,
+    vif_flag,
+    vol_source_words,
+)
+
+# Quantities are stored as doubles; more decimals than this are float noise, not precision.
+QUANTITY_DECIMALS = 8
 
 
 def _missing(value) -> bool:
@@ -46,6 +58,18 @@ def number(value, decimals: int = 2) -> str:
     return f"{_unsigned_zero(value, decimals):,.{decimals}f}"
 
 
+def quantity(value) -> str:
+    """An exact quantity: 1,250.5 for 1250.5, 1,250 for 1250.0, up to 8 decimals, no trailing
+    zeros; an em dash when missing."""
+    if _missing(value):
+        return "—"
+    exact = Decimal(repr(round(float(value), QUANTITY_DECIMALS))).normalize()
+    if exact == 0:
+        return "0"
+    text = f"{exact:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def signed_class(value) -> str:
     """CSS class for a number: 'neg' for negatives so they render red."""
     if _missing(value):
@@ -69,5 +93,18 @@ def isodate(value) -> str:
 
 def register(app: Flask) -> None:
     """Install the filters."""
-    filters = (money, pct, number, signed_class, colored, isodate)
+    filters = (
+        money,
+        pct,
+        number,
+        quantity,
+        signed_class,
+        colored,
+        isodate,
+        type_words,
+        position_name,
+        vol_source_words,
+        vif_flag,
+    )
     app.jinja_env.filters.update({f.__name__: f for f in filters})
+    app.jinja_env.filters["days_left"] = days_left_words

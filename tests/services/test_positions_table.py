@@ -11,8 +11,9 @@ import time
 import pytest
 
 from tests.factories import OptionPositionFactory
+from webapp.analytics.constants import OPTION_TYPES
 from webapp.extensions import db
-from webapp.services import management, positions, queries, valuation
+from webapp.services import management, option_labels, positions, queries, valuation
 from webapp.services.jsonable import jsonable
 
 AS_OF = dt.date(2026, 8, 3)
@@ -61,6 +62,7 @@ def _per_row_view(portfolio) -> positions.PositionsView:
         row["tags"] = [t.name for t in by_id[pid].tags]
         mv = row["market_value"]
         row["weight"] = (mv / gross) if (mv is not None and gross) else None
+        _per_row_option_fields(row, rec)
         view.rows.append(row)
         if rec["status"] != "ok":
             view.left_out.append(
@@ -73,6 +75,28 @@ def _per_row_view(portfolio) -> positions.PositionsView:
             )
     view.totals = valuation_.summary.to_dict()
     return view
+
+
+def _per_row_option_fields(row: dict, rec: dict) -> None:
+    """The words and Greeks added after the table went columnar, one row at a time."""
+    option = rec["position_type"] in OPTION_TYPES
+    for k in positions.OPTION_VALUE_FIELDS:
+        row[k] = jsonable(rec.get(k))
+    days = row["days_to_expiry"]
+    row["days_to_expiry"] = int(days) if option and days is not None else None
+    row["display_name"] = option_labels.position_name(row)
+    row["type_label"] = option_labels.type_words(rec["position_type"])
+    row["vol_source_label"] = (
+        option_labels.vol_source_words(rec["vol_source"], rec["underlying"]) if option else None
+    )
+    row["price_basis"] = "model" if option else "close"
+    scale = float(rec["quantity"]) * float(rec["multiplier"] or 1.0)
+    delta = rec["delta"] * scale
+    row["delta_shares"] = jsonable(delta)
+    row["delta_dollars_per_pct"] = jsonable(delta * rec["underlying_price"] * 0.01)
+    row["gamma_per_dollar"] = jsonable(rec["gamma"] * scale)
+    row["theta_per_day"] = jsonable(rec["theta"] * scale)
+    row["vega_per_vol_point"] = jsonable(rec["vega"] * scale)
 
 
 def _per_row_page(rows, sort, direction, per_page, page):

@@ -7,7 +7,11 @@ from flask import request
 from webapp import charts
 from webapp.factors import bp
 from webapp.pages import int_arg, nav_item, owned, result_page
-from webapp.services.factor_exposures import factor_exposures, position_factor_exposures
+from webapp.services.factor_exposures import (
+    factor_exposures,
+    market_beta_comparison,
+    position_factor_exposures,
+)
 
 nav_item("factors.index", "Factors", 40)
 PER_PAGE = 10
@@ -43,6 +47,7 @@ def index(portfolio_id: int):
         result,
         positions=positions,
         figure=figure,
+        market_beta=market_beta_comparison(portfolio, result),
         page=page,
         per_page=PER_PAGE,
         symbol=symbol,

@@ -8,7 +8,11 @@ import pandas as pd
 from sqlalchemy import select
 
 from webapp.analytics import factors as factors_engine
-from webapp.analytics.constants import DEFAULT_FACTOR_WINDOW, STANDARD_WINDOWS
+from webapp.analytics.constants import (
+    DEFAULT_FACTOR_WINDOW,
+    DEFAULT_RISK_WINDOW,
+    STANDARD_WINDOWS,
+)
 from webapp.analytics.errors import AnalyticsError
 from webapp.analytics.returns import returns_window
 from webapp.extensions import db
@@ -189,6 +193,55 @@ STEP = Step(
 def factor_exposures(portfolio: Portfolio) -> Result:
     """Portfolio betas and dollar exposures per factor, diagnostics and the risk split."""
     return stored(portfolio, "factor_exposures", PARAMS)
+
+
+def _benchmark_words(spec: str | None) -> str:
+    """``SPY`` as is; a blend ``SPY:0.6,TLT:0.4`` as "60% SPY + 40% TLT"."""
+    if not spec or ":" not in spec:
+        return spec or "SPY"
+    parts = (p.split(":") for p in spec.split(","))
+    return " + ".join(f"{float(w):.0%} {sym}" for sym, w in parts)
+
+
+def market_beta_comparison(portfolio: Portfolio, fit: Result) -> dict | None:
+    """The Market factor beta of ``fit`` beside the Risk page's beta vs the benchmark.
+
+    The factor beta is Σ E_i β_i,Market / equity, each β_i,Market the coefficient of a
+    holding's regression on all factors at once (holding the others fixed) over the factor
+    window; the Risk page's beta is the OLS slope of the book's backcast return on the
+    benchmark alone over its look-back (default 90 days). Both stored results are read: the
+    risk beta on the default look-back and on the factor window itself (when stored), so the
+    page can show how much of the gap is the window. None without a Market factor.
+    """
+    if not fit.available:
+        return None
+    market = next((f for f in fit.data.get("factors", []) if f["name"] == "Market"), None)
+    if market is None:
+        return None
+    model = fit.data.get("model") or {}
+    window = model.get("window")
+
+    def risk_beta(days) -> dict | None:
+        risk = stored(portfolio, "risk_metrics", {"lookback_days": days}) if days else None
+        if risk is None or not risk.available or risk.data.get("portfolio_beta") is None:
+            return None
+        return {
+            "beta": risk.data["portfolio_beta"],
+            "lookback_days": days,
+            "benchmark": _benchmark_words(risk.data.get("benchmark_symbol")),
+            "start": risk.data.get("start"),
+            "end": risk.data.get("end"),
+        }
+
+    return {
+        "market_beta": market["beta"],
+        "factor_count": len(fit.data.get("factors", [])),
+        "window": window,
+        "start": model.get("start"),
+        "end": model.get("end"),
+        "risk_page": risk_beta(DEFAULT_RISK_WINDOW),
+        "same_window": risk_beta(window) if window in STANDARD_WINDOWS else None,
+    }
 
 
 def risk_split_for(portfolio: Portfolio, lookback_days: int) -> dict | None:

@@ -15,13 +15,14 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import func, select
 
 from webapp.analytics.constants import OPTION_TYPES
 from webapp.extensions import db
 from webapp.models import Portfolio, Position
 from webapp.models._time import isoformat_z
-from webapp.services import queries
+from webapp.services import option_labels, queries
 from webapp.services._frames import HOLDING_FIELDS, VALUE_FIELDS
 from webapp.services.factor_exposures import position_factors
 from webapp.services.jsonable import jsonable
@@ -75,6 +76,8 @@ class PositionsView:
     left_out: list[dict] = field(default_factory=list)
     # Subtotals per strategy (positions without one grouped as "Unassigned"), largest first.
     strategies: list[dict] = field(default_factory=list)
+    # Option Greeks summed per underlying (``greeks_by_underlying``).
+    greeks_by_underlying: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The API shape: positions, totals, strategy subtotals and the holdings left out."""
@@ -85,12 +88,41 @@ class PositionsView:
             "totals": self.totals,
             "strategies": self.strategies,
             "left_out": self.left_out,
+            "greeks_by_underlying": self.greeks_by_underlying,
         }
 
 
 ROW_FIELDS = (*HOLDING_FIELDS, *VALUE_FIELDS, "strike", "expiry", "status", "reason_detail")
-# A row's keys in the order the API has always written them.
-ROW_KEYS = (*ROW_FIELDS, "id", "name", "sector", "strategy", "tags", "weight")
+# What the valuation says about an option beyond its value: days to expiry as of the price date,
+# the vol it was priced at (decimal per year) and that vol's source code.
+OPTION_VALUE_FIELDS = ("days_to_expiry", "vol", "vol_source")
+# Position Greeks in the units the pages show (per-share Greek × quantity × multiplier, signed):
+# delta in share-equivalents and in $ per 1% move of the underlying, gamma in share-equivalents
+# of delta per $1 move, theta in $ per calendar day, vega in $ per vol point. Shares: delta =
+# quantity, the others 0.
+GREEK_KEYS = (
+    "delta_shares",
+    "delta_dollars_per_pct",
+    "gamma_per_dollar",
+    "theta_per_day",
+    "vega_per_vol_point",
+)
+# A row's keys in the order the API has always written them, then the later additions.
+ROW_KEYS = (
+    *ROW_FIELDS,
+    "id",
+    "name",
+    "sector",
+    "strategy",
+    "tags",
+    "weight",
+    *OPTION_VALUE_FIELDS,
+    "display_name",
+    "type_label",
+    "vol_source_label",
+    "price_basis",
+    *GREEK_KEYS,
+)
 SORTABLE = (
     "symbol",
     "name",
@@ -128,6 +160,8 @@ class _Table:
     strategy: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     tagged: dict = field(default_factory=dict)
     index_of: dict = field(default_factory=dict)
+    # Option Greeks summed per underlying (``greeks_by_underlying``).
+    by_underlying: tuple[dict, ...] = ()
 
     def row(self, i: int) -> dict:
         """A caller's own copy of row ``i`` (its tag list included)."""
@@ -194,6 +228,7 @@ def _build_table(portfolio: Portfolio) -> _Table:
         strategy=strategies,
         tagged={t: np.array([t in r["tags"] for r in rows], dtype=bool) for t in tags},
         index_of={r["id"]: i for i, r in enumerate(rows)},
+        by_underlying=tuple(greeks_by_underlying(rows)),
     )
 
 
@@ -213,7 +248,7 @@ def _rows(valued, by_id: dict) -> list[dict]:
     n = len(valued)
     columns = {
         k: _json_column(valued[k].to_numpy()) if k in valued.columns else [None] * n
-        for k in ROW_FIELDS
+        for k in (*ROW_FIELDS, *OPTION_VALUE_FIELDS)
     }
     info = queries.security_info(valued["underlying"].unique())
     securities = [info.get(u) for u in valued["underlying"].tolist()]
@@ -229,8 +264,88 @@ def _rows(valued, by_id: dict) -> list[dict]:
         strategy=[p.strategy for p in positions],
         tags=[tuple(t.name for t in p.tags) for p in positions],
         weight=weight,
+        **_words(columns, n),
+        **_position_greeks(valued),
     )
     return [dict(zip(ROW_KEYS, values)) for values in zip(*(columns[k] for k in ROW_KEYS))]
+
+
+def _words(columns: dict, n: int) -> dict[str, list]:
+    """Each row's readable name, type and vol source, and what its last price is.
+
+    Options: "AAPL Oct 16 '26 320 Call", "Long call", "realized 60-day volatility of AAPL" and
+    the price basis "model" (a Black–Scholes value: the dataset has no option quotes); shares
+    keep their symbol and are priced at the "close".
+    """
+    rows = [{k: columns[k][i] for k in columns} for i in range(n)]
+    is_option = [r["position_type"] in OPTION_TYPES for r in rows]
+    return {
+        "display_name": [option_labels.position_name(r) for r in rows],
+        "type_label": [option_labels.type_words(r["position_type"]) for r in rows],
+        "vol_source_label": [
+            option_labels.vol_source_words(r["vol_source"], r["underlying"]) if o else None
+            for r, o in zip(rows, is_option)
+        ],
+        "price_basis": ["model" if o else "close" for o in is_option],
+        "days_to_expiry": [
+            int(d) if o and d is not None else None
+            for d, o in zip(columns["days_to_expiry"], is_option)
+        ],
+    }
+
+
+def _position_greeks(valued) -> dict[str, list]:
+    """``GREEK_KEYS`` per row: per-share Greeks × quantity × multiplier (None if unvalued)."""
+
+    def col(name: str) -> np.ndarray:
+        if name not in valued.columns:
+            return np.full(len(valued), np.nan)
+        return pd.to_numeric(valued[name], errors="coerce").to_numpy(dtype=float)
+
+    mult = col("multiplier")
+    scale = col("quantity") * np.where(np.isfinite(mult) & (mult != 0), mult, 1.0)
+    delta = col("delta") * scale
+    return {
+        "delta_shares": _json_column(delta),
+        "delta_dollars_per_pct": _json_column(delta * col("underlying_price") * 0.01),
+        "gamma_per_dollar": _json_column(col("gamma") * scale),
+        "theta_per_day": _json_column(col("theta") * scale),
+        "vega_per_vol_point": _json_column(col("vega") * scale),
+    }
+
+
+def greeks_by_underlying(rows) -> list[dict]:
+    """Book totals per underlying that has valued options, largest |$ delta| first.
+
+    Each: the underlying, its price, how many option positions, the options' summed
+    ``GREEK_KEYS`` (share-equivalents, $ per 1%, per $1, $/day, $/vol point), the shares held
+    directly and the net delta with them (options' delta + shares).
+    """
+    groups: dict[str, dict] = {}
+    for r in rows:
+        if r.get("status") != "ok" or r.get("delta_shares") is None:
+            continue
+        u = r.get("underlying") or r["symbol"]
+        g = groups.setdefault(
+            u,
+            {
+                "underlying": u,
+                "underlying_price": r.get("underlying_price"),
+                "options": 0,
+                **dict.fromkeys(GREEK_KEYS, 0.0),
+                "shares": 0.0,
+            },
+        )
+        if r["position_type"] in OPTION_TYPES:
+            g["options"] += 1
+            for k in GREEK_KEYS:
+                g[k] += r[k] or 0.0
+        else:
+            g["shares"] += r["delta_shares"]
+    out = [g for g in groups.values() if g["options"]]
+    for g in out:
+        g["net_delta_shares"] = g["delta_shares"] + g["shares"]
+    return sorted(out, key=lambda g: -abs(g["delta_dollars_per_pct"]))
 
 
 def _sort_key(rows: list[dict], name: str) -> np.ndarray:
@@ -280,6 +395,7 @@ def positions_view(portfolio: Portfolio) -> PositionsView:
         totals=copy.deepcopy(table.totals),
         left_out=[dict(x) for x in table.left_out],
         strategies=[dict(g) for g in table.strategies],
+        greeks_by_underlying=[dict(g) for g in table.by_underlying],
     )
 
 
@@ -305,6 +421,8 @@ class PositionsPage:
     left_out: list[dict] = field(default_factory=list)
     strategies: list[dict] = field(default_factory=list)
     position_count: int = 0
+    # Option Greeks summed per underlying over the whole book (``greeks_by_underlying``).
+    greeks_by_underlying: list[dict] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -331,6 +449,7 @@ class PositionsPage:
             "sort": {"by": self.sort, "direction": self.direction},
             "filters": self.filters,
             "totals": self.totals,
+            "greeks_by_underlying": self.greeks_by_underlying,
         }
 
 
@@ -376,6 +495,7 @@ def positions_page(
         left_out=[dict(x) for x in table.left_out],
         strategies=[dict(g) for g in table.strategies],
         position_count=len(table.rows),
+        greeks_by_underlying=[dict(g) for g in table.by_underlying],
     )
 
 
@@ -389,6 +509,8 @@ class PositionDetail:
     prices: dict
     factors: dict | None
     greeks: dict | None
+    # The book's option Greeks on this position's underlying (``greeks_by_underlying``).
+    underlying_greeks: dict | None = None
 
     def to_dict(self) -> dict:
         """The API shape of the position detail: its fields, the date as ISO text."""
@@ -416,4 +538,5 @@ def position_detail(portfolio: Portfolio, position_id: int) -> PositionDetail:
         }
     factors = position_factors(portfolio, position_id)
     greeks = option_greeks(portfolio, position_id) if row["position_type"] in OPTION_TYPES else None
-    return PositionDetail(portfolio.id, as_of, row, prices, factors, greeks)
+    underlying = next((dict(g) for g in table.by_underlying if g["underlying"] == symbol), None)
+    return PositionDetail(portfolio.id, as_of, row, prices, factors, greeks, underlying)
