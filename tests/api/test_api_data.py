@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from webapp.analytics.factors import FACTORS
 from webapp.extensions import db
 from webapp.models import Portfolio, PriceBar
-from webapp.services import market_views
+from webapp.services import market_views, price_panel
 from webapp.services.queries import latest_price_date
 
 PORTFOLIO_PATHS = [
@@ -142,6 +142,7 @@ def gappy(ctx, factory, client):
         delete(PriceBar).where(PriceBar.symbol == "ZGAP")
     )  # leave the shared DB as found
     db.session.commit()
+    price_panel.clear()  # a deletion the in-memory panel cannot see
 
 
 def test_data_quality_reports_gaps_staleness_and_missing_symbols(client, gappy):

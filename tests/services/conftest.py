@@ -14,7 +14,7 @@ def new_bar(ctx):
     every cached valuation forgotten (the price version goes back to what it was)."""
     from webapp.extensions import db
     from webapp.models import PriceBar
-    from webapp.services import valuation
+    from webapp.services import price_panel, valuation
 
     added: list[tuple[str, dt.date]] = []
 
@@ -29,3 +29,4 @@ def new_bar(ctx):
         db.session.execute(delete(PriceBar).where(PriceBar.symbol == symbol, PriceBar.date == day))
     db.session.commit()
     valuation._CACHE.clear()
+    price_panel.clear()  # bars are never deleted outside tests: the panel cannot see it

@@ -14,6 +14,7 @@ from webapp.analytics.constants import OPTION_TYPES
 from webapp.extensions import db
 from webapp.models import PriceBar, RiskFreeRate, Security
 from webapp.models.portfolios import Position
+from webapp.services import price_panel
 from webapp.services._frames import HOLDING_FIELDS
 
 HOLDINGS_COLUMNS = [*HOLDING_FIELDS, "strike", "expiry", "implied_vol", "strategy"]
@@ -106,9 +107,28 @@ def load_prices(
 ) -> pd.DataFrame:
     """Wide frame of one price column: DatetimeIndex ascending, a column per symbol, NaN gaps.
 
-    ``windows``, if given, keeps only bars dated inside one of the (first, last) date pairs
-    (inclusive), in one query: the frame is the union of the windows' frames.
+    Rows are the dates on which one of ``symbols`` has a bar; columns the symbols with a bar
+    in the range, sorted. ``windows``, if given, keeps only bars dated inside one of the
+    (first, last) date pairs (inclusive): the frame is the union of the windows' frames.
+    Served from the process's `price_panel` (exactly what `query_prices` reads from SQL).
     """
+    symbols = sorted(set(symbols))
+    if not symbols:
+        return pd.DataFrame()
+    return price_panel.load(
+        symbols, start, end, column, list(windows) if windows is not None else None
+    )
+
+
+def query_prices(
+    symbols: Iterable[str],
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    column: str = "adj_close",
+    *,
+    windows: Iterable[tuple[dt.date, dt.date]] | None = None,
+) -> pd.DataFrame:
+    """`load_prices` read straight from SQL: the reference the panel is tested against."""
     symbols = sorted(set(symbols))
     if not symbols:
         return pd.DataFrame()
