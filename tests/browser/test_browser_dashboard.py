@@ -223,16 +223,19 @@ def test_overview_sort_and_type_filter_swap_the_table(account, live_server, demo
     total_before = total_rows(page)
     set_marker(page)
 
-    page.locator("#positions-table thead a", has_text="Symbol").click()
-    page.wait_for_selector("#positions-table thead a:has-text('Symbol ▼')")
-    by_symbol = rows(page)
-    assert by_symbol == sorted(by_symbol, reverse=True) and by_symbol != before
-    assert "sort=symbol" in page.url and marker(page) == 1
-
+    # Text columns sort A→Z on the first click, Z→A on the second.
     page.locator("#positions-table thead a", has_text="Symbol").click()
     page.wait_for_selector("#positions-table thead a:has-text('Symbol ▲')")
     ascending = rows(page)
-    assert ascending == sorted(ascending) and ascending != by_symbol
+    assert ascending == sorted(ascending) and ascending != before
+    assert "sort=symbol" in page.url and "dir=asc" in page.url and marker(page) == 1
+
+    page.locator("#positions-table thead a", has_text="Symbol").click()
+    page.wait_for_selector("#positions-table thead a:has-text('Symbol ▼')")
+    by_symbol = rows(page)
+    assert by_symbol == sorted(by_symbol, reverse=True) and by_symbol != ascending
+    page.locator("#positions-table thead a", has_text="Symbol").click()
+    page.wait_for_selector("#positions-table thead a:has-text('Symbol ▲')")
 
     types = page.locator("#positions-table select[name=type] option").evaluate_all(
         "os => os.map(o => o.value).filter(Boolean)"
@@ -241,7 +244,7 @@ def test_overview_sort_and_type_filter_swap_the_table(account, live_server, demo
     page.select_option("#positions-table select[name=type]", "SHORT")
     page.wait_for_function("""() => {
         const b = [...document.querySelectorAll('#positions-table tbody .badge')].map(x => x.textContent);
-        return b.length > 0 && b.every(t => t === 'SHORT'); }""")  # noqa: E501 (JavaScript kept verbatim)
+        return b.length > 0 && b.every(t => t === 'Short'); }""")  # noqa: E501 (JavaScript kept verbatim)
     shorts = rows(page)
     assert shorts and shorts == sorted(shorts), "the sort survives the filter"
     assert "type=SHORT" in page.url and marker(page) == 1

@@ -10,6 +10,7 @@ import pytest
 from webapp.extensions import db
 from webapp.formatting import money, pct
 from webapp.models import Portfolio
+from webapp.readings import reason_words
 from webapp.services import correlations as correlations_svc
 from webapp.services import factor_exposures as factors_svc
 from webapp.services import overview as overview_svc
@@ -183,7 +184,8 @@ def test_short_history_is_explained(client, auth, factory):
     assert run.status == "partial"
     auth.login(user.email)
     overview = client.get(f"/portfolios/{portfolio.id}/overview").get_data(as_text=True)
-    assert "no_prices" in overview
+    assert f"ZZZZ ({reason_words('no_prices')}: no stored price for ZZZZ)" in overview
+    assert "no_prices" not in overview  # the reason in words, not its code
     risk = client.get(f"/portfolios/{portfolio.id}/risk")
     assert risk.status_code == 200 and "No positions." in risk.get_data(as_text=True)
 
