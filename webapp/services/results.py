@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import aliased
 
 from webapp.extensions import db
 from webapp.models import AnalyticsResult, BatchRun, Portfolio
@@ -165,25 +166,26 @@ def prune_superseded(portfolio_id: int, batch_run_id: int) -> int:
 
     Re-running a batch for the same day therefore leaves one row per result, not one per run.
     """
-    newer = db.session.execute(
-        select(AnalyticsResult.kind, AnalyticsResult.params_key, AnalyticsResult.as_of_date).where(
-            AnalyticsResult.batch_run_id == batch_run_id
+    newer = aliased(AnalyticsResult)
+    # One statement, not one per result kind: each DELETE was a round trip and a plan.
+    replaced = (
+        select(newer.id)
+        .where(
+            newer.batch_run_id == batch_run_id,
+            newer.kind == AnalyticsResult.kind,
+            newer.params_key == AnalyticsResult.params_key,
+            newer.as_of_date == AnalyticsResult.as_of_date,
         )
-    ).all()
-    removed = 0
-    for kind, key, as_of in newer:
-        result = db.session.execute(
-            delete(AnalyticsResult).where(
-                AnalyticsResult.portfolio_id == portfolio_id,
-                AnalyticsResult.kind == kind,
-                AnalyticsResult.params_key == key,
-                AnalyticsResult.as_of_date == as_of,
-                (AnalyticsResult.batch_run_id != batch_run_id)
-                | AnalyticsResult.batch_run_id.is_(None),
-            )
+        .exists()
+    )
+    result = db.session.execute(
+        delete(AnalyticsResult).where(
+            AnalyticsResult.portfolio_id == portfolio_id,
+            (AnalyticsResult.batch_run_id != batch_run_id) | AnalyticsResult.batch_run_id.is_(None),
+            replaced,
         )
-        removed += result.rowcount or 0
-    return removed
+    )
+    return result.rowcount or 0
 
 
 def latest_result(
