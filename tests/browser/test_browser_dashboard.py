@@ -116,7 +116,8 @@ def subnav(page, label: str):
     return page.locator("nav.subnav").get_by_role("link", name=label, exact=True)
 
 
-def rows(page, selector: str = "#positions-table tbody tr") -> list[str]:
+def rows(page, selector: str = "#positions-table tbody tr[data-symbol]") -> list[str]:
+    # Position rows only: an option's facts sit in a row of their own under it.
     return page.locator(selector).evaluate_all("trs => trs.map(tr => tr.dataset.symbol)")
 
 

@@ -147,14 +147,17 @@ def test_position_detail_shows_terms_model_price_greeks_with_units_and_book_tota
     assert "Volatility used 30.0%" in text
     assert "Volatility source implied volatility entered with the position" in text
     assert f"AAPL price {money(put['underlying_price'], 2)}" in text
-    for unit in (
-        "share-equivalents of AAPL",
-        "$ per 1% move of AAPL",
-        "change in share-equivalents per $1 move of AAPL",
-        "$ per calendar day",
-        "$ per volatility point (1%)",
+    assert "Position AAPL Oct 16 '26 322.5 Put" in text  # the page's title names the contract
+    assert "Position AAPL261016P00322500" not in text
+    greeks = visible(page.split('id="greeks-table"')[1].split("</table>")[0])
+    for greek, unit in (
+        ("delta", "shares of AAPL (share-equivalents)"),
+        ("delta_dollars", "$ per 1% move of AAPL"),
+        ("gamma", "share-equivalents per $1 move"),
+        ("theta", "$ per calendar day"),
+        ("vega", "$ per vol point (1%)"),
     ):
-        assert unit in text
+        assert unit in greeks, greek
     assert money(put["theta_per_day"]) in text and money(put["vega_per_vol_point"]) in text
     # All options on AAPL: the sums of the three option rows, and the shares held beside them.
     options = [r for r in rows.values() if r["position_type"] != "LONG"]

@@ -29,7 +29,7 @@ def detail(portfolio_id: int, position_id: int):
         "positions/detail.html",
         None,
         portfolio,
-        f"Position {detail.position['symbol']}",
+        f"Position {detail.position['display_name'] or detail.position['symbol']}",
         detail=detail,
         figure=figure,
         as_of=detail.as_of,
