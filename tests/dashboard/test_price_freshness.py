@@ -164,3 +164,69 @@ def test_every_page_links_the_icons_and_they_are_served(hnw_client, client):
     manifest = json.loads(client.get(dict(links)["manifest"]).data)
     for entry in manifest["icons"]:
         assert client.get(entry["src"]).status_code == 200, entry["src"]
+
+
+@pytest.fixture()
+def old_close(ctx):
+    """ZOLD: closes up to Fri 2026-07-31 only (no bar on the as-of date), ZSTL up to 2026-07-20
+    (more than a week before it); removed afterwards."""
+    from sqlalchemy import delete
+
+    from webapp.extensions import db
+    from webapp.models import PriceBar
+    from webapp.services import price_panel, valuation
+
+    for symbol, day, close in (
+        ("ZOLD", dt.date(2026, 7, 30), 20.0),
+        ("ZOLD", dt.date(2026, 7, 31), 21.0),
+        ("ZSTL", dt.date(2026, 7, 20), 5.0),
+    ):
+        db.session.add(PriceBar(symbol=symbol, date=day, adj_close=close, source="test"))
+    db.session.commit()
+    yield "ZOLD"
+    db.session.execute(delete(PriceBar).where(PriceBar.symbol.in_(["ZOLD", "ZSTL"])))
+    db.session.commit()
+    valuation._CACHE.clear()
+    price_panel.clear()
+
+
+def test_positions_flag_stale_missing_and_old_closes(ctx, factory, auth, client, old_close):
+    user = factory.user()
+    book = factory.portfolio(
+        user,
+        positions=[
+            {"symbol": "AAPL", "quantity": 10, "entry_price": 100.0},
+            {"symbol": "ZSTL", "quantity": 5, "entry_price": 4.0},
+            {"symbol": "UNH", "quantity": 5, "entry_price": 400.0},  # last close 2023-10-27
+            {"symbol": old_close, "quantity": 3, "entry_price": 19.0},
+        ],
+    )
+    ids = {p.symbol: p.id for p in book.positions}
+    auth.login(user.email)
+    html = client.get(f"/portfolios/{book.id}").get_data(as_text=True)
+
+    def row(symbol):
+        return html.split(f'data-symbol="{symbol}"', 1)[1].split("</tr>", 1)[0]
+
+    assert "stale: last close 2026-07-20" in row("ZSTL")
+    assert ">no recent price</span>" in row("UNH")
+    assert ">close of 2026-07-31</span>" in row(old_close) and "$21.00" in row(old_close)
+    assert "badge-stale" not in row("AAPL") and "close of" not in row("AAPL")
+
+    def flag(symbol):
+        page = client.get(f"/portfolios/{book.id}/positions/{ids[symbol]}").get_data(as_text=True)
+        found = re.search(r'id="price-flag" data-status="([a-z_]+)">(.*?)</div>', page, re.S)
+        return found and (found[1], re.sub(r"<[^>]+>", "", found[2]))
+
+    assert flag("AAPL") is None
+    assert flag("ZSTL") == (
+        "stale_price",
+        "Stale price. The last close of ZSTL is from 2026-07-20, more than a week before "
+        "2026-08-03: this position is not valued and is left out of every analytics page "
+        "until a newer price arrives.",
+    )
+    assert flag("UNH")[0] == "no_prices"
+    assert flag(old_close) == (
+        "old_close",
+        "ZOLD has no close on 2026-08-03: valued at its last close, of 2026-07-31.",
+    )

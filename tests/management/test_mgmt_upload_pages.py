@@ -129,11 +129,15 @@ def test_preview_lists_every_row_and_stores_nothing(client, advisor):
         ("5", "ZZZQ"),
         ("11", "SPY270115P00600000"),
     ]
-    rejected = re.findall(
-        r'<tr data-line="(\d+)"><td>\d+</td><td>(\w+)</td><td><code>([^<]*)</code></td>'
-        r"<td>(\w+)</td>\s*<td>([^<]*)",
-        html[html.index('id="rejected"') :],
-    )
+    # The code is the row's data-code; the page shows the reason in words.
+    rejected = [
+        (line, field, value, code, reason)
+        for line, code, field, value, reason in re.findall(
+            r'<tr data-line="(\d+)" data-code="(\w+)"><td>\d+</td><td>(\w+)</td>'
+            r"<td><code>([^<]*)</code></td>\s*<td>([^<]*)",
+            html[html.index('id="rejected"') :],
+        )
+    ]
     assert rejected == [
         (
             "6",

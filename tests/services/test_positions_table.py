@@ -63,6 +63,7 @@ def _per_row_view(portfolio) -> positions.PositionsView:
         mv = row["market_value"]
         row["weight"] = (mv / gross) if (mv is not None and gross) else None
         _per_row_option_fields(row, rec)
+        row["price_date"] = jsonable(rec.get("price_date"))
         view.rows.append(row)
         if rec["status"] != "ok":
             view.left_out.append(

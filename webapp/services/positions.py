@@ -122,6 +122,7 @@ ROW_KEYS = (
     "vol_source_label",
     "price_basis",
     *GREEK_KEYS,
+    "price_date",
 )
 SORTABLE = (
     "symbol",
@@ -248,7 +249,7 @@ def _rows(valued, by_id: dict) -> list[dict]:
     n = len(valued)
     columns = {
         k: _json_column(valued[k].to_numpy()) if k in valued.columns else [None] * n
-        for k in (*ROW_FIELDS, *OPTION_VALUE_FIELDS)
+        for k in (*ROW_FIELDS, *OPTION_VALUE_FIELDS, "price_date")
     }
     info = queries.security_info(valued["underlying"].unique())
     securities = [info.get(u) for u in valued["underlying"].tolist()]
