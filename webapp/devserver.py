@@ -57,17 +57,13 @@ def main() -> int:
             children.append(start_redis(redis_port, ROOT / "instance" / "redis"))
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
             print(f"embedded Redis on 127.0.0.1:{redis_port}", flush=True)
-        _flask("db", "upgrade", env=env)
-        _flask("marketdata", "sync", env=env)
-        _flask("seed-demo", env=env)
+        _flask("setup", env=env)  # migrate, prices, demo books, their first batch queued
         restartable: dict[subprocess.Popen, list[str]] = {}
         for command in ("worker", "scheduler"):
             args = [str(BIN / "flask"), "--app", "wsgi", command]
             proc = _start_group(args, env)
             children.append(proc)
             restartable[proc] = args
-        # The demo books' first batch runs by itself, so every number is there within a minute.
-        _flask("batch", "run", "--enqueue", "--if-missing", env=env)
         children.append(
             subprocess.Popen(
                 [
