@@ -12,14 +12,17 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
+import re
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from markupsafe import escape
 from scipy.stats import norm
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.formatting import position_name
 from webapp.models import Portfolio, PortfolioSnapshot, Position, PriceBar, RiskFreeRate, User
 from webapp.services import factor_exposures as factors_svc
 from webapp.services import overview as overview_svc
@@ -285,4 +288,7 @@ def test_the_stress_detail_page_shows_the_largest_rows_and_says_how_many_there_a
     ranked = sorted((abs(p["pnl"]) for p in every), reverse=True)
     assert ranked[stress_svc.PAGE_DETAIL_ROWS - 1] >= ranked[stress_svc.PAGE_DETAIL_ROWS]
     biggest = max(every, key=lambda p: abs(p["pnl"]))
-    assert f'<td class="sym">{biggest["symbol"]}</td>' in table
+    # Named in words (an option as "AAPL Oct 16 '26 320 Call"), its symbol in the title.
+    assert re.search(
+        rf'<td class="sym"[^>]*>{re.escape(str(escape(position_name(biggest))))}</td>', table
+    )

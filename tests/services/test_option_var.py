@@ -86,7 +86,7 @@ def test_risk_page_shows_full_revaluation_var_labelled(ctx, client, hf_book):
         assert money(v["historical_full"]["dollars"]) in html
         assert money(v["expected_shortfall_full"]["dollars"]) in html
         assert money(v["historical"]["dollars"]) in html
-    assert "Full revaluation" in html and "BS(S(1 + r_d)" in html
+    assert "Full revaluation" in html and "BS(S × (1 + r<sub>d</sub>))" in html
 
 
 def test_full_revaluation_matches_the_backcast_dates(ctx, hf_book):
