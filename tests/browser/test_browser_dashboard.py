@@ -283,6 +283,10 @@ def test_stress_category_filter_and_scenario_detail(account, live_server, demo_b
     assert scenario_name in detail.locator("h2").inner_text(), scenario_id
     assert detail.locator("#scenario-positions tbody tr").count() >= 1
     assert marker(page) == 1
+    # The address names the scenario (and keeps the filter): a reload or a shared link shows it.
+    assert f"scenario={scenario_id}" in page.url and "category=historical" in page.url
+    page.reload()
+    assert scenario_name in page.locator("#scenario-detail h2").inner_text()
 
 
 def test_factor_pagination_and_risk_lookback_swap_their_partials(account, live_server, demo_books):
