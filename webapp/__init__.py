@@ -144,11 +144,12 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    """Install the Jinja filters that format numbers and dates."""
-    from webapp.formatting import register
+    """Install the Jinja filters (numbers, dates, plain-language readings) and globals."""
+    from webapp import formatting, readings
     from webapp.services.freshness import price_freshness
 
-    register(app)
+    formatting.register(app)
+    readings.register(app)
     # A callable, so only pages that render the banner pay for the query.
     app.jinja_env.globals["price_freshness"] = price_freshness
 

@@ -20,7 +20,6 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from webapp import readings
 from webapp.schemas.params import ParamError, QueryParams
 from webapp.services import portfolios as portfolio_svc
 from webapp.services.management import Conflict, ValidationError
@@ -52,7 +51,6 @@ def advisor_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint
     """A feature blueprint whose every route belongs to a logged-in advisor."""
     bp = Blueprint(name, import_name, url_prefix=url_prefix)
     bp.before_request(_require_login)
-    bp.record_once(lambda state: readings.register(state.app))
     return bp
 
 
