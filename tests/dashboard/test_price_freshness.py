@@ -156,6 +156,9 @@ def test_every_page_links_the_icons_and_they_are_served(hnw_client, client):
         resp = client.get(href)
         assert resp.status_code == 200, href
         assert resp.data, href
+        # Fingerprinted and immutable: a browser fetches each icon once per version.
+        assert re.search(r"\.[0-9a-f]{12}\.[a-z]+$", href), href
+        assert "immutable" in resp.headers["Cache-Control"], href
     icon = client.get("/favicon.ico", follow_redirects=True)
     assert icon.status_code == 200 and icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO header
     png = client.get(dict((r, h) for r, h in links)["apple-touch-icon"])
