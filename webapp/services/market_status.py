@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
@@ -30,12 +29,11 @@ class HeldSymbol:
 
     symbol: str
     coverage: SymbolCoverage | None  # None: no bar stored at all
-    behind: int  # trading days its last bar is behind the newest stored date
 
     @property
-    def last_date(self) -> dt.date | None:
-        """Date of its newest stored bar."""
-        return self.coverage.last_date if self.coverage else None
+    def behind(self) -> int:
+        """Trading days its last bar is behind the newest stored date (0 without bars)."""
+        return self.coverage.stale_days if self.coverage else 0
 
 
 @dataclass(frozen=True)
@@ -65,14 +63,7 @@ def market_status(user_id: int) -> MarketStatus:
     """Freshness, provider configuration and the coverage of every symbol ``user_id`` holds."""
     symbols = held_symbols(user_id)
     report = {c.symbol: c for c in coverage_report(symbols)} if symbols else {}
-    held = [
-        HeldSymbol(
-            symbol=s,
-            coverage=report.get(s),
-            behind=report[s].stale_days if s in report else 0,
-        )
-        for s in symbols
-    ]
+    held = [HeldSymbol(symbol=s, coverage=report.get(s)) for s in symbols]
     provider = (current_app.config.get("MARKETDATA_PROVIDER") or "bundled").lower()
     return MarketStatus(
         freshness=price_freshness(),

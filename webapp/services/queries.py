@@ -144,12 +144,12 @@ def query_prices(
         # whole history); overlapping windows are merged first so no bar comes back twice.
         ranges = [query.where(bars.c.date >= a, bars.c.date <= b) for a, b in _merged(windows)]
         if not ranges:
-            return pd.DataFrame(index=pd.DatetimeIndex([], name="date"), dtype=float)
+            return price_panel.empty_frame()
         query = union_all(*ranges) if len(ranges) > 1 else ranges[0]
     rows = db.session.execute(query).all()
     if not rows:
         # Same contract as below: a DatetimeIndex, and symbols without bars simply absent.
-        return pd.DataFrame(index=pd.DatetimeIndex([], name="date"), dtype=float)
+        return price_panel.empty_frame()
     # Column by column: a DataFrame built from the Row objects themselves costs ~5 µs a row.
     long = pd.DataFrame(
         {
