@@ -31,6 +31,13 @@ def test_schema_has_every_table(ctx):
         "portfolio_snapshots",
         "batch_runs",
         "transactions",
+        "clients",
+        "risk_profiles",
+        "households",
+        "household_accounts",
+        "alert_rules",
+        "alerts",
+        "alert_events",
         "alembic_version",
     }
     assert expected <= tables

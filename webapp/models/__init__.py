@@ -1,5 +1,7 @@
 """SQLAlchemy models, one module per domain; imported here so Alembic sees every table."""
 
+from webapp.models.alerts import Alert, AlertEvent, AlertRule
+from webapp.models.clients import Client, Household, HouseholdAccount, RiskProfile
 from webapp.models.jobs import BatchRun
 from webapp.models.ledger import Transaction
 from webapp.models.market import FactorDefinition, PriceBar, RiskFreeRate, Security
@@ -8,6 +10,13 @@ from webapp.models.results import AnalyticsResult, PortfolioSnapshot
 from webapp.models.users import ApiToken, User, UserSession
 
 __all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertRule",
+    "Client",
+    "Household",
+    "HouseholdAccount",
+    "RiskProfile",
     "ApiToken",
     "AnalyticsResult",
     "BatchRun",

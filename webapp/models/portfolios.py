@@ -20,12 +20,18 @@ position_tags = db.Table(
 )
 
 
+PORTFOLIO_KINDS = ("account", "household")
+
+
 class Portfolio(NamedPerUser, db.Model):
-    """One advisor's portfolio: name, description and cash, with its positions."""
+    """One advisor's book: an account (name, description, cash, positions), or a household's
+    combined book (``kind`` 'household'), whose positions are copies of its accounts'."""
 
     __tablename__ = "portfolios"
 
     id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(db.String(16), nullable=False, default="account", server_default="account")
+    client_id = db.Column(db.Integer, db.ForeignKey("clients.id", ondelete="SET NULL"), index=True)
     name = db.Column(db.String(120), nullable=False)
     description = db.Column(db.Text, nullable=False, default="")
     cash = db.Column(db.Double, nullable=False, default=0.0)
@@ -36,6 +42,10 @@ class Portfolio(NamedPerUser, db.Model):
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
     owner = db.relationship("User", back_populates="portfolios")
+    client = db.relationship("Client", back_populates="portfolios")
+    household = db.relationship(
+        "Household", foreign_keys="Household.portfolio_id", back_populates="book", uselist=False
+    )
     positions = db.relationship(
         "Position",
         back_populates="portfolio",
@@ -49,6 +59,11 @@ class Portfolio(NamedPerUser, db.Model):
         passive_deletes=True,
         order_by="(Transaction.trade_date, Transaction.id)",
     )
+
+    @property
+    def is_household(self) -> bool:
+        """True for a household's combined book (read-only: edits go to its accounts)."""
+        return self.kind == "household"
 
     def __repr__(self) -> str:
         return f"<Portfolio {self.id} {self.name!r}>"

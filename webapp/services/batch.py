@@ -19,6 +19,7 @@ from webapp.models._time import utcnow
 from webapp.services import (
     correlations,
     factor_exposures,
+    households,
     ledger,
     overview,
     performance,
@@ -125,6 +126,8 @@ def _run_steps(
     run.steps = []
     # Lots entered around the ledger (seeded demo books, fixtures, older writers) join it by the
     # 0003 migration's rule before anything reads it: idempotent, and cash is unchanged.
+    if portfolio.kind == "household":
+        households.sync(portfolio)  # the combined book first: its accounts may have changed
     ledger.adopt(portfolio)
     db.session.commit()
 

@@ -432,8 +432,21 @@ def _book(portfolio: Portfolio, rows: list[Transaction]) -> list[Transaction]:
     return rows
 
 
+HOUSEHOLD_READ_ONLY = (
+    "This is a household's combined book: it mirrors its accounts. Make the change in the "
+    "account it belongs to."
+)
+
+
+def refuse_household(portfolio: Portfolio) -> None:
+    """Conflict for a household's combined book: its positions and ledger are copies."""
+    if portfolio.kind == "household":
+        raise Conflict({"portfolio": HOUSEHOLD_READ_ONLY})
+
+
 def _write(portfolio: Portfolio, unit: Callable[[], Any]) -> Any:
     """``unit`` in one write unit, after adopting what predates the ledger."""
+    refuse_household(portfolio)
 
     def whole() -> Any:
         # Without autoflush: a lot the caller is still building (tags set, not added yet) is
@@ -864,6 +877,8 @@ def record_cash(
 def set_cash(portfolio: Portfolio, cash: float, *, source: str = "manual") -> Transaction | None:
     """Set the cash balance by an external flow of the difference, dated the last price date."""
     difference = cash - portfolio.cash
+    if abs(difference) <= TOLERANCE and portfolio.kind == "household":
+        return None  # renaming a household: its cash is its accounts'
 
     def unit() -> Transaction | None:
         if abs(difference) <= TOLERANCE:

@@ -28,8 +28,13 @@ from webapp.extensions import db
 from webapp.imports import ParsedOption, neutralize, parse_option_symbol
 from webapp.imports.symbols import stock_symbol
 from webapp.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
     AnalyticsResult,
     BatchRun,
+    Household,
+    HouseholdAccount,
     Portfolio,
     PortfolioSnapshot,
     Position,
@@ -263,7 +268,24 @@ def delete_portfolio(portfolio: Portfolio) -> None:
         # DELETE per position (20,000 statements, 8 s holding SQLite's write lock, for a big book).
         positions = select(Position.id).where(Position.portfolio_id == portfolio_id)
         db.session.execute(delete(position_tags).where(position_tags.c.position_id.in_(positions)))
-        for model in (AnalyticsResult, PortfolioSnapshot, BatchRun, Transaction, Position):
+        alerts = select(Alert.id).where(Alert.portfolio_id == portfolio_id)
+        db.session.execute(delete(AlertEvent).where(AlertEvent.alert_id.in_(alerts)))
+        db.session.execute(
+            delete(HouseholdAccount).where(
+                (HouseholdAccount.portfolio_id == portfolio_id)
+                | (HouseholdAccount.household_id == portfolio_id)
+            )
+        )
+        for model in (
+            Alert,
+            AlertRule,
+            Household,
+            AnalyticsResult,
+            PortfolioSnapshot,
+            BatchRun,
+            Transaction,
+            Position,
+        ):
             db.session.execute(delete(model).where(model.portfolio_id == portfolio_id))
         db.session.execute(delete(Portfolio).where(Portfolio.id == portfolio_id))
 
@@ -799,6 +821,7 @@ def create_tag(user_id: int, data: dict) -> Tag:
 
 def set_position_tags(position: Position, raw: Any) -> Position:
     """Replace the position's tags with the named ones (missing tags are created)."""
+    ledger.refuse_household(position.portfolio)
     names = parse_tags(raw)
     if (message := _tag_errors(names)) is not None:
         raise ValidationError({"tags": message})
