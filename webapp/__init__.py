@@ -86,9 +86,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Register the page blueprints, the API blueprint and the API's error handler."""
+    from webapp.alerts import bp as alerts_bp
     from webapp.api import bp as api_bp
     from webapp.api.common import ApiError, api_error_response
     from webapp.auth import bp as auth_bp
+    from webapp.clients import bp as clients_bp
     from webapp.correlations import bp as correlations_bp
     from webapp.factors import bp as factors_bp
     from webapp.main import bp as main_bp
@@ -108,6 +110,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports_bp)
     app.register_blueprint(methodology_bp)
     app.register_blueprint(prices_bp)
+    app.register_blueprint(clients_bp)
+    app.register_blueprint(alerts_bp)
     for feature_bp in (
         overview_bp,
         correlations_bp,

@@ -20,4 +20,14 @@ limiter.shared_limit(api_rate_limit, scope="api", key_func=rate_limit_key)(bp)
 # Services raise ValidationError; every API route answers it in one shape.
 bp.register_error_handler(ValidationError, validation_error_response)
 
-from webapp.api import analytics, auth, data, export, management, openapi, system  # noqa: E402,F401
+from webapp.api import (  # noqa: E402,F401
+    alerts,
+    analytics,
+    auth,
+    clients,
+    data,
+    export,
+    management,
+    openapi,
+    system,
+)
