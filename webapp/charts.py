@@ -208,3 +208,56 @@ def histogram(values: list[float], *, title: str, x_title: str, markers: dict[st
     layout = _layout(title, x_title, "Days", shapes=shapes, annotations=annotations)
     layout["xaxis"]["tickformat"] = ".1%"
     return {"data": [trace], "layout": layout}
+
+
+def fan(path: list[dict], *, title: str, loss_limit_pct: float | None = None) -> dict:
+    """A fan chart of simulated outcomes: the 5–95% and 25–75% bands and the median, in % of
+    today's equity, against trading days ahead (day 0 = today, outcome 0)."""
+    days = [0, *(c["day"] for c in path)]
+
+    def series(key: str) -> list[float]:
+        return [0.0, *(c["pct"][key] / 100.0 for c in path)]
+
+    def band(lo: str, hi: str, name: str, alpha: float) -> list[dict]:
+        color = f"rgba(36, 88, 214, {alpha})"
+        edge = {"type": "scatter", "mode": "lines", "x": days, "line": {"width": 0}}
+        return [
+            {**edge, "y": series(lo), "name": f"{name} low", "showlegend": False,
+             "hovertemplate": f"day %{{x}}: %{{y:.1%}}<extra>{lo[1:]}th percentile</extra>"},
+            {**edge, "y": series(hi), "name": name, "fill": "tonexty", "fillcolor": color,
+             "hovertemplate": f"day %{{x}}: %{{y:.1%}}<extra>{hi[1:]}th percentile</extra>"},
+        ]  # fmt: skip
+
+    data = [
+        *band("p5", "p95", "5–95% of outcomes", 0.15),
+        *band("p25", "p75", "25–75% of outcomes", 0.3),
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Median",
+            "x": days,
+            "y": series("p50"),
+            "line": {"color": BRAND, "width": 2},
+            "hovertemplate": "day %{x}: %{y:.1%}<extra>median</extra>",
+        },
+    ]
+    if loss_limit_pct is not None:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"Client's loss limit (−{loss_limit_pct:g}%)",
+                "x": [days[0], days[-1]],
+                "y": [-loss_limit_pct / 100.0] * 2,
+                "line": {"color": NEG, "dash": "dash", "width": 1.5},
+                "hoverinfo": "skip",
+            }
+        )
+    layout = _layout(
+        title,
+        "Trading days ahead",
+        "Gain or loss (% of today's equity)",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    layout["yaxis"]["tickformat"] = ".0%"
+    return {"data": data, "layout": layout}

@@ -23,6 +23,7 @@ from webapp.api.contract import shaped
 from webapp.schemas.params import (
     CorrelationMatrixParams,
     DiversificationParams,
+    ForwardRangeParams,
     RiskParams,
     StressParams,
 )
@@ -37,6 +38,7 @@ from webapp.services.model_validation import model_validation
 from webapp.services.overview import greeks, overview
 from webapp.services.performance import performance
 from webapp.services.risk_metrics import risk_metrics
+from webapp.services.risk_profile import forward_range, risk_score
 from webapp.services.stress_tests import stress_test
 
 # Parameter ranges (the reference backlog 3.0.3.10-3.0.3.15): (default, minimum, maximum); the
@@ -124,6 +126,7 @@ for _rule, _read, _doc in (
     ("factor-exposures", factor_exposures, "Portfolio betas and dollar exposures per factor."),
     ("greeks", greeks, "Per-option and total Greeks."),
     ("performance", performance, "Value history against SPY and period returns."),
+    ("risk-score", risk_score, "Risk score 1-99 beside the client's tolerance, gap in words."),
 ):
     _stored_result_route(_rule, _read, _doc)
 
@@ -164,6 +167,14 @@ def analytics_risk_metrics(portfolio_id: int):
     params = query_params(RiskParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
     return jsonify(shaped("risk_metrics", risk_metrics(portfolio, **params.model_dump())))
+
+
+@_portfolio_route("forward-range")
+def analytics_forward_range(portfolio_id: int):
+    """Monte Carlo bands at 6 months and 1 year, fan-chart checkpoints, loss-limit breach odds."""
+    params = query_params(ForwardRangeParams)
+    portfolio = owned_portfolio_or_404(portfolio_id)
+    return jsonify(shaped("forward_range", forward_range(portfolio, params.method)))
 
 
 @_portfolio_route("stress-test")

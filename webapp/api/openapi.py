@@ -31,6 +31,7 @@ from webapp.schemas.params import (
     DataQualityParams,
     DiversificationParams,
     EtfPricesParams,
+    ForwardRangeParams,
     HistoricalPricesParams,
     PortfolioListParams,
     PositionListParams,
@@ -235,6 +236,21 @@ def _schemas() -> dict[str, Schema]:
         "Performance": fields(
             "periods!:[obj] history!:history benchmark:str",
             history="dates!:[date] equity!:[num]",
+        ),
+        # Percentages in percentage points (-12.5 = a 12.5% loss); breach odds 0..1.
+        "ForwardRange": fields(
+            "method!:str paths!:int seed!:int horizons!:[int] observations!:int",
+            "start_equity!:num bands!:[band] path!:[point] loss_limit_pct!:num? breach!:[odds]?",
+            "window_start:date? window_end:date? left_out:[obj] description:str",
+            band="horizon_days!:int label!:str pct!:{num?} dollars!:{num?} value!:{num?}",
+            point="day!:int pct!:{num?}",
+            odds="horizon_days!:int at_horizon!:num any_checkpoint!:num",
+        ),
+        "RiskScore": fields(
+            "score!:int downside_pct!:num upside_pct!:num horizon_days!:int gap!:gap",
+            "tolerance!:tolerance? parametric_score:int method:str simulation:str",
+            gap="verdict!:str words!:str difference!:int? portfolio_score!:int",
+            tolerance="score!:int loss_limit_pct!:num client_name!:str category:str",
         ),
     }
     results, contract_defs = {}, {}
@@ -678,6 +694,16 @@ def _analytics_operations() -> list[Operation]:
         result("stress-test", "stress_test", "Stress test results", "Stress", stress),
         result("greeks", "greeks", "Option Greeks", "Greeks"),
         result("performance", "performance", "Performance vs SPY", "Performance"),
+        result(
+            "forward-range",
+            "forward_range",
+            "Forward range: Monte Carlo bands at 6 months and 1 year",
+            "ForwardRange",
+            query_parameters(ForwardRangeParams),
+        ),
+        result(
+            "risk-score", "risk_score", "Risk score against the client's tolerance", "RiskScore"
+        ),
         op(
             "get /analytics/factors/definitions",
             "analytics_factor_definitions",

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from webapp.analytics.scenarios import CATEGORIES
+from webapp.services.book_list import SORT_KEYS
 from webapp.services.market_views import MAX_PAYLOAD_BYTES
 
 M = TypeVar("M", bound="QueryParams")
@@ -160,6 +161,25 @@ class RiskParams(QueryParams):
     """Risk metrics: the look-back (the contract's 30-252 trading days)."""
 
     lookback_days: int = Field(90, ge=30, le=252, description=LOOKBACK_NOTE)
+
+
+class BookListParams(QueryParams):
+    """The book list's order: a column and a direction."""
+
+    sort: Literal[SORT_KEYS] = Field(  # type: ignore[valid-type]
+        "name", description="Column to sort by; books without the figure come last."
+    )
+    order: Literal["asc", "desc"] = Field("asc", description="Ascending or descending.")
+
+
+class ForwardRangeParams(QueryParams):
+    """The forward range: which simulation to show (both are stored by every batch)."""
+
+    method: Literal["bootstrap", "parametric"] = Field(
+        "bootstrap",
+        description="bootstrap: whole historical days drawn with replacement; parametric: "
+        "multivariate normal with the history's mean and covariance of log returns.",
+    )
 
 
 class StressParams(QueryParams):

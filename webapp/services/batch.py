@@ -25,6 +25,7 @@ from webapp.services import (
     performance,
     queries,
     risk_metrics,
+    risk_profile,
     stress_tests,
 )
 from webapp.services.pipeline import Step, StepContext
@@ -43,6 +44,7 @@ STEPS: list[Step] = [
     correlations.STEP,
     risk_metrics.STEP,
     stress_tests.STEP,
+    risk_profile.STEP,
 ]
 
 

@@ -34,6 +34,8 @@ STEP_OF_KIND = {
     "risk_metrics": "risk",
     "stress_test": "stress",
     "stress_positions": "stress",
+    "forward_range": "forward_range",
+    "risk_score": "forward_range",
 }
 
 
