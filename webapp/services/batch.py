@@ -17,6 +17,7 @@ from webapp.extensions import db
 from webapp.models import BatchRun, Portfolio
 from webapp.models._time import utcnow
 from webapp.services import (
+    alerts,
     correlations,
     factor_exposures,
     households,
@@ -156,6 +157,10 @@ def _run_steps(
     failed = [r for r in records if r["status"] != "succeeded"]
     run.error = "; ".join(f"{r['name']}: {r['error']}" for r in failed) or None
     run.finished_at = utcnow()
+    try:
+        alerts.evaluate_portfolio(portfolio_id, run_id)
+    except Exception:  # an alert that cannot be evaluated never fails the batch
+        log.exception("alert evaluation failed for portfolio %s", portfolio_id)
     prune_superseded(portfolio_id, run_id)
     db.session.commit()
     if progress:
