@@ -134,7 +134,9 @@ def test_client_page_shows_accounts_households_reading_and_history(client, advis
     assert "Take the risk questionnaire" in page
     assert f'href="/portfolios/{a.id}"' in page
     assert f'href="/clients/households/{book.id}"' in page
-    assert 'id="risk-vs-tolerance"' not in page  # the integration point renders only with `risk`
+    # Each book's risk score against the tolerance: not calculated until a batch runs.
+    assert 'id="risk-vs-tolerance"' in page
+    assert "No calculation has run for this portfolio yet" in page
 
     first = svc.record_questionnaire(ada, answers(1))
     second = svc.record_questionnaire(ada, answers(4))

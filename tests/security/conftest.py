@@ -22,11 +22,14 @@ class Advisor:
     tag_id: int
     run_id: int
     job_id: str
+    client_id: int
+    rule_id: int
+    alert_id: int
 
 
 def _advisor(factory, name: str) -> Advisor:
     from webapp.extensions import db
-    from webapp.models import Tag
+    from webapp.models import Alert, AlertRule, Client, Tag
     from webapp.services.batch import run_portfolio_batch
 
     user = factory.user()
@@ -44,9 +47,25 @@ def _advisor(factory, name: str) -> Advisor:
     run = run_portfolio_batch(portfolio.id, trigger="test")
     assert run.status == "succeeded", run.steps
     run.job_id = f"batch-{run.id}-test"
+    client = Client(user_id=user.id, name=f"{name} client")
+    rule = AlertRule(user_id=user.id, portfolio_id=portfolio.id, kind="var_pct", threshold=0.1)
+    db.session.add_all([client, rule])
+    db.session.flush()
+    portfolio.client_id = client.id
+    alert = Alert(rule_id=rule.id, portfolio_id=portfolio.id, key="var_pct", message="VaR high")
+    db.session.add(alert)
     db.session.commit()
     return Advisor(
-        user.email, user.id, portfolio.id, portfolio.positions[0].id, tag.id, run.id, run.job_id
+        user.email,
+        user.id,
+        portfolio.id,
+        portfolio.positions[0].id,
+        tag.id,
+        run.id,
+        run.job_id,
+        client.id,
+        rule.id,
+        alert.id,
     )
 
 

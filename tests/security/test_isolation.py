@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from webapp.extensions import db
 from webapp.models import AnalyticsResult, BatchRun, Portfolio, PortfolioSnapshot
 
-INT_ARGS = {"portfolio_id", "position_id", "tag_id", "run_id"}
+INT_ARGS = {"portfolio_id", "position_id", "tag_id", "run_id", "client_id", "rule_id", "alert_id"}
 
 
 def _rules(app):
@@ -27,6 +27,9 @@ def _url(rule, owner) -> str:
         "tag_id": owner.tag_id,
         "run_id": owner.run_id,
         "job_id": owner.job_id,
+        "client_id": owner.client_id,
+        "rule_id": owner.rule_id,
+        "alert_id": owner.alert_id,
     }
     url = rule.rule
     for name in rule.arguments:

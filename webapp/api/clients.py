@@ -10,27 +10,11 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from webapp.api import bp
-from webapp.api.common import ApiError, query_params, require_auth
-from webapp.schemas.params import Page
+from webapp.api.common import ApiError, json_body, query_params, require_auth
+from webapp.schemas.params import ClientListParams, HouseholdListParams, Page
 from webapp.services import clients as svc
 from webapp.services import management as mgmt
 from webapp.services.portfolios import NotOwned
-
-
-class ClientListParams(Page):
-    """GET /management/clients."""
-
-
-class HouseholdListParams(Page):
-    """GET /management/households."""
-
-
-def _json_body() -> dict:
-    """The request's JSON object, or 400."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "Send a JSON object body.")
-    return data
 
 
 def _client(client_id: int):
@@ -75,7 +59,7 @@ def list_clients():
 @require_auth
 def create_client():
     """A new client: {name, email?, notes?, portfolio_ids?} → 201."""
-    client = svc.create_client(g.user.id, _json_body())
+    client = svc.create_client(g.user.id, json_body())
     return jsonify(svc.client_dict(client)), 201
 
 
@@ -89,7 +73,7 @@ def one_client(client_id: int):
         svc.delete_client(client)
         return "", 204
     if request.method == "PUT":
-        svc.update_client(client, _json_body())
+        svc.update_client(client, json_body())
     return jsonify(svc.client_dict(client))
 
 
@@ -105,7 +89,7 @@ def get_questionnaire(client_id: int):
 def post_questionnaire(client_id: int):
     """{"answers": {question key: choice value}} → 201 with the stored, scored profile."""
     client = _client(client_id)
-    body = _json_body()
+    body = json_body()
     if "answers" not in body:
         raise mgmt.ValidationError({"answers": 'Send {"answers": {question key: choice}}.'})
     profile = svc.record_questionnaire(client, body["answers"])
@@ -128,7 +112,7 @@ def list_households():
 @require_auth
 def create_household():
     """A household: {name, account_ids: [ids], client_id?} → 201 (its combined book is filled)."""
-    book = svc.create_household(g.user.id, _json_body())
+    book = svc.create_household(g.user.id, json_body())
     return jsonify(svc.household_view(book).to_dict()), 201
 
 
@@ -142,5 +126,5 @@ def one_household(portfolio_id: int):
         mgmt.delete_portfolio(book)
         return "", 204
     if request.method == "PUT":
-        svc.update_household(book, _json_body())
+        svc.update_household(book, json_body())
     return jsonify(svc.household_view(book).to_dict())

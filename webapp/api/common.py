@@ -191,6 +191,14 @@ def require_auth(view):
     return wrapped
 
 
+def json_body() -> dict:
+    """The request's JSON object, or 400."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "Send a JSON object body.")
+    return data
+
+
 def body_portfolio(payload: dict):
     """The caller's portfolio named by the body's ``portfolio_id`` (422 if not an integer, 404
     if not the caller's)."""

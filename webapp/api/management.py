@@ -16,6 +16,7 @@ from webapp.api.common import (
     body_portfolio,
     choice_param,
     int_param,
+    json_body,
     owned_portfolio_or_404,
     query_params,
     require_auth,
@@ -34,14 +35,6 @@ UPLOAD_MODES = ("validate", "commit")
 # /transactions?limit=&offset= : (default, lowest, highest), shared with the OpenAPI document.
 LEDGER_LIMIT = (100, 1, 1000)
 LEDGER_OFFSET = (0, 0, 2_147_483_647)
-
-
-def _json_body() -> dict:
-    """The request's JSON object, or 400."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "Send a JSON object body.")
-    return data
 
 
 def position_dict(p: Position) -> dict:
@@ -82,7 +75,7 @@ def tag_dict(t: Tag) -> dict:
 
 def _portfolio_body() -> dict:
     """The JSON body, with ``cash_balance`` (what GET returns) accepted as ``cash``."""
-    data = _json_body()
+    data = json_body()
     # Null is refused rather than read as "not given": on PATCH a null cash would otherwise
     # become 0 and book the whole balance as a withdrawal. Leaving a field out keeps its value.
     nulls = {
@@ -204,7 +197,7 @@ def create_position(portfolio_id: int):
     """Add a position → 201 (position_type, or option_type call/put plus the quantity's sign;
     funding transfer|cash, fees)."""
     portfolio = owned_portfolio_or_404(portfolio_id)
-    position = mgmt.add_position(portfolio, _json_body(), source="api")
+    position = mgmt.add_position(portfolio, json_body(), source="api")
     return jsonify(position_dict(position)), 201
 
 
@@ -232,7 +225,7 @@ def get_position(portfolio_id: int, position_id: int):
 def update_position(portfolio_id: int, position_id: int):
     """PUT replaces every field; PATCH changes only the fields sent."""
     position = _position(portfolio_id, position_id)
-    mgmt.update_position(position, _json_body(), partial=request.method == "PATCH")
+    mgmt.update_position(position, json_body(), partial=request.method == "PATCH")
     return jsonify(position_dict(position))
 
 
@@ -242,7 +235,7 @@ def close_position(portfolio_id: int, position_id: int):
     """{exit_date, exit_price, quantity?, fees?} → the closed lot (the whole position, or the
     part split off by a partial close); 409 when the position is already closed."""
     position = _position(portfolio_id, position_id)
-    closed = mgmt.close_position(position, _json_body(), source="api")
+    closed = mgmt.close_position(position, json_body(), source="api")
     return jsonify(position_dict(closed))
 
 
@@ -264,7 +257,7 @@ def set_position_tags(portfolio_id: int, position_id: int):
 
 
 def _tags_body() -> list:
-    body = _json_body()
+    body = json_body()
     if "tags" not in body:
         raise ApiError(
             422,
@@ -330,7 +323,7 @@ def list_all_positions():
 @require_auth
 def create_any_position():
     """Add a position to one of the caller's portfolios: the body names ``portfolio_id`` → 201."""
-    body = _json_body()
+    body = json_body()
     portfolio = body_portfolio(body)
     del body["portfolio_id"]
     position = mgmt.add_position(portfolio, body, source="api")
@@ -346,7 +339,7 @@ def any_position(position_id: int):
         mgmt.delete_position(position)
         return "", 204
     if request.method in ("PUT", "PATCH"):
-        mgmt.update_position(position, _json_body(), partial=request.method == "PATCH")
+        mgmt.update_position(position, json_body(), partial=request.method == "PATCH")
     return jsonify(position_dict(position))
 
 
@@ -408,7 +401,7 @@ def create_transaction(portfolio_id: int):
     """A cash entry, a trade or an option event (``kind`` decides the fields) → 201 with the rows
     it booked (a FIFO close books one row per lot) and the new cash balance."""
     portfolio = owned_portfolio_or_404(portfolio_id)
-    rows = mgmt.record_entry(portfolio, _json_body(), source="api")
+    rows = mgmt.record_entry(portfolio, json_body(), source="api")
     body = {
         "transactions": [ledger.transaction_dict(t) for t in rows],
         "cash_balance": portfolio.cash,
@@ -431,7 +424,7 @@ def list_tags():
 @require_auth
 def create_tag():
     """A new tag: {name, color?} → 201."""
-    tag = mgmt.create_tag(g.user.id, _json_body())
+    tag = mgmt.create_tag(g.user.id, json_body())
     return jsonify(tag_dict(tag)), 201
 
 

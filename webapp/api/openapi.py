@@ -20,6 +20,7 @@ from flask import jsonify
 
 from webapp.analytics.factors import FACTORS
 from webapp.analytics.stress import CATEGORIES, load_scenarios
+from webapp.api import alerts as alerts_api
 from webapp.api import analytics as analytics_api
 from webapp.api import bp
 from webapp.api import data as data_api
@@ -27,18 +28,21 @@ from webapp.api import management as management_api
 from webapp.api import system as system_api
 from webapp.schemas.contract import TOP_LEVEL, StressImpact
 from webapp.schemas.params import (
+    ClientListParams,
     CorrelationMatrixParams,
     DataQualityParams,
     DiversificationParams,
     EtfPricesParams,
     ForwardRangeParams,
     HistoricalPricesParams,
+    HouseholdListParams,
     PortfolioListParams,
     PositionListParams,
     RiskParams,
     StrategyListParams,
     query_parameters,
 )
+from webapp.services import clients as clients_svc
 from webapp.services import management as mgmt
 
 Schema = dict[str, Any]
@@ -719,6 +723,116 @@ def _analytics_operations() -> list[Operation]:
     ]
 
 
+def _client_operations() -> list[Operation]:
+    one_client = "/management/clients/{client_id}"
+    one_household = "/management/households/{portfolio_id}"
+    item = "id!:int name!:str"
+    profile = fields(
+        "id!:int client_id!:int version!:str answered_at!:ts answers!:{str} score!:int",
+        "category!:str willingness!:num capacity!:num capped!:bool loss_limit_pct!:num",
+        "description!:str",
+    )
+    client = fields(
+        "id!:int name!:str email!:str notes!:str accounts!:[item] households!:[item]",
+        "profile!:profile? created_at!:ts updated_at!:ts",
+        item=item,
+        profile=profile,
+    )
+    household = fields(
+        "id!:int name!:str client!:item? members!:[item] synced_at!:ts? created_at!:ts",
+        item=item,
+    )
+    name = {"type": "string", "pattern": r"\S", "maxLength": clients_svc.MAX_NAME}
+    the_client = response("The client", client)
+    the_household = response("The household", household)
+    deleted = {"description": "Deleted"}
+    return [
+        op(
+            "get /management/clients",
+            "management_list_clients",
+            "The caller's clients (paginated)",
+            response("Clients", fields("clients!:[c] total!:int limit!:int offset!:int", c=client)),
+            query=query_parameters(ClientListParams),
+        ),
+        op(
+            "post /management/clients",
+            "management_create_client",
+            "Create a client (portfolio_ids: their accounts and households)",
+            the_client,
+            status=201,
+            body=fields("name!:name email:str notes:str portfolio_ids:[id]", name=name),
+        ),
+        op("get " + one_client, "management_get_client", "One client", the_client),
+        op(
+            "put " + one_client,
+            "management_update_client",
+            "Change a client: fields sent change; portfolio_ids replaces their portfolios",
+            the_client,
+            body=fields("name:name email:str notes:str portfolio_ids:[id]", name=name),
+        ),
+        op(
+            "delete " + one_client,
+            "management_delete_client",
+            "Delete a client and their questionnaires (their accounts stay, unlinked)",
+            deleted,
+            status=204,
+        ),
+        op(
+            "get " + one_client + "/questionnaire",
+            "management_get_questionnaire",
+            "The risk questionnaire's questions and the client's history, newest first",
+            response(
+                "Questions and history",
+                fields(
+                    "version!:str method!:str questions!:[obj] history!:[profile]",
+                    profile=profile,
+                ),
+            ),
+        ),
+        op(
+            "post " + one_client + "/questionnaire",
+            "management_record_questionnaire",
+            "Score and store a completed questionnaire (a new profile; old ones never change)",
+            response("The stored profile", profile),
+            status=201,
+            body=fields("answers!:{str}"),
+        ),
+        op(
+            "get /management/households",
+            "management_list_households",
+            "The caller's households with their accounts (paginated)",
+            response(
+                "Households",
+                fields("households!:[h] total!:int limit!:int offset!:int", h=household),
+            ),
+            query=query_parameters(HouseholdListParams),
+        ),
+        op(
+            "post /management/households",
+            "management_create_household",
+            "Create a household of the caller's accounts (its combined book is a portfolio)",
+            the_household,
+            status=201,
+            body=fields("name!:name account_ids!:[id] client_id:id?", name=name),
+        ),
+        op("get " + one_household, "management_get_household", "One household", the_household),
+        op(
+            "put " + one_household,
+            "management_update_household",
+            "Rename, change accounts or client (null unlinks); fields sent change",
+            the_household,
+            body=fields("name:name account_ids:[id] client_id:id?", name=name),
+        ),
+        op(
+            "delete " + one_household,
+            "management_delete_household",
+            "Delete the household's combined book (the accounts stay)",
+            deleted,
+            status=204,
+        ),
+    ]
+
+
 def _export_operations() -> list[Operation]:
     sides = {"enum": ["BUY", "SELL", "SELL_SHORT", "BUY_TO_COVER"]}
     # Column names with spaces: the broker's own headers, so not a fields() spec.
@@ -1179,6 +1293,8 @@ def document() -> dict:
                 *_export_operations(),
                 *_system_operations(),
                 *_management_operations(),
+                *_client_operations(),
+                *alerts_api.openapi_operations(),
                 meta,
             ]
         ),

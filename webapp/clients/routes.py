@@ -24,6 +24,7 @@ from webapp.models import Client, Portfolio
 from webapp.pages import PORTFOLIO_NAV, on_invalid
 from webapp.services import clients as svc
 from webapp.services.queries import latest_price_date
+from webapp.services.risk_profile import risk_score
 
 
 def _form_data(form) -> dict:
@@ -110,12 +111,14 @@ def _assign_form(client: Client) -> AssignForm:
 def _detail_page(client: Client, assign: AssignForm):
     """The client page as a callable (also the answer to a refused assignment)."""
     profile = client.profile
+    accounts, households = svc.client_accounts(client), svc.client_households(client)
     return _page(
         assign,
         "clients/detail.html",
         client=client,
-        accounts=svc.client_accounts(client),
-        households=svc.client_households(client),
+        accounts=accounts,
+        households=households,
+        risk={p.id: risk_score(p) for p in accounts + households},
         profile=profile,
         reading=svc.describe_profile(profile) if profile else None,
         history=lambda: svc.profile_history(client),

@@ -9,7 +9,9 @@ from webapp.overview import bp
 from webapp.pages import is_htmx, nav_item, owned, portfolio_page
 from webapp.schemas.positions import PositionsTableParams, page_error, table_params
 from webapp.services import positions
+from webapp.services.alerts import open_alerts
 from webapp.services.overview import overview
+from webapp.services.risk_profile import risk_score
 
 nav_item("overview.index", "Overview", 10)
 
@@ -75,4 +77,6 @@ def index(portfolio_id: int):
         table_error=table_error,
         figures=_figures(result),
         as_of=result.as_of or table.as_of,
+        alerts=open_alerts(portfolio.id),
+        score=risk_score(portfolio),
     )

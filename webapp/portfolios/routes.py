@@ -8,11 +8,14 @@ from werkzeug.routing import BuildError
 
 from webapp.extensions import db
 from webapp.models import BatchRun
-from webapp.pages import nav_item, owned, portfolio_page
+from webapp.pages import is_htmx, nav_item, owned, page_params, portfolio_page
 from webapp.portfolios import bp
+from webapp.schemas.params import BookListParams
 from webapp.schemas.positions import PositionsPageParams, page_error, table_params
-from webapp.services import portfolios as svc
-from webapp.services.positions import open_position_counts, positions_page
+from webapp.services.book_list import MAX_COMPARE, book_rows
+from webapp.services.book_list import compare as compare_books
+from webapp.services.ledger import ValidationError
+from webapp.services.positions import positions_page
 from webapp.services.queries import latest_price_date
 from webapp.services.queueing import (
     ACTIVE_RUN_STATUSES,
@@ -29,14 +32,36 @@ nav_item("portfolios.jobs", "Jobs", 90)
 
 @bp.get("/")
 def index():
-    """The logged-in advisor's portfolio list."""
-    portfolios = svc.user_portfolios(current_user.id)
-    return render_template(
-        "portfolios/index.html",
-        portfolios=portfolios,
-        open_counts=open_position_counts([p.id for p in portfolios]),
-        as_of=latest_price_date(),
-    )
+    """The book list: every portfolio and household with the figures that need attention,
+    sortable (the table alone for HTMX)."""
+    params, error = page_params(BookListParams)
+    rows = book_rows(current_user.id, sort=params.sort, descending=params.order == "desc")
+    context = {
+        "rows": rows,
+        "sort": params.sort,
+        "order": params.order,
+        "param_error": error,
+        "max_compare": MAX_COMPARE,
+        "as_of": latest_price_date(),
+    }
+    if is_htmx():
+        response = make_response(render_template("portfolios/_book_list.html", **context))
+    else:
+        response = make_response(render_template("portfolios/index.html", **context))
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@bp.get("/compare")
+def compare():
+    """Up to four books side by side on the main analytics."""
+    ids = request.args.getlist("ids", type=int)
+    try:
+        comparison = compare_books(current_user.id, ids)
+    except ValidationError as exc:
+        flash(exc.errors["ids"], "error")
+        return redirect(url_for("portfolios.index"))
+    return render_template("portfolios/compare.html", comparison=comparison)
 
 
 @bp.get("/switch")

@@ -244,6 +244,14 @@ class PortfolioListParams(Page):
     """GET /management/portfolios."""
 
 
+class ClientListParams(Page):
+    """GET /management/clients."""
+
+
+class HouseholdListParams(Page):
+    """GET /management/households."""
+
+
 POSITION_TYPES = ("LONG", "SHORT", "LC", "LP", "SC", "SP")
 #: An optional ``portfolio_id`` filter: one of the caller's portfolios (else 404).
 OwnPortfolioId = Annotated[

@@ -21,6 +21,7 @@ from webapp.services.ledger import ValidationError
 from webapp.services.overview import overview
 from webapp.services.performance import performance
 from webapp.services.portfolios import owned_portfolio, user_portfolios
+from webapp.services.positions import open_position_counts
 from webapp.services.results import Result
 from webapp.services.risk_metrics import risk_metrics
 from webapp.services.risk_profile import risk_score
@@ -31,6 +32,7 @@ SORT_KEYS = (
     "name",
     "kind",
     "client",
+    "positions",
     "equity",
     "day_return",
     "ytd_return",
@@ -51,6 +53,7 @@ class BookRow:
     name: str
     kind: str
     client: str | None
+    positions: int
     equity: float | None
     day_return: float | None
     ytd_return: float | None
@@ -115,7 +118,9 @@ def _last_runs(portfolio_ids: list[int]) -> dict[int, dt.datetime]:
     return dict(rows.all())
 
 
-def _row(p: Portfolio, clients: dict, alerts: dict, runs: dict, accounts: dict) -> BookRow:
+def _row(
+    p: Portfolio, clients: dict, counts: dict, alerts: dict, runs: dict, accounts: dict
+) -> BookRow:
     view, perf = overview(p), performance(p)
     score = risk_score(p)
     s = score.data if score.available else {}
@@ -126,6 +131,7 @@ def _row(p: Portfolio, clients: dict, alerts: dict, runs: dict, accounts: dict) 
         name=p.name,
         kind=p.kind,
         client=clients.get(p.client_id),
+        positions=counts.get(p.id, 0),
         equity=summary.get("equity"),
         day_return=view.data["pnl"].get("day_change_pct") if view.available else None,
         ytd_return=_period(perf, "YTD"),
@@ -157,8 +163,8 @@ def book_rows(user_id: int, *, sort: str = "name", descending: bool = False) -> 
             .group_by(HouseholdAccount.household_id)
         ).all()
     )
-    alerts, runs = open_alert_counts(ids), _last_runs(ids)
-    rows = [_row(p, clients, alerts, runs, accounts) for p in books]
+    counts, alerts, runs = open_position_counts(ids), open_alert_counts(ids), _last_runs(ids)
+    rows = [_row(p, clients, counts, alerts, runs, accounts) for p in books]
     present = [r for r in rows if getattr(r, sort) is not None]
     absent = [r for r in rows if getattr(r, sort) is None]
 
