@@ -43,6 +43,7 @@ PAGES = [
         ["risk-lookback", "risk-metrics", "var-table", "risk-contributions"],
     ),
     ("stress", "Stress tests", ["stress-chart"], ["category-filter", "scenario-detail"]),
+    ("forward_range", "Forward range", ["fan-chart"], ["risk-score-card", "band-table"]),
     (
         "performance",
         "Performance",
@@ -144,11 +145,11 @@ def test_every_page_of_each_demo_book(account, live_server, demo_books, screensh
     name = account_name(email)
     pid = demo_books[email]
     assert page.url == live_server + "/portfolios/", page.url
-    assert page.locator("main h1").inner_text() == "Your portfolios"
+    assert page.locator("main h1").inner_text() == "Your portfolios and households"
     assert AS_OF in page.locator(".asof").inner_text()
     page.screenshot(path=str(screenshots / f"{name}-list.png"), full_page=True)
     book = next(b for b in DEMO_BOOKS if b.email == email)
-    link = page.locator("main table tbody td:first-child a", has_text=book.portfolio)
+    link = page.locator("main table tbody td.book a", has_text=book.portfolio)
     assert link.count() == 1, f"{book.portfolio!r} is not on {email}'s portfolio list"
 
     visited = []
@@ -180,6 +181,7 @@ def test_every_page_of_each_demo_book(account, live_server, demo_books, screensh
         "factors",
         "risk",
         "stress",
+        "forward_range",
         "performance",
         "jobs",
     ]
