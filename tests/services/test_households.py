@@ -127,3 +127,22 @@ def test_deleting_an_account_drops_it_from_the_household(family):
     households.sync(book)
     assert sorted(p.symbol for p in book.positions) == sorted(p.symbol for p in b.positions)
     assert book.cash == pytest.approx(b.cash)
+
+
+def test_household_pages_offer_no_edits_and_refuse_them(client, factory):
+    owner = factory.user()
+    a = _account(owner, ("AAPL", 50, 150.0), ("MSFT", 20, 300.0))
+    book = households.create_household(owner.id, "Read-only family", [a.id])
+    lot = book.positions[0]
+    client.post("/login", data={"email": owner.email, "password": factory.password})
+    page = client.get(f"/portfolios/{book.id}").get_data(as_text=True)
+    assert 'id="household-note"' in page
+    assert f"/portfolios/{book.id}/positions/{lot.id}/edit" not in page
+    assert "Add position" not in page
+    ledger_page = client.get(f"/portfolios/{book.id}/transactions").get_data(as_text=True)
+    assert "Record a cash entry" not in ledger_page
+    # A hand-made request is refused with the reason, and nothing changes.
+    resp = client.post(f"/portfolios/{book.id}/positions/{lot.id}/delete")
+    assert resp.status_code in (302, 409, 422)
+    db.session.expire_all()
+    assert db.session.get(Position, lot.id) is not None
