@@ -157,12 +157,13 @@ def _run_steps(
     failed = [r for r in records if r["status"] != "succeeded"]
     run.error = "; ".join(f"{r['name']}: {r['error']}" for r in failed) or None
     run.finished_at = utcnow()
+    prune_superseded(portfolio_id, run_id)
+    db.session.commit()
+    # After the run is final: the rules read its results as any page does.
     try:
         alerts.evaluate_portfolio(portfolio_id, run_id)
     except Exception:  # an alert that cannot be evaluated never fails the batch
         log.exception("alert evaluation failed for portfolio %s", portfolio_id)
-    prune_superseded(portfolio_id, run_id)
-    db.session.commit()
     if progress:
         progress(len(steps), len(steps), "done")
     return run
