@@ -38,6 +38,8 @@ def test_schema_has_every_table(ctx):
         "alert_rules",
         "alerts",
         "alert_events",
+        "modelling_sessions",
+        "proposed_trades",
         "alembic_version",
     }
     assert expected <= tables

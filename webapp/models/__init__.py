@@ -5,6 +5,7 @@ from webapp.models.clients import Client, Household, HouseholdAccount, RiskProfi
 from webapp.models.jobs import BatchRun
 from webapp.models.ledger import Transaction
 from webapp.models.market import FactorDefinition, PriceBar, RiskFreeRate, Security
+from webapp.models.modelling import ModellingSession, ProposedTrade
 from webapp.models.portfolios import Portfolio, Position, Tag, position_tags
 from webapp.models.results import AnalyticsResult, PortfolioSnapshot
 from webapp.models.users import ApiToken, User, UserSession
@@ -21,10 +22,12 @@ __all__ = [
     "AnalyticsResult",
     "BatchRun",
     "FactorDefinition",
+    "ModellingSession",
     "Portfolio",
     "PortfolioSnapshot",
     "Position",
     "PriceBar",
+    "ProposedTrade",
     "RiskFreeRate",
     "Security",
     "Tag",

@@ -21,25 +21,14 @@ from webapp.models import (
     Portfolio,
     Position,
     Transaction,
-    position_tags,
 )
 from webapp.models._time import utcnow
 from webapp.services import ledger
+from webapp.services.book_copy import copy_book
 from webapp.services.ledger import ValidationError
 from webapp.services.portfolios import NotOwned
 from webapp.services.transactions import run_write
 
-# Columns a copied lot or ledger row keeps (ids, owners and timestamps are the copy's own).
-_POSITION_COLUMNS = tuple(
-    c.name
-    for c in Position.__table__.columns
-    if c.name not in ("id", "portfolio_id", "created_at", "updated_at")
-)
-_TRANSACTION_COLUMNS = tuple(
-    c.name
-    for c in Transaction.__table__.columns
-    if c.name not in ("id", "portfolio_id", "position_id", "created_at")
-)
 MAX_ACCOUNTS = 20
 
 
@@ -263,43 +252,8 @@ def _copy(book: Portfolio, accounts: list[Portfolio], *, stamp: str | None = Non
     """Replace the book's lots and ledger with copies of the accounts' (set-based, one unit)."""
     if stamp is None:
         _adopt(accounts)
-    book_id = book.id
-    old = select(Position.id).where(Position.portfolio_id == book_id)
-    db.session.execute(delete(Transaction).where(Transaction.portfolio_id == book_id))
-    db.session.execute(delete(position_tags).where(position_tags.c.position_id.in_(old)))
-    db.session.execute(delete(Position).where(Position.portfolio_id == book_id))
-    account_ids = [a.id for a in accounts]
-    lots = list(
-        db.session.scalars(
-            select(Position)
-            .where(Position.portfolio_id.in_(account_ids))
-            .order_by(Position.portfolio_id, Position.id)
-        )
-    )
-    copies = {}
-    for lot in lots:
-        copy = Position(portfolio_id=book_id, **{c: getattr(lot, c) for c in _POSITION_COLUMNS})
-        copy.tags = list(lot.tags)
-        copies[lot.id] = copy
-    db.session.add_all(copies.values())
-    db.session.flush()
-    entries = db.session.scalars(
-        select(Transaction)
-        .where(Transaction.portfolio_id.in_(account_ids))
-        .order_by(Transaction.trade_date, Transaction.id)
-    )
-    db.session.add_all(
-        Transaction(
-            portfolio_id=book_id,
-            position_id=copies[t.position_id].id if t.position_id in copies else None,
-            **{c: getattr(t, c) for c in _TRANSACTION_COLUMNS},
-        )
-        for t in entries
-    )
-    book.cash = float(sum(a.cash for a in accounts))
-    dates = [a.inception_date for a in accounts if a.inception_date is not None]
-    book.inception_date = min(dates) if dates else None
-    household = db.session.get(Household, book_id)
+    copy_book(book, accounts)
+    household = db.session.get(Household, book.id)
     household.synced_stamp = stamp if stamp is not None else _stamp(accounts)
     household.synced_at = utcnow()
     db.session.flush()

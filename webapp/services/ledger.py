@@ -438,10 +438,20 @@ HOUSEHOLD_READ_ONLY = (
 )
 
 
+PROPOSAL_READ_ONLY = (
+    "This is a modelling session's proposed book: change it through the session's trades."
+)
+#: Set in ``Session.info`` while ``services.modelling`` books a session's trades.
+PROPOSAL_BOOKING = "sigmasight.proposal_booking"
+
+
 def refuse_household(portfolio: Portfolio) -> None:
-    """Conflict for a household's combined book: its positions and ledger are copies."""
+    """Conflict for a book that mirrors others: a household's combined book (copies of its
+    accounts) or a proposed book outside its session's own booking."""
     if portfolio.kind == "household":
         raise Conflict({"portfolio": HOUSEHOLD_READ_ONLY})
+    if portfolio.kind == "proposal" and not db.session.info.get(PROPOSAL_BOOKING):
+        raise Conflict({"portfolio": PROPOSAL_READ_ONLY})
 
 
 def _write(portfolio: Portfolio, unit: Callable[[], Any]) -> Any:

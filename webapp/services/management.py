@@ -35,9 +35,11 @@ from webapp.models import (
     BatchRun,
     Household,
     HouseholdAccount,
+    ModellingSession,
     Portfolio,
     PortfolioSnapshot,
     Position,
+    ProposedTrade,
     Tag,
     Transaction,
 )
@@ -255,41 +257,56 @@ def update_portfolio(portfolio: Portfolio, data: dict, *, source: str = "manual"
 
 
 def delete_portfolio(portfolio: Portfolio) -> None:
-    """Delete the portfolio, its positions and everything calculated for it.
+    """Delete the portfolio, its positions and everything calculated for it, with its modelling
+    sessions and their proposed books (a proposed book deleted alone leaves its session).
 
     Its queued or running batch is cancelled first, so no job writes for it after the delete.
     """
-    cancel_portfolio_runs(portfolio.id)
-    portfolio_id = portfolio.id
+    sessions = db.session.execute(
+        select(ModellingSession.id, ModellingSession.proposal_id).where(
+            ModellingSession.portfolio_id == portfolio.id
+        )
+    ).all()
+    books = [portfolio.id, *(book for _, book in sessions if book is not None)]
+    for book_id in books:
+        cancel_portfolio_runs(book_id)
 
     def unit() -> None:
         # Explicit as well as ON DELETE CASCADE: the rows go in this transaction whatever the
         # database's foreign-key settings. Set-based: the ORM cascade sent a tag lookup and a
         # DELETE per position (20,000 statements, 8 s holding SQLite's write lock, for a big book).
-        positions = select(Position.id).where(Position.portfolio_id == portfolio_id)
-        db.session.execute(delete(position_tags).where(position_tags.c.position_id.in_(positions)))
-        alerts = select(Alert.id).where(Alert.portfolio_id == portfolio_id)
-        db.session.execute(delete(AlertEvent).where(AlertEvent.alert_id.in_(alerts)))
-        db.session.execute(
-            delete(HouseholdAccount).where(
-                (HouseholdAccount.portfolio_id == portfolio_id)
-                | (HouseholdAccount.household_id == portfolio_id)
-            )
-        )
-        for model in (
-            Alert,
-            AlertRule,
-            Household,
-            AnalyticsResult,
-            PortfolioSnapshot,
-            BatchRun,
-            Transaction,
-            Position,
-        ):
-            db.session.execute(delete(model).where(model.portfolio_id == portfolio_id))
-        db.session.execute(delete(Portfolio).where(Portfolio.id == portfolio_id))
+        session_ids = [sid for sid, _ in sessions]
+        db.session.execute(delete(ProposedTrade).where(ProposedTrade.session_id.in_(session_ids)))
+        db.session.execute(delete(ModellingSession).where(ModellingSession.id.in_(session_ids)))
+        for book_id in books:
+            _delete_book_rows(book_id)
 
     run_write(unit)
+
+
+def _delete_book_rows(portfolio_id: int) -> None:
+    positions = select(Position.id).where(Position.portfolio_id == portfolio_id)
+    db.session.execute(delete(position_tags).where(position_tags.c.position_id.in_(positions)))
+    alerts = select(Alert.id).where(Alert.portfolio_id == portfolio_id)
+    db.session.execute(delete(AlertEvent).where(AlertEvent.alert_id.in_(alerts)))
+    db.session.execute(
+        delete(HouseholdAccount).where(
+            (HouseholdAccount.portfolio_id == portfolio_id)
+            | (HouseholdAccount.household_id == portfolio_id)
+        )
+    )
+    for model in (
+        Alert,
+        AlertRule,
+        Household,
+        AnalyticsResult,
+        PortfolioSnapshot,
+        BatchRun,
+        Transaction,
+        Position,
+    ):
+        db.session.execute(delete(model).where(model.portfolio_id == portfolio_id))
+    db.session.execute(delete(Portfolio).where(Portfolio.id == portfolio_id))
 
 
 # ---------------------------------------------------------------- positions

@@ -28,9 +28,12 @@ def owned_portfolio(portfolio_id: int, user_id: int) -> Portfolio:
 
 
 def user_portfolios(user_id: int) -> list[Portfolio]:
-    """The user's portfolios, by name."""
+    """The user's accounts and households, by name (a modelling session's proposed book is
+    reached through its session only)."""
     return list(
         db.session.scalars(
-            select(Portfolio).where(Portfolio.user_id == user_id).order_by(Portfolio.name)
+            select(Portfolio)
+            .where(Portfolio.user_id == user_id, Portfolio.kind != "proposal")
+            .order_by(Portfolio.name)
         )
     )

@@ -84,8 +84,12 @@ def mark_failed(run_id: int, error: str) -> bool:
 
 
 def all_portfolio_ids() -> list[int]:
-    """Ids of every portfolio, ascending."""
-    return list(db.session.scalars(select(Portfolio.id).order_by(Portfolio.id)))
+    """Ids of every account and household, ascending (proposed books run when modelled)."""
+    return list(
+        db.session.scalars(
+            select(Portfolio.id).where(Portfolio.kind != "proposal").order_by(Portfolio.id)
+        )
+    )
 
 
 def recent_runs(portfolio_id: int | None = None, limit: int = 50) -> list[BatchRun]:
