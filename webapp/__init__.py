@@ -95,12 +95,14 @@ def register_blueprints(app: Flask) -> None:
     from webapp.factors import bp as factors_bp
     from webapp.main import bp as main_bp
     from webapp.methodology import bp as methodology_bp
+    from webapp.modelling import bp as modelling_bp
     from webapp.onboarding import bp as imports_bp
     from webapp.overview import bp as overview_bp
     from webapp.performance import bp as performance_bp
     from webapp.portfolios import bp as portfolios_bp
     from webapp.positions import bp as positions_bp
     from webapp.prices import bp as prices_bp
+    from webapp.reports import bp as reports_bp
     from webapp.risk import bp as risk_bp
     from webapp.stress import bp as stress_bp
 
@@ -112,6 +114,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(prices_bp)
     app.register_blueprint(clients_bp)
     app.register_blueprint(alerts_bp)
+    app.register_blueprint(modelling_bp)
+    app.register_blueprint(reports_bp)
     for feature_bp in (
         overview_bp,
         correlations_bp,

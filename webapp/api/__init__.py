@@ -28,6 +28,8 @@ from webapp.api import (  # noqa: E402,F401
     data,
     export,
     management,
+    modelling,
     openapi,
+    reports,
     system,
 )

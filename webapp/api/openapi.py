@@ -25,6 +25,8 @@ from webapp.api import analytics as analytics_api
 from webapp.api import bp
 from webapp.api import data as data_api
 from webapp.api import management as management_api
+from webapp.api import modelling as modelling_api
+from webapp.api import reports as reports_api
 from webapp.api import system as system_api
 from webapp.schemas.contract import TOP_LEVEL, StressImpact
 from webapp.schemas.params import (
@@ -1295,6 +1297,8 @@ def document() -> dict:
                 *_management_operations(),
                 *_client_operations(),
                 *alerts_api.openapi_operations(),
+                *modelling_api.openapi_operations(),
+                *reports_api.openapi_operations(),
                 meta,
             ]
         ),
