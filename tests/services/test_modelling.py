@@ -3,6 +3,8 @@ impacts equal the analytics of a real portfolio holding the proposed positions."
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
@@ -168,3 +170,23 @@ def test_sessions_are_private_and_go_with_their_account(account):
     db.session.expire_all()
     assert db.session.get(ModellingSession, session_id) is None
     assert db.session.get(Portfolio, proposal_id) is None
+
+
+def test_an_option_trade_is_booked_on_the_proposed_book(account):
+    session = modelling.start_session(account)
+    expiry = (latest_price_date() + dt.timedelta(days=60)).isoformat()
+    modelling.add_trade(
+        session,
+        {
+            "kind": "option_open",
+            "position_type": "LP",
+            "underlying_symbol": "AAPL",
+            "strike_price": 180,
+            "expiration_date": expiry,
+            "quantity": 2,
+            "price": 4.5,
+        },
+    )
+    put = next(p for p in session.proposal.positions if p.is_option)
+    assert (put.position_type, put.underlying_symbol, put.strike_price) == ("LP", "AAPL", 180.0)
+    assert session.proposal.cash == pytest.approx(account.cash - 2 * 100 * 4.5)

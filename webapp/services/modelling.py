@@ -53,10 +53,9 @@ TRADE_FIELDS = (
     "amount",
     "trade_date",
     "fees",
-    "underlying",
-    "strike",
-    "expiry",
-    "option_type",
+    "underlying_symbol",
+    "strike_price",
+    "expiration_date",
     "notes",
 )
 STOCK_KINDS = ("buy", "sell", "short", "cover")
