@@ -3,6 +3,7 @@ and the linear rule that predicts the figure after the trade."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -94,3 +95,37 @@ def test_non_positive_equity_or_price_is_refused(bad):
 def test_trade_fields_are_what_a_session_books():
     s = sg.hedge_beta(beta=1.25, target=0.80, equity=1e6, index_price=500.0)
     assert s.trade_fields() == {"kind": "short", "symbol": "SPY", "quantity": 900.0, "price": 500.0}
+
+
+def _sample(n=500, beta=1.3, seed=3):
+    rng = np.random.default_rng(seed)
+    index = rng.normal(0.0004, 0.012, n)
+    return beta * index + rng.normal(0, 0.006, n), index
+
+
+def test_var_hedge_meets_the_target_with_the_fewest_whole_shares():
+    r, ri = _sample()
+    equity, price = 1e6, 500.0
+    now = sg.historical_var_es(r, 0.95)[0]
+    s = sg.hedge_var(
+        returns=r, index_returns=ri, target=0.8 * now, equity=equity, index_price=price
+    )
+    assert s.kind == "short"
+
+    def var(n):
+        return sg.historical_var_es(r - n * price / equity * ri, 0.95)[0]
+
+    assert var(s.quantity) <= 0.8 * now + 1e-12
+    assert var(s.quantity - 1) > 0.8 * now  # one share fewer misses it
+    assert s.expected == pytest.approx(var(s.quantity))
+
+
+def test_an_unattainable_var_target_gives_the_minimum_variance_hedge():
+    r, ri = _sample()
+    s = sg.hedge_var(returns=r, index_returns=ri, target=1e-6, equity=1e6, index_price=500.0)
+    n_min = np.cov(r, ri)[0, 1] / np.var(ri, ddof=1) * 1e6 / 500.0
+    assert s.quantity == pytest.approx(round(n_min), abs=1)
+    assert "below the minimum-variance hedge" in s.method
+    assert (
+        sg.hedge_var(returns=r, index_returns=ri, target=1.0, equity=1e6, index_price=500) is None
+    )

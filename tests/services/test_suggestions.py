@@ -10,6 +10,7 @@ from webapp.services.batch import run_portfolio_batch
 from webapp.services.impacts import impacts
 from webapp.services.ledger import ValidationError
 from webapp.services.overview import overview
+from webapp.services.risk_metrics import risk_metrics
 from webapp.services.suggestions import suggest
 
 
@@ -71,6 +72,19 @@ def test_a_put_hedge_is_conservative(session):
     equity = lines["exposures", "equity"].proposed
     # The stress model raises vol as the market falls; the sizing held it: the puts gain more.
     assert stress.proposed / equity >= -0.05
+
+
+def test_a_var_hedge_lands_on_the_target_var(session):
+    risk = risk_metrics(session.proposal, lookback_days=252).data
+    now = next(v for v in risk["var"] if v["confidence"] == 0.95)["historical"]["return"]
+    s = suggest(session, "var", 0.75 * now)
+    modelling.add_trade(session, s.trade_fields())
+    assert run_portfolio_batch(session.proposal_id).status == "succeeded"
+    after = risk_metrics(session.proposal, lookback_days=252).data
+    hedged = next(v for v in after["var"] if v["confidence"] == 0.95)["historical"]["return"]
+    # The same backcast days with the index short added: the solver's VaR is the page's.
+    assert hedged == pytest.approx(s.expected, rel=1e-9)
+    assert hedged <= 0.75 * now + 1e-12
 
 
 def test_refusals_name_the_field(session):

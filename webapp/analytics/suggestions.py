@@ -20,6 +20,18 @@ exactly rather than searched:
     gains ``-m P`` when the scenario moves the index by ``m``; a put gains its repricing):
     ``n = (l* V - L) / h`` units, rounded up to whole units so the target is met.
 
+One target is not linear in the trade, and is solved numerically:
+
+``var``
+    The index short that brings the 1-day historical VaR (delta-only backcast, the quantile rule
+    of ``var.historical_var_es``) to ``v*``: with the book's daily backcast returns ``r`` and the
+    index's ``r_I`` on the same days, the hedged return is ``r + (n P / V) r_I``, and
+    ``f(n) = VaR(r + (n P / V) r_I) - v*`` is solved by Brent's method
+    (``scipy.optimize.brentq``) on ``[n_min, 0]``, where ``n_min`` is the minimum-variance hedge
+    ``-cov(r, r_I) / var(r_I) x V / P`` (VaR falls, not always strictly, as the short grows to
+    it). Unattainable targets (below the VaR at the minimum-variance hedge) return that hedge,
+    saying so.
+
 Assumptions, stated with each suggestion: beta and exposures are linear in the trade (true for
 stock and index trades; an option's delta changes with the market, so an option hedge of a
 beta is not offered), the hedge trades at today's price, and its cost changes cash, not equity.
@@ -30,7 +42,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-TARGET_KINDS = ("beta", "net_exposure", "weight", "scenario_loss")
+import numpy as np
+from scipy.optimize import brentq
+
+from webapp.analytics.var import historical_var_es
+
+TARGET_KINDS = ("beta", "net_exposure", "weight", "scenario_loss", "var")
 
 
 @dataclass(frozen=True)
@@ -178,6 +195,46 @@ def hedge_scenario(
         f"({loss:,.0f})) / {hedge_pnl_per_unit:,.2f}) = {units:,.0f}{description}",
         position_type=position_type,
         option=option,
+    )
+
+
+def hedge_var(
+    *, returns: np.ndarray, index_returns: np.ndarray, target: float, equity: float,
+    index_price: float, confidence: float = 0.95, index_held: float = 0.0, index: str = "SPY",
+) -> Suggestion | None:  # fmt: skip
+    """Index shares (short) that bring the 1-day historical VaR of the backcast to ``target``.
+
+    ``returns`` and ``index_returns`` are the book's backcast and the index's daily returns on
+    the same days (decimal). None when the VaR is already at or below the target. Whole shares
+    are rounded away from zero so the target is met (unless unattainable).
+    """
+    _positive(equity=equity, index_price=index_price)
+    r, ri = np.asarray(returns, dtype=float), np.asarray(index_returns, dtype=float)
+    if r.shape != ri.shape or len(r) < 2:
+        raise ValueError("returns and index_returns must be aligned samples of 2 or more days")
+
+    def var(n: float) -> float:
+        return historical_var_es(r + n * index_price / equity * ri, confidence)[0]
+
+    now = var(0.0)
+    if now <= target:
+        return None
+    n_min = -float(np.cov(r, ri)[0, 1] / np.var(ri, ddof=1)) * equity / index_price
+    n_min = min(n_min, 0.0)
+    reachable = var(n_min) <= target
+    exact = brentq(lambda n: var(n) - target, n_min, 0.0) if reachable else n_min
+    shares = _whole(exact, up=reachable)
+    kind, quantity = _index_trade(shares, index_held)
+    note = "" if reachable else f"; {target:.2%} is below the minimum-variance hedge's VaR"
+    return Suggestion(
+        target="var",
+        kind=kind,
+        symbol=index,
+        quantity=quantity,
+        price=index_price,
+        expected=var(shares),
+        method=f"brentq on VaR(r + n P/V r_I) = {target:.4%} over [{n_min:,.0f}, 0] "
+        f"({len(r)} days, {confidence:.0%}): n = {exact:,.1f}{note}",
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
+
 from webapp.analytics import suggestions as engine
 from webapp.analytics.constants import BENCHMARK_SYMBOL
 from webapp.analytics.options import black_scholes_price, realized_vol
@@ -101,7 +103,26 @@ def suggest(
             symbol=name, exposure=exposure, shares_held=_stock_shares(session, name),
             target=value, equity=equity, price=price,
         )  # fmt: skip
+    if target == "var":
+        return _var_hedge(session, value, equity, index_price, held)
     return _scenario_hedge(session, scenario_id, value, equity, index_price, hedge)
+
+
+def _var_hedge(session, value, equity, index_price, held):
+    """The index short for a 1-day 95% VaR target, on the backcast the Risk page shows (the
+    proposed book's daily returns over the last year) and the index's returns on those days."""
+    risk = risk_metrics(session.proposal, lookback_days=WINDOW)
+    series = risk.data.get("series") if risk.available else None
+    series = _require(series, "The proposed book has no risk figures yet: calculate it first.")
+    dates = pd.to_datetime(series["dates"])
+    closes = queries.load_prices([BENCHMARK_SYMBOL], dates[0] - dt.timedelta(days=10), dates[-1])
+    index = closes[BENCHMARK_SYMBOL].pct_change().reindex(dates)
+    book = pd.Series(series["returns"], index=dates, dtype=float)
+    usable = index.notna() & book.notna()
+    return engine.hedge_var(
+        returns=book[usable].to_numpy(), index_returns=index[usable].to_numpy(), target=value,
+        equity=equity, index_price=index_price, index_held=held, index=BENCHMARK_SYMBOL,
+    )  # fmt: skip
 
 
 def _index_move(session: ModellingSession, scenario: dict) -> float | None:
