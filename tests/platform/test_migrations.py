@@ -40,6 +40,9 @@ def test_schema_has_every_table(ctx):
         "alert_events",
         "modelling_sessions",
         "proposed_trades",
+        "reports",
+        "report_templates",
+        "report_schedules",
         "alembic_version",
     }
     assert expected <= tables

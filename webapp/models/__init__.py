@@ -7,6 +7,7 @@ from webapp.models.ledger import Transaction
 from webapp.models.market import FactorDefinition, PriceBar, RiskFreeRate, Security
 from webapp.models.modelling import ModellingSession, ProposedTrade
 from webapp.models.portfolios import Portfolio, Position, Tag, position_tags
+from webapp.models.reports import Report, ReportSchedule, ReportTemplate
 from webapp.models.results import AnalyticsResult, PortfolioSnapshot
 from webapp.models.users import ApiToken, User, UserSession
 
@@ -28,6 +29,9 @@ __all__ = [
     "Position",
     "PriceBar",
     "ProposedTrade",
+    "Report",
+    "ReportSchedule",
+    "ReportTemplate",
     "RiskFreeRate",
     "Security",
     "Tag",

@@ -40,6 +40,8 @@ from webapp.models import (
     PortfolioSnapshot,
     Position,
     ProposedTrade,
+    Report,
+    ReportSchedule,
     Tag,
     Transaction,
 )
@@ -296,6 +298,8 @@ def _delete_book_rows(portfolio_id: int) -> None:
         )
     )
     for model in (
+        ReportSchedule,
+        Report,
         Alert,
         AlertRule,
         Household,
