@@ -146,3 +146,12 @@ def test_household_pages_offer_no_edits_and_refuse_them(client, factory):
     assert resp.status_code in (302, 409, 422)
     db.session.expire_all()
     assert db.session.get(Position, lot.id) is not None
+
+
+@pytest.mark.parametrize("name", ["\x00", "A\x00B", 42, ["x"]])
+def test_a_household_name_must_be_plain_text(family, name):
+    owner, a, _, _ = family
+    other = _account(owner, ("AAPL", 1, 150.0))
+    with pytest.raises(ValidationError) as refused:
+        households.create_household(owner.id, name, [other.id])
+    assert "name" in refused.value.errors

@@ -100,9 +100,13 @@ def _client(user_id: int, client_id: int | None) -> int | None:
 
 
 def _name(user_id: int, name: str, book_id: int | None) -> str:
+    if name is not None and not isinstance(name, str):
+        raise ValidationError({"name": "Must be text."})
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the household a name."})
+    if "\x00" in name:  # PostgreSQL text cannot hold it
+        raise ValidationError({"name": "Must not contain NUL characters."})
     if len(name) > 120:
         raise ValidationError({"name": "At most 120 characters."})
     clash = db.session.scalar(
