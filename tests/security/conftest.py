@@ -25,11 +25,14 @@ class Advisor:
     client_id: int
     rule_id: int
     alert_id: int
+    session_id: int
+    trade_id: int
 
 
 def _advisor(factory, name: str) -> Advisor:
     from webapp.extensions import db
     from webapp.models import Alert, AlertRule, Client, Tag
+    from webapp.services import modelling
     from webapp.services.batch import run_portfolio_batch
 
     user = factory.user()
@@ -55,6 +58,8 @@ def _advisor(factory, name: str) -> Advisor:
     alert = Alert(rule_id=rule.id, portfolio_id=portfolio.id, key="var_pct", message="VaR high")
     db.session.add(alert)
     db.session.commit()
+    session = modelling.start_session(portfolio, f"{name} what-if")
+    trade = modelling.add_trade(session, {"kind": "buy", "symbol": "NVDA", "quantity": 5})
     return Advisor(
         user.email,
         user.id,
@@ -66,12 +71,15 @@ def _advisor(factory, name: str) -> Advisor:
         client.id,
         rule.id,
         alert.id,
+        session.id,
+        trade.id,
     )
 
 
 @pytest.fixture()
 def two_advisors(factory):
-    """(alice, bob): separate users, each with a portfolio, a position, a tag and a finished run."""
+    """(alice, bob): separate users, each with a portfolio, a position, a tag, a finished run, a
+    client, an alert rule and alert, and a modelling session with one proposed trade."""
     return _advisor(factory, "alice"), _advisor(factory, "bob")
 
 

@@ -1,4 +1,5 @@
-"""No advisor reaches another's portfolio, position, tag, run or job; results never change owner."""
+"""No advisor reaches another's portfolio, position, tag, run, job, client, alert or modelling
+session; results never change owner."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from sqlalchemy import func, select, text
 from webapp.extensions import db
 from webapp.models import AnalyticsResult, BatchRun, Portfolio, PortfolioSnapshot
 
-INT_ARGS = {"portfolio_id", "position_id", "tag_id", "run_id", "client_id", "rule_id", "alert_id"}
+INT_ARGS = {
+    "portfolio_id",
+    "position_id",
+    "tag_id",
+    "run_id",
+    "client_id",
+    "rule_id",
+    "alert_id",
+    "session_id",
+    "trade_id",
+}
 
 
 def _rules(app):
@@ -30,6 +41,8 @@ def _url(rule, owner) -> str:
         "client_id": owner.client_id,
         "rule_id": owner.rule_id,
         "alert_id": owner.alert_id,
+        "session_id": owner.session_id,
+        "trade_id": owner.trade_id,
     }
     url = rule.rule
     for name in rule.arguments:
@@ -71,9 +84,12 @@ def test_every_route_with_an_id_answers_404_for_another_advisors_id(
         assert client.get(url, headers=headers).status_code == 404, url
     # The matrix grows with the app: every portfolio route is in it.
     assert len(checked) >= 40
-    assert {"/portfolios/<int:portfolio_id>/factors", "/api/v1/system/jobs/<job_id>"} <= {
-        r for _, r in checked
-    }
+    assert {
+        "/portfolios/<int:portfolio_id>/factors",
+        "/api/v1/system/jobs/<job_id>",
+        "/modelling/<int:session_id>/trades/<int:trade_id>/remove",
+        "/api/v1/modeling/sessions/<int:session_id>/trades/<int:trade_id>",
+    } <= {r for _, r in checked}
 
 
 def test_a_result_is_read_only_through_its_own_portfolios_run(ctx, two_advisors):
