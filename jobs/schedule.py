@@ -15,4 +15,12 @@ SCHEDULE = (
         "cron": "30 21 * * 1-5",
         "timeout": 3600,
     },
+    # Daily, after the nightly batch: the monthly client reports due today read its results.
+    {
+        "name": "report-schedules",
+        "func": "jobs.reports.run_due_schedules",
+        "queue": "default",
+        "cron": "0 23 * * *",
+        "timeout": 300,
+    },
 )

@@ -151,6 +151,6 @@ def test_schedule_runs_after_the_us_close():
 
     from jobs.schedule import SCHEDULE
 
-    (entry,) = SCHEDULE
+    entry = next(e for e in SCHEDULE if e["func"] == "jobs.batch.nightly")
     nxt = croniter(entry["cron"], dt.datetime(2026, 8, 3, 12, 0)).get_next(dt.datetime)
     assert nxt.weekday() < 5 and nxt.hour >= 21  # UTC: after 16:00 New York in both EST and EDT

@@ -27,12 +27,15 @@ class Advisor:
     alert_id: int
     session_id: int
     trade_id: int
+    report_id: int
+    template_id: int
+    schedule_id: int
 
 
 def _advisor(factory, name: str) -> Advisor:
     from webapp.extensions import db
-    from webapp.models import Alert, AlertRule, Client, Tag
-    from webapp.services import modelling
+    from webapp.models import Alert, AlertRule, Client, Report, Tag
+    from webapp.services import modelling, reports
     from webapp.services.batch import run_portfolio_batch
 
     user = factory.user()
@@ -60,6 +63,11 @@ def _advisor(factory, name: str) -> Advisor:
     db.session.commit()
     session = modelling.start_session(portfolio, f"{name} what-if")
     trade = modelling.add_trade(session, {"kind": "buy", "symbol": "NVDA", "quantity": 5})
+    template = reports.create_template(user.id, {"name": f"{name} template"})
+    schedule = reports.create_schedule(user.id, portfolio, {"day_of_month": 1})
+    report = Report(user_id=user.id, portfolio_id=portfolio.id, status="succeeded", pdf=b"%PDF-")
+    db.session.add(report)
+    db.session.commit()
     return Advisor(
         user.email,
         user.id,
@@ -73,13 +81,17 @@ def _advisor(factory, name: str) -> Advisor:
         alert.id,
         session.id,
         trade.id,
+        report.id,
+        template.id,
+        schedule.id,
     )
 
 
 @pytest.fixture()
 def two_advisors(factory):
     """(alice, bob): separate users, each with a portfolio, a position, a tag, a finished run, a
-    client, an alert rule and alert, and a modelling session with one proposed trade."""
+    client, an alert rule and alert, a modelling session with one proposed trade, and a report,
+    a report template and a report schedule."""
     return _advisor(factory, "alice"), _advisor(factory, "bob")
 
 

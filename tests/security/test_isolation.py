@@ -21,6 +21,9 @@ INT_ARGS = {
     "alert_id",
     "session_id",
     "trade_id",
+    "report_id",
+    "template_id",
+    "schedule_id",
 }
 
 
@@ -43,6 +46,9 @@ def _url(rule, owner) -> str:
         "alert_id": owner.alert_id,
         "session_id": owner.session_id,
         "trade_id": owner.trade_id,
+        "report_id": owner.report_id,
+        "template_id": owner.template_id,
+        "schedule_id": owner.schedule_id,
     }
     url = rule.rule
     for name in rule.arguments:
@@ -89,6 +95,9 @@ def test_every_route_with_an_id_answers_404_for_another_advisors_id(
         "/api/v1/system/jobs/<job_id>",
         "/modelling/<int:session_id>/trades/<int:trade_id>/remove",
         "/api/v1/modeling/sessions/<int:session_id>/trades/<int:trade_id>",
+        "/reports/<int:report_id>/download",
+        "/api/v1/export/reports/templates/<int:template_id>",
+        "/reports/schedules/<int:schedule_id>/delete",
     } <= {r for _, r in checked}
 
 

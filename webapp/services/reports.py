@@ -368,7 +368,7 @@ def report_dict(report: Report) -> dict:
         "template_id": report.template_id,
         "session_id": report.session_id,
         "status": report.status,
-        "progress": report.progress if not report.done else 100,
+        "progress": 100 if report.status == "succeeded" else report.progress,
         "step": report.step,
         "error": report.error,
         "page_count": report.page_count,
