@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) bench/pages.py
 	$(PY) bench/concurrent_imports.py
 	$(PY) bench/workers.py
+	$(PY) bench/reports.py
 	$(PY) bench/exports.py
 
 clean:

@@ -320,3 +320,25 @@ def test_another_advisors_session_and_trades_are_404(client, advisor, other, ctx
     )
     assert _service_dict(mine["id"])["trades"][0]["id"] == trade["id"]  # untouched
     assert client.get(BASE).status_code == 401
+
+
+def test_suggest_sizes_books_and_can_only_preview(client, advisor, ctx):
+    started = _start(client, advisor)
+    run_portfolio_batch(started["proposal_portfolio_id"])
+    url = f"{BASE}/{started['id']}/suggest"
+    preview = client.post(url, json={"target": "beta", "value": 0.5, "add": False},
+                          headers=advisor.headers)  # fmt: skip
+    assert preview.status_code == 200, preview.get_json()
+    body = preview.get_json()
+    assert body["suggestion"]["symbol"] == "SPY" and body["trade"] is None
+    assert body["session"]["trades"] == []
+    added = client.post(url, json={"target": "beta", "value": 0.5}, headers=advisor.headers)
+    assert added.get_json()["trade"]["symbol"] == "SPY"
+    assert len(added.get_json()["session"]["trades"]) == 1
+    for bad in (
+        {"target": "beta"},
+        {"target": "alpha", "value": 1},
+        {"target": "weight", "value": 0.1},
+    ):
+        resp = client.post(url, json=bad, headers=advisor.headers)
+        assert resp.status_code == 422, (bad, resp.get_json())

@@ -17,6 +17,7 @@ from webapp.formatting import money, number, pct
 from webapp.modelling import routes
 from webapp.models import ModellingSession, Portfolio, Position, Transaction
 from webapp.services import modelling
+from webapp.services.batch import run_portfolio_batch
 from webapp.services.impacts import Impacts, Line, impacts
 from webapp.services.queueing import QueueUnavailable, get_queue
 from webapp.services.runs import recent_runs
@@ -392,3 +393,27 @@ def test_the_headline_reads_the_main_changes():
     same = Impacts(1, True, True, None, {"risk": [_line("beta", 1.0, 1.001)]})
     assert routes.headline(same) == "Beta stays at 1.00."
     assert routes.headline(Impacts(1, False, False, None, {})) is None
+
+
+def test_suggest_adds_the_sized_trade_and_refuses_junk_inline(client, account, queue_down):
+    session_id = _start(client, account)
+    session = _session(session_id)
+    for book_id in (session.portfolio_id, session.proposal_id):
+        run_portfolio_batch(book_id)
+    page = client.get(f"/modelling/{session_id}").get_data(as_text=True)
+    assert 'id="suggest-form"' in page and 'value="market_down_10"' in page
+    resp = client.post(
+        f"/modelling/{session_id}/suggest",
+        data={"target": "weight", "value": "10", "symbol": "AAPL"},
+        headers=HX,
+    )
+    assert resp.status_code == 200
+    trade = _session(session_id).trades[-1]
+    assert (trade.kind, trade.fields["symbol"]) == ("sell", "AAPL")
+    # $15,000 of AAPL in ~$71,000 of equity to 10%: about 53 shares.
+    assert 0 < trade.fields["quantity"] < 100
+    junk = client.post(
+        f"/modelling/{session_id}/suggest", data={"target": "beta", "value": "lots"}, headers=HX
+    )
+    assert junk.status_code == 422 and "Give the target as a number" in junk.get_data(as_text=True)
+    assert len(_session(session_id).trades) == 1

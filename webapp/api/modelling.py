@@ -43,6 +43,7 @@ from webapp.services.portfolios import NotOwned
 from webapp.services.queries import latest_price_date
 from webapp.services.queueing import enqueue_portfolio_batch
 from webapp.services.runs import recent_runs
+from webapp.services.suggestions import suggest as suggest_trade
 from webapp.services.trades import TRADE_COLUMNS, trades_csv
 
 SESSIONS = "/modeling/sessions"
@@ -256,6 +257,36 @@ def modelling_apply(session_id: int):
     return jsonify({"rows": rows, "session": session_json(session)})
 
 
+@bp.post(ONE + "/suggest")
+@require_auth
+def modelling_suggest(session_id: int):
+    """Size the trade that reaches a target on the proposed book; ``add`` (default true) books
+    it → {suggestion (None when the target is met), trade, session}."""
+    session = owned_session_or_404(session_id)
+    body = json_body()
+    value = _number(body.get("value"))
+    if value is None or value != value or abs(value) == float("inf"):
+        raise ValidationError({"value": "Give the target as a number."})
+    suggestion = suggest_trade(
+        session,
+        str(body.get("target") or ""),
+        value,
+        symbol=body.get("symbol") if isinstance(body.get("symbol"), str) else None,
+        scenario_id=body.get("scenario_id") if isinstance(body.get("scenario_id"), str) else None,
+        hedge=str(body.get("hedge") or "index"),
+    )
+    trade = None
+    if suggestion is not None and body.get("add", True) is not False:
+        trade = svc.add_trade(session, suggestion.trade_fields())
+    return jsonify(
+        {
+            "suggestion": suggestion.to_dict() if suggestion else None,
+            "trade": jsonable(svc.trade_rows(session)[-1].to_dict()) if trade else None,
+            "session": session_json(session),
+        }
+    )
+
+
 @bp.get(ONE + "/trades")
 @require_auth
 def modelling_trades(session_id: int):
@@ -408,6 +439,22 @@ def openapi_operations() -> list:
             status=201,
             body=fields("name!:str"),
             errors=(409,),
+        ),
+        op(
+            f"post {one}/suggest",
+            "modeling_suggest",
+            "Size the trade that reaches a target (beta, net_exposure, weight, scenario_loss, "
+            "var) on the proposed book, and book it unless add is false",
+            response(
+                "The suggestion (null when the target is met) and the trade booked",
+                fields("suggestion!:obj? trade!:obj? session!:s", s=session),
+            ),
+            body=fields(
+                "target!:target value!:num symbol:str scenario_id:str hedge:hedge add:bool",
+                target={"enum": ["beta", "net_exposure", "weight", "scenario_loss", "var"]},
+                hedge={"enum": ["index", "put"]},
+            ),
+            errors=(409, 422),
         ),
         op(
             f"post {one}/apply",

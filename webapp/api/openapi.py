@@ -762,7 +762,7 @@ def _client_operations() -> list[Operation]:
             "Create a client (portfolio_ids: their accounts and households)",
             the_client,
             status=201,
-            body=fields("name!:name email:str notes:str portfolio_ids:[id]", name=name),
+            body=fields("name!:name email:str? notes:str? portfolio_ids:[id]", name=name),
         ),
         op("get " + one_client, "management_get_client", "One client", the_client),
         op(
@@ -770,7 +770,7 @@ def _client_operations() -> list[Operation]:
             "management_update_client",
             "Change a client: fields sent change; portfolio_ids replaces their portfolios",
             the_client,
-            body=fields("name:name email:str notes:str portfolio_ids:[id]", name=name),
+            body=fields("name:name email:str? notes:str? portfolio_ids:[id]", name=name),
         ),
         op(
             "delete " + one_client,

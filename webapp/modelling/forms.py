@@ -72,3 +72,24 @@ class ConfirmForm(FlaskForm):
     """A button with CSRF: remove, calculate, refresh, apply, delete."""
 
     submit = SubmitField("Confirm")
+
+
+SUGGEST_TARGETS = [
+    ("beta", "Beta to (a number, e.g. 0.8)"),
+    ("net_exposure", "Net exposure to (% of equity)"),
+    ("weight", "A holding's weight to (% of equity)"),
+    ("scenario_loss", "A scenario's loss to (% of equity, e.g. -10)"),
+    ("var", "1-day 95% VaR to (% of equity)"),
+]
+HEDGE_CHOICES = [("index", "Index short (SPY)"), ("put", "Index puts (SPY, 5% out of the money)")]
+
+
+class SuggestForm(FlaskForm):
+    """A target for the proposed book; the suggested trade is sized and added to the session."""
+
+    target = SelectField("Target", choices=SUGGEST_TARGETS, validate_choice=False)
+    value = StringField("Value")
+    symbol = StringField("Holding (for a weight)")
+    scenario_id = SelectField("Scenario (for a loss)", choices=[], validate_choice=False)
+    hedge = SelectField("Hedge with", choices=HEDGE_CHOICES, validate_choice=False)
+    submit = SubmitField("Suggest and add the trade")

@@ -13,7 +13,14 @@ from flask_login import current_user
 
 from webapp.formatting import number, pct
 from webapp.modelling import bp
-from webapp.modelling.forms import KIND_CHOICES, ConfirmForm, NewSessionForm, SaveForm, TradeForm
+from webapp.modelling.forms import (
+    KIND_CHOICES,
+    ConfirmForm,
+    NewSessionForm,
+    SaveForm,
+    SuggestForm,
+    TradeForm,
+)
 from webapp.models import ModellingSession
 from webapp.pages import is_htmx, on_invalid, owned, show_errors
 from webapp.readings import about_money
@@ -32,6 +39,8 @@ from webapp.services.queueing import (
     reconcile_quietly,
 )
 from webapp.services.runs import recent_runs
+from webapp.services.stress_tests import stress_test
+from webapp.services.suggestions import suggest as suggest_trade
 
 #: "Calculate now" runs the batch in the request: only for books small enough to wait for.
 MAX_SYNC_POSITIONS = 500
@@ -243,18 +252,34 @@ def _panel_context(session: ModellingSession, queue_message: str | None = None) 
     }
 
 
-def _work_context(session: ModellingSession, form: TradeForm, queue_message=None) -> dict:
+def _suggest_form(session: ModellingSession, form: SuggestForm | None = None) -> SuggestForm:
+    form = form or SuggestForm(formdata=None)
+    result = stress_test(session.portfolio)
+    form.scenario_id.choices = [
+        (s["scenario_id"], s["name"])
+        for s in (result.data["scenarios"] if result.available else [])
+    ]
+    return form
+
+
+def _work_context(
+    session: ModellingSession, form: TradeForm, queue_message=None, suggest_form=None
+) -> dict:
     return {
         **_panel_context(session, queue_message),
         "trades": _trade_view(session),
         "form": form,
+        "suggest_form": _suggest_form(session, suggest_form),
         "is_open": session.status == "open",
     }
 
 
-def _page(session: ModellingSession, form: TradeForm, save_form=None, queue_message=None):
+def _page(
+    session: ModellingSession, form: TradeForm, save_form=None, queue_message=None,
+    suggest_form=None,
+):  # fmt: skip
     """The session page, or only its work area (trades, form, panel) for HTMX."""
-    context = _work_context(session, form, queue_message)
+    context = _work_context(session, form, queue_message, suggest_form)
     if is_htmx():
         response = make_response(render_template("modelling/_work.html", partial=True, **context))
     else:
@@ -309,9 +334,9 @@ def _calculate_now(session: ModellingSession) -> str | None:
     return None
 
 
-def _after_change(session: ModellingSession, done: str):
+def _after_change(session: ModellingSession, done: str, *, queue: bool = True):
     """The answer to a change of the trades: the work area (HTMX) or back to the page."""
-    message = _queue(session)
+    message = _queue(session) if queue else None
     if is_htmx():
         return _page(session, TradeForm(formdata=None), queue_message=message)
     flash(done, "success")
@@ -336,6 +361,41 @@ def add_trade(session_id: int):
         return _page(session, form)
     trade = svc.add_trade(session, form.entry())
     return _after_change(session, f"Added trade {len(session.trades)} ({trade.kind}).")
+
+
+#: Targets whose value the form takes in percent of equity (the service takes fractions).
+PERCENT_TARGETS = ("net_exposure", "weight", "scenario_loss", "var")
+
+
+@bp.post("/<int:session_id>/suggest")
+def suggest(session_id: int):
+    """Size the trade that reaches the target on the proposed book and add it to the session."""
+    session = _owned(session_id)
+    form = _suggest_form(session, SuggestForm())
+    on_invalid(form, lambda: _page(session, TradeForm(formdata=None), suggest_form=form))
+    try:
+        value = float(form.value.data)
+    except (TypeError, ValueError):
+        raise ValidationError({"value": "Give the target as a number."}) from None
+    if form.target.data in PERCENT_TARGETS:
+        value /= 100.0
+    suggestion = suggest_trade(
+        session,
+        form.target.data,
+        value,
+        symbol=form.symbol.data or None,
+        scenario_id=form.scenario_id.data or None,
+        hedge=form.hedge.data or "index",
+    )
+    if suggestion is None:
+        flash("The proposed book already meets that target: no trade needed.", "success")
+        return _after_change(session, "No trade added.", queue=False)
+    svc.add_trade(session, suggestion.trade_fields())
+    return _after_change(
+        session,
+        f"Added {suggestion.kind} {suggestion.quantity:,.0f} {suggestion.symbol}: "
+        f"{suggestion.method}.",
+    )
 
 
 @bp.post("/<int:session_id>/trades/<int:trade_id>/remove")

@@ -47,9 +47,9 @@ def copy_book(target: Portfolio, sources: list[Portfolio]) -> None:
     copies = {}
     for lot in lots:
         copy = Position(portfolio_id=target_id, **{c: getattr(lot, c) for c in _POSITION_COLUMNS})
+        db.session.add(copy)  # in the session before its tags, so the backref cascade has it
         copy.tags = list(lot.tags)
         copies[lot.id] = copy
-    db.session.add_all(copies.values())
     db.session.flush()
     entries = db.session.scalars(
         select(Transaction)

@@ -260,10 +260,15 @@ def update_portfolio(portfolio: Portfolio, data: dict, *, source: str = "manual"
 
 def delete_portfolio(portfolio: Portfolio) -> None:
     """Delete the portfolio, its positions and everything calculated for it, with its modelling
-    sessions and their proposed books (a proposed book deleted alone leaves its session).
+    sessions and their proposed books.
 
     Its queued or running batch is cancelled first, so no job writes for it after the delete.
+    A proposed book goes with its session only (``modelling.delete_session``): Conflict here.
     """
+    if portfolio.kind == "proposal":
+        raise Conflict(
+            {"portfolio": "This is a modelling session's proposed book: discard the session."}
+        )
     sessions = db.session.execute(
         select(ModellingSession.id, ModellingSession.proposal_id).where(
             ModellingSession.portfolio_id == portfolio.id
@@ -284,6 +289,13 @@ def delete_portfolio(portfolio: Portfolio) -> None:
             _delete_book_rows(book_id)
 
     run_write(unit)
+
+
+def delete_book(book: Portfolio) -> None:
+    """Delete one book's rows (a proposed book, once its session is gone)."""
+    cancel_portfolio_runs(book.id)
+    book_id = book.id
+    run_write(lambda: _delete_book_rows(book_id))
 
 
 def _delete_book_rows(portfolio_id: int) -> None:

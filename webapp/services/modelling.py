@@ -300,7 +300,7 @@ def delete_session(session: ModellingSession) -> None:
     if book_id is not None:
         book = db.session.get(Portfolio, book_id)
         if book is not None:
-            mgmt.delete_portfolio(book)
+            mgmt.delete_book(book)
 
 
 @dataclass(frozen=True)
