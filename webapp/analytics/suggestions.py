@@ -90,6 +90,27 @@ def _index_trade(shares: float, held: float) -> tuple[str, float]:
     return ("sell", -shares) if held > 0 else ("short", -shares)
 
 
+def _index_hedge(
+    target_kind: str, current: float, target: float, *, equity: float, index_price: float,
+    index_held: float, index: str, formula: str,
+) -> Suggestion:  # fmt: skip
+    """Whole index shares moving a figure that each share changes by ``P / V`` (a beta to the
+    index, or net exposure as a fraction of equity) from ``current`` toward ``target``."""
+    _positive(equity=equity, index_price=index_price)
+    exact = (target - current) * equity / index_price
+    shares = _whole(exact)
+    kind, quantity = _index_trade(shares, index_held)
+    return Suggestion(
+        target=target_kind,
+        kind=kind,
+        symbol=index,
+        quantity=quantity,
+        price=index_price,
+        expected=current + shares * index_price / equity,
+        method=f"{formula} = {exact:,.2f} {index} shares",
+    )
+
+
 def hedge_beta(
     *, beta: float, target: float, equity: float, index_price: float, index_held: float = 0.0,
     index: str = "SPY",
@@ -100,20 +121,12 @@ def hedge_beta(
     ``expected`` is the beta after those whole shares. ``index_held`` (shares, signed) decides
     between selling and shorting.
     """
-    _positive(equity=equity, index_price=index_price)
-    exact = (target - beta) * equity / index_price
-    shares = _whole(exact)
-    kind, quantity = _index_trade(shares, index_held)
-    return Suggestion(
-        target="beta",
-        kind=kind,
-        symbol=index,
-        quantity=quantity,
-        price=index_price,
-        expected=beta + shares * index_price / equity,
-        method=f"n = (b* - b) V / P = ({target:g} - {beta:.4f}) x {equity:,.0f} / "
-        f"{index_price:,.2f} = {exact:,.2f} {index} shares (index beta 1, linear)",
-    )
+    return _index_hedge(
+        "beta", beta, target, equity=equity, index_price=index_price, index_held=index_held,
+        index=index,
+        formula=f"n = (b* - b) V / P = ({target:g} - {beta:.4f}) x {equity:,.0f} / "
+        f"{index_price:,.2f} (index beta 1, linear)",
+    )  # fmt: skip
 
 
 def hedge_net_exposure(
@@ -122,19 +135,12 @@ def hedge_net_exposure(
 ) -> Suggestion:  # fmt: skip
     """Index shares that move the net (delta-adjusted) exposure to ``target`` x equity."""
     _positive(equity=equity, index_price=index_price)
-    exact = (target * equity - net_exposure) / index_price
-    shares = _whole(exact)
-    kind, quantity = _index_trade(shares, index_held)
-    return Suggestion(
-        target="net_exposure",
-        kind=kind,
-        symbol=index,
-        quantity=quantity,
-        price=index_price,
-        expected=(net_exposure + shares * index_price) / equity,
-        method=f"n = (x* V - N) / P = ({target:g} x {equity:,.0f} - {net_exposure:,.0f}) / "
-        f"{index_price:,.2f} = {exact:,.2f} {index} shares",
-    )
+    return _index_hedge(
+        "net_exposure", net_exposure / equity, target, equity=equity, index_price=index_price,
+        index_held=index_held, index=index,
+        formula=f"n = (x* V - N) / P = ({target:g} x {equity:,.0f} - {net_exposure:,.0f}) / "
+        f"{index_price:,.2f}",
+    )  # fmt: skip
 
 
 def trim_weight(
