@@ -34,7 +34,9 @@ format: $(STAMP)
 lock: $(STAMP)
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
 	  --no-emit-index-url --no-emit-find-links -o requirements.lock requirements.txt
-	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	# The dev lock keeps extras: pytest-cov asks for coverage[toml], and --require-hashes
+	# refuses an extra-less pin of a package that is asked for with an extra.
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --no-strip-extras --allow-unsafe \
 	  --no-emit-index-url --no-emit-find-links -c requirements.lock \
 	  -o requirements-dev.lock requirements-dev.txt
 

@@ -232,3 +232,46 @@ def test_responses_validate_against_the_declared_contract_models(
     assert block.portfolio_id == books[who].portfolio_id
     for s in get(client, books[who], "stress-test")["data"]["scenarios"]:
         contract.StressImpact.model_validate(s["impact"])
+
+
+def _plain_gets() -> list[tuple[str, str]]:
+    """(operation id, path) of every GET whose only parameter is a portfolio id in the path."""
+    from tests.api.test_api_openapi import DOCUMENT
+
+    out = []
+    for path, item in DOCUMENT["paths"].items():
+        op = item.get("get")
+        if not op or "portfolio_id" not in path or path.startswith("/api/v1/management/households"):
+            continue  # (a household's id is a book of its own kind)
+        names = {p["name"] for p in op["parameters"] if p["in"] == "path" or p["required"]}
+        if names == {"portfolio_id"}:
+            out.append((op["operationId"], path))
+    return sorted(out)
+
+
+PLAIN_GETS = _plain_gets()
+
+
+def test_the_plain_gets_cover_the_analytics():
+    ids = {op for op, _ in PLAIN_GETS}
+    assert {"analytics_overview", "analytics_risk_metrics", "analytics_stress_test"} <= ids
+    assert len(PLAIN_GETS) >= 15
+
+
+@pytest.mark.parametrize("who", [*WHO, "empty"])
+def test_every_answer_is_an_instance_of_its_declared_response_model(client, books, empty_book, who):
+    """The model each route declares (and the document is generated from) parses what the
+    route sends: for the three demo books and a portfolio with nothing to value."""
+    from webapp.api.apidoc import declared
+
+    book = empty_book if who == "empty" else books[who]
+    for operation_id, path in PLAIN_GETS:
+        url = path.replace("{portfolio_id}", str(book.portfolio_id))
+        resp = client.get(url, headers={**book.headers, "Accept-Encoding": "identity"})
+        assert resp.status_code == 200, (operation_id, resp.status_code)
+        model = declared(operation_id).ok
+        if resp.is_json:
+            model.model_validate(resp.get_json())
+        else:  # a download: the JSON format is the declared one
+            body = client.get(url + "?format=json", headers=book.headers).get_json()
+            model.model_validate(body)

@@ -23,13 +23,13 @@ bp.register_error_handler(ValidationError, validation_error_response)
 from webapp.api import (  # noqa: E402,F401
     alerts,
     analytics,
+    apidoc,
     auth,
     clients,
     data,
     export,
     management,
     modelling,
-    openapi,
     reports,
     system,
 )

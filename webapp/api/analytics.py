@@ -7,23 +7,37 @@ true`` with data, or ``available: false`` with the spec's reason and ours in ``d
 
 from __future__ import annotations
 
-import re
-
-from flask import jsonify, request
+from flask import jsonify
 
 from webapp.api import bp
+from webapp.api.apidoc import documented
 from webapp.api.common import (
     ApiError,
-    int_param,
     owned_portfolio_or_404,
     query_params,
     require_auth,
 )
 from webapp.api.contract import shaped
+from webapp.schemas.api.analytics import (
+    CorrelationResult,
+    DiversificationResult,
+    FactorDefinitionsResponse,
+    FactorExposuresResult,
+    ForwardRangeResult,
+    GreeksResult,
+    ModelValidationResponse,
+    OverviewResult,
+    PerformanceResult,
+    PositionFactorResult,
+    RiskResult,
+    RiskScoreResult,
+    StressResult,
+)
 from webapp.schemas.params import (
     CorrelationMatrixParams,
     DiversificationParams,
     ForwardRangeParams,
+    PositionFactorParams,
     RiskParams,
     StressParams,
 )
@@ -41,63 +55,6 @@ from webapp.services.risk_metrics import risk_metrics
 from webapp.services.risk_profile import forward_range, risk_score
 from webapp.services.stress_tests import stress_test
 
-# Parameter ranges (the reference backlog 3.0.3.10-3.0.3.15): (default, minimum, maximum); the
-# analytics windows are declared in webapp/schemas/params.py.
-LIMIT = (50, 1, 200)
-OFFSET = (0, 0, 1_000_000)
-MAX_LIST_ITEMS = 100  # symbols / scenario ids in one comma-separated parameter
-# A ticker, class share (BRK-B, BRK.B) or OSI option symbol; spaces around it are ignored.
-SYMBOL_RE = re.compile(r" *([A-Za-z0-9][A-Za-z0-9.\-]{0,31}) *")
-
-
-def csv_param(
-    name: str,
-    *,
-    pattern: re.Pattern[str] | None = None,
-    upper: bool = False,
-    required: bool = False,
-    max_items: int = MAX_LIST_ITEMS,
-) -> list[str] | None:
-    """A comma-separated list parameter (order kept, duplicates dropped); 400 for a bad entry.
-
-    With ``pattern`` each entry must match it (group 1 is the value); without, entries are taken
-    as written. An empty entry ("a,,b", "a,") is an error, not silently skipped.
-    """
-    raw = request.args.get(name)
-    if raw is None:
-        if required:
-            raise ApiError(
-                400,
-                f"'{name}' is required: a comma-separated list",
-                {"field": name},
-                "invalid_parameter",
-            )
-        return None
-    parts = raw.split(",")
-    if len(parts) > max_items:
-        raise ApiError(
-            400,
-            f"'{name}' lists at most {max_items} values",
-            {"field": name, "max_items": max_items},
-            "invalid_parameter",
-        )
-    items, invalid = [], []
-    for part in parts:
-        match = pattern.fullmatch(part) if pattern else None
-        value = match.group(1) if match else ("" if pattern else part)
-        if not value:
-            invalid.append(part)
-        elif (value := value.upper() if upper else value) not in items:
-            items.append(value)
-    if invalid:
-        raise ApiError(
-            400,
-            f"'{name}' has empty or malformed entries",
-            {"field": name, "invalid": invalid[:10]},
-            "invalid_parameter",
-        )
-    return items
-
 
 def _portfolio_route(rule: str):
     """Register an authenticated GET under /analytics/portfolio/<id>/<rule>."""
@@ -108,7 +65,7 @@ def _portfolio_route(rule: str):
     return register
 
 
-def _stored_result_route(rule: str, read, doc: str) -> None:
+def _stored_result_route(rule: str, read, summary: str, result, doc: str) -> None:
     """Register ``analytics_<rule>``: the stored result ``read(portfolio)``, no parameters."""
 
     name = rule.replace("-", "_")
@@ -118,20 +75,51 @@ def _stored_result_route(rule: str, read, doc: str) -> None:
 
     view.__name__ = "analytics_" + name
     view.__doc__ = doc
-    _portfolio_route(rule)(view)
+    _portfolio_route(rule)(documented(view.__name__, summary, result, ok_text=summary)(view))
 
 
-for _rule, _read, _doc in (
-    ("overview", overview, "Equity, exposures, P&L, sectors and valued positions."),
-    ("factor-exposures", factor_exposures, "Portfolio betas and dollar exposures per factor."),
-    ("greeks", greeks, "Per-option and total Greeks."),
-    ("performance", performance, "Value history against SPY and period returns."),
-    ("risk-score", risk_score, "Risk score 1-99 beside the client's tolerance, gap in words."),
+for _rule, _read, _summary, _result, _doc in (
+    (
+        "overview",
+        overview,
+        "Portfolio overview",
+        OverviewResult,
+        "Equity, exposures, P&L, sectors and valued positions.",
+    ),
+    (
+        "factor-exposures",
+        factor_exposures,
+        "Portfolio factor exposures",
+        FactorExposuresResult,
+        "Portfolio betas and dollar exposures per factor.",
+    ),
+    ("greeks", greeks, "Option Greeks", GreeksResult, "Per-option and total Greeks."),
+    (
+        "performance",
+        performance,
+        "Performance vs SPY",
+        PerformanceResult,
+        "Value history against SPY and period returns.",
+    ),
+    (
+        "risk-score",
+        risk_score,
+        "Risk score against the client's tolerance",
+        RiskScoreResult,
+        "Risk score 1-99 beside the client's tolerance, gap in words.",
+    ),
 ):
-    _stored_result_route(_rule, _read, _doc)
+    _stored_result_route(_rule, _read, _summary, _result, _doc)
 
 
 @_portfolio_route("correlation-matrix")
+@documented(
+    "analytics_correlation_matrix",
+    "Correlation matrix of the largest holdings",
+    CorrelationResult,
+    ok_text="Correlation matrix of the largest holdings",
+    query=CorrelationMatrixParams,
+)
 def analytics_correlation_matrix(portfolio_id: int):
     """Pairwise correlations of the largest holdings."""
     params = query_params(CorrelationMatrixParams)
@@ -142,6 +130,13 @@ def analytics_correlation_matrix(portfolio_id: int):
 
 
 @_portfolio_route("diversification-score")
+@documented(
+    "analytics_diversification_score",
+    "Diversification score",
+    DiversificationResult,
+    ok_text="Diversification score",
+    query=DiversificationParams,
+)
 def analytics_diversification_score(portfolio_id: int):
     """Weighted mean absolute correlation over every modelled holding."""
     params = query_params(DiversificationParams)
@@ -151,17 +146,31 @@ def analytics_diversification_score(portfolio_id: int):
 
 
 @_portfolio_route("positions/factor-exposures")
+@documented(
+    "analytics_position_factor_exposures",
+    "Per-position factor exposures (paginated)",
+    PositionFactorResult,
+    ok_text="Per-position factor exposures (paginated)",
+    query=PositionFactorParams,
+)
 def analytics_position_factor_exposures(portfolio_id: int):
     """Per-position factor betas, paginated, optionally for some symbols only."""
-    limit = int_param("limit", *LIMIT)
-    offset = int_param("offset", *OFFSET)
-    symbols = csv_param("symbols", pattern=SYMBOL_RE, upper=True)
+    params = query_params(PositionFactorParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    result = position_factor_exposures(portfolio, limit=limit, offset=offset, symbols=symbols)
+    result = position_factor_exposures(
+        portfolio, limit=params.limit, offset=params.offset, symbols=params.symbol_list
+    )
     return jsonify(shaped("position_factor_exposures", result))
 
 
 @_portfolio_route("risk-metrics")
+@documented(
+    "analytics_risk_metrics",
+    "Risk metrics",
+    RiskResult,
+    ok_text="Risk metrics",
+    query=RiskParams,
+)
 def analytics_risk_metrics(portfolio_id: int):
     """Beta, volatility, drawdown, VaR/ES and risk contributions over the window."""
     params = query_params(RiskParams)
@@ -170,6 +179,13 @@ def analytics_risk_metrics(portfolio_id: int):
 
 
 @_portfolio_route("forward-range")
+@documented(
+    "analytics_forward_range",
+    "Forward range: Monte Carlo bands at 6 months and 1 year",
+    ForwardRangeResult,
+    ok_text="Forward range: Monte Carlo bands at 6 months and 1 year",
+    query=ForwardRangeParams,
+)
 def analytics_forward_range(portfolio_id: int):
     """Monte Carlo bands at 6 months and 1 year, fan-chart checkpoints, loss-limit breach odds."""
     params = query_params(ForwardRangeParams)
@@ -178,6 +194,13 @@ def analytics_forward_range(portfolio_id: int):
 
 
 @_portfolio_route("stress-test")
+@documented(
+    "analytics_stress_test",
+    "Stress test results",
+    StressResult,
+    ok_text="Stress test results",
+    query=StressParams,
+)
 def analytics_stress_test(portfolio_id: int):
     """Scenario P&L, optionally some scenario ids or one category; unknown ids are a 400."""
     params = query_params(StressParams)
@@ -201,6 +224,12 @@ def analytics_stress_test(portfolio_id: int):
 
 @bp.get("/analytics/factors/definitions")
 @require_auth
+@documented(
+    "analytics_factor_definitions",
+    "Factor definitions",
+    FactorDefinitionsResponse,
+    ok_text="The factors",
+)
 def analytics_factor_definitions():
     """The factor model's factors: name, ETF proxy, construction and description."""
     factors = factor_definitions()
@@ -209,6 +238,12 @@ def analytics_factor_definitions():
 
 @bp.get("/analytics/model-validation")
 @require_auth
+@documented(
+    "analytics_model_validation",
+    "Out-of-sample validation of the stress models on the stored prices",
+    ModelValidationResponse,
+    ok_text="Every model's errors per historical episode",
+)
 def analytics_model_validation():
     """The stress models' out-of-sample errors per historical episode (the validation page's)."""
     return jsonify(jsonable(model_validation()))

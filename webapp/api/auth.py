@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from webapp.api import bp
+from webapp.api.apidoc import documented
 from webapp.api.common import (
     ApiError,
     clear_auth_cookie,
@@ -17,6 +18,8 @@ from webapp.api.common import (
 from webapp.auth.limits import login_budget
 from webapp.extensions import db
 from webapp.models._time import isoformat_z, utcnow
+from webapp.schemas.api.auth import LoginBody, LogoutResponse
+from webapp.schemas.api.common import Token
 from webapp.services.login_guard import AccountLocked, authenticate_guarded
 
 
@@ -37,6 +40,15 @@ def _token_response(token: str, row, status: int = 200):
 
 @bp.post("/auth/login")
 @login_budget
+@documented(
+    "auth_login",
+    "Log in: email and password for a bearer token",
+    Token,
+    ok_text="A bearer token",
+    body=LoginBody,
+    errors=(401,),
+    public=True,
+)
 def login():
     """Exchange e-mail and password for a bearer token (429 while the account is locked)."""
     data = request.get_json(silent=True)
@@ -70,6 +82,12 @@ def login():
 
 @bp.post("/auth/refresh")
 @require_auth
+@documented(
+    "auth_refresh",
+    "Swap a token for a new one (the old one is revoked)",
+    Token,
+    ok_text="A bearer token",
+)
 def refresh():
     """Swap a valid token for a new one; the old one is revoked."""
     old = token_row()
@@ -82,6 +100,12 @@ def refresh():
 
 @bp.post("/auth/logout")
 @require_auth
+@documented(
+    "auth_logout",
+    "Revoke the token",
+    LogoutResponse,
+    ok_text="Revoked",
+)
 def logout():
     """Revoke this request's token (bearer or cookie), clear the cookie, say whether one was."""
     row = token_row()

@@ -226,43 +226,6 @@ def query_params(model: type[M]) -> M:
         raise ApiError(400, exc.message, exc.details, "invalid_parameter") from None
 
 
-def int_param(name: str, default: int | None, lo: int, hi: int) -> int | None:
-    """An integer query parameter within [lo, hi]; 400 naming the field and the range otherwise."""
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(
-            400,
-            f"'{name}' must be an integer between {lo} and {hi}",
-            {"field": name, "value": raw, "min": lo, "max": hi},
-            "invalid_parameter",
-        ) from None
-    if not lo <= value <= hi:
-        raise ApiError(
-            400,
-            f"'{name}' must be between {lo} and {hi}",
-            {"field": name, "value": value, "min": lo, "max": hi},
-            "invalid_parameter",
-        )
-    return value
-
-
-def choice_param(name: str, default: str, choices: tuple[str, ...]) -> str:
-    """A query parameter from ``choices``; 400 naming the field and the allowed values otherwise."""
-    raw = request.args.get(name, default)
-    if raw not in choices:
-        raise ApiError(
-            400,
-            f"'{name}' must be one of: {', '.join(choices)}",
-            {"field": name, "value": raw, "allowed": list(choices)},
-            "invalid_parameter",
-        )
-    return raw
-
-
 def owned_portfolio_or_404(portfolio_id: int):
     """The caller's portfolio, or 404 in the API error shape (never another user's data)."""
     try:

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 
 from webapp.api import bp
-from webapp.api.analytics import SYMBOL_RE, csv_param
-from webapp.api.common import ApiError, owned_portfolio_or_404, query_params, require_auth
-from webapp.schemas.params import DataQualityParams, EtfPricesParams, HistoricalPricesParams
+from webapp.api.apidoc import documented
+from webapp.api.common import owned_portfolio_or_404, query_params, require_auth
+from webapp.schemas.api.common import PositionsView
+from webapp.schemas.api.data import (
+    FactorEtfPricesResponse,
+    PortfolioCompleteResponse,
+    PortfolioDataQualityResponse,
+    PortfoliosResponse,
+    PricesHistoricalResponse,
+    PricesQuotesResponse,
+)
+from webapp.schemas.params import (
+    DataQualityParams,
+    EtfPricesParams,
+    HistoricalPricesParams,
+    PositionDetailsParams,
+    QuoteParams,
+)
 from webapp.services import market_views
 from webapp.services import portfolios as svc
 from webapp.services.positions import portfolio_dict, positions_view
@@ -15,6 +30,12 @@ from webapp.services.positions import portfolio_dict, positions_view
 
 @bp.get("/data/portfolios")
 @require_auth
+@documented(
+    "data_portfolios",
+    "The caller's portfolios",
+    PortfoliosResponse,
+    ok_text="Portfolios",
+)
 def portfolios():
     """The caller's portfolios with value and position count as of the last price date."""
     out = []
@@ -25,22 +46,28 @@ def portfolios():
 
 @bp.get("/data/positions/details")
 @require_auth
+@documented(
+    "data_positions_details",
+    "Valued positions of one portfolio",
+    PositionsView,
+    ok_text="Positions",
+    query=PositionDetailsParams,
+    errors=(404,),
+)
 def positions_details():
     """The valued positions table of one portfolio (?portfolio_id=)."""
-    portfolio_id = request.args.get("portfolio_id", type=int)
-    if portfolio_id is None:
-        raise ApiError(
-            400, "'portfolio_id' is required", {"field": "portfolio_id"}, "invalid_parameter"
-        )
-    portfolio = owned_portfolio_or_404(portfolio_id)
+    portfolio = owned_portfolio_or_404(query_params(PositionDetailsParams).portfolio_id)
     return jsonify(positions_view(portfolio).to_dict())
-
-
-MAX_QUOTES = 100
 
 
 @bp.get("/data/portfolio/<int:portfolio_id>/complete")
 @require_auth
+@documented(
+    "data_portfolio_complete",
+    "Positions, prices as of the last price date and totals",
+    PortfolioCompleteResponse,
+    ok_text="Complete raw portfolio data",
+)
 def portfolio_complete(portfolio_id: int):
     """Positions valued as of the last price date, the prices used and the totals."""
     return jsonify(market_views.portfolio_complete(owned_portfolio_or_404(portfolio_id)))
@@ -48,6 +75,13 @@ def portfolio_complete(portfolio_id: int):
 
 @bp.get("/data/portfolio/<int:portfolio_id>/data-quality")
 @require_auth
+@documented(
+    "data_portfolio_data_quality",
+    "Price coverage per symbol over the look-back",
+    PortfolioDataQualityResponse,
+    ok_text="Coverage",
+    query=DataQualityParams,
+)
 def portfolio_data_quality(portfolio_id: int):
     """Per-symbol price coverage over the look-back and which engines it permits."""
     params = query_params(DataQualityParams)
@@ -57,6 +91,13 @@ def portfolio_data_quality(portfolio_id: int):
 
 @bp.get("/data/prices/historical/<int:portfolio_id>")
 @require_auth
+@documented(
+    "data_prices_historical",
+    "Daily prices of the portfolio's symbols on one date axis",
+    PricesHistoricalResponse,
+    ok_text="Aligned prices",
+    query=HistoricalPricesParams,
+)
 def prices_historical(portfolio_id: int):
     """Aligned daily prices of the portfolio's symbols, largest first: at most max_symbols and
     ``MAX_PAYLOAD_BYTES`` of JSON per page, the next page at ``metadata.next_cursor``."""
@@ -76,16 +117,27 @@ def prices_historical(portfolio_id: int):
 
 @bp.get("/data/prices/quotes")
 @require_auth
+@documented(
+    "data_prices_quotes",
+    "Last price, date and one-day change",
+    PricesQuotesResponse,
+    ok_text="Quotes",
+    query=QuoteParams,
+)
 def prices_quotes():
     """Last stored price, date and one-day change per symbol; unknown symbols are listed."""
-    symbols = csv_param(
-        "symbols", pattern=SYMBOL_RE, upper=True, required=True, max_items=MAX_QUOTES
-    )
-    return jsonify(market_views.quotes(symbols))
+    return jsonify(market_views.quotes(query_params(QuoteParams).symbol_list))
 
 
 @bp.get("/data/factors/etf-prices")
 @require_auth
+@documented(
+    "data_factor_etf_prices",
+    "The factor ETFs' recent prices",
+    FactorEtfPricesResponse,
+    ok_text="Factor ETF prices",
+    query=EtfPricesParams,
+)
 def factor_etf_prices():
     """The factor ETFs' last prices and recent daily series."""
     params = query_params(EtfPricesParams)

@@ -7,13 +7,16 @@ import json
 from flask import Response, jsonify, request
 
 from webapp.api import bp
+from webapp.api.apidoc import documented
 from webapp.api.common import (
     ApiError,
     body_portfolio,
-    choice_param,
     owned_portfolio_or_404,
+    query_params,
     require_auth,
 )
+from webapp.schemas.api.export import PortfolioResponse, TradesBody, TradesResponse
+from webapp.schemas.params import ExportFormatParams, TradeExportParams
 from webapp.services import exports, trades
 from webapp.services.jsonable import jsonable
 from webapp.services.market_views import export_filename
@@ -31,9 +34,18 @@ def attachment(body: str | bytes, mimetype: str, filename: str) -> Response:
 
 @bp.get("/export/portfolio/<int:portfolio_id>")
 @require_auth
+@documented(
+    "export_portfolio",
+    "Download the portfolio",
+    PortfolioResponse,
+    ok_text="json: everything (positions, prices, every stored result); csv: open positions "
+    "in the canonical import format; xlsx: workbook",
+    query=ExportFormatParams,
+    files=("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+)
 def export_portfolio(portfolio_id: int):
     """format=json (everything), csv (positions, canonical import format) or xlsx (workbook)."""
-    fmt = choice_param("format", "json", ("json", "csv", "xlsx"))
+    fmt = query_params(ExportFormatParams).format
     portfolio = owned_portfolio_or_404(portfolio_id)
     if fmt == "csv":
         return attachment(
@@ -51,13 +63,23 @@ def export_portfolio(portfolio_id: int):
 
 @bp.post("/export/trades")
 @require_auth
+@documented(
+    "export_trades",
+    "Trade list (target vs current, or explicit trades)",
+    TradesResponse,
+    ok_text="Broker-style orders",
+    query=TradeExportParams,
+    body=TradesBody,
+    files=("text/csv",),
+    errors=(404,),
+)
 def export_trades():
     """The trade list as JSON or CSV, from a target or from explicit trades.
 
     Body {portfolio_id, target: [{symbol, quantity}]} or
     {portfolio_id, trades: [{symbol, side, quantity}]}.
     """
-    fmt = choice_param("format", "json", ("json", "csv"))
+    fmt = query_params(TradeExportParams).format
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise ApiError(

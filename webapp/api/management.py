@@ -11,18 +11,45 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from webapp.api import bp
+from webapp.api.apidoc import documented
 from webapp.api.common import (
     ApiError,
     body_portfolio,
-    choice_param,
-    int_param,
     json_body,
     owned_portfolio_or_404,
     query_params,
     require_auth,
 )
 from webapp.models import Position, Tag
-from webapp.schemas.params import PortfolioListParams, PositionListParams, StrategyListParams
+from webapp.schemas.api.common import ImportReport, Portfolio
+from webapp.schemas.api.common import Position as PositionShape
+from webapp.schemas.api.management import (
+    AnyPositionBody,
+    ClosePositionBody,
+    CreateTagBody,
+    CreateTagResponse,
+    CreateTransactionBody,
+    CreateTransactionResponse,
+    ListAllPositionsResponse,
+    ListPortfoliosResponse,
+    ListPositionsResponse,
+    ListStrategiesResponse,
+    ListTagsResponse,
+    ListTransactionsResponse,
+    PatchPortfolioBody,
+    PatchPositionBody,
+    PortfolioBody,
+    PositionBody,
+    TagsBody,
+    UploadBody,
+)
+from webapp.schemas.params import (
+    LedgerParams,
+    PortfolioListParams,
+    PortfolioPositionsParams,
+    PositionListParams,
+    StrategyListParams,
+)
 from webapp.services import imports as import_svc
 from webapp.services import ledger
 from webapp.services import management as mgmt
@@ -33,8 +60,9 @@ from webapp.services.queueing import QueueUnavailable, enqueue_after_import
 
 UPLOAD_MODES = ("validate", "commit")
 # /transactions?limit=&offset= : (default, lowest, highest), shared with the OpenAPI document.
-LEDGER_LIMIT = (100, 1, 1000)
-LEDGER_OFFSET = (0, 0, 2_147_483_647)
+
+ONE_PORTFOLIO = "/management/portfolios/<int:portfolio_id>"
+ONE_POSITION = ONE_PORTFOLIO + "/positions/<int:position_id>"
 
 
 def position_dict(p: Position) -> dict:
@@ -93,6 +121,13 @@ def _portfolio_body() -> dict:
 
 @bp.get("/management/portfolios")
 @require_auth
+@documented(
+    "management_list_portfolios",
+    "The caller's portfolios (paginated)",
+    ListPortfoliosResponse,
+    ok_text="Portfolios",
+    query=PortfolioListParams,
+)
 def list_portfolios():
     """The caller's portfolios by name, paginated: {portfolios, total, limit, offset}."""
     params = query_params(PortfolioListParams)
@@ -110,23 +145,62 @@ def list_portfolios():
 
 @bp.post("/management/portfolios")
 @require_auth
+@documented(
+    "management_create_portfolio",
+    "Create a portfolio",
+    Portfolio,
+    ok_text="The portfolio",
+    status=201,
+    body=PortfolioBody,
+)
 def create_portfolio():
     """A new, empty portfolio: {name, description?, cash?} → 201."""
     portfolio = mgmt.create_portfolio(g.user.id, _portfolio_body())
     return jsonify(portfolio_dict(portfolio)), 201
 
 
-@bp.route("/management/portfolios/<int:portfolio_id>", methods=["PATCH", "PUT"])
+@bp.put(ONE_PORTFOLIO)
 @require_auth
-def update_portfolio(portfolio_id: int):
+@documented(
+    "management_put_portfolio",
+    "Update a portfolio (PUT)",
+    Portfolio,
+    ok_text="The portfolio",
+    body=PortfolioBody,
+)
+def put_portfolio(portfolio_id: int):
+    """Rename / re-describe / set cash; fields not sent keep their value (as PATCH)."""
+    return _update_portfolio(portfolio_id)
+
+
+@bp.patch(ONE_PORTFOLIO)
+@require_auth
+@documented(
+    "management_patch_portfolio",
+    "Update a portfolio (PATCH)",
+    Portfolio,
+    ok_text="The portfolio",
+    body=PatchPortfolioBody,
+)
+def patch_portfolio(portfolio_id: int):
     """Rename / re-describe / set cash; fields not sent keep their value."""
+    return _update_portfolio(portfolio_id)
+
+
+def _update_portfolio(portfolio_id: int):
     portfolio = owned_portfolio_or_404(portfolio_id)
     mgmt.update_portfolio(portfolio, _portfolio_body(), source="api")
     return jsonify(portfolio_dict(portfolio))
 
 
-@bp.delete("/management/portfolios/<int:portfolio_id>")
+@bp.delete(ONE_PORTFOLIO)
 @require_auth
+@documented(
+    "management_delete_portfolio",
+    "Delete a portfolio",
+    ok_text="Deleted",
+    status=204,
+)
 def delete_portfolio(portfolio_id: int):
     """Delete the portfolio with its positions and results → 204."""
     mgmt.delete_portfolio(owned_portfolio_or_404(portfolio_id))
@@ -135,6 +209,13 @@ def delete_portfolio(portfolio_id: int):
 
 @bp.post("/management/portfolios/upload")
 @require_auth
+@documented(
+    "management_upload",
+    "Upload a holdings CSV (mode=validate|commit)",
+    ImportReport,
+    ok_text="Validation report (mode=validate)",
+    form=UploadBody,
+)
 def upload_portfolio():
     """multipart: file, name, mode=validate|commit → the validation report of CSV_IMPORT.md §5."""
     mode = request.form.get("mode", "validate")
@@ -178,21 +259,33 @@ def upload_portfolio():
 
 @bp.get("/management/portfolios/<int:portfolio_id>/positions")
 @require_auth
+@documented(
+    "management_list_positions",
+    "Positions of a portfolio",
+    ListPositionsResponse,
+    ok_text="Positions",
+    query=PortfolioPositionsParams,
+)
 def list_positions(portfolio_id: int):
     """?status=open|closed|all (default open), ?tag=name, ?strategy=name."""
+    params = query_params(PortfolioPositionsParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    status = choice_param("status", "open", mgmt.POSITION_STATUSES)
     positions = mgmt.list_positions(
-        portfolio,
-        status=status,
-        tag=request.args.get("tag") or None,
-        strategy=request.args.get("strategy") or None,
+        portfolio, status=params.status, tag=params.tag or None, strategy=params.strategy or None
     )
     return jsonify({"positions": [position_dict(p) for p in positions], "count": len(positions)})
 
 
 @bp.post("/management/portfolios/<int:portfolio_id>/positions")
 @require_auth
+@documented(
+    "management_create_position",
+    "Add a position",
+    PositionShape,
+    ok_text="The position",
+    status=201,
+    body=PositionBody,
+)
 def create_position(portfolio_id: int):
     """Add a position → 201 (position_type, or option_type call/put plus the quantity's sign;
     funding transfer|cash, fees)."""
@@ -210,27 +303,62 @@ def _position(portfolio_id: int, position_id: int) -> Position:
     return position
 
 
-@bp.get("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>")
+@bp.get(ONE_POSITION)
 @require_auth
+@documented(
+    "management_get_position",
+    "One position",
+    PositionShape,
+    ok_text="The position",
+)
 def get_position(portfolio_id: int, position_id: int):
     """One position, open or closed."""
     return jsonify(position_dict(_position(portfolio_id, position_id)))
 
 
-@bp.route(
-    "/management/portfolios/<int:portfolio_id>/positions/<int:position_id>",
-    methods=["PUT", "PATCH"],
-)
+@bp.put(ONE_POSITION)
 @require_auth
-def update_position(portfolio_id: int, position_id: int):
-    """PUT replaces every field; PATCH changes only the fields sent."""
-    position = _position(portfolio_id, position_id)
-    mgmt.update_position(position, json_body(), partial=request.method == "PATCH")
+@documented(
+    "management_put_position",
+    "Update a position (PUT: every field)",
+    PositionShape,
+    ok_text="The position",
+    body=PositionBody,
+)
+def put_position(portfolio_id: int, position_id: int):
+    """Replace every field of the position."""
+    return _update_position(_position(portfolio_id, position_id), partial=False)
+
+
+@bp.patch(ONE_POSITION)
+@require_auth
+@documented(
+    "management_patch_position",
+    "Update a position (PATCH: the fields sent)",
+    PositionShape,
+    ok_text="The position",
+    body=PatchPositionBody,
+)
+def patch_position(portfolio_id: int, position_id: int):
+    """Change only the fields sent."""
+    return _update_position(_position(portfolio_id, position_id), partial=True)
+
+
+def _update_position(position, *, partial: bool):
+    mgmt.update_position(position, json_body(), partial=partial)
     return jsonify(position_dict(position))
 
 
 @bp.post("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>/close")
 @require_auth
+@documented(
+    "management_close_position",
+    "Close a position",
+    PositionShape,
+    ok_text="The position",
+    body=ClosePositionBody,
+    errors=(409,),
+)
 def close_position(portfolio_id: int, position_id: int):
     """{exit_date, exit_price, quantity?, fees?} → the closed lot (the whole position, or the
     part split off by a partial close); 409 when the position is already closed."""
@@ -239,8 +367,14 @@ def close_position(portfolio_id: int, position_id: int):
     return jsonify(position_dict(closed))
 
 
-@bp.delete("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>")
+@bp.delete(ONE_POSITION)
 @require_auth
+@documented(
+    "management_delete_position",
+    "Delete a position",
+    ok_text="Deleted",
+    status=204,
+)
 def delete_position(portfolio_id: int, position_id: int):
     """Delete the position → 204."""
     mgmt.delete_position(_position(portfolio_id, position_id))
@@ -249,6 +383,13 @@ def delete_position(portfolio_id: int, position_id: int):
 
 @bp.put("/management/portfolios/<int:portfolio_id>/positions/<int:position_id>/tags")
 @require_auth
+@documented(
+    "management_set_position_tags",
+    "Replace the position's tags (unknown names become new tags)",
+    PositionShape,
+    ok_text="The position",
+    body=TagsBody,
+)
 def set_position_tags(portfolio_id: int, position_id: int):
     """{"tags": [names]} replaces the position's tags; unknown names become new tags."""
     position = _position(portfolio_id, position_id)
@@ -293,6 +434,14 @@ def _user_position(position_id: int) -> Position:
 
 @bp.get("/management/positions")
 @require_auth
+@documented(
+    "management_list_all_positions",
+    "The caller's positions across portfolios: filtered, grouped, paginated",
+    ListAllPositionsResponse,
+    ok_text="Positions",
+    query=PositionListParams,
+    errors=(404,),
+)
 def list_all_positions():
     """The caller's positions across portfolios: filters, ``group_by``, ``limit``/``offset``."""
     params = query_params(PositionListParams)
@@ -321,6 +470,15 @@ def list_all_positions():
 
 @bp.post("/management/positions")
 @require_auth
+@documented(
+    "management_create_any_position",
+    "Add a position to one of the caller's portfolios (portfolio_id in the body)",
+    PositionShape,
+    ok_text="The position",
+    status=201,
+    body=AnyPositionBody,
+    errors=(404,),
+)
 def create_any_position():
     """Add a position to one of the caller's portfolios: the body names ``portfolio_id`` → 201."""
     body = json_body()
@@ -330,21 +488,73 @@ def create_any_position():
     return jsonify(position_dict(position)), 201
 
 
-@bp.route("/management/positions/<int:position_id>", methods=["GET", "PUT", "PATCH", "DELETE"])
+ANY_POSITION = "/management/positions/<int:position_id>"
+
+
+@bp.get(ANY_POSITION)
 @require_auth
-def any_position(position_id: int):
-    """One of the caller's positions: GET, PUT (every field), PATCH (fields sent), DELETE → 204."""
-    position = _user_position(position_id)
-    if request.method == "DELETE":
-        mgmt.delete_position(position)
-        return "", 204
-    if request.method in ("PUT", "PATCH"):
-        mgmt.update_position(position, json_body(), partial=request.method == "PATCH")
-    return jsonify(position_dict(position))
+@documented(
+    "management_get_any_position",
+    "One of the caller's positions",
+    PositionShape,
+    ok_text="The position",
+)
+def get_any_position(position_id: int):
+    """One of the caller's positions, in any portfolio."""
+    return jsonify(position_dict(_user_position(position_id)))
+
+
+@bp.put(ANY_POSITION)
+@require_auth
+@documented(
+    "management_put_any_position",
+    "Update one of the caller's positions (PUT: every field)",
+    PositionShape,
+    ok_text="The position",
+    body=PositionBody,
+)
+def put_any_position(position_id: int):
+    """Replace every field of the position."""
+    return _update_position(_user_position(position_id), partial=False)
+
+
+@bp.patch(ANY_POSITION)
+@require_auth
+@documented(
+    "management_patch_any_position",
+    "Update one of the caller's positions (PATCH: the fields sent)",
+    PositionShape,
+    ok_text="The position",
+    body=PatchPositionBody,
+)
+def patch_any_position(position_id: int):
+    """Change only the fields sent."""
+    return _update_position(_user_position(position_id), partial=True)
+
+
+@bp.delete(ANY_POSITION)
+@require_auth
+@documented(
+    "management_delete_any_position",
+    "Delete one of the caller's positions",
+    ok_text="Deleted",
+    status=204,
+)
+def delete_any_position(position_id: int):
+    """Delete the position → 204."""
+    mgmt.delete_position(_user_position(position_id))
+    return "", 204
 
 
 @bp.put("/management/positions/<int:position_id>/tags")
 @require_auth
+@documented(
+    "management_set_any_position_tags",
+    "Replace the position's tags (unknown names become new tags)",
+    PositionShape,
+    ok_text="The position",
+    body=TagsBody,
+)
 def set_any_position_tags(position_id: int):
     """{"tags": [names]} replaces the position's tags; unknown names become new tags."""
     position = _user_position(position_id)
@@ -354,6 +564,14 @@ def set_any_position_tags(position_id: int):
 
 @bp.get("/management/strategies")
 @require_auth
+@documented(
+    "management_list_strategies",
+    "Open positions grouped by strategy",
+    ListStrategiesResponse,
+    ok_text="Strategies",
+    query=StrategyListParams,
+    errors=(404,),
+)
 def list_strategies():
     """Open positions grouped by strategy: count, symbols, market-value basis, portfolios."""
     params = query_params(StrategyListParams)
@@ -380,23 +598,33 @@ def list_strategies():
 
 @bp.get("/management/portfolios/<int:portfolio_id>/transactions")
 @require_auth
+@documented(
+    "management_list_transactions",
+    "The portfolio's ledger, newest first, with running cash",
+    ListTransactionsResponse,
+    ok_text="Transactions",
+    query=LedgerParams,
+)
 def list_transactions(portfolio_id: int):
     """The ledger newest first: ?limit=&offset= (paginated), ?kind= (one kind)."""
+    params = query_params(LedgerParams)
     portfolio = owned_portfolio_or_404(portfolio_id)
-    kind = request.args.get("kind")
-    if kind is not None:
-        choice_param("kind", kind, mgmt.ENTRY_KINDS)
     page = ledger.list_transactions(
-        portfolio,
-        kind=kind,
-        limit=int_param("limit", *LEDGER_LIMIT),
-        offset=int_param("offset", *LEDGER_OFFSET),
+        portfolio, kind=params.kind, limit=params.limit, offset=params.offset
     )
     return jsonify(page.to_dict() | {"cash_balance": portfolio.cash})
 
 
 @bp.post("/management/portfolios/<int:portfolio_id>/transactions")
 @require_auth
+@documented(
+    "management_create_transaction",
+    "Book a cash entry, a trade (closing kinds close lots FIFO) or an option event",
+    CreateTransactionResponse,
+    ok_text="The rows booked and the new cash",
+    status=201,
+    body=CreateTransactionBody,
+)
 def create_transaction(portfolio_id: int):
     """A cash entry, a trade or an option event (``kind`` decides the fields) → 201 with the rows
     it booked (a FIFO close books one row per lot) and the new cash balance."""
@@ -414,6 +642,12 @@ def create_transaction(portfolio_id: int):
 
 @bp.get("/management/tags")
 @require_auth
+@documented(
+    "management_list_tags",
+    "The caller's tags",
+    ListTagsResponse,
+    ok_text="Tags",
+)
 def list_tags():
     """The caller's tags with their open-position counts."""
     tags = mgmt.user_tags(g.user.id)
@@ -422,6 +656,15 @@ def list_tags():
 
 @bp.post("/management/tags")
 @require_auth
+@documented(
+    "management_create_tag",
+    "Create a tag",
+    CreateTagResponse,
+    ok_text="The tag",
+    status=201,
+    body=CreateTagBody,
+    errors=(409,),
+)
 def create_tag():
     """A new tag: {name, color?} → 201."""
     tag = mgmt.create_tag(g.user.id, json_body())
@@ -430,6 +673,12 @@ def create_tag():
 
 @bp.delete("/management/tags/<int:tag_id>")
 @require_auth
+@documented(
+    "management_delete_tag",
+    "Delete a tag",
+    ok_text="Deleted",
+    status=204,
+)
 def delete_tag(tag_id: int):
     """Delete the tag; its positions stay, untagged → 204."""
     tag = mgmt.owned_tag(g.user.id, tag_id)

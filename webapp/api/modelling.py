@@ -17,10 +17,10 @@ from flask import g, jsonify
 from pydantic import Field
 
 from webapp.api import bp
+from webapp.api.apidoc import documented
 from webapp.api.common import (
     ApiError,
     body_portfolio,
-    choice_param,
     json_body,
     owned_portfolio_or_404,
     query_params,
@@ -33,7 +33,22 @@ from webapp.imports.symbols import stock_symbol
 from webapp.models import ModellingSession
 from webapp.models._time import isoformat_z
 from webapp.models.modelling import SESSION_STATUSES
-from webapp.schemas.params import OwnPortfolioId, Page
+from webapp.schemas.api.common import BatchRun
+from webapp.schemas.api.modelling import (
+    ApplyResponse,
+    ImpactsResponse,
+    SaveBody,
+    SaveResponse,
+    Session,
+    SessionList,
+    SessionTradesResponse,
+    StartSessionBody,
+    SuggestBody,
+    SuggestResponse,
+    TradeBody,
+    TradeChange,
+)
+from webapp.schemas.params import OwnPortfolioId, Page, TradeExportParams
 from webapp.services import modelling as svc
 from webapp.services.impacts import impacts
 from webapp.services.jsonable import jsonable
@@ -145,6 +160,14 @@ def _calculated(portfolio_id: int) -> bool:
 
 @bp.get(SESSIONS)
 @require_auth
+@documented(
+    "modeling_list_sessions",
+    "The caller's modelling sessions, newest first (paginated)",
+    SessionList,
+    ok_text="Sessions",
+    query=SessionListParams,
+    errors=(404,),
+)
 def modelling_list_sessions():
     """The caller's sessions, newest first: {sessions, total, limit, offset}."""
     params = query_params(SessionListParams)
@@ -166,6 +189,15 @@ def modelling_list_sessions():
 
 @bp.post(SESSIONS)
 @require_auth
+@documented(
+    "modeling_start_session",
+    "Start a modelling session on one of the caller's accounts",
+    Session,
+    ok_text="The session (its proposed book equals the account)",
+    status=201,
+    body=StartSessionBody,
+    errors=(404,),
+)
 def modelling_start_session():
     """A session on one of the caller's accounts: {portfolio_id, name?} → 201."""
     data = json_body()
@@ -178,6 +210,12 @@ def modelling_start_session():
 
 @bp.get(ONE)
 @require_auth
+@documented(
+    "modeling_get_session",
+    "One session",
+    Session,
+    ok_text="The session",
+)
 def modelling_get_session(session_id: int):
     """The session: account, proposed book, status and trades."""
     return jsonify(session_json(owned_session_or_404(session_id)))
@@ -185,6 +223,12 @@ def modelling_get_session(session_id: int):
 
 @bp.delete(ONE)
 @require_auth
+@documented(
+    "modeling_delete_session",
+    "Discard a session and its proposed book",
+    ok_text="Deleted",
+    status=204,
+)
 def modelling_delete_session(session_id: int):
     """Discard the session and its proposed book (the account is untouched) → 204."""
     svc.delete_session(owned_session_or_404(session_id))
@@ -193,6 +237,15 @@ def modelling_delete_session(session_id: int):
 
 @bp.post(ONE + "/trades")
 @require_auth
+@documented(
+    "modeling_add_trade",
+    "Propose a trade (booked on the proposed book, or refused with field errors)",
+    TradeChange,
+    ok_text="The trade and the session",
+    status=201,
+    body=TradeBody,
+    errors=(409,),
+)
 def modelling_add_trade(session_id: int):
     """Propose one ledger entry (``kind`` decides its fields) → 201 {trade, session}."""
     session = owned_session_or_404(session_id)
@@ -203,6 +256,14 @@ def modelling_add_trade(session_id: int):
 
 @bp.put(ONE + "/trades/<int:trade_id>")
 @require_auth
+@documented(
+    "modeling_update_trade",
+    "Replace a proposed trade's fields",
+    TradeChange,
+    ok_text="The trade and the session",
+    body=TradeBody,
+    errors=(409,),
+)
 def modelling_update_trade(session_id: int, trade_id: int):
     """Replace a proposed entry's fields → {trade, session}."""
     session = owned_session_or_404(session_id)
@@ -213,6 +274,13 @@ def modelling_update_trade(session_id: int, trade_id: int):
 
 @bp.delete(ONE + "/trades/<int:trade_id>")
 @require_auth
+@documented(
+    "modeling_remove_trade",
+    "Withdraw a proposed trade (refused while a later one needs it)",
+    ok_text="Deleted",
+    status=204,
+    errors=(409, 422),
+)
 def modelling_remove_trade(session_id: int, trade_id: int):
     """Withdraw a proposed entry → 204 (422 when a later entry needs it)."""
     session = owned_session_or_404(session_id)
@@ -222,6 +290,14 @@ def modelling_remove_trade(session_id: int, trade_id: int):
 
 @bp.post(ONE + "/calculate")
 @require_auth
+@documented(
+    "modeling_calculate",
+    "Queue the proposed book's calculation (the normal batch)",
+    BatchRun,
+    ok_text="Queued (or the run already queued)",
+    status=202,
+    errors=(503,),
+)
 def modelling_calculate(session_id: int):
     """Queue the proposed book's batch (and the account's, if never calculated) → 202 with the
     proposed book's run; 503 when the queue is down."""
@@ -234,6 +310,12 @@ def modelling_calculate(session_id: int):
 
 @bp.get(ONE + "/impacts")
 @require_auth
+@documented(
+    "modeling_impacts",
+    "Current vs proposed vs difference for every figure",
+    ImpactsResponse,
+    ok_text="Impacts: units $, fraction (0.05 = 5%), number or score",
+)
 def modelling_impacts(session_id: int):
     """Every figure of the account and of the proposed book with the difference."""
     return jsonify(impacts(owned_session_or_404(session_id)).to_dict())
@@ -241,6 +323,15 @@ def modelling_impacts(session_id: int):
 
 @bp.post(ONE + "/save")
 @require_auth
+@documented(
+    "modeling_save",
+    "Save the proposed book as a new account",
+    SaveResponse,
+    ok_text="The new account's id",
+    status=201,
+    body=SaveBody,
+    errors=(409,),
+)
 def modelling_save(session_id: int):
     """Save the proposed book as a new account: {name} → 201 {portfolio_id, session}."""
     session = owned_session_or_404(session_id)
@@ -250,6 +341,13 @@ def modelling_save(session_id: int):
 
 @bp.post(ONE + "/apply")
 @require_auth
+@documented(
+    "modeling_apply",
+    "Book the session's trades on the real account (all or none)",
+    ApplyResponse,
+    ok_text="Ledger rows booked",
+    errors=(409, 422),
+)
 def modelling_apply(session_id: int):
     """Book the session's entries on the real account, all or none → {rows, session}."""
     session = owned_session_or_404(session_id)
@@ -259,6 +357,15 @@ def modelling_apply(session_id: int):
 
 @bp.post(ONE + "/suggest")
 @require_auth
+@documented(
+    "modeling_suggest",
+    "Size the trade that reaches a target (beta, net_exposure, weight, scenario_loss, var) "
+    "on the proposed book, and book it unless add is false",
+    SuggestResponse,
+    ok_text="The suggestion (null when the target is met) and the trade booked",
+    body=SuggestBody,
+    errors=(409,),
+)
 def modelling_suggest(session_id: int):
     """Size the trade that reaches a target on the proposed book; ``add`` (default true) books
     it → {suggestion (None when the target is met), trade, session}."""
@@ -289,9 +396,17 @@ def modelling_suggest(session_id: int):
 
 @bp.get(ONE + "/trades")
 @require_auth
+@documented(
+    "modeling_trades",
+    "The session's trades as broker orders (cash entries are not orders)",
+    SessionTradesResponse,
+    ok_text="Orders",
+    query=TradeExportParams,
+    files=("text/csv",),
+)
 def modelling_trades(session_id: int):
     """The session's trades as broker orders: format=json (default) or csv."""
-    fmt = choice_param("format", "json", ("json", "csv"))
+    fmt = query_params(TradeExportParams).format
     session = owned_session_or_404(session_id)
     orders = session_orders(session)
     if fmt == "csv":
@@ -308,179 +423,3 @@ def modelling_trades(session_id: int):
             "count": len(orders),
         }
     )
-
-
-def openapi_operations() -> list:
-    """These routes' OpenAPI operations, for ``openapi.document()`` to list with the others.
-
-    Imported at call time: the document module imports every API module first.
-    """
-    from webapp.api.openapi import STRING, enum_query, fields, nullable, obj, op, ref, response
-    from webapp.schemas.params import query_parameters
-
-    trade = fields("id!:int position!:int kind!:str")  # and the entry's own fields
-    session = fields(
-        "id!:int name!:str status!:status portfolio_id!:int proposal_portfolio_id!:int?",
-        "saved_portfolio_id!:int? created_at!:ts? updated_at!:ts? trades!:[trade]",
-        "proposed_cash!:num?",
-        status={"enum": list(SESSION_STATUSES)},
-        trade=trade,
-    )
-    changed = fields("trade!:trade session!:session", trade=trade, session=session)
-    entry = fields(
-        "kind!:kind symbol:str quantity:amount price:amount amount:amount trade_date:str",
-        "fees:amount position_type:str underlying_symbol:str strike_price:amount",
-        "expiration_date:str notes:str",
-        kind={"type": "string", "enum": list(svc.TRADE_KINDS)},
-    )
-    line = fields(
-        "key!:str label!:str unit!:unit current!:num? proposed!:num? difference!:num?",
-        unit={"enum": ["$", "fraction", "number", "score"]},
-    )
-    result = fields(
-        "session_id!:int calculated!:bool up_to_date!:bool as_of!:date? groups!:{[line]}",
-        line=line,
-    )
-    order = obj(
-        tuple(TRADE_COLUMNS),
-        **{
-            "Action": {"enum": list(ACTIONS)},
-            "Symbol": STRING,
-            "Quantity": nullable({"type": "number"}),
-            "Order Type": {"const": "MARKET"},
-            "Est. Price": nullable({"type": "number"}),
-            "Est. Value": nullable({"type": "number"}),
-        },
-    )
-    orders = fields(
-        "session_id!:int portfolio_id!:int as_of!:date? columns!:[str] trades!:[order] count!:int",
-        order=order,
-    )
-    deleted = {"description": "Deleted"}
-    one, trades = "/modeling/sessions/{session_id}", "/modeling/sessions/{session_id}/trades"
-    calculate = op(
-        f"post {one}/calculate",
-        "modeling_calculate",
-        "Queue the proposed book's calculation (the normal batch)",
-        response("Queued (or the run already queued)", ref("BatchRun")),
-        status=202,
-    )
-    calculate.spec["responses"]["503"] = response(
-        "The job queue is unreachable; nothing was queued",
-        ref("Error"),
-        headers={"Retry-After": {"description": "Seconds to wait", "schema": STRING}},
-    )
-    return [
-        op(
-            "get /modeling/sessions",
-            "modeling_list_sessions",
-            "The caller's modelling sessions, newest first (paginated)",
-            response(
-                "Sessions",
-                fields("sessions!:[session] total!:int limit!:int offset!:int", session=session),
-            ),
-            query=query_parameters(SessionListParams),
-            errors=(404,),  # the query's portfolio_id
-        ),
-        op(
-            "post /modeling/sessions",
-            "modeling_start_session",
-            "Start a modelling session on one of the caller's accounts",
-            response("The session (its proposed book equals the account)", session),
-            status=201,
-            body=fields("portfolio_id!:id name:str?"),
-            errors=(404,),  # the body's portfolio_id
-        ),
-        op(f"get {one}", "modeling_get_session", "One session", response("The session", session)),
-        op(
-            f"delete {one}",
-            "modeling_delete_session",
-            "Discard a session and its proposed book",
-            deleted,
-            status=204,
-        ),
-        op(
-            f"post {trades}",
-            "modeling_add_trade",
-            "Propose a trade (booked on the proposed book, or refused with field errors)",
-            response("The trade and the session", changed),
-            status=201,
-            body=entry,
-            errors=(409,),  # a saved or applied session
-        ),
-        op(
-            f"put {trades}/{{trade_id}}",
-            "modeling_update_trade",
-            "Replace a proposed trade's fields",
-            response("The trade and the session", changed),
-            body=entry,
-            errors=(409,),
-        ),
-        op(
-            f"delete {trades}/{{trade_id}}",
-            "modeling_remove_trade",
-            "Withdraw a proposed trade (refused while a later one needs it)",
-            deleted,
-            status=204,
-            errors=(409, 422),
-        ),
-        calculate,
-        op(
-            f"get {one}/impacts",
-            "modeling_impacts",
-            "Current vs proposed vs difference for every figure",
-            response("Impacts: units $, fraction (0.05 = 5%), number or score", result),
-        ),
-        op(
-            f"post {one}/save",
-            "modeling_save",
-            "Save the proposed book as a new account",
-            response("The new account's id", fields("portfolio_id!:int session!:s", s=session)),
-            status=201,
-            body=fields("name!:str"),
-            errors=(409,),
-        ),
-        op(
-            f"post {one}/suggest",
-            "modeling_suggest",
-            "Size the trade that reaches a target (beta, net_exposure, weight, scenario_loss, "
-            "var) on the proposed book, and book it unless add is false",
-            response(
-                "The suggestion (null when the target is met) and the trade booked",
-                fields("suggestion!:obj? trade!:obj? session!:s", s=session),
-            ),
-            body=fields(
-                "target!:target value!:num symbol:str scenario_id:str hedge:hedge add:bool",
-                target={"enum": ["beta", "net_exposure", "weight", "scenario_loss", "var"]},
-                hedge={"enum": ["index", "put"]},
-            ),
-            errors=(409, 422),
-        ),
-        op(
-            f"post {one}/apply",
-            "modeling_apply",
-            "Book the session's trades on the real account (all or none)",
-            response("Ledger rows booked", fields("rows!:int session!:s", s=session)),
-            errors=(409, 422),
-        ),
-        op(
-            f"get {trades}",
-            "modeling_trades",
-            "The session's trades as broker orders (cash entries are not orders)",
-            response(
-                "Orders",
-                headers={
-                    "Content-Disposition": {
-                        "required": False,
-                        "schema": STRING,
-                        "description": "csv: attachment with the file name",
-                    }
-                },
-                content={
-                    "application/json": {"schema": orders},
-                    "text/csv": {"schema": STRING},
-                },
-            ),
-            query=[enum_query("format", ("json", "csv"), "json", "Output format.")],
-        ),
-    ]

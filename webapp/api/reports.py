@@ -13,7 +13,19 @@ from __future__ import annotations
 from flask import Response, g, jsonify
 
 from webapp.api import bp
+from webapp.api.apidoc import documented
 from webapp.api.common import body_portfolio, json_body, query_params, require_auth
+from webapp.schemas.api.reports import (
+    Report,
+    ReportSchedule,
+    ReportsCreateScheduleBody,
+    ReportsCreateTemplateBody,
+    ReportsGenerateBody,
+    ReportsListResponse,
+    ReportsListSchedulesResponse,
+    ReportsListTemplatesResponse,
+    ReportTemplate,
+)
 from webapp.schemas.params import Page
 from webapp.services import reports as svc
 
@@ -24,6 +36,15 @@ class ReportListParams(Page):
 
 @bp.post("/export/reports/generate")
 @require_auth
+@documented(
+    "export_reports_generate",
+    "Queue a client PDF report (the same report while one is queued or running)",
+    Report,
+    ok_text="Queued",
+    status=202,
+    body=ReportsGenerateBody,
+    errors=(404, 503),
+)
 def generate_report():
     """Queue a report {portfolio_id, template_id?, session_id?} → 202 {report_id, status, …}."""
     data = json_body()
@@ -36,6 +57,12 @@ def generate_report():
 
 @bp.get("/export/reports/<int:report_id>/status")
 @require_auth
+@documented(
+    "export_reports_status",
+    "A report's status, progress (0-100) and the section being built",
+    Report,
+    ok_text="The report",
+)
 def report_status(report_id: int):
     """Status, progress (0-100), the section being built, pages and error of one report."""
     report = svc.refresh_status(svc.owned_report(report_id, g.user.id))
@@ -44,6 +71,13 @@ def report_status(report_id: int):
 
 @bp.get("/export/reports/<int:report_id>/download")
 @require_auth
+@documented(
+    "export_reports_download",
+    "The report's PDF (409 until it is built)",
+    ok_text="The PDF",
+    files=("application/pdf",),
+    errors=(409,),
+)
 def download_report(report_id: int):
     """The PDF (attachment); 409 while it is queued, running or failed."""
     report = svc.refresh_status(svc.owned_report(report_id, g.user.id))
@@ -56,6 +90,13 @@ def download_report(report_id: int):
 
 @bp.get("/export/reports")
 @require_auth
+@documented(
+    "export_reports_list",
+    "The caller's reports, newest first",
+    ReportsListResponse,
+    ok_text="Reports",
+    query=ReportListParams,
+)
 def list_reports():
     """The caller's reports, newest first: {reports, total, limit, offset}."""
     params = query_params(ReportListParams)
@@ -72,6 +113,12 @@ def list_reports():
 
 @bp.get("/export/reports/templates")
 @require_auth
+@documented(
+    "export_reports_list_templates",
+    "The caller's report templates and the sections a template may choose",
+    ReportsListTemplatesResponse,
+    ok_text="Templates",
+)
 def list_templates():
     """The caller's report templates and the section keys a template may choose."""
     templates = svc.user_templates(g.user.id)
@@ -86,6 +133,14 @@ def list_templates():
 
 @bp.post("/export/reports/templates")
 @require_auth
+@documented(
+    "export_reports_create_template",
+    "Create a report template (sections, firm name, PNG logo as base64, <= 500 KB)",
+    ReportTemplate,
+    ok_text="The template",
+    status=201,
+    body=ReportsCreateTemplateBody,
+)
 def create_template():
     """A template {name, firm_name?, sections?, logo_base64?} → 201."""
     template = svc.create_template(g.user.id, json_body())
@@ -94,6 +149,12 @@ def create_template():
 
 @bp.delete("/export/reports/templates/<int:template_id>")
 @require_auth
+@documented(
+    "export_reports_delete_template",
+    "Delete a report template",
+    ok_text="Deleted",
+    status=204,
+)
 def delete_template(template_id: int):
     """Delete the template (reports and schedules made with it keep going) → 204."""
     svc.delete_template(svc.owned_template(template_id, g.user.id))
@@ -102,6 +163,12 @@ def delete_template(template_id: int):
 
 @bp.get("/export/reports/schedule")
 @require_auth
+@documented(
+    "export_reports_list_schedules",
+    "The caller's monthly report schedules",
+    ReportsListSchedulesResponse,
+    ok_text="Schedules",
+)
 def list_schedules():
     """The caller's monthly report schedules, next due first."""
     schedules = svc.user_schedules(g.user.id)
@@ -112,6 +179,15 @@ def list_schedules():
 
 @bp.post("/export/reports/schedule")
 @require_auth
+@documented(
+    "export_reports_create_schedule",
+    "Schedule a monthly report of a portfolio on a day of the month",
+    ReportSchedule,
+    ok_text="The schedule",
+    status=201,
+    body=ReportsCreateScheduleBody,
+    errors=(404,),
+)
 def create_schedule():
     """A monthly report {portfolio_id, day_of_month (1-28), template_id?, frequency?} → 201."""
     data = json_body()
@@ -121,142 +197,13 @@ def create_schedule():
 
 @bp.delete("/export/reports/schedule/<int:schedule_id>")
 @require_auth
+@documented(
+    "export_reports_delete_schedule",
+    "Stop a monthly report schedule",
+    ok_text="Deleted",
+    status=204,
+)
 def delete_schedule(schedule_id: int):
     """Stop the schedule (its reports stay) → 204."""
     svc.delete_schedule(svc.owned_schedule(schedule_id, g.user.id))
     return "", 204
-
-
-def openapi_operations() -> list:
-    """These routes' OpenAPI operations, for ``openapi.document()`` to list with the others.
-
-    Built here, beside the routes; imported at call time because the document module imports
-    every API module first.
-    """
-    from webapp.api.openapi import fields, op, ref, response
-    from webapp.models.reports import FREQUENCIES, MAX_DAY_OF_MONTH, REPORT_STATUSES
-    from webapp.schemas.params import query_parameters
-
-    report = fields(
-        "report_id!:int portfolio_id!:int portfolio_name!:str template_id:int? session_id:int?",
-        "status!:status progress!:int step:str? error:str? page_count:int? as_of:date?",
-        "created_at!:ts finished_at:ts?",
-        status={"type": "string", "enum": list(REPORT_STATUSES)},
-    )
-    template = fields(
-        "template_id!:int name!:str firm_name!:str sections!:[str] has_logo!:bool created_at!:ts"
-    )
-    schedule = fields(
-        "schedule_id!:int portfolio_id!:int portfolio_name!:str template_id:int? frequency!:str",
-        "day_of_month!:int next_run_date!:date enabled!:bool last_report_id:int? created_at!:ts",
-    )
-    sections = {"type": "string", "enum": list(svc.OPTIONAL_SECTIONS)}
-    queue_down = response(
-        "The job queue is unreachable (Retry-After says when to retry)", ref("Error")
-    )
-    generate = op(
-        "post /export/reports/generate",
-        "export_reports_generate",
-        "Queue a client PDF report (the same report while one is queued or running)",
-        response("Queued", report),
-        status=202,
-        body=fields("portfolio_id!:id template_id:id? session_id:id?"),
-        errors=(404,),  # the body's portfolio, template or session
-    )
-    generate.spec["responses"]["503"] = queue_down
-    pdf = {"type": "string", "contentMediaType": "application/pdf"}
-    disposition = {
-        "required": True,
-        "schema": {"type": "string"},
-        "description": 'attachment; filename="<account>-report-<as-of>.pdf"',
-    }
-    one = "/export/reports/{report_id}"
-    return [
-        generate,
-        op(
-            f"get {one}/status",
-            "export_reports_status",
-            "A report's status, progress (0-100) and the section being built",
-            response("The report", report),
-        ),
-        op(
-            f"get {one}/download",
-            "export_reports_download",
-            "The report's PDF (409 until it is built)",
-            response(
-                "The PDF",
-                headers={"Content-Disposition": disposition},
-                content={"application/pdf": {"schema": pdf}},
-            ),
-            errors=(409,),
-        ),
-        op(
-            "get /export/reports",
-            "export_reports_list",
-            "The caller's reports, newest first",
-            response(
-                "Reports",
-                fields("reports!:[report] total!:int limit!:int offset!:int", report=report),
-            ),
-            query=query_parameters(ReportListParams),
-        ),
-        op(
-            "get /export/reports/templates",
-            "export_reports_list_templates",
-            "The caller's report templates and the sections a template may choose",
-            response(
-                "Templates",
-                fields(
-                    "templates!:[template] total!:int sections!:[section]",
-                    template=template,
-                    section="key!:str title!:str",
-                ),
-            ),
-        ),
-        op(
-            "post /export/reports/templates",
-            "export_reports_create_template",
-            "Create a report template (sections, firm name, PNG logo as base64, <= 500 KB)",
-            response("The template", template),
-            status=201,
-            body=fields(
-                "name!:name firm_name:firm sections:[section] logo_base64:str?",
-                name={"type": "string", "maxLength": svc.MAX_NAME},
-                firm={"type": ["string", "null"], "maxLength": svc.MAX_FIRM},
-                section=sections,
-            ),
-        ),
-        op(
-            "delete /export/reports/templates/{template_id}",
-            "export_reports_delete_template",
-            "Delete a report template",
-            {"description": "Deleted"},
-            status=204,
-        ),
-        op(
-            "get /export/reports/schedule",
-            "export_reports_list_schedules",
-            "The caller's monthly report schedules",
-            response("Schedules", fields("schedules!:[schedule] total!:int", schedule=schedule)),
-        ),
-        op(
-            "post /export/reports/schedule",
-            "export_reports_create_schedule",
-            "Schedule a monthly report of a portfolio on a day of the month",
-            response("The schedule", schedule),
-            status=201,
-            body=fields(
-                "portfolio_id!:id day_of_month!:day template_id:id? frequency:frequency",
-                day={"type": "integer", "minimum": 1, "maximum": MAX_DAY_OF_MONTH},
-                frequency={"type": "string", "enum": list(FREQUENCIES)},
-            ),
-            errors=(404,),  # the body's portfolio or template
-        ),
-        op(
-            "delete /export/reports/schedule/{schedule_id}",
-            "export_reports_delete_schedule",
-            "Stop a monthly report schedule",
-            {"description": "Deleted"},
-            status=204,
-        ),
-    ]

@@ -6,10 +6,21 @@ from flask import g, jsonify
 from sqlalchemy import select
 
 from webapp.api import bp
-from webapp.api.common import ApiError, int_param, owned_portfolio_or_404, require_auth
+from webapp.api.apidoc import documented
+from webapp.api.common import ApiError, owned_portfolio_or_404, query_params, require_auth
 from webapp.extensions import db
 from webapp.models import BatchRun, Portfolio
 from webapp.models._time import isoformat_z
+from webapp.schemas.api.common import BatchRun as BatchRunShape
+from webapp.schemas.api.system import (
+    BatchMarketDataResponse,
+    BatchRunList,
+    BatchStatusResponse,
+    BatchStepResponse,
+    JobResponse,
+    JobRun,
+)
+from webapp.schemas.params import BatchHistoryParams, BatchTargetParams
 from webapp.services import portfolios as svc
 from webapp.services.jsonable import jsonable
 from webapp.services.queueing import (
@@ -20,9 +31,6 @@ from webapp.services.queueing import (
     queue_status,
 )
 from webapp.services.runs import ACTIVE_RUN_STATUSES, recent_runs
-
-HISTORY_LIMIT = (50, 1, 500)  # runs in GET /system/batch/history: (default, minimum, maximum)
-
 
 # BatchRun columns the API returns as stored, and those it writes as UTC timestamps.
 RUN_COLUMNS = ("portfolio_id", "job_id", "trigger", "status", "steps", "error")
@@ -41,6 +49,13 @@ def run_dict(run: BatchRun) -> dict:
 
 @bp.post("/system/batch/portfolio/<int:portfolio_id>")
 @require_auth
+@documented(
+    "system_batch_portfolio",
+    "Queue the portfolio's calculation batch",
+    BatchRunShape,
+    ok_text="Queued (or the already queued run)",
+    status=202,
+)
 def batch_portfolio(portfolio_id: int):
     """Queue a batch for one of the caller's portfolios, or return the one already active."""
     portfolio = owned_portfolio_or_404(portfolio_id)
@@ -50,6 +65,13 @@ def batch_portfolio(portfolio_id: int):
 
 @bp.post("/system/batch/run-all")
 @require_auth
+@documented(
+    "system_batch_run_all",
+    "Queue a batch for every portfolio of the caller",
+    BatchRunList,
+    ok_text="Queued",
+    status=202,
+)
 def batch_run_all():
     """Queue a batch for every portfolio of the caller (one job each)."""
     runs = [enqueue_portfolio_batch(p.id, trigger="api") for p in svc.user_portfolios(g.user.id)]
@@ -73,7 +95,7 @@ def _job_owned(job_id: str) -> BatchRun:
 
 def _portfolio_ids() -> list[int]:
     """``portfolio_id`` (one of the caller's, else 404) or every portfolio of the caller."""
-    portfolio_id = int_param("portfolio_id", None, 1, 2**31 - 1)
+    portfolio_id = query_params(BatchTargetParams).portfolio_id
     if portfolio_id is not None:
         return [owned_portfolio_or_404(portfolio_id).id]
     return [p.id for p in svc.user_portfolios(g.user.id)]
@@ -94,6 +116,15 @@ def _step_trigger(segment: str):
         f"Queue the {segment} calculation (batch step {step!r} and what it needs) for "
         "portfolio_id, or for every portfolio of the caller."
     )
+    view = documented(
+        view.__name__.replace("batch_", "system_batch_"),
+        f"Queue the {segment} calculation (batch step {step!r} and what it needs)",
+        BatchStepResponse,
+        ok_text="Queued",
+        status=202,
+        query=BatchTargetParams,
+        errors=(404,),
+    )(view)
     bp.post(f"/system/batch/{segment}")(require_auth(view))
 
 
@@ -103,6 +134,13 @@ for _segment in STEP_TRIGGERS:
 
 @bp.post("/system/batch/market-data")
 @require_auth
+@documented(
+    "system_batch_market_data",
+    "Queue the price sync from the configured provider",
+    BatchMarketDataResponse,
+    ok_text="Queued",
+    status=202,
+)
 def batch_market_data():
     """Queue the insert-only price sync from the configured provider (shared by every user)."""
     job = enqueue_refresh_prices()
@@ -111,6 +149,14 @@ def batch_market_data():
 
 @bp.get("/system/batch/status")
 @require_auth
+@documented(
+    "system_batch_status",
+    "The caller's queued and running runs, and the queue",
+    BatchStatusResponse,
+    ok_text="Status",
+    query=BatchTargetParams,
+    errors=(404,),
+)
 def batch_status():
     """The caller's queued and running batch runs, and whether a worker is there to run them."""
     runs = [r for pid in _portfolio_ids() for r in recent_runs(pid, 5)]
@@ -128,6 +174,13 @@ def batch_status():
 
 @bp.get("/system/jobs/<job_id>/result")
 @require_auth
+@documented(
+    "system_job_result",
+    "The finished job's run: status, steps and error (409 while it runs)",
+    JobRun,
+    ok_text="The run",
+    errors=(409,),
+)
 def job_result(job_id: str):
     """The result of a finished job: the run's status, steps and error; 409 while it runs."""
     run = _job_owned(job_id)
@@ -143,6 +196,14 @@ def job_result(job_id: str):
 
 @bp.post("/system/jobs/<job_id>/cancel")
 @require_auth
+@documented(
+    "system_job_cancel",
+    "Cancel a queued or running job (409 once finished)",
+    JobRun,
+    ok_text="Cancelled",
+    status=202,
+    errors=(409,),
+)
 def job_cancel(job_id: str):
     """Cancel a queued or running job: a queued one never starts, a running one stops at its
     next step (results already stored stay); 409 when it has finished."""
@@ -160,6 +221,12 @@ def job_cancel(job_id: str):
 
 @bp.get("/system/jobs/<job_id>")
 @require_auth
+@documented(
+    "system_job",
+    "Job status, progress, current step and result",
+    JobResponse,
+    ok_text="Job",
+)
 def job(job_id: str):
     """Status, progress and result of the RQ job of one of the caller's batch runs."""
     _job_owned(job_id)
@@ -176,10 +243,18 @@ def job(job_id: str):
 
 @bp.get("/system/batch/history")
 @require_auth
+@documented(
+    "system_batch_history",
+    "Recent batch runs",
+    BatchRunList,
+    ok_text="Runs",
+    query=BatchHistoryParams,
+    errors=(404,),
+)
 def batch_history():
     """The caller's latest batch runs, newest first, optionally for one portfolio."""
-    limit = int_param("limit", *HISTORY_LIMIT)
-    portfolio_id = int_param("portfolio_id", None, 1, 2**31 - 1)
+    params = query_params(BatchHistoryParams)
+    limit, portfolio_id = params.limit, params.portfolio_id
     if portfolio_id is not None:
         owned_portfolio_or_404(portfolio_id)
         runs = recent_runs(portfolio_id, limit)

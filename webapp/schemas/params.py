@@ -9,6 +9,7 @@ Ranges are the reference contract's (the reference backlog, section 3.0.3).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal, Mapping, TypeVar
 
@@ -23,8 +24,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from webapp.analytics.scenarios import CATEGORIES
+from webapp.analytics.scenarios import CATEGORIES, load_scenarios
 from webapp.services.book_list import SORT_KEYS
+from webapp.services.management import TRANSACTION_KINDS
 from webapp.services.market_views import MAX_PAYLOAD_BYTES
 
 M = TypeVar("M", bound="QueryParams")
@@ -50,6 +52,8 @@ class ParamError(Exception):
                 f"{label} must be a whole number from {d['min']} to {d['max']}: "
                 f"no more than the look-back ({d['max']} days)."
             )
+        if "unknown" in d:
+            return f"{label}: unknown {', '.join(d['unknown'])}."
         if "allowed" in d:
             allowed = ", ".join(str(a).replace("_", " ") for a in d["allowed"])
             return f"{label} must be one of: {allowed}."
@@ -104,6 +108,11 @@ class QueryParams(BaseModel):
                 f"'{name}' must be one of: {', '.join(allowed)}",
                 {"field": name, "value": raw, "allowed": allowed},
             )
+        if err["type"] == "unknown_values":
+            unknown = err["ctx"]["unknown"]
+            return ParamError(name, err["msg"], {"field": name, "unknown": unknown})
+        if err["type"] == "missing":
+            return ParamError(name, f"'{name}' is required", {"field": name})
         if err["type"] in ("string_too_long", "string_pattern_mismatch", "string_too_short"):
             return ParamError(name, f"'{name}' is not a valid value", {"field": name, "value": raw})
         if err["type"] == "cross_limit":
@@ -182,6 +191,11 @@ class ForwardRangeParams(QueryParams):
     )
 
 
+#: The scenario library's ids, in library order (what ``scenarios`` may list).
+SCENARIO_IDS: tuple[str, ...] = tuple(s.id for s in load_scenarios())
+_SCENARIO_ID = "|".join(re.escape(i) for i in SCENARIO_IDS)
+
+
 class StressParams(QueryParams):
     """Stress tests: one category of the library, or some scenario ids (unknown ids: 400)."""
 
@@ -191,9 +205,25 @@ class StressParams(QueryParams):
     scenarios: str | None = Field(
         None,
         max_length=2_000,
-        pattern=r"^[a-z0-9_]+(,[a-z0-9_]+)*$",
-        description="Comma-separated scenario ids (unknown ids are a 400).",
+        # Stated as the library's ids; checked by _known_ids, which names the unknown ones.
+        json_schema_extra={"pattern": f"^({_SCENARIO_ID})(,({_SCENARIO_ID}))*$"},
+        description="Comma-separated scenario ids of the library (unknown ids are a 400); "
+        "each named scenario carries its positions and move_explained rows.",
     )
+
+    @field_validator("scenarios")
+    @classmethod
+    def _known_ids(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        unknown = [i for i in dict.fromkeys(value.split(",")) if i not in SCENARIO_IDS]
+        if unknown:
+            raise PydanticCustomError(
+                "unknown_values",
+                "Unknown scenario id(s): {listed}",
+                {"listed": ", ".join(unknown[:10]), "unknown": unknown[:10]},
+            )
+        return value
 
     @property
     def scenario_ids(self) -> list[str] | None:
@@ -280,10 +310,104 @@ class PositionListParams(Page):
     )
 
 
+class PortfolioPositionsParams(QueryParams):
+    """GET /management/portfolios/{id}/positions: open, closed or all, one tag or strategy."""
+
+    status: Literal["open", "closed", "all"] = Field("open", description="Open, closed or all.")
+    tag: str | None = Field(None, max_length=64, description="Only positions with this tag.")
+    strategy: str | None = Field(None, max_length=120, description="Only this strategy.")
+
+
 class StrategyListParams(QueryParams):
     """GET /management/strategies."""
 
     portfolio_id: OwnPortfolioId = None
+
+
+#: A ticker, class share (BRK-B, BRK.B) or OSI option symbol; spaces around it are ignored.
+SYMBOL = r"[A-Za-z0-9][A-Za-z0-9.\-]{0,31}"
+MAX_LIST_ITEMS = 100  # symbols in one comma-separated parameter
+SYMBOL_LIST = rf"^ *{SYMBOL} *(, *{SYMBOL} *){{0,{MAX_LIST_ITEMS - 1}}}$"
+
+
+def symbol_list(raw: str | None) -> list[str] | None:
+    """A comma-separated symbol parameter as upper-case symbols, in order, without repeats."""
+    if raw is None:
+        return None
+    return list(dict.fromkeys(part.strip().upper() for part in raw.split(",")))
+
+
+class PositionDetailsParams(QueryParams):
+    """GET /data/positions/details: the portfolio (required)."""
+
+    portfolio_id: int = Field(ge=1, le=2_147_483_647, description="The portfolio (yours).")
+
+
+class QuoteParams(QueryParams):
+    """GET /data/prices/quotes: the symbols (required)."""
+
+    symbols: str = Field(
+        pattern=SYMBOL_LIST,
+        max_length=4_000,
+        description=f"Comma-separated symbols, e.g. AAPL,MSFT (at most {MAX_LIST_ITEMS}).",
+    )
+
+    @property
+    def symbol_list(self) -> list[str]:
+        """The symbols asked for, upper case, in order, without repeats."""
+        return symbol_list(self.symbols) or []
+
+
+class PositionFactorParams(QueryParams):
+    """GET /analytics/portfolio/{id}/positions/factor-exposures: a page, some symbols."""
+
+    limit: int = Field(50, ge=1, le=200, description="Page size.")
+    offset: int = Field(0, ge=0, le=1_000_000, description="Rows to skip.")
+    symbols: str | None = Field(
+        None,
+        pattern=SYMBOL_LIST,
+        max_length=4_000,
+        description="Only these symbols (comma-separated; a position's symbol or underlying).",
+    )
+
+    @property
+    def symbol_list(self) -> list[str] | None:
+        """The symbols asked for (None: every position)."""
+        return symbol_list(self.symbols)
+
+
+class ExportFormatParams(QueryParams):
+    """GET /export/portfolio/{id}: the file format."""
+
+    format: Literal["json", "csv", "xlsx"] = Field("json", description="File format.")
+
+
+class TradeExportParams(QueryParams):
+    """A trade list's format (POST /export/trades, GET /modeling/sessions/{id}/trades)."""
+
+    format: Literal["json", "csv"] = Field("json", description="Output format.")
+
+
+class BatchTargetParams(QueryParams):
+    """The batch triggers and status: one of the caller's portfolios, or all of them."""
+
+    portfolio_id: OwnPortfolioId = None
+
+
+class BatchHistoryParams(BatchTargetParams):
+    """GET /system/batch/history: how many runs, of one portfolio or all."""
+
+    limit: int = Field(50, ge=1, le=500, description="How many runs.")
+
+
+class LedgerParams(QueryParams):
+    """GET /management/portfolios/{id}/transactions: a page of the ledger, one kind or all."""
+
+    limit: int = Field(100, ge=1, le=1000, description="Rows per page.")
+    offset: int = Field(0, ge=0, le=2_147_483_647, description="Rows to skip.")
+    kind: Literal[TRANSACTION_KINDS] | None = Field(  # type: ignore[valid-type]
+        None, description="Only this kind."
+    )
 
 
 def query_parameters(model: type[QueryParams]) -> list[dict]:
@@ -296,7 +420,8 @@ def query_parameters(model: type[QueryParams]) -> list[dict]:
         prop.pop("title", None)
         if name in model.cross_limits:
             description = f"{description} Refused (400) above {model.cross_limits[name]}."
-        param = {"name": name, "in": "query", "required": False, "schema": prop}
+        required = model.model_fields[name].is_required()
+        param = {"name": name, "in": "query", "required": required, "schema": prop}
         if description:
             param["description"] = description
         out.append(param)

@@ -1,0 +1,1 @@
+"""The declared request bodies and responses of /api/v1, one module per area."""
