@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint format lock install bench clean
+.PHONY: run test lint format lock install bench clean api-docs
 
 # Installs exactly the locked versions (every transitive dependency, checked by hash).
 $(STAMP): requirements-dev.lock
@@ -39,6 +39,10 @@ lock: $(STAMP)
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --no-strip-extras --allow-unsafe \
 	  --no-emit-index-url --no-emit-find-links -c requirements.lock \
 	  -o requirements-dev.lock requirements-dev.txt
+
+# docs/API.md and the README's path table, from real answers of the demo data.
+api-docs: $(STAMP)
+	$(PY) tools/api_reference.py
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-bench.txt

@@ -158,7 +158,9 @@ def _cross_field_invalid(case) -> bool:
 def _excluded_checks(case) -> list:
     from schemathesis.checks import CHECKS
 
-    names = []
+    # The fuzzer authenticates through call arguments, which schemathesis' ignored-auth probes
+    # cannot take away; enforcement is tested directly, route by route, below.
+    names = ["ignored_auth"]
     if _cross_field_invalid(case):
         names.append("positive_data_acceptance")
     return CHECKS.get_by_names(names)
@@ -191,6 +193,37 @@ def test_get_operations_conform_to_the_document(case, app, books):
         # ... and, for valid input, against a portfolio the caller owns: the happy path.
         _owned(case, book)
         case.call_and_validate(app=app, headers=headers, excluded_checks=excluded)
+
+
+PROTECTED = [
+    (method.upper(), path)
+    for path, item in DOCUMENT["paths"].items()
+    for method, op in item.items()
+    if op["security"]
+]
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+def test_every_protected_operation_refuses_missing_and_bogus_credentials(
+    client, books_no_batch, method, path
+):
+    """401 in the error shape without credentials, with a bogus bearer token and with a bogus
+    auth_token cookie (for a real portfolio id of a real advisor, so only auth can refuse)."""
+    book = books_no_batch["individual"]
+    url = re.sub(r"{portfolio_id}", str(book.portfolio_id), path)
+    url = re.sub(r"{job_id}", "batch-1-00000000", url)
+    url = re.sub(r"{\w+}", "1", url)
+    kwargs = {"json": {}} if method != "GET" else {}
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        resp = client.open(url, method=method, headers=headers, **kwargs)
+        assert resp.status_code == 401, (method, url, headers, resp.status_code)
+        assert resp.get_json()["error"]["message"]
+    client.set_cookie("auth_token", "not-a-token", path="/api/")
+    try:
+        resp = client.open(url, method=method, **kwargs)
+        assert resp.status_code in (401, 403), (method, url, resp.status_code)
+    finally:
+        client.delete_cookie("auth_token", path="/api/")
 
 
 def test_405_lists_allowed_methods(client):
@@ -258,5 +291,5 @@ def test_write_operations_never_fail_and_answer_as_documented(case, app, fuzz_ad
     # required of writes; a 5xx, an undocumented status or body still fail.
     from schemathesis.checks import CHECKS
 
-    excluded = CHECKS.get_by_names(["positive_data_acceptance"])
+    excluded = CHECKS.get_by_names(["positive_data_acceptance", "ignored_auth"])
     case.call_and_validate(app=app, headers=headers, excluded_checks=excluded)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -78,13 +78,33 @@ class UpdateClientBody(ApiModel):
     portfolio_ids: list[Id] = None
 
 
+class QuestionChoice(ApiModel):
+    """One answer of a question: its value, label and points (ceiling and loss limit where the
+    answer caps the score or sets the client's loss limit, in percentage points)."""
+
+    value: str
+    label: str
+    points: float
+    ceiling: int | None
+    loss_limit_pct: float | None
+
+
+class Question(ApiModel):
+    """One question of the risk questionnaire: its key, text, dimension and choices."""
+
+    key: str
+    text: str
+    dimension: Literal["capacity", "willingness"]
+    choices: list[QuestionChoice]
+
+
 class GetQuestionnaireResponse(ApiModel):
     """The current risk questionnaire (version, scoring method, questions) and the client's
     past profiles, newest first."""
 
     version: str
     method: str
-    questions: list[dict[str, Any]]
+    questions: list[Question]
     history: list[RiskProfile]
 
 
