@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 from pydantic import Field
 
 from webapp.api import bp
 from webapp.api.apidoc import documented
 from webapp.api.common import (
-    ApiError,
     body_portfolio,
+    json_body,
     owned_portfolio_or_404,
     query_params,
     require_auth,
@@ -52,14 +52,6 @@ class RuleListParams(QueryParams):
     """GET /management/alerts/rules: one book's rules, or all the caller's."""
 
     portfolio_id: OwnPortfolioId = None
-
-
-def _json_body() -> dict:
-    """The request's JSON object, or 400."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "Send a JSON object body.")
-    return data
 
 
 @bp.get("/management/alerts")
@@ -122,7 +114,7 @@ def get_alert(alert_id: int):
 def acknowledge_alert(alert_id: int):
     """Acknowledge with {note} (required, at most 2,000 characters); 409 if done already."""
     alert = svc.owned_alert(alert_id, g.user.id)
-    svc.acknowledge(alert, g.user.id, _json_body().get("note"))
+    svc.acknowledge(alert, g.user.id, json_body().get("note"))
     return jsonify(svc.alert_dict(alert, events=True))
 
 
@@ -158,7 +150,7 @@ def list_rules():
 )
 def create_rule():
     """A rule {portfolio_id, kind, threshold?, param?, comparison?} → 201, checked at once."""
-    data = _json_body()
+    data = json_body()
     portfolio = body_portfolio(data)
     rule = svc.create_rule(
         g.user.id,
@@ -183,7 +175,7 @@ def create_rule():
 def update_rule(rule_id: int):
     """Enable or disable the rule: {enabled: true|false}."""
     rule = svc.owned_rule(rule_id, g.user.id)
-    svc.set_enabled(rule, _json_body().get("enabled"))
+    svc.set_enabled(rule, json_body().get("enabled"))
     return jsonify(svc.rule_dict(rule))
 
 
