@@ -60,30 +60,9 @@ class AlertEvent(ApiModel):
     at: Timestamp
 
 
-class AlertWithEvents(ApiModel):
+class AlertWithEvents(Alert):
     """An alert with its audit trail, oldest event first."""
 
-    id: int
-    portfolio_id: int
-    portfolio_name: str
-    rule_id: int
-    rule_summary: str
-    kind: str
-    label: str
-    unit: str | None = None
-    key: str
-    subject: str | None = None
-    status: Literal["new", "seen", "acknowledged", "cleared"]
-    acknowledged: bool
-    value: float | None = None
-    threshold: float | None = None
-    comparison: str
-    message: str
-    as_of: IsoDate | None = None
-    batch_run_id: int | None = None
-    raised_at: Timestamp
-    last_seen_at: Timestamp
-    cleared_at: Timestamp | None = None
     events: list[AlertEvent]
 
 

@@ -114,8 +114,8 @@ class PositionsView(ApiModel):
     left_out: list[dict[str, Any]]
 
 
-class PortfolioSummary(ApiModel):
-    """A portfolio with its cash and total value in dollars, open-position count and price date."""
+class Portfolio(ApiModel):
+    """A portfolio's stored details: name, description, cash balance ($), benchmark and dates."""
 
     id: int
     name: str
@@ -123,11 +123,17 @@ class PortfolioSummary(ApiModel):
     cash_balance: float
     benchmark: str
     inception_date: IsoDate | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
+
+
+class PortfolioSummary(Portfolio):
+    """A portfolio with its cash and total value in dollars, open-position count and price date."""
+
     total_value: float | None
     position_count: int
     as_of: IsoDate | None = None
     created_at: Timestamp
-    updated_at: Timestamp = None
 
 
 class Quote(ApiModel):
@@ -170,19 +176,6 @@ class Position(ApiModel):
     entry_price: float = None
     entry_date: IsoDate | None = None
     tags: list[str] = None
-
-
-class Portfolio(ApiModel):
-    """A portfolio's stored details: name, description, cash balance ($), benchmark and dates."""
-
-    id: int
-    name: str
-    description: str | None = None
-    cash_balance: float
-    benchmark: str
-    inception_date: IsoDate | None = None
-    created_at: Timestamp = None
-    updated_at: Timestamp = None
 
 
 class Transaction(ApiModel):
