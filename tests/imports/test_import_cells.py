@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webapp.imports import neutralize
 from webapp.imports.cells import CellError, norm_header, parse_date, parse_decimal
@@ -152,3 +154,24 @@ def test_header_names_ignore_case_spaces_and_punctuation():
     )
     assert norm_header("Qty (Quantity)") == "qtyquantity"
     assert norm_header("Price Paid $") == "pricepaid"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.from_regex(r"\A-?\$?[0-9,]{1,22}(\.[0-9]{0,3})?\Z"))
+def test_the_money_fast_path_reads_as_the_general_path(text):
+    """ "$1,234.50"-style cells skip the clean/replace chain; the value (or the error) is the
+    one the general path gives."""
+    import re
+
+    from webapp.imports import cells
+
+    def read(pattern):
+        saved, cells._PLAIN_MONEY_RE = cells._PLAIN_MONEY_RE, pattern
+        try:
+            return cells.parse_decimal(text)
+        except cells.CellError as exc:
+            return exc.code
+        finally:
+            cells._PLAIN_MONEY_RE = saved
+
+    assert read(cells._PLAIN_MONEY_RE) == read(re.compile(r"(?!)"))

@@ -19,6 +19,9 @@ _GROUPED_RE = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 # nothing to clean, no placeholder, currency, grouping or exponent: the general path of
 # parse_decimal would only confirm it (same Decimal, same sign handling).
 _PLAIN_NUMBER_RE = re.compile(r"(-?)((?:\d+(?:\.\d*)?|\.\d+))")
+# The brokers' money and grouped cells ("$1,234.50", "-$6,070.00", "12,000"), read without the
+# general path's clean/replace chain; the same values the general path gives (tested).
+_PLAIN_MONEY_RE = re.compile(r"(-?)\$?(\d{1,3}(?:,\d{3})+|\d+)(\.\d*)?")
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -72,6 +75,10 @@ def parse_decimal(text: str | None) -> Decimal | None:
     plain = _PLAIN_NUMBER_RE.fullmatch(text) if text else None
     if plain is not None:  # "100", "-25", "185.25": most cells of most files
         return _signed(plain[2], text, negative=bool(plain[1]))
+    money = _PLAIN_MONEY_RE.fullmatch(text) if text else None
+    if money is not None:  # "$1,234.50", "-$6,070.00", "12,000": broker exports
+        literal = money[2].replace(",", "") + (money[3] or "")
+        return _signed(literal, text, negative=bool(money[1]))
     raw = clean(text)
     if raw.lower() in _MISSING:
         return None
