@@ -22,6 +22,7 @@ JSON Schema cannot state.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -187,14 +188,16 @@ def declared(operation_id: str) -> Declared:
 def document() -> dict:
     """The OpenAPI 3.1 document (built once: it depends only on the code, not on the app)."""
     global _document
-    if _document is None:
-        # spectree lifts nested models out of its registry while generating, so it can
-        # generate only once (and ``spec.spec`` would bind the first app for good).
-        _document = _finish(spec._generate_spec())  # noqa: SLF001
+    with _document_lock:  # gunicorn threads: the first requests may come together
+        if _document is None:
+            # spectree lifts nested models out of its registry while generating, so it can
+            # generate only once (and ``spec.spec`` would bind the first app for good).
+            _document = _finish(spec._generate_spec())  # noqa: SLF001
     return _document
 
 
 _document: dict | None = None
+_document_lock = threading.Lock()
 
 
 def _finish(generated: dict) -> dict:
