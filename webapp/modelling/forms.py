@@ -75,13 +75,16 @@ class ConfirmForm(FlaskForm):
 
 
 SUGGEST_TARGETS = [
-    ("beta", "Beta to (a number, e.g. 0.8)"),
-    ("net_exposure", "Net exposure to (% of equity)"),
-    ("weight", "A holding's weight to (% of equity)"),
-    ("scenario_loss", "A scenario's loss to (% of equity, e.g. -10)"),
-    ("var", "1-day 95% VaR to (% of equity)"),
+    SelectChoice("beta", "Beta to (a number, e.g. 0.8)"),
+    SelectChoice("net_exposure", "Net exposure to (% of equity)"),
+    SelectChoice("weight", "A holding's weight to (% of equity)"),
+    SelectChoice("scenario_loss", "A scenario's loss to (% of equity, e.g. -10)"),
+    SelectChoice("var", "1-day 95% VaR to (% of equity)"),
 ]
-HEDGE_CHOICES = [("index", "Index short (SPY)"), ("put", "Index puts (SPY, 5% out of the money)")]
+HEDGE_CHOICES = [
+    SelectChoice("index", "Index short (SPY)"),
+    SelectChoice("put", "Index puts (SPY, 5% out of the money)"),
+]
 
 
 class SuggestForm(FlaskForm):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from webapp.formatting import number, pct
 from webapp.modelling import bp
@@ -91,7 +92,7 @@ def _accounts() -> list:
 
 def _index_page(form: NewSessionForm) -> str:
     accounts = _accounts()
-    form.portfolio_id.choices = [(str(p.id), p.name) for p in accounts]
+    form.portfolio_id.choices = [SelectChoice(str(p.id), p.name) for p in accounts]
     return render_template(
         "modelling/index.html",
         sessions=svc.user_sessions(current_user.id),
@@ -256,7 +257,7 @@ def _suggest_form(session: ModellingSession, form: SuggestForm | None = None) ->
     form = form or SuggestForm(formdata=None)
     result = stress_test(session.portfolio)
     form.scenario_id.choices = [
-        (s["scenario_id"], s["name"])
+        SelectChoice(s["scenario_id"], s["name"])
         for s in (result.data["scenarios"] if result.available else [])
     ]
     return form
