@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from webapp.models import Portfolio, Report, ReportTemplate
 from webapp.pages import is_htmx, on_invalid, owned, portfolio_page
@@ -31,9 +32,9 @@ def _template(template_id: int) -> ReportTemplate:
     return svc.owned_template(template_id, current_user.id)
 
 
-def _template_choices() -> list[tuple[str, str]]:
-    return [("", "Every section, no firm name")] + [
-        (str(t.id), t.name) for t in svc.user_templates(current_user.id)
+def _template_choices() -> list[SelectChoice]:
+    return [SelectChoice("", "Every section, no firm name")] + [
+        SelectChoice(str(t.id), t.name) for t in svc.user_templates(current_user.id)
     ]
 
 
@@ -53,7 +54,9 @@ def _page(form, page_template: str, **context):
 
 def _schedule_form() -> ScheduleForm:
     form = ScheduleForm()
-    form.portfolio_id.choices = [(str(p.id), p.name) for p in user_portfolios(current_user.id)]
+    form.portfolio_id.choices = [
+        SelectChoice(str(p.id), p.name) for p in user_portfolios(current_user.id)
+    ]
     form.template_id.choices = _template_choices()
     return form
 
@@ -84,7 +87,9 @@ def _generate_form(portfolio: Portfolio) -> GenerateForm:
     form = GenerateForm()
     form.template_id.choices = _template_choices()
     sessions = [s for s in user_sessions(current_user.id) if s.portfolio_id == portfolio.id]
-    form.session_id.choices = [("", "No proposal")] + [(str(s.id), s.name) for s in sessions]
+    form.session_id.choices = [SelectChoice("", "No proposal")] + [
+        SelectChoice(str(s.id), s.name) for s in sessions
+    ]
     return form
 
 
@@ -158,7 +163,7 @@ def _template_form(template: ReportTemplate | None) -> TemplateForm:
                 "sections": list(template.sections or []),
             }
         )
-    form.sections.choices = [(k, svc.SECTION_TITLES[k]) for k in svc.OPTIONAL_SECTIONS]
+    form.sections.choices = [SelectChoice(k, svc.SECTION_TITLES[k]) for k in svc.OPTIONAL_SECTIONS]
     return form
 
 
