@@ -98,6 +98,15 @@ def test_the_pdf_has_the_cover_every_scenario_as_the_stress_page_prints_it_and_p
         assert money(s["pnl"]) in text, (s["name"], money(s["pnl"]))
 
 
+def test_a_book_without_a_client_is_prepared_for_the_account(book):
+    book.client_id = None
+    db.session.flush()
+    db.session.expire(book, ["client"])
+    cover = text_of(svc.build_pdf(book))[0][0]
+    assert f"Prepared for {book.name}" in cover and "none linked" in cover
+    assert "No client linked" not in cover
+
+
 def test_the_report_reads_the_stored_numbers_with_their_units(book):
     from webapp.services.risk_metrics import risk_metrics
 

@@ -102,10 +102,10 @@ class Context:
         return self.template.firm_name if self.template else ""
 
     @property
-    def client_name(self) -> str:
-        """The client the portfolio belongs to, or a note that none is linked."""
+    def client_name(self) -> str | None:
+        """The client the portfolio belongs to (None when none is linked)."""
         client = self.portfolio.client
-        return client.name if client else "No client linked to this account"
+        return client.name if client else None
 
     @property
     def advisor_name(self) -> str:
@@ -187,9 +187,10 @@ def cover(ctx: Context) -> list[Flowable]:
     if ctx.firm:
         story.append(kit.para(ctx.firm, "subtitle"))
     story += [kit.gap(40), kit.para("Portfolio risk report", "title")]
-    story.append(kit.para(f"Prepared for {ctx.client_name}", "subtitle"))
+    # Without a linked client the report is prepared for the account itself.
+    story.append(kit.para(f"Prepared for {ctx.client_name or ctx.portfolio.name}", "subtitle"))
     facts = [
-        ("Client", ctx.client_name),
+        ("Client", ctx.client_name or "none linked"),
         ("Account", ctx.portfolio.name),
         ("Advisor", ctx.advisor_name),
         ("As of", ctx.fmt.isodate(ctx.as_of)),
