@@ -19,7 +19,11 @@ from webapp.marketdata.providers import get_provider
 from webapp.marketdata.sync import sync_prices
 from webapp.services import batch
 from webapp.services.locks import BookLock
-from webapp.services.queueing import BATCH_TIMEOUT, enqueue_portfolio_batch
+from webapp.services.queueing import (
+    BATCH_TIMEOUT,
+    enqueue_household_after,
+    enqueue_portfolio_batch,
+)
 from webapp.services.runs import (
     all_portfolio_ids,
     mark_failed,
@@ -149,7 +153,12 @@ def _run_locked(
             "reason": str(exc),
             "steps": [],
         }
-    return {"batch_run_id": run.id, "status": run.status, "steps": run.steps}
+    result = {"batch_run_id": run.id, "status": run.status, "steps": run.steps}
+    if run.status in ("succeeded", "partial"):
+        follow = enqueue_household_after(portfolio_id)
+        if follow is not None:
+            result["household_run_id"] = follow.id
+    return result
 
 
 def _not_started(portfolio_id: int, batch_run_id: int | None, lock: BookLock) -> dict:

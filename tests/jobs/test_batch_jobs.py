@@ -75,6 +75,35 @@ def test_portfolio_batch_runs_every_step_through_a_real_worker(app, factory, cle
     assert {"overview", "risk_metrics", "correlations", "factor_exposures", "stress_test"} <= kinds
 
 
+def test_an_accounts_batch_queues_its_households_which_the_worker_runs(app, factory, clean_queue):
+    from jobs.batch import run_portfolio_batch as batch_job
+    from webapp.services import households
+
+    account = _demo_book(factory)
+    other = factory.portfolio(
+        account.owner, positions=[dict(symbol="SPY", quantity=10, entry_price=400.0)]
+    )
+    household = households.create_household(account.user_id, "Family", [account.id, other.id])
+    household_id = household.id
+    db.session.commit()
+    result = batch_job(account.id)
+    assert result["status"] == "succeeded"
+    queued = db.session.get(BatchRun, result["household_run_id"])
+    assert (queued.portfolio_id, queued.status, queued.trigger) == (
+        household_id,
+        "queued",
+        "account",
+    )
+    proc = run_worker_burst(app)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    db.session.expire_all()
+    assert db.session.get(BatchRun, queued.id).status == "succeeded"
+    # An account in no household queues nothing after it.
+    lone = _demo_book(factory)
+    db.session.commit()
+    assert "household_run_id" not in batch_job(lone.id)
+
+
 def test_rerun_is_idempotent(app, factory, clean_queue):
     portfolio = _demo_book(factory)
     from webapp.services.batch import run_portfolio_batch

@@ -23,8 +23,9 @@ from rq.registry import StartedJobRegistry
 from sqlalchemy import update
 
 from webapp.extensions import db
-from webapp.models import BatchRun
+from webapp.models import BatchRun, Portfolio
 from webapp.models._time import utcnow
+from webapp.services.households import household_of
 from webapp.services.runs import ACTIVE_RUN_STATUSES, active_run, create_run
 from webapp.services.transactions import run_write
 
@@ -183,6 +184,26 @@ def enqueue_portfolio_batch(
         if active.status in ACTIVE_RUN_STATUSES:
             return active
     return enqueue_run(create_run(portfolio_id, trigger), depends_on=depends_on, only=only)
+
+
+def enqueue_household_after(account_id: int) -> BatchRun | None:
+    """Queue the batch of the household an account belongs to, after the account's own batch.
+
+    The household's combined book copies its accounts (``households.sync``), so its numbers are
+    stale until it runs again. None when the account is in no household, or Redis is down (the
+    nightly run catches up; the household page shows its own as-of date meanwhile).
+    """
+    account = db.session.get(Portfolio, account_id)
+    household = household_of(account) if account is not None else None
+    if household is None:
+        return None
+    try:
+        return enqueue_portfolio_batch(household.id, trigger="account")
+    except QueueUnavailable:
+        log.warning(
+            "household %s not queued after account %s: queue down", household.id, account_id
+        )
+        return None
 
 
 def enqueue_run(run: BatchRun, depends_on=None, only: tuple[str, ...] | None = None) -> BatchRun:
