@@ -170,7 +170,7 @@ def documented(
         status=status,
     )
     resp = Response(**{f"HTTP_{status}": (ok, ok_text)})
-    return spec.validate(
+    validate = spec.validate(
         query=query,
         json=body,
         form=form,
@@ -178,6 +178,15 @@ def documented(
         operation_id=operation_id,
         skip_validation=True,
     )
+
+    def decorate(view):
+        wrapped = validate(view)
+        # Carried up by functools.wraps (require_auth): ``common.query_params`` checks that the
+        # route parses the very model its document states.
+        wrapped.declared = _declared[operation_id]
+        return wrapped
+
+    return decorate
 
 
 def declared(operation_id: str) -> Declared:

@@ -219,7 +219,15 @@ M = TypeVar("M", bound=QueryParams)
 
 
 def query_params(model: type[M]) -> M:
-    """``request.args`` through the endpoint's parameter model; 400 naming field and range."""
+    """``request.args`` through the endpoint's parameter model; 400 naming field and range.
+
+    The model must be the one the route declares (``@documented(query=...)``), so the OpenAPI
+    document states exactly what is validated; a route that parses another is a bug (500).
+    """
+    view = current_app.view_functions.get(request.endpoint)
+    declared = getattr(view, "declared", None)
+    if declared is not None and declared.query is not model:
+        raise TypeError(f"{request.endpoint} parses {model.__name__}, documents {declared.query}")
     try:
         return model.parse(request.args)
     except ParamError as exc:
