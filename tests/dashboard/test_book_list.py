@@ -49,6 +49,25 @@ def test_every_book_is_listed_with_its_figures(client, advisor):
     assert "household of 2" in html and "never" in html
 
 
+def test_figures_are_read_once_per_run_and_again_after_a_new_one(advisor, monkeypatch):
+    from webapp.services import book_list
+
+    user, small, *_ = advisor
+    first = {r.id: r for r in book_rows(user.id)}
+
+    def unread(_portfolio):
+        raise AssertionError("stored results read again for an unchanged run")
+
+    monkeypatch.setattr(book_list, "_figures", unread)
+    assert {r.id: r for r in book_rows(user.id)} == first  # served from the cache
+    monkeypatch.undo()
+    small.cash += 10_000.0
+    db.session.flush()
+    assert run_portfolio_batch(small.id).status == "succeeded"
+    again = {r.id: r for r in book_rows(user.id)}
+    assert again[small.id].equity == pytest.approx(first[small.id].equity + 10_000.0)
+
+
 def test_sorting_orders_rows_and_puts_missing_figures_last(client, advisor):
     _, small, big, never, home = advisor
     resp = client.get("/portfolios/?sort=equity&order=desc", headers={"HX-Request": "true"})

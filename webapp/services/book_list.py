@@ -26,6 +26,7 @@ from webapp.services.results import Result
 from webapp.services.risk_metrics import risk_metrics
 from webapp.services.risk_profile import risk_score
 from webapp.services.stress_tests import stress_test
+from webapp.services.valuation import memo
 
 MAX_COMPARE = 4
 SORT_KEYS = (
@@ -118,32 +119,44 @@ def _last_runs(portfolio_ids: list[int]) -> dict[int, dt.datetime]:
     return dict(rows.all())
 
 
-def _row(
-    p: Portfolio, clients: dict, counts: dict, alerts: dict, runs: dict, accounts: dict
-) -> BookRow:
+def _figures(p: Portfolio) -> dict:
+    """The stored numbers of a book's row: equity, returns, risk score and gap, VaR, as-of."""
     view, perf = overview(p), performance(p)
     score = risk_score(p)
     s = score.data if score.available else {}
     gap = s.get("gap") or {}
     summary = view.data["summary"] if view.available else {}
+    return {
+        "equity": summary.get("equity"),
+        "day_return": view.data["pnl"].get("day_change_pct") if view.available else None,
+        "ytd_return": _period(perf, "YTD"),
+        "risk_score": s.get("score"),
+        "tolerance": (s.get("tolerance") or {}).get("score"),
+        "gap": gap.get("difference"),
+        "gap_verdict": gap.get("verdict"),
+        "var_pct": _var95(risk_metrics(p, lookback_days=VAR_WINDOW)),
+        "as_of": view.as_of,
+    }
+
+
+def _row(
+    p: Portfolio, clients: dict, counts: dict, alerts: dict, runs: dict, accounts: dict
+) -> BookRow:
+    # The figures change only with a finished batch (they are its stored results), so they are
+    # read once per book and run: decoding a 2,000-position book's overview, performance and
+    # risk payloads on every list request made it the slowest page of the app.
+    key = ("book_row", str(db.engine.url), p.id, runs.get(p.id))
+    figures = memo(key, lambda: _figures(p))
     return BookRow(
         id=p.id,
         name=p.name,
         kind=p.kind,
         client=clients.get(p.client_id),
         positions=counts.get(p.id, 0),
-        equity=summary.get("equity"),
-        day_return=view.data["pnl"].get("day_change_pct") if view.available else None,
-        ytd_return=_period(perf, "YTD"),
-        risk_score=s.get("score"),
-        tolerance=(s.get("tolerance") or {}).get("score"),
-        gap=gap.get("difference"),
-        gap_verdict=gap.get("verdict"),
-        var_pct=_var95(risk_metrics(p, lookback_days=VAR_WINDOW)),
         open_alerts=alerts.get(p.id, 0),
-        as_of=view.as_of,
         calculated_at=runs.get(p.id),
         accounts=accounts.get(p.id, 0),
+        **figures,
     )
 
 
