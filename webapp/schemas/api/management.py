@@ -156,23 +156,28 @@ class CreateTransactionResponse(ApiModel):
     cash_balance: float
 
 
-class CreateTransactionBody(ApiModel):
-    """A ledger entry to book: its kind and the fields it needs (a cash amount, or a trade's or
-    option's details; money in dollars)."""
+class EntryFields(ApiModel):
+    """The fields of a ledger entry beside its kind: a cash amount, or a trade's or option's
+    details (money in dollars); each kind reads the ones it needs."""
 
-    kind: Literal[mgmt.ENTRY_KINDS]
     trade_date: str = None
-    amount: float | str = None
+    amount: Amount = None
     symbol: str = None
-    quantity: float | str = None
-    price: float | str = None
-    fees: float | str = None
+    quantity: Amount = None
+    price: Amount = None
+    fees: Amount = None
     position_type: str = None
     underlying_symbol: str = None
-    strike_price: float | str = None
+    strike_price: Amount = None
     expiration_date: str = None
-    position_id: int = None
     notes: str = None
+
+
+class CreateTransactionBody(EntryFields):
+    """A ledger entry to book: its kind, the fields it needs and, to close, the position."""
+
+    kind: Literal[mgmt.ENTRY_KINDS]
+    position_id: int = None
 
 
 class ListTagsResponseTag(ApiModel):

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from webapp.schemas.api.base import ApiModel, Id, IsoDate, Timestamp
+from webapp.schemas.api.management import EntryFields
 from webapp.services import modelling as svc
 
 
@@ -57,24 +58,13 @@ class TradeChange(ApiModel):
     session: Session
 
 
-class TradeBody(ApiModel):
+class TradeBody(EntryFields):
     """A trade or cash entry to propose: its kind and the fields it needs (money in dollars)."""
 
     kind: Literal[svc.TRADE_KINDS]
-    symbol: str = None
-    quantity: float | str = None
-    price: float | str = None
-    amount: float | str = None
-    trade_date: str = None
-    fees: float | str = None
-    position_type: str = None
-    underlying_symbol: str = None
-    strike_price: float | str = None
-    expiration_date: str = None
-    notes: str = None
 
 
-class TradesResponse2Trade(ApiModel):
+class BrokerOrderLine(ApiModel):
     """One broker-style order: action, symbol, quantity, estimated price and value ($)."""
 
     Action: Literal[
@@ -101,7 +91,7 @@ class SessionTradesResponse(ApiModel):
     portfolio_id: int
     as_of: IsoDate | None
     columns: list[str]
-    trades: list[TradesResponse2Trade]
+    trades: list[BrokerOrderLine]
     count: int
 
 
