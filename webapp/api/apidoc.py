@@ -15,8 +15,9 @@ What the API's conventions imply is added here in one place (:func:`_conventions
 path's first segment), the security (none when public; GETs also take the session), the error
 responses (400 with parameters or a body, 401 when protected, 403 for cookie writes without
 the CSRF header, 404 with a path id, 422 with a body, 429 always), the id ranges of path
-parameters, file media beside JSON, and cross-field limits (``x-maximum-parameter``), which
-JSON Schema cannot state.
+parameters and file media beside JSON. Query parameters are the model's
+(``params.query_parameters``, with cross-field limits as ``x-maximum-parameter``, which JSON
+Schema cannot state).
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ def _conventions(path: str, method: str, op: dict) -> dict:
         {"name": n, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(n, ID)}
         for n in re.findall(r"{(\w+)}", path)
     ]
-    query = _query_parameters(declared.query) if declared.query else []
+    query = query_parameters(declared.query) if declared.query else []
     implied = {
         400: bool(query) or declared.has_body,
         401: not declared.public,
@@ -284,16 +285,6 @@ def _tag(path: str) -> str:
     """The path's first segment (``meta`` for the document itself)."""
     segment = path.removeprefix(PREFIX).split("/")[1]
     return "meta" if "." in segment else segment
-
-
-def _query_parameters(model: type[QueryParams]) -> list[dict]:
-    """The model's query parameters, with its cross-field limits as ``x-maximum-parameter``."""
-    params = query_parameters(model)
-    for param in params:
-        limit = model.cross_limits.get(param["name"])
-        if limit:
-            param["x-maximum-parameter"] = limit
-    return params
 
 
 def _untitled(schema: Any, in_properties: bool = False) -> Any:

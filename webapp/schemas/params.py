@@ -418,10 +418,13 @@ def query_parameters(model: type[QueryParams]) -> list[dict]:
         prop = _plain_optional(dict(prop))
         description = prop.pop("description", None)
         prop.pop("title", None)
-        if name in model.cross_limits:
-            description = f"{description} Refused (400) above {model.cross_limits[name]}."
         required = model.model_fields[name].is_required()
         param = {"name": name, "in": "query", "required": required, "schema": prop}
+        limit = model.cross_limits.get(name)
+        if limit:
+            # JSON Schema cannot say "at most another parameter": in words and as an extension.
+            description = f"{description} Refused (400) above {limit}."
+            param["x-maximum-parameter"] = limit
         if description:
             param["description"] = description
         out.append(param)
