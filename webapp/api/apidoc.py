@@ -127,7 +127,6 @@ class Declared:
     summary: str
     ok: type[BaseModel] | None
     query: type[QueryParams] | None
-    has_body: bool
     files: tuple[str, ...]
     errors: tuple[int, ...]
     public: bool
@@ -164,7 +163,6 @@ def documented(
         summary=summary,
         ok=ok,
         query=query,
-        has_body=body is not None or form is not None,
         files=tuple(files),
         errors=tuple(errors),
         public=public,
@@ -236,12 +234,13 @@ def _conventions(path: str, method: str, op: dict) -> dict:
         for n in re.findall(r"{(\w+)}", path)
     ]
     query = query_parameters(declared.query) if declared.query else []
+    has_body = "requestBody" in op
     implied = {
-        400: bool(query) or declared.has_body,
+        400: bool(query) or has_body,
         401: not declared.public,
         403: not declared.public and method != "get",
         404: bool(path_params),
-        422: declared.has_body,
+        422: has_body,
     }
     statuses = set(declared.errors) | {s for s, applies in implied.items() if applies}
     ok = op["responses"][str(declared.status)]
@@ -274,7 +273,7 @@ def _conventions(path: str, method: str, op: dict) -> dict:
         "security": [] if declared.public else READ if method == "get" else WRITE,
         "responses": responses,
     }
-    if "requestBody" in op:
+    if has_body:
         out["requestBody"] = op["requestBody"]
     if op.get("description"):
         out["description"] = op["description"]
