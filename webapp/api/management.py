@@ -58,9 +58,6 @@ from webapp.services.portfolios import user_portfolios
 from webapp.services.positions import portfolio_dict
 from webapp.services.queueing import QueueUnavailable, enqueue_after_import
 
-UPLOAD_MODES = ("validate", "commit")
-# /transactions?limit=&offset= : (default, lowest, highest), shared with the OpenAPI document.
-
 ONE_PORTFOLIO = "/management/portfolios/<int:portfolio_id>"
 ONE_POSITION = ONE_PORTFOLIO + "/positions/<int:position_id>"
 
@@ -219,11 +216,11 @@ def delete_portfolio(portfolio_id: int):
 def upload_portfolio():
     """multipart: file, name, mode=validate|commit → the validation report of CSV_IMPORT.md §5."""
     mode = request.form.get("mode", "validate")
-    if mode not in UPLOAD_MODES:
+    if mode not in import_svc.UPLOAD_MODES:
         raise ApiError(
             400,
             "'mode' must be validate or commit",
-            {"field": "mode", "value": mode, "allowed": list(UPLOAD_MODES)},
+            {"field": "mode", "value": mode, "allowed": list(import_svc.UPLOAD_MODES)},
             "invalid_parameter",
         )
     upload = request.files.get("file")

@@ -124,13 +124,3 @@ class StressImpact(Contract):
         description="impact / portfolio value in percentage points (-10.0 = -10%)"
     )
     new_portfolio_value: float
-
-
-#: Per analytics payload of the OpenAPI document, the contract block it carries at the top.
-TOP_LEVEL: dict[str, type[Contract]] = {
-    "Overview": OverviewContract,
-    "Risk": RiskContract,
-    "FactorExposures": FactorExposuresContract,
-    "PositionFactor": PositionFactorContract,
-    "Diversification": DiversificationContract,
-}

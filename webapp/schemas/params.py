@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from webapp.analytics.scenarios import CATEGORIES, load_scenarios
 from webapp.services.book_list import SORT_KEYS
-from webapp.services.management import TRANSACTION_KINDS
+from webapp.services.management import POSITION_STATUSES, TRANSACTION_KINDS
 from webapp.services.market_views import MAX_PAYLOAD_BYTES
 
 M = TypeVar("M", bound="QueryParams")
@@ -313,7 +313,9 @@ class PositionListParams(Page):
 class PortfolioPositionsParams(QueryParams):
     """GET /management/portfolios/{id}/positions: open, closed or all, one tag or strategy."""
 
-    status: Literal["open", "closed", "all"] = Field("open", description="Open, closed or all.")
+    status: Literal[POSITION_STATUSES] = Field(  # type: ignore[valid-type]
+        "open", description="Open, closed or all."
+    )
     tag: str | None = Field(None, max_length=64, description="Only positions with this tag.")
     strategy: str | None = Field(None, max_length=120, description="Only this strategy.")
 

@@ -23,6 +23,8 @@ from webapp.services.queueing import get_redis
 from webapp.services.transactions import run_write
 
 PENDING_TTL = 3600  # seconds a validated upload waits for its confirmation
+#: The API upload's modes: report only, or report and store (all or nothing).
+UPLOAD_MODES = ("validate", "commit")
 
 
 def validate_upload(data: bytes, filename: str) -> ImportReport:

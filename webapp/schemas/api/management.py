@@ -8,6 +8,7 @@ from pydantic import Field
 
 from webapp.schemas.api.base import ApiModel, Id
 from webapp.schemas.api.common import Portfolio, Position, Transaction
+from webapp.services import imports as import_svc
 from webapp.services import management as mgmt
 
 PortfolioName = Annotated[str, Field(pattern=r"\S", max_length=mgmt.MAX_NAME)]
@@ -117,7 +118,7 @@ class UploadBody(ApiModel):
     name, description and cash."""
 
     file: str
-    mode: Literal["validate", "commit"] = None
+    mode: Literal[import_svc.UPLOAD_MODES] = None
     name: str = None
     description: str = None
     cash: str = None
